@@ -1,0 +1,25 @@
+package io.github.locallm;
+
+/** Something a loaded model can do; see {@link ModelInfo#capabilities()}. */
+public enum Capability {
+    /** Raw text completion of a prompt. */
+    COMPLETION,
+    /** Chat over a list of messages through the model's chat template. */
+    CHAT,
+    /** Exact tokenization ({@link LocalLlm#tokenize(String)}). */
+    TOKENIZE,
+    /** Embedding vectors. */
+    EMBEDDINGS,
+    /** Output constrained to JSON. */
+    JSON_MODE,
+    /** Output constrained to a JSON schema. */
+    JSON_SCHEMA,
+    /** Tool (function) calling. */
+    TOOLS,
+    /** Separate reasoning ("thinking") text. */
+    THINKING,
+    /** Images in user messages. */
+    VISION,
+    /** Reproducible sampling with a seed. */
+    SEED
+}

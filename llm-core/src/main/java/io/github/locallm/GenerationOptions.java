@@ -1,0 +1,376 @@
+package io.github.locallm;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * How to generate: sampling settings, limits, stop sequences and output format.
+ *
+ * <p>Every field is optional. An unset field is not the same as a default: the backend applies its
+ * own default where the caller said nothing. Setters of the {@link Builder} validate at once and
+ * name the bad value.
+ *
+ * <pre>{@code
+ * GenerationOptions opts = GenerationOptions.builder()
+ *         .maxTokens(128)
+ *         .temperature(0.0)
+ *         .stop("\n\n")
+ *         .build();
+ * }</pre>
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class GenerationOptions {
+    private static final GenerationOptions DEFAULTS = new Builder().build();
+
+    private final Integer maxTokens;
+    private final Double temperature;
+    private final Double topP;
+    private final Integer topK;
+    private final Double minP;
+    private final Double repeatPenalty;
+    private final Long seed;
+    private final List<String> stop;
+    private final ResponseFormat responseFormat;
+    private final Boolean think;
+    private final List<ToolSpec> tools;
+    private final Map<String, String> backendOptions;
+
+    private GenerationOptions(Builder b) {
+        this.maxTokens = b.maxTokens;
+        this.temperature = b.temperature;
+        this.topP = b.topP;
+        this.topK = b.topK;
+        this.minP = b.minP;
+        this.repeatPenalty = b.repeatPenalty;
+        this.seed = b.seed;
+        this.stop = List.copyOf(b.stop);
+        this.responseFormat = b.responseFormat;
+        this.think = b.think;
+        this.tools = List.copyOf(b.tools);
+        this.backendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.backendOptions));
+    }
+
+    /** @return options with nothing set: every backend default applies */
+    public static GenerationOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** @return a new builder with nothing set */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** @return a builder holding these options */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.maxTokens = maxTokens;
+        b.temperature = temperature;
+        b.topP = topP;
+        b.topK = topK;
+        b.minP = minP;
+        b.repeatPenalty = repeatPenalty;
+        b.seed = seed;
+        b.stop.addAll(stop);
+        b.responseFormat = responseFormat;
+        b.think = think;
+        b.tools.addAll(tools);
+        b.backendOptions.putAll(backendOptions);
+        return b;
+    }
+
+    /** @return the most tokens to generate */
+    public OptionalInt maxTokens() {
+        return maxTokens == null ? OptionalInt.empty() : OptionalInt.of(maxTokens);
+    }
+
+    /** @return the sampling temperature; 0 means greedy */
+    public OptionalDouble temperature() {
+        return temperature == null ? OptionalDouble.empty() : OptionalDouble.of(temperature);
+    }
+
+    /** @return nucleus sampling probability mass */
+    public OptionalDouble topP() {
+        return topP == null ? OptionalDouble.empty() : OptionalDouble.of(topP);
+    }
+
+    /** @return how many most likely tokens to sample from */
+    public OptionalInt topK() {
+        return topK == null ? OptionalInt.empty() : OptionalInt.of(topK);
+    }
+
+    /** @return minimum probability relative to the most likely token */
+    public OptionalDouble minP() {
+        return minP == null ? OptionalDouble.empty() : OptionalDouble.of(minP);
+    }
+
+    /** @return penalty for repeating tokens; 1 means none */
+    public OptionalDouble repeatPenalty() {
+        return repeatPenalty == null ? OptionalDouble.empty() : OptionalDouble.of(repeatPenalty);
+    }
+
+    /** @return the random seed for reproducible sampling */
+    public OptionalLong seed() {
+        return seed == null ? OptionalLong.empty() : OptionalLong.of(seed);
+    }
+
+    /** @return stop sequences; generation ends before the first one, which is not part of the text */
+    public List<String> stop() {
+        return stop;
+    }
+
+    /** @return the output format, empty for the backend's default (free text) */
+    public Optional<ResponseFormat> responseFormat() {
+        return Optional.ofNullable(responseFormat);
+    }
+
+    /** @return whether a reasoning model should think (its thinking is kept apart from the answer) */
+    public Optional<Boolean> think() {
+        return Optional.ofNullable(think);
+    }
+
+    /** @return tools the model may call */
+    public List<ToolSpec> tools() {
+        return tools;
+    }
+
+    /** @return backend-specific options, keys of the form {@code backend.key} */
+    public Map<String, String> backendOptions() {
+        return backendOptions;
+    }
+
+    /**
+     * @param backend a backend name such as {@code "ollama"}
+     * @return the backend-specific options of that backend, keys without the prefix
+     */
+    public Map<String, String> backendOptions(String backend) {
+        Objects.requireNonNull(backend, "backend");
+        String prefix = backend + ".";
+        Map<String, String> out = new LinkedHashMap<>();
+        backendOptions.forEach((k, v) -> {
+            if (k.startsWith(prefix)) {
+                out.put(k.substring(prefix.length()), v);
+            }
+        });
+        return Collections.unmodifiableMap(out);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof GenerationOptions g)) {
+            return false;
+        }
+        return Objects.equals(maxTokens, g.maxTokens) && Objects.equals(temperature, g.temperature)
+                && Objects.equals(topP, g.topP) && Objects.equals(topK, g.topK) && Objects.equals(minP, g.minP)
+                && Objects.equals(repeatPenalty, g.repeatPenalty) && Objects.equals(seed, g.seed)
+                && stop.equals(g.stop) && Objects.equals(responseFormat, g.responseFormat)
+                && Objects.equals(think, g.think) && tools.equals(g.tools) && backendOptions.equals(g.backendOptions);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(maxTokens, temperature, topP, topK, minP, repeatPenalty, seed, stop, responseFormat,
+                think, tools, backendOptions);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("GenerationOptions{");
+        appendIf(sb, "maxTokens", maxTokens);
+        appendIf(sb, "temperature", temperature);
+        appendIf(sb, "topP", topP);
+        appendIf(sb, "topK", topK);
+        appendIf(sb, "minP", minP);
+        appendIf(sb, "repeatPenalty", repeatPenalty);
+        appendIf(sb, "seed", seed);
+        appendIf(sb, "stop", stop.isEmpty() ? null : stop);
+        appendIf(sb, "responseFormat", responseFormat);
+        appendIf(sb, "think", think);
+        appendIf(sb, "tools", tools.isEmpty() ? null : tools.size());
+        appendIf(sb, "backendOptions", backendOptions.isEmpty() ? null : backendOptions);
+        if (sb.charAt(sb.length() - 1) == ' ') {
+            sb.setLength(sb.length() - 2);
+        }
+        return sb.append('}').toString();
+    }
+
+    private static void appendIf(StringBuilder sb, String name, Object value) {
+        if (value != null) {
+            sb.append(name).append('=').append(value).append(", ");
+        }
+    }
+
+    /**
+     * Builds {@link GenerationOptions}; every setter validates its argument at once.
+     *
+     * <p>A builder is not thread-safe.
+     */
+    public static final class Builder {
+        /** Most stop sequences accepted. */
+        public static final int MAX_STOP_SEQUENCES = 16;
+
+        private Integer maxTokens;
+        private Double temperature;
+        private Double topP;
+        private Integer topK;
+        private Double minP;
+        private Double repeatPenalty;
+        private Long seed;
+        private final List<String> stop = new ArrayList<>();
+        private ResponseFormat responseFormat;
+        private Boolean think;
+        private final List<ToolSpec> tools = new ArrayList<>();
+        private final Map<String, String> backendOptions = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** @param n most tokens to generate, at least 1 @return this builder */
+        public Builder maxTokens(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("maxTokens must be >= 1: " + n);
+            }
+            this.maxTokens = n;
+            return this;
+        }
+
+        /** @param t temperature in [0, 2]; 0 is greedy @return this builder */
+        public Builder temperature(double t) {
+            if (!(t >= 0 && t <= 2)) {
+                throw new IllegalArgumentException("temperature must be in [0, 2]: " + t);
+            }
+            this.temperature = t;
+            return this;
+        }
+
+        /** @param p top-p in (0, 1] @return this builder */
+        public Builder topP(double p) {
+            if (!(p > 0 && p <= 1)) {
+                throw new IllegalArgumentException("topP must be in (0, 1]: " + p);
+            }
+            this.topP = p;
+            return this;
+        }
+
+        /** @param k top-k, at least 1 @return this builder */
+        public Builder topK(int k) {
+            if (k < 1) {
+                throw new IllegalArgumentException("topK must be >= 1: " + k);
+            }
+            this.topK = k;
+            return this;
+        }
+
+        /** @param p min-p in [0, 1] @return this builder */
+        public Builder minP(double p) {
+            if (!(p >= 0 && p <= 1)) {
+                throw new IllegalArgumentException("minP must be in [0, 1]: " + p);
+            }
+            this.minP = p;
+            return this;
+        }
+
+        /** @param penalty repeat penalty in (0, 10]; 1 is none @return this builder */
+        public Builder repeatPenalty(double penalty) {
+            if (!(penalty > 0 && penalty <= 10)) {
+                throw new IllegalArgumentException("repeatPenalty must be in (0, 10]: " + penalty);
+            }
+            this.repeatPenalty = penalty;
+            return this;
+        }
+
+        /** @param seed random seed, at least 0 @return this builder */
+        public Builder seed(long seed) {
+            if (seed < 0) {
+                throw new IllegalArgumentException("seed must be >= 0: " + seed);
+            }
+            this.seed = seed;
+            return this;
+        }
+
+        /** @param sequences stop sequences to add; each non-empty @return this builder */
+        public Builder stop(String... sequences) {
+            return stop(List.of(sequences));
+        }
+
+        /** @param sequences stop sequences to add; each non-empty @return this builder */
+        public Builder stop(List<String> sequences) {
+            Objects.requireNonNull(sequences, "sequences");
+            for (String s : sequences) {
+                Objects.requireNonNull(s, "stop sequence");
+                if (s.isEmpty()) {
+                    throw new IllegalArgumentException("stop sequence must not be empty");
+                }
+            }
+            if (stop.size() + sequences.size() > MAX_STOP_SEQUENCES) {
+                throw new IllegalArgumentException("at most " + MAX_STOP_SEQUENCES + " stop sequences: "
+                        + (stop.size() + sequences.size()));
+            }
+            stop.addAll(sequences);
+            return this;
+        }
+
+        /** @return this builder with no stop sequences */
+        public Builder clearStop() {
+            stop.clear();
+            return this;
+        }
+
+        /** @param format the output format @return this builder */
+        public Builder responseFormat(ResponseFormat format) {
+            this.responseFormat = Objects.requireNonNull(format, "format");
+            return this;
+        }
+
+        /** @param think whether a reasoning model should think @return this builder */
+        public Builder think(boolean think) {
+            this.think = think;
+            return this;
+        }
+
+        /** @param tool a tool the model may call @return this builder */
+        public Builder tool(ToolSpec tool) {
+            Objects.requireNonNull(tool, "tool");
+            for (ToolSpec t : tools) {
+                if (t.name().equals(tool.name())) {
+                    throw new IllegalArgumentException("duplicate tool name: " + tool.name());
+                }
+            }
+            tools.add(tool);
+            return this;
+        }
+
+        /**
+         * Sets a backend-specific option.
+         *
+         * @param backend the backend name ({@code "ollama"}, {@code "llamacpp"}, {@code "djl"})
+         * @param key the option name within that backend ({@code "keep_alive"})
+         * @param value the value in text form
+         * @return this builder
+         */
+        public Builder backendOption(String backend, String key, String value) {
+            Objects.requireNonNull(backend, "backend");
+            Objects.requireNonNull(key, "key");
+            Objects.requireNonNull(value, "value");
+            if (backend.isEmpty() || backend.contains(".") || key.isEmpty()) {
+                throw new IllegalArgumentException(
+                        "backend option needs a backend name without dots and a key: " + backend + "." + key);
+            }
+            backendOptions.put(backend + "." + key, value);
+            return this;
+        }
+
+        /** @return the options */
+        public GenerationOptions build() {
+            return new GenerationOptions(this);
+        }
+    }
+}

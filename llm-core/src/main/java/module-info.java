@@ -1,0 +1,9 @@
+/**
+ * LocalLLM for Java: one API over local language-model backends.
+ */
+module io.github.locallm {
+    exports io.github.locallm;
+    exports io.github.locallm.spi;
+
+    uses io.github.locallm.spi.LlmProvider;
+}

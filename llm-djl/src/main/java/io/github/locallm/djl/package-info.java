@@ -1,0 +1,2 @@
+/** The djl backend of LocalLLM for Java. */
+package io.github.locallm.djl;

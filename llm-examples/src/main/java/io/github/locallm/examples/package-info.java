@@ -1,0 +1,2 @@
+/** Runnable examples of LocalLLM for Java. */
+package io.github.locallm.examples;

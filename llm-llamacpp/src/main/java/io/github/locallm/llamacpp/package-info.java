@@ -1,0 +1,2 @@
+/** The llamacpp backend of LocalLLM for Java. */
+package io.github.locallm.llamacpp;

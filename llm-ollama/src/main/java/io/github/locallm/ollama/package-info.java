@@ -1,0 +1,2 @@
+/** The ollama backend of LocalLLM for Java. */
+package io.github.locallm.ollama;
