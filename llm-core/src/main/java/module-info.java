@@ -4,6 +4,7 @@
 module io.github.locallm {
     exports io.github.locallm;
     exports io.github.locallm.spi;
+    exports io.github.locallm.template;
 
     uses io.github.locallm.spi.LlmProvider;
 }
