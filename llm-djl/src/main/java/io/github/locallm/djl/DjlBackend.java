@@ -119,7 +119,8 @@ final class DjlBackend implements LlmBackend {
                     + "; shorten the prompt or open the model with a larger ctx setting");
         }
         int room = contextLength - prompt.length;
-        int maxTokens = o.maxTokens().isPresent() ? Math.min(o.maxTokens().getAsInt(), room) : room;
+        int asked = o.maxTokens().orElse(ckpt.generationConfig().path("max_new_tokens").asInt(room));
+        int maxTokens = Math.max(1, Math.min(asked, room));
         Sampler sampler = sampler(o);
         StopFilter stops = new StopFilter(o.stop());
         lock.lock();
