@@ -1,0 +1,399 @@
+package io.github.locallm.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs every benchmark in one go and writes the result tables: the llama.cpp backend against the raw
+ * {@code de.kherud:llama} binding (F32 and Q8_0), ChatSession time to first token over ten turns, the DJL
+ * backend against the memory-bandwidth limit, and the Ollama backend against raw OkHttp, ollama4j and
+ * LangChain4j on a local server that streams without delay.
+ *
+ * <p>Every measurement runs in its own child JVM ({@link ChildMain}) so that its peak resident memory and its
+ * allocations are its own; variants alternate across rounds and the tables show medians. The workload model
+ * (about 200M parameters in a full run) is generated into a temporary directory and deleted afterwards.
+ *
+ * <pre>{@code
+ * mvn -B -q -pl llm-bench -am -DskipTests -Pbench verify
+ * # or a smoke run on a small model:
+ * mvn -B -q -pl llm-bench -am -DskipTests -Pbench verify -Dbench.mode=quick
+ * }</pre>
+ *
+ * <p>Arguments: {@code --mode=full|quick}, {@code --out=DIR} (tables and raw results), {@code --doc=FILE}
+ * (a Markdown file whose section between {@code <!-- bench:results:begin -->} and
+ * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
+ * reuse it on later runs instead of a deleted temporary directory).
+ * Not thread-safe; run one at a time.
+ */
+public final class BenchMain {
+    static final String BEGIN = "<!-- bench:results:begin -->";
+    static final String END = "<!-- bench:results:end -->";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Sections start only while the run is younger than this, to stay within 15 minutes. */
+    private static final long BUDGET_SECONDS = 13 * 60;
+
+    final Config config;
+    final Map<String, List<Map<String, Object>>> runs = new LinkedHashMap<>();
+    final Map<String, String> errors = new LinkedHashMap<>();
+    final Map<String, String> machine = new LinkedHashMap<>();
+    private final Path logs;
+    private final long startNanos = System.nanoTime();
+    Workload workload;
+    double wallSeconds;
+
+    private BenchMain(Config config, Path logs) {
+        this.config = config;
+        this.logs = logs;
+    }
+
+    /** The sizes of one run. */
+    record Config(boolean full, int llamaRounds, int llamaReps, int promptTokens, int genTokens, int djlRounds,
+                  int djlReps, int djlGenTokens, int chatSessions, int ollamaRounds, int longTokens, int longReps,
+                  int windows, long windowMs, long warmupMs, int bandwidthMb) {
+        static Config of(boolean full) {
+            return full
+                    ? new Config(true, 3, 3, 128, 32, 2, 2, 16, 2, 3, 20000, 5, 3, 1000, 3000, 512)
+                    : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 2, 5000, 3, 2, 500, 1500, 256);
+        }
+    }
+
+    /**
+     * Runs the benchmarks.
+     *
+     * @param args see the class comment
+     * @throws Exception if the workload cannot be written or the tables cannot be saved
+     */
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new LinkedHashMap<>();
+        for (String arg : args) {
+            if (arg.startsWith("--") && arg.contains("=")) {
+                a.put(arg.substring(2, arg.indexOf('=')), arg.substring(arg.indexOf('=') + 1));
+            }
+        }
+        boolean full = !a.getOrDefault("mode", "full").equals("quick");
+        Path logs = Path.of(a.getOrDefault("logs", "target/bench-logs")).toAbsolutePath();
+        // A smoke run never overwrites the tables of a full run.
+        Path out = full ? Path.of(a.getOrDefault("out", "results")).toAbsolutePath()
+                : logs.resolveSibling("bench-quick");
+        Files.createDirectories(out);
+        Files.createDirectories(logs);
+        List<String> only = List.of(a.getOrDefault("only", "llama,chat,djl,ollama").split(","));
+        BenchMain bench = new BenchMain(Config.of(full), logs);
+        bench.run(only, a.get("workload"));
+        String markdown = Report.markdown(bench);
+        Files.writeString(out.resolve("results.md"), markdown);
+        Files.writeString(out.resolve("results.json"), JSON.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(Map.of("machine", bench.machine, "runs", bench.runs, "errors", bench.errors)));
+        if (a.containsKey("doc") && full) {
+            replaceSection(Path.of(a.get("doc")), markdown);
+        }
+        System.out.println(markdown);
+        System.out.printf("Benchmarks done in %.0f s; tables in %s%n", bench.wallSeconds, out.resolve("results.md"));
+    }
+
+    private void run(List<String> only, String keptWorkload) throws IOException {
+        machine.put("date", Instant.now().toString());
+        machine.put("nproc", Integer.toString(Runtime.getRuntime().availableProcessors()));
+        machine.put("cpu", cpuModel());
+        machine.put("memory", memTotal());
+        machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        machine.put("loadBefore", loadAverage());
+        machine.put("allocation", Probe.allocationMethod());
+        log("workload: writing " + (config.full ? "the ~200M-parameter" : "a small") + " model (F32, Q8_0, HF F32)");
+        workload = keptWorkload != null
+                ? Workload.write(Workload.model(config.full), Path.of(keptWorkload), true)
+                : Workload.write(Workload.model(config.full), Path.of(System.getProperty("java.io.tmpdir")));
+        try {
+            log(String.format("workload: %,d parameters written in %.1f s to %s", workload.config.parameterCount(),
+                    workload.writeSeconds, workload.dir));
+            if (only.contains("llama")) {
+                llama("Q8_0", workload.ggufQ8);
+                llama("F32", workload.ggufF32);
+            }
+            if (only.contains("chat")) {
+                chat();
+            }
+            if (only.contains("djl")) {
+                djl();
+            }
+            if (only.contains("ollama")) {
+                ollama();
+            }
+        } finally {
+            workload.close();
+            machine.put("loadAfter", loadAverage());
+            wallSeconds = (System.nanoTime() - startNanos) / 1e9;
+            machine.put("wallSeconds", String.format("%.0f", wallSeconds));
+        }
+    }
+
+    private boolean overBudget(String section) {
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        if (elapsed > BUDGET_SECONDS) {
+            errors.put(section, String.format("not started: the run had used %.0f s of its 15-minute budget", elapsed));
+            return true;
+        }
+        return false;
+    }
+
+    private void llama(String quant, Path model) {
+        String section = "llama." + quant;
+        if (overBudget(section)) {
+            return;
+        }
+        for (int round = 0; round < config.llamaRounds; round++) {
+            String[] order = round % 2 == 0 ? new String[] {"raw", "llamacpp"} : new String[] {"llamacpp", "raw"};
+            for (String variant : order) {
+                child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + model,
+                        "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round);
+            }
+        }
+    }
+
+    private void chat() {
+        if (overBudget("chat")) {
+            return;
+        }
+        child("chat", "chat", 400, "model=" + workload.ggufQ8, "ctx=2048", "threads=2", "turns=10",
+                "sessions=" + config.chatSessions, "replyTokens=16");
+    }
+
+    private void djl() {
+        if (overBudget("djl")) {
+            return;
+        }
+        String bw = "mbPerThread=" + config.bandwidthMb;
+        for (int round = 0; round < config.djlRounds; round++) {
+            child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=4", "trials=3");
+            child("djl.F32", "generate", 400, "variant=djl", "model=" + workload.hfF32, "ctx=1024",
+                    "promptTokens=" + config.promptTokens, "genTokens=" + config.djlGenTokens,
+                    "reps=" + config.djlReps, "warmups=1", "round=" + round);
+        }
+        child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=4", "trials=3");
+    }
+
+    private void ollama() throws IOException {
+        if (overBudget("ollama")) {
+            return;
+        }
+        Process server = start("ollama-server", List.of());
+        try {
+            BufferedReader in = new BufferedReader(new InputStreamReader(server.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String line = in.readLine();
+            if (line == null || !line.startsWith("PORT ")) {
+                errors.put("ollama", "the test server did not start: " + line);
+                return;
+            }
+            String port = line.substring(5).trim();
+            String[] clients = {"locallm", "okhttp", "ollama4j", "langchain4j"};
+            for (int round = 0; round < config.ollamaRounds; round++) {
+                for (int i = 0; i < clients.length; i++) {
+                    String variant = clients[(i + round) % clients.length];
+                    child("ollama." + variant, "ollama-client", 180, "variant=" + variant, "port=" + port,
+                            "longTokens=" + config.longTokens, "shortTokens=16", "longReps=" + config.longReps,
+                            "windows=" + config.windows, "windowMs=" + config.windowMs,
+                            "warmupMs=" + config.warmupMs);
+                }
+            }
+        } finally {
+            try (OutputStream stdin = server.getOutputStream()) {
+                stdin.flush();
+            } catch (IOException e) {
+                // Closing its input is how the server is told to stop; it may already be gone.
+            }
+            try {
+                if (!server.waitFor(10, TimeUnit.SECONDS)) {
+                    server.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                server.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private Process start(String scenario, List<String> params) throws IOException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx2g");
+        cmd.add("-Dai.djl.offline=true");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(ChildMain.class.getName());
+        cmd.add(scenario);
+        cmd.addAll(params);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("OPT_OUT_TRACKING", "true");
+        File log = logs.resolve(scenario + ".log").toFile();
+        pb.redirectError(ProcessBuilder.Redirect.appendTo(log));
+        return pb.start();
+    }
+
+    /** Runs one child to its end and files its result (or its failure) under {@code key}. */
+    private void child(String key, String scenario, long timeoutSeconds, String... params) {
+        long t0 = System.nanoTime();
+        log("run " + key + " ...");
+        Process p = null;
+        try {
+            p = start(scenario, List.of(params));
+            p.getOutputStream().close();
+            Process proc = p;
+            List<String> lines = new ArrayList<>();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(),
+                        StandardCharsets.UTF_8))) {
+                    String l;
+                    while ((l = r.readLine()) != null) {
+                        synchronized (lines) {
+                            lines.add(l);
+                        }
+                    }
+                } catch (IOException e) {
+                    // The process ended.
+                }
+            });
+            reader.start();
+            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+                fail(key, "timed out after " + timeoutSeconds + " s");
+                return;
+            }
+            reader.join(5000);
+            String result = null;
+            String error = null;
+            synchronized (lines) {
+                for (String l : lines) {
+                    if (l.startsWith("RESULT ")) {
+                        result = l.substring(7);
+                    } else if (l.startsWith("ERROR ")) {
+                        error = l.substring(6);
+                    }
+                }
+            }
+            if (result != null) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = JSON.readValue(result, Map.class);
+                m.put("childSeconds", (System.nanoTime() - t0) / 1e9);
+                runs.computeIfAbsent(key, k -> new ArrayList<>()).add(m);
+                log(String.format("    %s done in %.1f s: %s", key, (System.nanoTime() - t0) / 1e9, brief(m)));
+            } else {
+                fail(key, error != null ? error : "exited with status " + p.exitValue() + " and no result (see "
+                        + logs.resolve(scenario + ".log") + ")");
+            }
+        } catch (IOException e) {
+            fail(key, "could not run: " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (p != null) {
+                p.destroyForcibly();
+            }
+            fail(key, "interrupted");
+        }
+    }
+
+    private void fail(String key, String message) {
+        errors.putIfAbsent(key, message);
+        log("    " + key + " FAILED: " + message);
+    }
+
+    private static String brief(Map<String, Object> m) {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, Object> e : m.entrySet()) {
+            if (e.getValue() instanceof Number n && !e.getKey().equals("childSeconds")) {
+                sb.append(e.getKey()).append('=').append(String.format("%.4g", n.doubleValue())).append(' ');
+            }
+        }
+        return sb.toString().trim();
+    }
+
+    private void log(String message) {
+        System.out.printf("[%5.0f s] %s%n", (System.nanoTime() - startNanos) / 1e9, message);
+        System.out.flush();
+    }
+
+    /** Returns the median over rounds of one field of one run key, NaN when it was not measured. */
+    double value(String key, String field) {
+        List<Double> values = new ArrayList<>();
+        for (Map<String, Object> m : runs.getOrDefault(key, List.of())) {
+            if (m.get(field) instanceof Number n) {
+                values.add(n.doubleValue());
+            }
+        }
+        return Stats.median(values);
+    }
+
+    /** Returns every round's value of one field, for the spread. */
+    List<Double> values(String key, String field) {
+        List<Double> values = new ArrayList<>();
+        for (Map<String, Object> m : runs.getOrDefault(key, List.of())) {
+            if (m.get(field) instanceof Number n) {
+                values.add(n.doubleValue());
+            }
+        }
+        return values;
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    return l.substring(l.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException e) {
+            return "unknown";
+        }
+        return "unknown";
+    }
+
+    private static String memTotal() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemTotal:")) {
+                    long kb = Long.parseLong(l.replaceAll("[^0-9]", ""));
+                    return String.format("%.1f GiB", kb / 1024.0 / 1024.0);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+        return "unknown";
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    private static void replaceSection(Path doc, String markdown) throws IOException {
+        if (!Files.exists(doc)) {
+            return;
+        }
+        String text = Files.readString(doc);
+        int b = text.indexOf(BEGIN);
+        int e = text.indexOf(END);
+        if (b < 0 || e < b) {
+            return;
+        }
+        Files.writeString(doc, text.substring(0, b + BEGIN.length()) + "\n" + markdown + "\n" + text.substring(e));
+    }
+}

@@ -1,0 +1,206 @@
+package io.github.locallm.bench;
+
+import de.kherud.llama.InferenceParameters;
+import de.kherud.llama.LlamaModel;
+import de.kherud.llama.LlamaOutput;
+import de.kherud.llama.ModelParameters;
+import de.kherud.llama.args.LogFormat;
+import io.github.locallm.Completion;
+import io.github.locallm.GenerationHandle;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.LocalLlm;
+import io.github.locallm.OpenOptions;
+import io.github.locallm.StreamHandler;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One model in one process: load time, then warm-up and repeated greedy generations of a fixed prompt length,
+ * through the raw {@code de.kherud:llama} API ({@code variant=raw}) or through {@link LocalLlm} with a named
+ * backend ({@code variant=llamacpp} or {@code variant=djl}).
+ */
+final class GenerationBench {
+    private GenerationBench() {
+    }
+
+    /** The timestamps and counts of one generation. */
+    record Sample(long startNs, long firstNs, long lastNs, int tokens, int promptTokens, long allocBytes) {
+        double ttftMs() {
+            return (firstNs - startNs) / 1e6;
+        }
+
+        double genTokensPerSecond() {
+            return tokens > 1 && lastNs > firstNs ? (tokens - 1) / ((lastNs - firstNs) / 1e9) : Double.NaN;
+        }
+
+        double promptTokensPerSecond() {
+            return promptTokens / ((firstNs - startNs) / 1e9);
+        }
+
+        double allocPerToken() {
+            return tokens > 0 ? (double) allocBytes / tokens : Double.NaN;
+        }
+    }
+
+    /** A way to run generations. */
+    interface Runner extends AutoCloseable {
+        Sample generate(String prompt, int maxTokens) throws Exception;
+
+        @Override
+        void close();
+    }
+
+    static Map<String, Object> run(Map<String, String> p) throws Exception {
+        String variant = p.get("variant");
+        Path model = Path.of(p.get("model"));
+        int ctx = Integer.parseInt(p.getOrDefault("ctx", "1024"));
+        int threads = Integer.parseInt(p.getOrDefault("threads", "2"));
+        int promptTokens = Integer.parseInt(p.getOrDefault("promptTokens", "128"));
+        int genTokens = Integer.parseInt(p.getOrDefault("genTokens", "32"));
+        int reps = Integer.parseInt(p.getOrDefault("reps", "3"));
+        int warmups = Integer.parseInt(p.getOrDefault("warmups", "1"));
+        int round = Integer.parseInt(p.getOrDefault("round", "0"));
+
+        long t0 = System.nanoTime();
+        Runner runner = variant.equals("raw") ? new Raw(model, ctx, threads) : new Backend(variant, model, ctx, threads);
+        double loadMs = (System.nanoTime() - t0) / 1e6;
+        List<Double> ttft = new ArrayList<>();
+        List<Double> gen = new ArrayList<>();
+        List<Double> prompt = new ArrayList<>();
+        List<Double> alloc = new ArrayList<>();
+        List<Double> tokens = new ArrayList<>();
+        List<Double> promptCounts = new ArrayList<>();
+        long rssAfterLoad = Probe.rssBytes();
+        try (runner) {
+            for (int i = 0; i < warmups; i++) {
+                runner.generate(Workload.prompt(promptTokens, 500 + i), genTokens);
+            }
+            for (int i = 0; i < reps; i++) {
+                // A different first token on every request (and round) so that no KV prefix is reused.
+                Sample s = runner.generate(Workload.prompt(promptTokens, round * 50 + i), genTokens);
+                ttft.add(s.ttftMs());
+                gen.add(s.genTokensPerSecond());
+                prompt.add(s.promptTokensPerSecond());
+                alloc.add(s.allocPerToken());
+                tokens.add((double) s.tokens());
+                promptCounts.add((double) s.promptTokens());
+            }
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("variant", variant);
+        r.put("loadMs", loadMs);
+        r.put("ttftMs", Stats.median(ttft));
+        r.put("genTps", Stats.median(gen));
+        r.put("promptTps", Stats.median(prompt));
+        r.put("allocPerToken", Stats.median(alloc));
+        r.put("tokens", Stats.median(tokens));
+        r.put("promptTokens", Stats.median(promptCounts));
+        r.put("ttftAll", ttft);
+        r.put("genAll", gen);
+        r.put("rssAfterLoad", (double) rssAfterLoad);
+        r.put("peakRss", (double) Probe.peakRssBytes());
+        return r;
+    }
+
+    /** The raw binding, used the way its README shows: a streamed {@code generate} iterable. */
+    static final class Raw implements Runner {
+        private final LlamaModel model;
+
+        Raw(Path path, int ctx, int threads) {
+            LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
+            model = new LlamaModel(new ModelParameters().setModel(path.toString()).setCtxSize(ctx)
+                    .setThreads(threads).setThreadsBatch(threads).setGpuLayers(0));
+        }
+
+        @Override
+        public Sample generate(String prompt, int maxTokens) {
+            int promptTokens = model.encode(prompt).length;
+            InferenceParameters ip = new InferenceParameters(prompt).setNPredict(maxTokens).setTemperature(0f);
+            long a0 = Probe.allocatedBytes();
+            long start = System.nanoTime();
+            long first = 0;
+            long last = 0;
+            int n = 0;
+            for (LlamaOutput out : model.generate(ip)) {
+                if (!out.text.isEmpty()) {
+                    long now = System.nanoTime();
+                    if (n++ == 0) {
+                        first = now;
+                    }
+                    last = now;
+                }
+            }
+            long alloc = Probe.allocatedBytes() - a0;
+            // The binding streams text, not tokens: a token that ends inside a UTF-8 sequence is held back and
+            // sent with the next one, so pieces undercount tokens. The workload model cannot end a turn early
+            // (see Workload.model), so every request generates exactly maxTokens tokens.
+            return new Sample(start, first == 0 ? System.nanoTime() : first, last, n == 0 ? 0 : maxTokens,
+                    promptTokens, alloc);
+        }
+
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    /** The SDK: {@link LocalLlm#stream} with a callback, on the named backend. */
+    static final class Backend implements Runner {
+        private final LocalLlm llm;
+
+        Backend(String backend, Path path, int ctx, int threads) {
+            OpenOptions.Builder b = OpenOptions.builder().backend(backend).contextLength(ctx);
+            if (!backend.equals("djl")) {
+                b.threads(threads);
+            }
+            llm = LocalLlm.open(path, b.build());
+        }
+
+        @Override
+        public Sample generate(String prompt, int maxTokens) throws Exception {
+            GenerationOptions options = GenerationOptions.builder().maxTokens(maxTokens).temperature(0).build();
+            TokenClock clock = new TokenClock();
+            long a0 = Probe.allocatedBytes();
+            long start = System.nanoTime();
+            GenerationHandle h = llm.stream(prompt, options, clock);
+            Completion c = h.completion().get(10, TimeUnit.MINUTES);
+            long alloc = Probe.allocatedBytes() - a0;
+            long first = clock.first == 0 ? System.nanoTime() : clock.first;
+            return new Sample(start, first, clock.last, c.usage().completionTokens(), c.usage().promptTokens(), alloc);
+        }
+
+        @Override
+        public void close() {
+            llm.close();
+        }
+    }
+
+    /** Records when the first and the last piece of text arrived. */
+    static final class TokenClock implements StreamHandler {
+        volatile long first;
+        volatile long last;
+        volatile int pieces;
+
+        @Override
+        public void onToken(String text) {
+            long now = System.nanoTime();
+            if (first == 0) {
+                first = now;
+            }
+            last = now;
+            pieces++;
+        }
+
+        @Override
+        public void onComplete(Completion completion) {
+        }
+
+        @Override
+        public void onError(Throwable error) {
+        }
+    }
+}

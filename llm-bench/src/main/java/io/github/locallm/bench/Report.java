@@ -1,0 +1,276 @@
+package io.github.locallm.bench;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** Turns one run's results into the Markdown tables that BENCHMARKS.md shows. */
+final class Report {
+    private static final double MIB = 1024.0 * 1024.0;
+
+    private final BenchMain b;
+    private final StringBuilder md = new StringBuilder();
+
+    private Report(BenchMain b) {
+        this.b = b;
+    }
+
+    static String markdown(BenchMain b) {
+        return new Report(b).build();
+    }
+
+    private String build() {
+        run();
+        targets();
+        llama();
+        chat();
+        djl();
+        ollama();
+        notMeasured();
+        return md.toString();
+    }
+
+    private void run() {
+        Map<String, String> m = b.machine;
+        md.append("### Run\n\n");
+        md.append("| | |\n|---|---|\n");
+        row("Mode", b.config.full() ? "full" : "quick (smoke run, small model)");
+        row("Date (UTC)", m.get("date"));
+        row("Wall time", m.get("wallSeconds") + " s");
+        row("Machine", m.get("nproc") + " cores (`nproc`), " + m.get("cpu") + ", " + m.get("memory") + " RAM");
+        row("Load average before / after", m.get("loadBefore") + " / " + m.get("loadAfter"));
+        row("JVM", m.get("java"));
+        if (b.workload != null) {
+            Workload w = b.workload;
+            row("Workload model", String.format(Locale.ROOT, "Llama, %,d parameters (width %d, %d layers, %d/%d heads, "
+                    + "FFN %d, vocabulary %d)", w.config.parameterCount(), w.config.hiddenSize(),
+                    w.config.numLayers(), w.config.numHeads(), w.config.numKvHeads(), w.config.intermediateSize(),
+                    w.config.vocabSize()));
+            row("Files", String.format(Locale.ROOT, "F32 GGUF %.0f MiB, Q8_0 GGUF %.0f MiB, HF F32 %.0f MiB, written in "
+                    + "%.0f s", w.fileBytes(w.ggufF32) / MIB, w.fileBytes(w.ggufQ8) / MIB,
+                    w.fileBytes(w.hfF32) / MIB, w.writeSeconds));
+        }
+        row("Per backend", b.config.llamaRounds() + " alternating rounds (one child JVM each), "
+                + b.config.llamaReps() + " measured generations after 1 warm-up per round; prompt "
+                + b.config.promptTokens() + " tokens, greedy, up to " + b.config.genTokens() + " new tokens; medians");
+        row("Heap allocation", m.get("allocation"));
+        md.append('\n');
+    }
+
+    private void targets() {
+        md.append("### Targets\n\n");
+        md.append("| Target | Goal | Measured | Verdict |\n|---|---|---|---|\n");
+        for (String q : new String[] {"Q8_0", "F32"}) {
+            double raw = b.value("llama." + q + ".raw", "genTps");
+            double sdk = b.value("llama." + q + ".llamacpp", "genTps");
+            target("llama.cpp generation tokens/s vs raw binding (" + q + ")", "≥ 0.97×", sdk / raw,
+                    sdk / raw >= 0.97, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)", sdk / raw, sdk, raw),
+                    "llama." + q + ".llamacpp");
+        }
+        for (String q : new String[] {"Q8_0", "F32"}) {
+            double raw = b.value("llama." + q + ".raw", "ttftMs");
+            double sdk = b.value("llama." + q + ".llamacpp", "ttftMs");
+            double d = sdk - raw;
+            target("llama.cpp time-to-first-token overhead (" + q + ")", "≤ 2 ms", d, d <= 2,
+                    String.format(Locale.ROOT, "%+.1f ms (%.1f vs %.1f ms; %.3f×)", d, sdk, raw, sdk / raw),
+                    "llama." + q + ".llamacpp");
+        }
+        double cpu = b.value("ollama.locallm", "cpuUsPerToken");
+        target("Ollama client CPU per streamed token", "≤ 20 µs", cpu, cpu <= 20,
+                String.format(Locale.ROOT, "%.2f µs", cpu), "ollama.locallm");
+        double alloc = b.value("ollama.locallm", "allocPerToken");
+        target("Ollama client heap per streamed token", "≤ 2 KB", alloc, alloc <= 2048,
+                String.format(Locale.ROOT, "%.0f B", alloc), "ollama.locallm");
+        double rps = b.value("ollama.locallm", "requestsPerSecond");
+        for (String other : new String[] {"ollama4j", "langchain4j"}) {
+            double o = b.value("ollama." + other, "requestsPerSecond");
+            target("Ollama requests/s vs " + other, "≥ 1.0×", rps / o, rps / o >= 1.0,
+                    String.format(Locale.ROOT, "%.2f× (%.0f vs %.0f req/s)", rps / o, rps, o), "ollama." + other);
+        }
+        double djl = b.value("djl.F32", "genTps");
+        double limit = limit(false);
+        target("DJL decode vs memory-bandwidth limit (F32)", "≥ 0.8×", djl / limit, djl / limit >= 0.8,
+                String.format(Locale.ROOT, "%.2f× (%.2f vs %.2f tok/s)", djl / limit, djl, limit), "djl.F32");
+        double t1 = b.value("chat", "ttftTurn1");
+        double t10 = b.value("chat", "ttftTurn10");
+        target("Chat turn-10 vs turn-1 time to first token", "≤ 1.5×", t10 / t1, t10 / t1 <= 1.5,
+                String.format(Locale.ROOT, "%.2f× (%.1f vs %.1f ms)", t10 / t1, t10, t1), "chat");
+        md.append('\n');
+    }
+
+    private void target(String name, String goal, double value, boolean met, String measured, String key) {
+        String verdict;
+        if (Double.isNaN(value)) {
+            verdict = "not measured";
+            measured = reason(key);
+        } else {
+            verdict = met ? "**met**" : "**missed**";
+        }
+        md.append("| ").append(name).append(" | ").append(goal).append(" | ").append(measured).append(" | ")
+                .append(verdict).append(" |\n");
+    }
+
+    private String reason(String key) {
+        for (Map.Entry<String, String> e : b.errors.entrySet()) {
+            if (e.getKey().startsWith(key) || key.startsWith(e.getKey())) {
+                return e.getValue().replace('|', '/');
+            }
+        }
+        return "no result";
+    }
+
+    /** Returns the decoding limit in tokens/s: measured bandwidth over the weight bytes one token reads. */
+    private double limit(boolean q8) {
+        if (b.workload == null) {
+            return Double.NaN;
+        }
+        return b.value("bandwidth", "gbPerSecond") * 1e9 / b.workload.weightBytesPerToken(q8);
+    }
+
+    private void llama() {
+        for (String q : new String[] {"Q8_0", "F32"}) {
+            String raw = "llama." + q + ".raw";
+            String sdk = "llama." + q + ".llamacpp";
+            md.append("### llama.cpp backend vs raw `de.kherud:llama` (").append(q).append(")\n\n");
+            md.append("| Metric | raw binding | LocalLlm llamacpp | ratio |\n|---|---|---|---|\n");
+            compare("Load time (ms)", raw, sdk, "loadMs", 0, 1);
+            compare("Time to first token (ms)", raw, sdk, "ttftMs", 1, 1);
+            compare("Prompt tokens/s", raw, sdk, "promptTps", 1, 1);
+            compare("Generation tokens/s", raw, sdk, "genTps", 2, 1);
+            spread("Generation tokens/s, rounds min..max", raw, sdk, "genTps");
+            compare("Peak RSS (MiB)", raw, sdk, "peakRss", 0, MIB);
+            compare("Java heap per generated token (B)", raw, sdk, "allocPerToken", 0, 1);
+            compare("Prompt / generated tokens", raw, sdk, "promptTokens", 0, 1, "tokens");
+            double lim = limit(q.equals("Q8_0"));
+            md.append(String.format(Locale.ROOT, "| Share of the memory-bandwidth limit (%.1f tok/s) | %.2f× | %.2f× | |%n",
+                    lim, b.value(raw, "genTps") / lim, b.value(sdk, "genTps") / lim));
+            md.append('\n');
+        }
+    }
+
+    private void compare(String name, String a, String c, String field, int decimals, double scale) {
+        double x = b.value(a, field) / scale;
+        double y = b.value(c, field) / scale;
+        md.append("| ").append(name).append(" | ").append(f(x, decimals)).append(" | ").append(f(y, decimals))
+                .append(" | ").append(f(y / x, 3)).append("× |\n");
+    }
+
+    private void compare(String name, String a, String c, String f1, int decimals, double scale, String f2) {
+        md.append("| ").append(name).append(" | ").append(f(b.value(a, f1), 0)).append(" / ")
+                .append(f(b.value(a, f2), 0)).append(" | ").append(f(b.value(c, f1), 0)).append(" / ")
+                .append(f(b.value(c, f2), 0)).append(" | |\n");
+    }
+
+    private void spread(String name, String a, String c, String field) {
+        double[] x = Stats.range(b.values(a, field));
+        double[] y = Stats.range(b.values(c, field));
+        md.append("| ").append(name).append(" | ").append(f(x[0], 2)).append("..").append(f(x[1], 2)).append(" | ")
+                .append(f(y[0], 2)).append("..").append(f(y[1], 2)).append(" | |\n");
+    }
+
+    private void chat() {
+        md.append("### ChatSession on the llama.cpp backend (Q8_0), time to first token per turn\n\n");
+        md.append("| Turn | Prompt tokens | Time to first token (ms) | × turn 1 |\n|---|---|---|---|\n");
+        double t1 = b.value("chat", "ttftTurn1");
+        for (int t : new int[] {1, 2, 5, 10}) {
+            double v = b.value("chat", "ttftTurn" + t);
+            md.append("| ").append(t).append(" | ").append(f(b.value("chat", "promptTokensTurn" + t), 0)).append(" | ")
+                    .append(f(v, 1)).append(" | ").append(f(v / t1, 2)).append("× |\n");
+        }
+        double cold = b.value("chat", "ttftLastCold");
+        md.append("| 10, same prompt sent cold (prefix evicted) | ").append(f(b.value("chat", "promptTokensTurn10"), 0))
+                .append(" | ").append(f(cold, 1)).append(" | ").append(f(cold / t1, 2)).append("× |\n\n");
+    }
+
+    private void djl() {
+        String djl = "djl.F32";
+        md.append("### DJL backend on the same weights (F32) and the memory-bandwidth limit\n\n");
+        md.append("| Metric | DJL (HF F32) | llama.cpp backend (F32 GGUF) | raw llama.cpp (F32 GGUF) |\n"
+                + "|---|---|---|---|\n");
+        triple("Load time (ms)", djl, "loadMs", 0, 1);
+        triple("Time to first token (ms)", djl, "ttftMs", 1, 1);
+        triple("Prompt tokens/s", djl, "promptTps", 1, 1);
+        triple("Generation tokens/s", djl, "genTps", 2, 1);
+        triple("Peak RSS (MiB)", djl, "peakRss", 0, MIB);
+        triple("Java heap per generated token (B)", djl, "allocPerToken", 0, 1);
+        double bw = b.value("bandwidth", "gbPerSecond");
+        double[] r = Stats.range(b.values("bandwidth", "gbPerSecond"));
+        long bytes = b.workload == null ? 0 : b.workload.weightBytesPerToken(false);
+        double lim = limit(false);
+        md.append('\n');
+        md.append("| Memory bandwidth (2 threads, sequential read, Java) | Weight bytes read per token (F32) | "
+                + "Decode limit | DJL / limit | llama.cpp backend / limit |\n|---|---|---|---|---|\n");
+        md.append(String.format(Locale.ROOT, "| %.2f GB/s (%.2f..%.2f, %d runs) | %.1f MB | %.2f tok/s | %.2f× | %.2f× |%n%n",
+                bw, r[0], r[1], b.values("bandwidth", "gbPerSecond").size(), bytes / 1e6, lim,
+                b.value(djl, "genTps") / lim, b.value("llama.F32.llamacpp", "genTps") / lim));
+    }
+
+    private void triple(String name, String djl, String field, int decimals, double scale) {
+        md.append("| ").append(name).append(" | ").append(f(b.value(djl, field) / scale, decimals)).append(" | ")
+                .append(f(b.value("llama.F32.llamacpp", field) / scale, decimals)).append(" | ")
+                .append(f(b.value("llama.F32.raw", field) / scale, decimals)).append(" |\n");
+    }
+
+    private void ollama() {
+        md.append("### Ollama clients against a local server that streams without delay\n\n");
+        md.append(String.format(Locale.ROOT, "Per-token figures: answers of %,d tokens (`/api/chat`, streamed); "
+                + "requests/s: answers of 16 tokens, one request at a time; %d alternating rounds, one child JVM "
+                + "per client and round; CPU is the client process's (all threads).%n%n",
+                b.config.longTokens(), b.config.ollamaRounds()));
+        md.append("| Client | CPU µs/token | Wall µs/token | Heap B/token | Requests/s | Heap B/request | "
+                + "Peak RSS (MiB) |\n|---|---|---|---|---|---|---|\n");
+        String[][] clients = {{"locallm", "LocalLlm ollama backend"}, {"okhttp", "raw OkHttp + Jackson"},
+            {"ollama4j", "ollama4j"}, {"langchain4j", "LangChain4j"}};
+        for (String[] c : clients) {
+            String k = "ollama." + c[0];
+            md.append("| ").append(c[1]).append(" | ").append(f(b.value(k, "cpuUsPerToken"), 2)).append(" | ")
+                    .append(f(b.value(k, "wallUsPerToken"), 2)).append(" | ").append(f(b.value(k, "allocPerToken"), 0))
+                    .append(" | ").append(f(b.value(k, "requestsPerSecond"), 0)).append(" | ")
+                    .append(f(b.value(k, "allocPerRequest"), 0)).append(" | ")
+                    .append(f(b.value(k, "peakRss") / MIB, 0)).append(" |\n");
+        }
+        md.append("\n| LocalLlm vs | CPU per token | Heap per token | Requests/s |\n|---|---|---|---|\n");
+        for (String[] c : clients) {
+            if (c[0].equals("locallm")) {
+                continue;
+            }
+            String k = "ollama." + c[0];
+            md.append("| ").append(c[1]).append(" | ")
+                    .append(f(b.value("ollama.locallm", "cpuUsPerToken") / b.value(k, "cpuUsPerToken"), 2)).append("× | ")
+                    .append(f(b.value("ollama.locallm", "allocPerToken") / b.value(k, "allocPerToken"), 2)).append("× | ")
+                    .append(f(b.value("ollama.locallm", "requestsPerSecond") / b.value(k, "requestsPerSecond"), 2))
+                    .append("× |\n");
+        }
+        md.append('\n');
+    }
+
+    private void notMeasured() {
+        if (b.errors.isEmpty()) {
+            return;
+        }
+        md.append("### Not measured\n\n");
+        for (Map.Entry<String, String> e : b.errors.entrySet()) {
+            md.append("- `").append(e.getKey()).append("`: ").append(e.getValue()).append('\n');
+        }
+        md.append('\n');
+    }
+
+    private void row(String k, String v) {
+        md.append("| ").append(k).append(" | ").append(v).append(" |\n");
+    }
+
+    static String f(double v, int decimals) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            return "n/a";
+        }
+        return String.format(Locale.ROOT, "%,." + decimals + "f", v);
+    }
+
+    static String list(List<Double> values) {
+        StringBuilder sb = new StringBuilder();
+        for (Double d : values) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(f(d, 2));
+        }
+        return sb.toString();
+    }
+}
