@@ -13,6 +13,12 @@ templates/expected/<template>__<conversation>.txt, or, when the template calls
 raise_exception, the message to templates/expected/<template>__<conversation>.error.txt.
 Any other error stops the script: the test templates must render.
 
+The snippets under templates/snippets/snippets.txt (small templates, separated by lines
+"=== name"; a name containing "crlf" gets CRLF line ends) are rendered with the variables in
+templates/snippets/context.json; the results go to templates/snippets/expected.json as
+{"name": {"out": text}} or {"name": {"error": "ExceptionType: message", "raised": bool}}, where
+"raised" marks a raise_exception call.
+
 Re-run from the repository root after changing a template or a conversation:
 
     python3 llm-core/src/test/python/render_references.py
@@ -84,6 +90,43 @@ def to_context(conv):
     return ctx
 
 
+def read_snippets(path):
+    snippets = {}
+    name = None
+    lines = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("=== "):
+            if name is not None:
+                snippets[name] = "\n".join(lines)
+            name = line[4:].strip()
+            lines = []
+        else:
+            lines.append(line)
+    if name is not None:
+        snippets[name] = "\n".join(lines[:-1] if lines and lines[-1] == "" else lines)
+    for key in snippets:
+        if "crlf" in key:
+            snippets[key] = snippets[key].replace("\n", "\r\n")
+    return snippets
+
+
+def render_snippets(env):
+    folder = ROOT / "snippets"
+    context = json.loads((folder / "context.json").read_text(encoding="utf-8"))
+    results = {}
+    for name, source in read_snippets(folder / "snippets.txt").items():
+        try:
+            results[name] = {"out": env.from_string(source).render(**context)}
+        except RaisedByTemplate as e:
+            results[name] = {"error": f"TemplateError: {e}", "raised": True}
+        except Exception as e:
+            results[name] = {"error": f"{type(e).__name__}: {e}", "raised": False}
+    (folder / "expected.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n",
+                                          encoding="utf-8", newline="")
+    errors = sum(1 for r in results.values() if "error" in r)
+    print(f"{len(results)} snippets: {len(results) - errors} rendered, {errors} failed as expected")
+
+
 def main():
     env = make_env()
     out_dir = ROOT / "expected"
@@ -109,6 +152,7 @@ def main():
                 sys.exit(f"{name}: {type(e).__name__}: {e}")
     print(f"{len(templates)} templates x {len(conversations)} conversations: "
           f"{rendered} rendered, {raised} raised by the template")
+    render_snippets(env)
 
 
 if __name__ == "__main__":

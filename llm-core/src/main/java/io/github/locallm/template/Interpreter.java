@@ -283,8 +283,8 @@ final class Interpreter {
                     s.vars.put(p, new Undefined("parameter '" + p + "' was not provided"));
                 }
             }
-            List<Object> varargs = args.size() > m.params.size()
-                    ? new ArrayList<>(args.positional().subList(m.params.size(), args.size())) : new ArrayList<>();
+            Py.Tuple varargs = new Py.Tuple(args.size() > m.params.size()
+                    ? args.positional().subList(m.params.size(), args.size()) : List.of());
             if (kw.containsKey("caller")) {
                 s.vars.put("caller", kw.remove("caller"));
             }
@@ -401,7 +401,17 @@ final class Interpreter {
             for (int i = 0; i < d.keys().size(); i++) {
                 Object k = eval(d.keys().get(i), scope);
                 Py.hashCheck(k);
-                map.put(k, eval(d.values().get(i), scope));
+                Object v = eval(d.values().get(i), scope);
+                if (Py.isNumber(k)) {
+                    // Python dicts treat 1, 1.0 and True as the same key; the first spelling stays.
+                    for (Object existing : map.keySet()) {
+                        if (Py.isNumber(existing) && Py.eq(existing, k)) {
+                            k = existing;
+                            break;
+                        }
+                    }
+                }
+                map.put(k, v);
             }
             return map;
         }
