@@ -47,6 +47,7 @@ public final class JsonCodec {
         String keySeparator = ": ";
         boolean sortKeys;
         boolean ensureAscii;
+        long maxChars = Long.MAX_VALUE;
         Function<Object, Object> adapter = v -> {
             throw new JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
         };
@@ -78,6 +79,15 @@ public final class JsonCodec {
         /** @param ascii whether non-ASCII characters are escaped @return this */
         public WriteOptions ensureAscii(boolean ascii) {
             this.ensureAscii = ascii;
+            return this;
+        }
+
+        /**
+         * @param max the longest text to produce; writing more throws {@link JsonException}
+         * @return this
+         */
+        public WriteOptions maxChars(long max) {
+            this.maxChars = max;
             return this;
         }
 
@@ -187,6 +197,9 @@ public final class JsonCodec {
             if (depth > MAX_DEPTH) {
                 throw new JsonException("value nested deeper than " + MAX_DEPTH + " levels (or circular)");
             }
+            if (sb.length() > o.maxChars) {
+                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+            }
             if (v == null) {
                 sb.append("null");
             } else if (v instanceof String s) {
@@ -215,6 +228,9 @@ public final class JsonCodec {
         }
 
         private void newline(int level) {
+            if (sb.length() + (long) level * o.indent.length() > o.maxChars) {
+                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+            }
             sb.append('\n');
             for (int i = 0; i < level; i++) {
                 sb.append(o.indent);

@@ -395,7 +395,7 @@ final class Builtins {
                         a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords()), max);
             case "indent":
                 return Py.checkSize(indent(Py.str(v), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
-                        Py.truthy(a.get(2, "blank", false))), max);
+                        Py.truthy(a.get(2, "blank", false)), max), max);
             case "int":
                 return toInt(v, a.get(0, "default", 0L), (int) Py.requireInt(a.get(1, "base", 10L), "base"));
             case "items": {
@@ -487,7 +487,7 @@ final class Builtins {
             case "title":
                 return jinjaTitle(Py.str(v));
             case "tojson":
-                return Py.checkSize(toJson(v, a), max);
+                return Py.checkSize(toJson(v, a, max), max);
             case "trim":
                 return strip(Py.str(v), a.get(0, "chars", null), true, true);
             case "truncate":
@@ -614,16 +614,17 @@ final class Builtins {
         return out;
     }
 
-    private static String toJson(Object v, Args a) {
+    private static String toJson(Object v, Args a, int max) {
         boolean ascii = Py.truthy(a.get(0, "ensure_ascii", false));
         Object indent = a.get(1, "indent", null);
         Object separators = a.get(2, "separators", null);
         boolean sortKeys = Py.truthy(a.get(3, "sort_keys", false));
-        JsonCodec.WriteOptions o = JsonCodec.WriteOptions.python().ensureAscii(ascii).sortKeys(sortKeys);
+        JsonCodec.WriteOptions o = JsonCodec.WriteOptions.python().ensureAscii(ascii).sortKeys(sortKeys)
+                .maxChars(max);
         if (indent instanceof String s) {
             o.indent(s);
         } else if (indent != null) {
-            o.indent(" ".repeat((int) Math.max(0, Math.min(1000, Py.requireInt(indent, "indent")))));
+            o.indent(" ".repeat((int) Math.max(0, limited(Py.requireInt(indent, "indent"), 1000))));
         }
         if (separators != null) {
             List<Object> seps = Py.iterate(separators);
@@ -738,9 +739,9 @@ final class Builtins {
         return dflt;
     }
 
-    private static String indent(String s, Object width, boolean first, boolean blank) {
-        String ind = width instanceof String w ? w : " ".repeat((int) Math.max(0, Math.min(10_000,
-                Py.requireInt(width, "width"))));
+    private static String indent(String s, Object width, boolean first, boolean blank, int max) {
+        String ind = width instanceof String w ? w : " ".repeat((int) Math.max(0, limited(
+                Py.requireInt(width, "width"), max)));
         List<String> lines = splitlines(s + "\n", false);
         StringBuilder rv = new StringBuilder();
         if (blank) {
@@ -968,7 +969,7 @@ final class Builtins {
             case "islower":
                 return isCasedAnd(s, false);
             case "zfill": {
-                int w = (int) Math.min(max, Py.requireInt(a.get(0, "width", 0L), "width"));
+                int w = (int) limited(Py.requireInt(a.get(0, "width", 0L), "width"), max);
                 int n = s.codePointCount(0, s.length());
                 if (n >= w) {
                     return s;
@@ -988,7 +989,7 @@ final class Builtins {
                 if (n >= w) {
                     return s;
                 }
-                String pad = fill.repeat(Math.min(max, w - n));
+                String pad = fill.repeat((int) limited(w - n, max));
                 return name.equals("ljust") ? s + pad : pad + s;
             }
             case "partition":
@@ -1011,6 +1012,13 @@ final class Builtins {
             default:
                 throw new RenderError("'str' object has no method '" + name + "'");
         }
+    }
+
+    private static long limited(long size, int max) {
+        if (size > max) {
+            throw new RenderError("a width of " + size + " exceeds the output limit of " + max + " characters");
+        }
+        return size;
     }
 
     private static String sliceArgs(String s, Args a) {
