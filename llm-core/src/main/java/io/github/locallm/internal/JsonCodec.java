@@ -225,6 +225,9 @@ public final class JsonCodec {
             } else {
                 value(o.adapter.apply(v), depth + 1);
             }
+            if (sb.length() > o.maxChars) {
+                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+            }
         }
 
         private void newline(int level) {
