@@ -67,6 +67,30 @@ final class Py {
         }
     }
 
+    /**
+     * A one-shot iterator, as Jinja2's {@code select}, {@code map}, {@code unique} and friends return:
+     * always true, no length, not indexable, empty once iterated.
+     */
+    static final class Generator {
+        final String label;
+        private java.util.function.Supplier<List<Object>> source;
+
+        /** @param source computes the items when the generator is first iterated, as Python's are lazy */
+        Generator(String label, java.util.function.Supplier<List<Object>> source) {
+            this.label = label;
+            this.source = source;
+        }
+
+        List<Object> consume() {
+            if (source == null) {
+                return List.of();
+            }
+            java.util.function.Supplier<List<Object>> s = source;
+            source = null;
+            return s.get();
+        }
+    }
+
     /** Jinja2's {@code namespace()}: an object whose attributes can be set from inside loops. */
     static final class Namespace {
         final Map<String, Object> attrs = new LinkedHashMap<>();
@@ -137,6 +161,9 @@ final class Py {
         }
         if (v instanceof Undefined) {
             return "Undefined";
+        }
+        if (v instanceof Generator g) {
+            return g.label.startsWith("<") ? "list_reverseiterator" : "generator";
         }
         if (v instanceof Namespace) {
             return "Namespace";
@@ -275,6 +302,9 @@ final class Py {
             sb.append('}');
         } else if (v instanceof Undefined) {
             sb.append("Undefined");
+        } else if (v instanceof Generator g) {
+            sb.append(g.label.startsWith("<") ? "<list_reverseiterator object at 0x7f0000000000>"
+                    : "<generator object " + g.label + " at 0x7f0000000000>");
         } else if (v instanceof Namespace ns) {
             sb.append("<Namespace ");
             repr(ns.attrs, sb, depth + 1);
@@ -475,6 +505,9 @@ final class Py {
         if (v instanceof Undefined) {
             return List.of();
         }
+        if (v instanceof Generator g) {
+            return g.consume();
+        }
         throw new RenderError("'" + typeName(v) + "' object is not iterable");
     }
 
@@ -520,7 +553,8 @@ final class Py {
         }
         List<Object> seq = sequence(v);
         if (seq == null) {
-            throw new RenderError("'" + typeName(v) + "' object is not subscriptable");
+            throw new RenderError(v instanceof Map ? "unhashable type: 'slice'"
+                    : "'" + typeName(v) + "' object is not subscriptable");
         }
         int n = seq.size();
         long st = step == null ? 1 : requireInt(step, "slice step");
@@ -677,6 +711,9 @@ final class Py {
                         return Math.floorMod(x, y);
                     case "**":
                         if (y < 0) {
+                            if (x == 0) {
+                                throw new RenderError("0.0 cannot be raised to a negative power");
+                            }
                             return Math.pow(x, y);
                         }
                         long r = 1;
@@ -720,6 +757,9 @@ final class Py {
                 double m = x % y;
                 return (m != 0 && ((m < 0) != (y < 0))) ? m + y : m;
             case "**":
+                if (x == 0 && y < 0) {
+                    throw new RenderError("0.0 cannot be raised to a negative power");
+                }
                 return Math.pow(x, y);
             default:
                 throw new RenderError("unknown operator " + op);
