@@ -95,6 +95,17 @@ class ChatTemplateApiTest {
     }
 
     @Test
+    void messagesWithImagesUseTheMultimodalContentForm() {
+        ChatMessage withImage = new ChatMessage(ChatMessage.Role.USER, "What is this?", List.of(),
+                List.of("aW1hZ2U=", "aW1hZ2Uy"), "");
+        ChatTemplate t = ChatTemplate.parse("{% for m in messages %}{% if m.content is string %}{{ m.content }}"
+                + "{% else %}{% for part in m.content %}{{ '<image>' if part.type == 'image' else part.text }}"
+                + "{% endfor %}{% endif %}|{% endfor %}");
+        assertThat(t.render(List.of(ChatMessage.system("s"), withImage), RenderOptions.defaults()))
+                .isEqualTo("s|<image><image>What is this?|");
+    }
+
+    @Test
     void extraVariablesOverrideStandardOnes() {
         ChatTemplate t = ChatTemplate.parse("{{ add_generation_prompt }} {{ enable_thinking }} {{ tools is none }}");
         RenderOptions o = RenderOptions.builder().addGenerationPrompt(true)
