@@ -293,7 +293,7 @@ final class Builtins {
                 return v instanceof Map;
             case "iterable":
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined;
+                        || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView;
             case "sequence":
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
                         || v instanceof Undefined;
@@ -881,12 +881,8 @@ final class Builtins {
         int max = in.limits.maxOutputChars();
         if (self instanceof Map<?, ?> m) {
             switch (name) {
-                case "items":
-                    return items(m);
-                case "keys":
-                    return new ArrayList<Object>(m.keySet());
-                case "values":
-                    return new ArrayList<Object>(m.values());
+                case "items", "keys", "values":
+                    return new Py.DictView(name, m);
                 case "get": {
                     Object k = a.get(0, "key", null);
                     return m.containsKey(k) ? m.get(k) : a.get(1, "default", null);

@@ -91,6 +91,21 @@ final class Py {
         }
     }
 
+    /** A live view of a dict, as {@code dict.keys()}, {@code .values()} and {@code .items()} return. */
+    record DictView(String kind, Map<?, ?> map) {
+        List<Object> items() {
+            List<Object> out = new ArrayList<>(map.size());
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                out.add(switch (kind) {
+                    case "keys" -> e.getKey();
+                    case "values" -> e.getValue();
+                    default -> Tuple.of(e.getKey(), e.getValue());
+                });
+            }
+            return out;
+        }
+    }
+
     /** Jinja2's {@code namespace()}: an object whose attributes can be set from inside loops. */
     static final class Namespace {
         final Map<String, Object> attrs = new LinkedHashMap<>();
@@ -165,6 +180,9 @@ final class Py {
         if (v instanceof Generator g) {
             return g.label.startsWith("<") ? "list_reverseiterator" : "generator";
         }
+        if (v instanceof DictView dv) {
+            return "dict_" + dv.kind();
+        }
         if (v instanceof Namespace) {
             return "Namespace";
         }
@@ -236,6 +254,9 @@ final class Py {
         if (v instanceof Map<?, ?> m) {
             return !m.isEmpty();
         }
+        if (v instanceof DictView dv) {
+            return !dv.map().isEmpty();
+        }
         return true;
     }
 
@@ -302,6 +323,10 @@ final class Py {
             sb.append('}');
         } else if (v instanceof Undefined) {
             sb.append("Undefined");
+        } else if (v instanceof DictView dv) {
+            sb.append("dict_").append(dv.kind()).append('(');
+            repr(dv.items(), sb, depth + 1);
+            sb.append(')');
         } else if (v instanceof Generator g) {
             sb.append(g.label.startsWith("<") ? "<list_reverseiterator object at 0x7f0000000000>"
                     : "<generator object " + g.label + " at 0x7f0000000000>");
@@ -384,6 +409,11 @@ final class Py {
         }
         if (a instanceof Tuple x && b instanceof Tuple y) {
             return seqEq(x.items(), y.items());
+        }
+        if (a instanceof DictView x && b instanceof DictView y && x.kind().equals(y.kind()) && !x.kind().equals("values")) {
+            List<Object> xs = x.items();
+            List<Object> ys = y.items();
+            return xs.size() == ys.size() && xs.stream().allMatch(o -> ys.stream().anyMatch(p -> eq(o, p)));
         }
         if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
             if (x.size() != y.size()) {
@@ -508,6 +538,9 @@ final class Py {
         if (v instanceof Generator g) {
             return g.consume();
         }
+        if (v instanceof DictView dv) {
+            return dv.items();
+        }
         throw new RenderError("'" + typeName(v) + "' object is not iterable");
     }
 
@@ -526,6 +559,9 @@ final class Py {
         }
         if (v instanceof Undefined) {
             return 0;
+        }
+        if (v instanceof DictView dv) {
+            return dv.map().size();
         }
         if (v instanceof Namespace) {
             throw new RenderError("object of type 'Namespace' has no len()");
