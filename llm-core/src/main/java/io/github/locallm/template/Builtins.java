@@ -128,7 +128,7 @@ final class Builtins {
         }
     }
 
-    private static List<Object> range(Args a) {
+    private static Py.Range range(Args a) {
         long start = 0;
         long stop;
         long step = 1;
@@ -151,11 +151,7 @@ final class Builtins {
         if (n > MAX_RANGE) {
             throw new RenderError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
         }
-        List<Object> out = new ArrayList<>((int) n);
-        for (long i = 0; i < n; i++) {
-            out.add(start + i * step);
-        }
-        return out;
+        return new Py.Range(start, stop, step);
     }
 
     // ---- attribute and item access ----
@@ -293,10 +289,11 @@ final class Builtins {
                 return v instanceof Map;
             case "iterable":
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView;
+                        || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView
+                        || v instanceof Py.Range;
             case "sequence":
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined;
+                        || v instanceof Undefined || v instanceof Py.Range;
             case "callable":
                 return v instanceof Py.Callable;
             case "sameas":

@@ -91,6 +91,23 @@ final class Py {
         }
     }
 
+    /** Python's {@code range}: a lazy arithmetic sequence (bounded by the sandbox when created). */
+    record Range(long start, long stop, long step) {
+        long size() {
+            return step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
+                    : (start > stop ? (start - stop - step - 1) / -step : 0);
+        }
+
+        List<Object> items() {
+            long n = size();
+            List<Object> out = new ArrayList<>((int) n);
+            for (long i = 0; i < n; i++) {
+                out.add(start + i * step);
+            }
+            return out;
+        }
+    }
+
     /** A live view of a dict, as {@code dict.keys()}, {@code .values()} and {@code .items()} return. */
     record DictView(String kind, Map<?, ?> map) {
         List<Object> items() {
@@ -183,6 +200,9 @@ final class Py {
         if (v instanceof DictView dv) {
             return "dict_" + dv.kind();
         }
+        if (v instanceof Range) {
+            return "range";
+        }
         if (v instanceof Namespace) {
             return "Namespace";
         }
@@ -257,6 +277,9 @@ final class Py {
         if (v instanceof DictView dv) {
             return !dv.map().isEmpty();
         }
+        if (v instanceof Range r) {
+            return r.size() > 0;
+        }
         return true;
     }
 
@@ -323,6 +346,12 @@ final class Py {
             sb.append('}');
         } else if (v instanceof Undefined) {
             sb.append("Undefined");
+        } else if (v instanceof Range r) {
+            sb.append("range(").append(r.start()).append(", ").append(r.stop());
+            if (r.step() != 1) {
+                sb.append(", ").append(r.step());
+            }
+            sb.append(')');
         } else if (v instanceof DictView dv) {
             sb.append("dict_").append(dv.kind()).append('(');
             repr(dv.items(), sb, depth + 1);
@@ -408,6 +437,9 @@ final class Py {
             return seqEq(x, y);
         }
         if (a instanceof Tuple x && b instanceof Tuple y) {
+            return seqEq(x.items(), y.items());
+        }
+        if (a instanceof Range x && b instanceof Range y) {
             return seqEq(x.items(), y.items());
         }
         if (a instanceof DictView x && b instanceof DictView y && x.kind().equals(y.kind()) && !x.kind().equals("values")) {
@@ -541,6 +573,9 @@ final class Py {
         if (v instanceof DictView dv) {
             return dv.items();
         }
+        if (v instanceof Range r) {
+            return r.items();
+        }
         throw new RenderError("'" + typeName(v) + "' object is not iterable");
     }
 
@@ -563,6 +598,9 @@ final class Py {
         if (v instanceof DictView dv) {
             return dv.map().size();
         }
+        if (v instanceof Range r) {
+            return r.size();
+        }
         if (v instanceof Namespace) {
             throw new RenderError("object of type 'Namespace' has no len()");
         }
@@ -579,6 +617,9 @@ final class Py {
         }
         if (v instanceof String s) {
             return iterate(s);
+        }
+        if (v instanceof Range r) {
+            return r.items();
         }
         return null;
     }
@@ -605,6 +646,9 @@ final class Py {
         } else {
             lo = start == null ? n - 1 : clampIndex(requireInt(start, "slice index"), n, -1, n - 1);
             hi = stop == null ? -1 : clampIndex(requireInt(stop, "slice index"), n, -1, n - 1);
+        }
+        if (v instanceof Range r) {
+            return new Range(r.start() + lo * r.step(), r.start() + hi * r.step(), r.step() * st);
         }
         List<Object> out = new ArrayList<>();
         if (st > 0) {
