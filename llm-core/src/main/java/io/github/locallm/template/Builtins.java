@@ -1366,6 +1366,9 @@ final class Builtins {
             values = java.util.Collections.singletonList(null);
         }
         Map<?, ?> named = args instanceof Map<?, ?> m ? m : null;
+        // Python treats any non-tuple argument with item access (a list, a dict) as a mapping: no count check.
+        boolean mappingLike = named != null || args instanceof List || args instanceof Py.Range
+                || args instanceof Py.DictView;
         StringBuilder sb = new StringBuilder();
         int next = 0;
         for (int i = 0; i < fmt.length(); i++) {
@@ -1430,7 +1433,7 @@ final class Builtins {
                 default -> throw new RenderError("unsupported format character '" + fmt.charAt(i) + "'");
             }
         }
-        if (named == null && next < values.size()) {
+        if (!mappingLike && next < values.size()) {
             throw new RenderError("not all arguments converted during string formatting");
         }
         return sb.toString();
