@@ -9,12 +9,18 @@ public final class ChatTemplate {
     private ChatTemplate() {
     }
 
-    /** @param source Jinja template text @return the parsed template */
+    /**
+     * @param source Jinja template text
+     * @return the parsed template
+     */
     public static ChatTemplate parse(String source) {
         throw new UnsupportedOperationException("not implemented yet");
     }
 
-    /** @param context template variables @return the rendered text */
+    /**
+     * @param context template variables
+     * @return the rendered text
+     */
     public String render(Map<String, Object> context) {
         throw new UnsupportedOperationException("not implemented yet");
     }
