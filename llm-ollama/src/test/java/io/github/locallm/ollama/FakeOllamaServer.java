@@ -155,7 +155,12 @@ final class FakeOllamaServer implements AutoCloseable {
                 case "POST /api/pull" -> pull(ex, body);
                 case "DELETE /api/delete" -> delete(ex, body);
                 case "POST /api/copy" -> copy(ex, body);
-                default -> json(ex, 404, obj().put("error", "404 page not found"));
+                default -> {
+                    byte[] text = "404 page not found".getBytes(StandardCharsets.UTF_8);
+                    ex.getResponseHeaders().set("Content-Type", "text/plain");
+                    ex.sendResponseHeaders(404, text.length);
+                    ex.getResponseBody().write(text);
+                }
             }
         }
     }

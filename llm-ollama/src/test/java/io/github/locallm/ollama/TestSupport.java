@@ -34,7 +34,7 @@ final class TestSupport {
     }
 
     /** Collects what a backend pushes. */
-    static final class Sink implements TokenSink {
+    static class Sink implements TokenSink {
         final List<String> pieces = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
         final StringBuilder thinking = new StringBuilder();
