@@ -310,4 +310,22 @@ class LocalLlmTest {
             assertThat(llm.newChatSession().replyRoom()).as("a quarter of the context by default").isEqualTo(100);
         }
     }
+
+    @Test
+    void cleanerClosesTheBackendOfAModelNobodyClosed() throws Exception {
+        openAndForget();
+        InMemoryBackend backend = InMemoryBackend.last();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!backend.isClosed() && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertThat(backend.isClosed()).as("closed by the safety net").isTrue();
+        assertThat(backend.closeCalls.get()).isEqualTo(1);
+    }
+
+    private static void openAndForget() {
+        LocalLlm llm = LocalLlm.open("memory:forgotten");
+        assertThat(llm.generate("p", GREEDY).text()).isNotEmpty();
+    }
 }
