@@ -57,26 +57,39 @@ public final class JsonCodec {
             return new WriteOptions();
         }
 
-        /** @param indent indentation text per level, or {@code null} for one line @return this */
+        /**
+         * @param indent indentation text per level, or {@code null} for one line
+         * @return this
+         */
         public WriteOptions indent(String indent) {
             this.indent = indent;
             return this;
         }
 
-        /** @param item separator between items @param key separator between key and value @return this */
+        /**
+         * @param item separator between items
+         * @param key separator between key and value
+         * @return this
+         */
         public WriteOptions separators(String item, String key) {
             this.itemSeparator = item;
             this.keySeparator = key;
             return this;
         }
 
-        /** @param sort whether object keys are sorted @return this */
+        /**
+         * @param sort whether object keys are sorted
+         * @return this
+         */
         public WriteOptions sortKeys(boolean sort) {
             this.sortKeys = sort;
             return this;
         }
 
-        /** @param ascii whether non-ASCII characters are escaped @return this */
+        /**
+         * @param ascii whether non-ASCII characters are escaped
+         * @return this
+         */
         public WriteOptions ensureAscii(boolean ascii) {
             this.ensureAscii = ascii;
             return this;
