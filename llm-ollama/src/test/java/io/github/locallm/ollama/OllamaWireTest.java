@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Requests the backend sends and answers it reads, against a loopback server speaking Ollama's wire format. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.SECONDS)
+@Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OllamaWireTest {
     private static final String CHAT = "fake-llm";
     private static final ToolSpec WEATHER = new ToolSpec("get_weather", "Get the weather in a given city",
