@@ -55,11 +55,12 @@ final class OllamaHttp {
         this.headers = Objects.requireNonNull(headers, "headers");
         this.limits = Objects.requireNonNull(limits, "limits");
         // Derived clients share the pool, dispatcher, interceptors and TLS setup of the shared one;
-        // read and call limits are enforced per call by Deadline instead.
+        // read, write and call limits are enforced per call by Deadline instead, since OkHttp's read
+        // timeout cannot tell a model that is loading from one that stalled.
         this.client = shared.newBuilder()
                 .connectTimeout(limits.connect())
                 .readTimeout(Duration.ZERO)
-                .writeTimeout(limits.connect().isZero() ? Duration.ZERO : limits.connect().plusSeconds(50))
+                .writeTimeout(Duration.ZERO)
                 .callTimeout(Duration.ZERO)
                 .addNetworkInterceptor(chain -> {
                     Deadline.Tag tag = chain.request().tag(Deadline.Tag.class);

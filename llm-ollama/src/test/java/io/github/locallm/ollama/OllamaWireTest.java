@@ -380,9 +380,14 @@ class OllamaWireTest {
             assertThat(llm.info().capabilities()).containsExactly(Capability.EMBEDDINGS);
         }
         try (LlmBackend chat = TestSupport.open(server, CHAT)) {
+            int before = server.requests.size();
             assertThatThrownBy(() -> chat.embed(List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
-                    .hasMessageContaining("does not support embeddings");
+                    .hasMessageContaining("not an embedding model");
+            assertThat(server.requests).hasSize(before);
         }
+        OllamaClient client = OllamaClient.builder().baseUrl(server.url()).build();
+        assertThatThrownBy(() -> client.embed(CHAT, List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
+                .hasMessageContaining("does not support embeddings");
     }
 
     @Test
