@@ -92,6 +92,8 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("chat_template", renderer == null ? "none" : renderer.description());
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
+        details.put("gpu_layers", settings.gpuLayers() == 0 ? "0" : settings.libPath() == null
+                ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)" : Integer.toString(settings.gpuLayers()));
         details.put("native_library", String.valueOf(NativeRuntime.loadedFrom()));
         this.info = new ModelInfo(NAME, spec, settings.ctx(), caps, details);
     }
