@@ -44,6 +44,7 @@ class QuietNativeTest {
             assertThat(children.map(f -> f.getFileName().toString()))
                     .anyMatch(n -> n.startsWith(NativeRuntime.BINDING_VERSION + "-"));
         }
-        assertThat(Files.getPosixFilePermissions(privateDir).toString()).isEqualTo("[OWNER_READ, OWNER_WRITE, OWNER_EXECUTE]");
+        assertThat(Files.getPosixFilePermissions(privateDir))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 }
