@@ -23,8 +23,8 @@ class QuietNativeTest {
         Path work = Files.createDirectories(dir.resolve("work"));
         Path out = dir.resolve("stdout.txt");
         Path err = dir.resolve("stderr.txt");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(List.of(java, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(List.of(javaBin, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), QuietProbe.class.getName(), work.toString()))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("probe finished").isTrue();
