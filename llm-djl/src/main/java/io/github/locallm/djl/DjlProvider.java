@@ -116,7 +116,8 @@ public final class DjlProvider implements LlmProvider {
         CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model);
         NDManager weights = engine.newBaseManager(dev);
         try {
-            return new DjlBackend(ckpt, tokenizer, weights, ctx, dev.toString());
+            String where = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
+            return new DjlBackend(ckpt, tokenizer, weights, ctx, where);
         } catch (RuntimeException | Error e) {
             weights.close();
             tokenizer.close();

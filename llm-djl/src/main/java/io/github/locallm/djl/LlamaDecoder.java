@@ -28,7 +28,7 @@ import java.util.List;
  */
 final class LlamaDecoder implements AutoCloseable {
     /** Largest piece of one tensor built at once, in F32 bytes; bounds the transient direct memory. */
-    private static final long PIECE_BYTES = 256L << 20;
+    static final long PIECE_BYTES = 256L << 20;
 
     private final CheckpointConfig cfg;
     private final NDManager manager;
@@ -102,8 +102,20 @@ final class LlamaDecoder implements AutoCloseable {
      * @return the decoder
      */
     static LlamaDecoder load(Checkpoint ckpt, NDManager manager) {
+        return load(ckpt, manager, PIECE_BYTES);
+    }
+
+    /**
+     * Loads the weights, building each tensor from pieces of at most {@code pieceBytes}.
+     *
+     * @param ckpt the checkpoint
+     * @param manager owns the weights
+     * @param pieceBytes the largest piece, in F32 bytes
+     * @return the decoder
+     */
+    static LlamaDecoder load(Checkpoint ckpt, NDManager manager, long pieceBytes) {
         CheckpointConfig c = ckpt.config();
-        Loader l = new Loader(ckpt, manager);
+        Loader l = new Loader(ckpt, manager, pieceBytes);
         NDArray embed = l.get("model.embed_tokens.weight");
         NDArray lmHead = c.tieWordEmbeddings() ? embed : l.get("lm_head.weight");
         Layer[] layers = new Layer[c.numLayers()];
@@ -127,10 +139,12 @@ final class LlamaDecoder implements AutoCloseable {
     private static final class Loader {
         private final Checkpoint ckpt;
         private final NDManager manager;
+        private final long pieceBytes;
 
-        Loader(Checkpoint ckpt, NDManager manager) {
+        Loader(Checkpoint ckpt, NDManager manager, long pieceBytes) {
             this.ckpt = ckpt;
             this.manager = manager;
+            this.pieceBytes = pieceBytes;
         }
 
         NDArray opt(String name, boolean present) {
@@ -146,7 +160,7 @@ final class LlamaDecoder implements AutoCloseable {
                 rowElems *= shape[i];
             }
             long rows = shape.length == 0 ? 1 : shape[0];
-            long rowsPerPiece = Math.max(1, Math.min(rows, PIECE_BYTES / 4 / Math.max(1, rowElems)));
+            long rowsPerPiece = Math.max(1, Math.min(rows, pieceBytes / 4 / Math.max(1, rowElems)));
             List<NDArray> pieces = new ArrayList<>();
             try {
                 for (long r = 0; r < rows; r += rowsPerPiece) {

@@ -27,8 +27,8 @@ import java.util.Map;
  * <p>Not thread-safe; used while loading only.
  */
 final class SafetensorsFile {
-    /** Largest window mapped at once; mappings are limited to 2 GB each. */
-    private static final long WINDOW = 1L << 30;
+    /** Largest window mapped at once by default; a mapping is limited to 2 GB. */
+    static final long DEFAULT_WINDOW = 1L << 30;
     private static final long MAX_HEADER = 100L << 20;
 
     /** Element types this reader widens to F32. */
@@ -56,11 +56,13 @@ final class SafetensorsFile {
     private final Path path;
     private final long dataStart;
     private final Map<String, Entry> entries;
+    private final long window;
 
-    private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries) {
+    private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries, long window) {
         this.path = path;
         this.dataStart = dataStart;
         this.entries = entries;
+        this.window = window;
     }
 
     /**
@@ -72,6 +74,18 @@ final class SafetensorsFile {
      * @throws ModelLoadException when the file is unreadable, truncated or not safetensors
      */
     static SafetensorsFile open(Path path, String model) {
+        return open(path, model, DEFAULT_WINDOW);
+    }
+
+    /**
+     * Reads and checks the header of a file.
+     *
+     * @param path the file
+     * @param model the model, for messages
+     * @param window the largest mapping made while reading data, in bytes
+     * @return the parsed file
+     */
+    static SafetensorsFile open(Path path, String model, long window) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -89,7 +103,7 @@ final class SafetensorsFile {
             String json = new String(header.array(), StandardCharsets.UTF_8);
             long dataStart = 8 + headerLen;
             Map<String, Entry> entries = parseHeader(json, path, model, size - dataStart);
-            return new SafetensorsFile(path, dataStart, entries);
+            return new SafetensorsFile(path, dataStart, entries, window);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path + " of model " + model + ": " + e.getMessage()
                     + "; check that the file exists and is readable", e);
@@ -179,7 +193,7 @@ final class SafetensorsFile {
 
     /**
      * Reads elements of a tensor widened to F32 into a buffer, through read-only mappings of at most
-     * {@link #WINDOW} bytes each.
+     * {@code window} bytes each.
      *
      * @param e the tensor
      * @param firstElement the first element to read
@@ -193,7 +207,7 @@ final class SafetensorsFile {
             long pos = dataStart + e.begin() + firstElement * es;
             long left = count;
             while (left > 0) {
-                long n = Math.min(left, WINDOW / es);
+                long n = Math.min(left, Math.max(1, window / es));
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, pos, n * es);
                 map.order(ByteOrder.LITTLE_ENDIAN);
                 widen(e.dtype(), map, (int) n, out);
