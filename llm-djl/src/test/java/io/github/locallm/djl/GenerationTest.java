@@ -30,6 +30,11 @@ class GenerationTest {
         }
     };
 
+    /** @return a signal that never cancels */
+    static CancelSignal neverCancelled() {
+        return NEVER;
+    }
+
     /** What one generation produced. */
     record Run(List<String> pieces, BackendResult result) {
         String text() {
