@@ -24,7 +24,10 @@ import java.util.Set;
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32, F16 or BF16 and are computed in F32. Settings (spec query or {@link OpenOptions}):
+ * F32, F16 or BF16 and are computed in F32. Chat uses the template of {@code tokenizer_config.json} (or
+ * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and
+ * the tokenizer's {@code eos_token}; sampling defaults from {@code generation_config.json}. Settings (spec
+ * query or {@link OpenOptions}):
  * <ul>
  *   <li>{@code ctx}: context window in tokens (default: the model's, at most 4096)</li>
  *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
