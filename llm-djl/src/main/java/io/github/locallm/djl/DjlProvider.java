@@ -138,7 +138,7 @@ public final class DjlProvider implements LlmProvider {
         }
         try {
             return Engine.getEngine("PyTorch");
-        } catch (RuntimeException | UnsatisfiedLinkError e) {
+        } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
             throw new BackendUnavailableException("the PyTorch engine of DJL cannot start for djl model " + model
                     + ": " + e.getMessage() + ". Put ai.djl.pytorch:pytorch-jni and ai.djl.pytorch:pytorch-native-cpu "
                     + "(classifier for this platform, for example linux-x86_64) on the class path", e);
