@@ -64,7 +64,16 @@ final class Deadline implements Runnable {
     /** Records that a line arrived. */
     void activity() {
         lastActivity = System.nanoTime();
-        sawLine = true;
+        if (!sawLine) {
+            // the first line switches from the first-token limit to the (usually shorter) idle limit
+            sawLine = true;
+            synchronized (this) {
+                if (future != null) {
+                    future.cancel(false);
+                }
+            }
+            schedule();
+        }
     }
 
     /** Stops watching; the call is left alone. */
