@@ -17,6 +17,7 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import java.io.IOException;
@@ -122,16 +123,15 @@ final class DjlBackend implements LlmBackend {
         int asked = o.maxTokens().orElse(ckpt.generationConfig().path("max_new_tokens").asInt(room));
         int maxTokens = Math.max(1, Math.min(asked, room));
         Sampler sampler = sampler(o);
-        StopFilter stops = new StopFilter(o.stop());
         lock.lock();
         try {
-            return run(prompt, maxTokens, sampler, stops, sink, cancel);
+            return run(prompt, maxTokens, sampler, new StopSequenceFilter(o.stop(), sink), cancel);
         } finally {
             lock.unlock();
         }
     }
 
-    private BackendResult run(int[] prompt, int maxTokens, Sampler sampler, StopFilter stops, TokenSink sink,
+    private BackendResult run(int[] prompt, int maxTokens, Sampler sampler, StopSequenceFilter stops,
                               CancelSignal cancel) {
         int[] history = new int[prompt.length + maxTokens];
         System.arraycopy(prompt, 0, history, 0, prompt.length);
@@ -156,8 +156,7 @@ final class DjlBackend implements LlmBackend {
                 }
                 history[length++] = next;
                 produced++;
-                emit(stops.accept(text.push(next)), sink);
-                if (stops.stopped()) {
+                if (stops.accept(text.push(next))) {
                     reason = FinishReason.STOP;
                     break;
                 }
@@ -175,17 +174,14 @@ final class DjlBackend implements LlmBackend {
             throw new LlmException("the PyTorch engine failed while generating with djl model " + ckpt.model()
                     + ": " + e.getMessage(), e);
         }
-        if (!stops.stopped()) {
-            emit(stops.accept(text.flush()), sink);
-            emit(stops.flush(), sink);
+        // After a cancel nothing more is sent; otherwise text held back for UTF-8 or stop matching goes out.
+        if (reason != FinishReason.CANCELLED && !stops.stopped() && !stops.accept(text.flush())) {
+            stops.flush();
+        }
+        if (stops.stopped()) {
+            reason = FinishReason.STOP;
         }
         return new BackendResult(reason, prompt.length, produced, List.<ToolCall>of(), null);
-    }
-
-    private static void emit(String piece, TokenSink sink) {
-        if (!piece.isEmpty()) {
-            sink.token(piece);
-        }
     }
 
     private void checkSupported(GenerationOptions o) {
