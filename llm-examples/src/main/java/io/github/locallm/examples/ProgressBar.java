@@ -67,7 +67,8 @@ final class ProgressBar {
         if (digest.length() > 12) {
             digest = digest.substring(0, 12);
         }
-        return String.format(Locale.ROOT, "%s %s [%s%s] %3d%% %s / %s", p.status(), digest,
+        String label = p.status().contains(digest) ? p.status() : p.status() + " " + digest;
+        return String.format(Locale.ROOT, "%s [%s%s] %3d%% %s / %s", label.strip(),
                 "#".repeat(filled), "-".repeat(WIDTH - filled), Math.round(f * 100), size(p.completed()),
                 size(p.total()));
     }

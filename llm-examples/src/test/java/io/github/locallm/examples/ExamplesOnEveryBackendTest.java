@@ -150,4 +150,16 @@ class ExamplesOnEveryBackendTest {
             return llm.info();
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void embeddingsCanComeFromASecondModel() {
+        String host = "?host=" + ollama.url();
+        Environment env = TestSupport.env(ollama.url(), dir, dir.resolve("cache"));
+        TestSupport.Result r = TestSupport.run(TestSupport.JSON_AND_EMBEDDINGS, env, "",
+                "--model", "ollama:" + FakeOllama.CHAT_MODEL + host, "--embedding-model",
+                "ollama:" + FakeOllama.EMBED_MODEL + host);
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("JSON with a schema").contains("Valid JSON: yes")
+                .contains("3 vectors of 8 dimensions").containsPattern("  -?[01]\\.\\d{3}  \"Python est");
+    }
 }
