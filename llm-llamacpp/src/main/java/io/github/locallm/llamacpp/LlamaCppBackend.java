@@ -39,7 +39,7 @@ final class LlamaCppBackend implements LlmBackend {
     static final Set<String> BACKEND_OPTIONS = Set.of("grammar", "cache_prompt", "frequency_penalty",
             "presence_penalty", "repeat_last_n", "typical_p", "mirostat", "mirostat_tau", "mirostat_eta",
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
-            "dry_base", "dry_allowed_length", "dry_penalty_last_n", "ignore_eos", "n_probs");
+            "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
 
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
@@ -174,6 +174,16 @@ final class LlamaCppBackend implements LlmBackend {
             out.add(bosId >= 0 ? bosId : 0);
         }
         return out.toArray();
+    }
+
+    SharedModel sharedForTest() {
+        return shared;
+    }
+
+    /** Returns the prompt tokens of a conversation (for tests of the escaping). */
+    int[] chatTokensForTest(List<ChatMessage> messages) {
+        ensureOpen();
+        return chatTokens(messages);
     }
 
     private int[] chatTokens(List<ChatMessage> messages) {
@@ -340,7 +350,7 @@ final class LlamaCppBackend implements LlmBackend {
                     Gbnf.validate(e.getValue());
                     m.put("grammar", Json.quote(e.getValue()));
                 }
-                case "cache_prompt", "ignore_eos" -> m.put(k, Boolean.toString(bool(k, v)));
+                case "cache_prompt" -> m.put(k, Boolean.toString(bool(k, v)));
                 case "repeat_last_n", "mirostat", "min_keep", "dry_allowed_length", "dry_penalty_last_n" ->
                         m.put(k, Integer.toString(integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
                                 ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE)));

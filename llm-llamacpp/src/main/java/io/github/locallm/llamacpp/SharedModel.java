@@ -98,10 +98,18 @@ final class SharedModel {
                 .setThreadsBatch(s.threads())
                 .setBatchSize(s.batch())
                 .setUbatchSize(s.embedding() ? s.batch() : Math.min(s.batch(), 512))
-                .setGpuLayers(s.gpuLayers())
                 .setParallel(1)
                 .disableContextShift()
                 .skipWarmup();
+        if (s.gpuLayers() != 0) {
+            if (s.libPath() == null) {
+                // The bundled build is CPU-only and would print a warning to stderr for any --gpu-layers.
+                LOG.log(System.Logger.Level.WARNING, "gpu_layers={0} ignored for {1}: the bundled llama.cpp build"
+                        + " has no GPU support; give lib_path of a GPU build", s.gpuLayers(), spec);
+            } else {
+                p.setGpuLayers(s.gpuLayers());
+            }
+        }
         if (!s.mmap()) {
             p.disableMmap();
         }

@@ -3,7 +3,6 @@ package io.github.locallm.ollama;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.locallm.Capability;
-import io.github.locallm.LlmException;
 import io.github.locallm.ModelNotFoundException;
 import java.time.Duration;
 import java.time.Instant;
@@ -275,7 +274,7 @@ public final class OllamaClient {
 
     static Map<String, String> details(JsonNode n) {
         Map<String, String> out = new LinkedHashMap<>();
-        Iterator<Map.Entry<String, JsonNode>> it = n.fields();
+        Iterator<Map.Entry<String, JsonNode>> it = n.properties().iterator();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
             JsonNode v = e.getValue();
@@ -304,7 +303,16 @@ public final class OllamaClient {
      */
     public record LocalModel(String name, String model, long size, String digest, Instant modifiedAt,
                              Map<String, String> details) {
-        /** Copies the details. */
+        /**
+         * Checks and copies the values.
+         *
+         * @param name see the record description
+         * @param model see the record description
+         * @param size see the record description
+         * @param digest see the record description
+         * @param modifiedAt see the record description
+         * @param details see the record description
+         */
         public LocalModel {
             Objects.requireNonNull(name, "name");
             details = Map.copyOf(details);
@@ -324,7 +332,17 @@ public final class OllamaClient {
      */
     public record RunningModel(String name, String model, long size, long sizeVram, Instant expiresAt,
                                int contextLength, Map<String, String> details) {
-        /** Copies the details. */
+        /**
+         * Checks and copies the values.
+         *
+         * @param name see the record description
+         * @param model see the record description
+         * @param size see the record description
+         * @param sizeVram see the record description
+         * @param expiresAt see the record description
+         * @param contextLength see the record description
+         * @param details see the record description
+         */
         public RunningModel {
             Objects.requireNonNull(name, "name");
             details = Map.copyOf(details);
@@ -341,7 +359,14 @@ public final class OllamaClient {
      * @param completed bytes of it downloaded so far
      */
     public record PullProgress(String status, String digest, long total, long completed) {
-        /** Checks the values. */
+        /**
+         * Checks the values.
+         *
+         * @param status see the record description
+         * @param digest see the record description
+         * @param total see the record description
+         * @param completed see the record description
+         */
         public PullProgress {
             Objects.requireNonNull(status, "status");
             Objects.requireNonNull(digest, "digest");
@@ -375,7 +400,18 @@ public final class OllamaClient {
     public record ModelDescription(String name, Set<Capability> capabilities, Set<String> serverCapabilities,
                                    int contextLength, int numCtx, Map<String, String> details, String template,
                                    String parameters) {
-        /** Copies the values. */
+        /**
+         * Checks and copies the values.
+         *
+         * @param name see the record description
+         * @param capabilities see the record description
+         * @param serverCapabilities see the record description
+         * @param contextLength see the record description
+         * @param numCtx see the record description
+         * @param details see the record description
+         * @param template see the record description
+         * @param parameters see the record description
+         */
         public ModelDescription {
             Objects.requireNonNull(name, "name");
             capabilities = Collections.unmodifiableSet(capabilities.isEmpty()
@@ -416,7 +452,7 @@ public final class OllamaClient {
             }
             int ctx = info.path(arch + ".context_length").asInt(0);
             if (ctx <= 0) {
-                Iterator<Map.Entry<String, JsonNode>> it = info.fields();
+                Iterator<Map.Entry<String, JsonNode>> it = info.properties().iterator();
                 while (it.hasNext() && ctx <= 0) {
                     Map.Entry<String, JsonNode> e = it.next();
                     if (e.getKey().endsWith(".context_length")) {
@@ -480,20 +516,29 @@ public final class OllamaClient {
             return this;
         }
 
-        /** @param token sent as {@code Authorization: Bearer <token>} @return this builder */
+        /**
+         * @param token sent as {@code Authorization: Bearer <token>}
+         * @return this builder
+         */
         public Builder bearerToken(String token) {
             Objects.requireNonNull(token, "token");
             headers.set("Authorization", "Bearer " + token);
             return this;
         }
 
-        /** @param client the OkHttp client to use instead of the shared one @return this builder */
+        /**
+         * @param client the OkHttp client to use instead of the shared one
+         * @return this builder
+         */
         public Builder httpClient(OkHttpClient client) {
             this.httpClient = Objects.requireNonNull(client, "client");
             return this;
         }
 
-        /** @param limit time to open a connection; zero for none; default 10 s @return this builder */
+        /**
+         * @param limit time to open a connection; zero for none; default 10 s
+         * @return this builder
+         */
         public Builder connectTimeout(Duration limit) {
             limits = limits.withConnect(limit);
             return this;
@@ -509,13 +554,19 @@ public final class OllamaClient {
             return this;
         }
 
-        /** @param limit longest gap between two streamed lines; zero for none; default 2 min @return this builder */
+        /**
+         * @param limit longest gap between two streamed lines; zero for none; default 2 min
+         * @return this builder
+         */
         public Builder idleTimeout(Duration limit) {
             limits = limits.withIdle(limit);
             return this;
         }
 
-        /** @param limit longest whole call; zero for none (the default) @return this builder */
+        /**
+         * @param limit longest whole call; zero for none (the default)
+         * @return this builder
+         */
         public Builder requestTimeout(Duration limit) {
             limits = limits.withRequest(limit);
             return this;
@@ -527,9 +578,5 @@ public final class OllamaClient {
             OkHttpClient client = httpClient != null ? httpClient : sharedHttpClient();
             return new OllamaClient(new OllamaHttp(url, headers.build(), client, limits));
         }
-    }
-
-    static LlmException wrongAnswer(String server, String what) {
-        return new LlmException("The Ollama server at " + server + " gave an unexpected answer: " + what);
     }
 }

@@ -1,6 +1,5 @@
 package io.github.locallm.ollama;
 
-import io.github.locallm.Capability;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.ModelNotFoundException;
@@ -220,9 +219,5 @@ public final class OllamaProvider implements LlmProvider {
     @Override
     public String toString() {
         return "OllamaProvider[ollama]";
-    }
-
-    static boolean capabilityKnown(ModelInfo info, Capability c) {
-        return info.supports(c);
     }
 }

@@ -158,7 +158,7 @@ final class WireFormat {
         loadOptions(options, m);
         if (b.containsKey(OPTIONS)) {
             JsonNode raw = parseObject(b.get(OPTIONS), "backend option ollama.options");
-            raw.fields().forEachRemaining(e -> options.set(e.getKey(), e.getValue()));
+            raw.properties().forEach(e -> options.set(e.getKey(), e.getValue()));
         }
         b.forEach((k, v) -> {
             if (!isTopLevel(k)) {

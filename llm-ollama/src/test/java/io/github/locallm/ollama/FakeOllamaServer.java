@@ -313,8 +313,9 @@ final class FakeOllamaServer implements AutoCloseable {
         return out;
     }
 
+    /** @return how many tokens the fake model produces before it ends on its own: more than the TCK's long runs */
     static int naturalLength(String prompt) {
-        return 12 + hash(prompt) % 9;
+        return 256 + hash(prompt) % 16;
     }
 
     private void generate(HttpExchange ex, JsonNode body, boolean chat) throws IOException {
