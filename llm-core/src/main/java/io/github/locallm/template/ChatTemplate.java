@@ -83,7 +83,10 @@ public final class ChatTemplate {
         return new ChatTemplate(source, lexed, body, limits);
     }
 
-    /** @param newLimits bounds on each rendering @return this template with other limits */
+    /**
+     * @param newLimits bounds on each rendering
+     * @return this template with other limits
+     */
     public ChatTemplate withLimits(TemplateLimits newLimits) {
         return new ChatTemplate(source, lexed, body, Objects.requireNonNull(newLimits, "limits"));
     }

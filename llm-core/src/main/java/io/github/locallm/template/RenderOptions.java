@@ -101,25 +101,37 @@ public final class RenderOptions {
         private Builder() {
         }
 
-        /** @param value whether to open an assistant turn at the end @return this builder */
+        /**
+         * @param value whether to open an assistant turn at the end
+         * @return this builder
+         */
         public Builder addGenerationPrompt(boolean value) {
             this.addGenerationPrompt = value;
             return this;
         }
 
-        /** @param value the tools offered to the model @return this builder */
+        /**
+         * @param value the tools offered to the model
+         * @return this builder
+         */
         public Builder tools(List<ToolSpec> value) {
             this.tools = List.copyOf(Objects.requireNonNull(value, "tools"));
             return this;
         }
 
-        /** @param value the {@code bos_token} text, or {@code null} to leave it undefined @return this builder */
+        /**
+         * @param value the {@code bos_token} text, or {@code null} to leave it undefined
+         * @return this builder
+         */
         public Builder bosToken(String value) {
             this.bosToken = value;
             return this;
         }
 
-        /** @param value the {@code eos_token} text, or {@code null} to leave it undefined @return this builder */
+        /**
+         * @param value the {@code eos_token} text, or {@code null} to leave it undefined
+         * @return this builder
+         */
         public Builder eosToken(String value) {
             this.eosToken = value;
             return this;
@@ -141,7 +153,10 @@ public final class RenderOptions {
             return this;
         }
 
-        /** @param values extra template variables @return this builder */
+        /**
+         * @param values extra template variables
+         * @return this builder
+         */
         public Builder variables(Map<String, ?> values) {
             Objects.requireNonNull(values, "values").forEach(this::variable);
             return this;

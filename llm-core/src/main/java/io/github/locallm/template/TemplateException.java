@@ -16,7 +16,9 @@ import io.github.locallm.LlmException;
 public class TemplateException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** The 1-based line of the problem, or 0 when unknown. */
     private final int line;
+    /** The 1-based column of the problem, or 0 when unknown. */
     private final int column;
 
     /**

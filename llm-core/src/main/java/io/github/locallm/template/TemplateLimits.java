@@ -18,7 +18,13 @@ package io.github.locallm.template;
  * @param maxRecursionDepth the deepest nesting of macro calls
  */
 public record TemplateLimits(int maxOutputChars, long maxLoopIterations, int maxRecursionDepth) {
-    /** Validates the values. */
+    /**
+     * Validates the values.
+     *
+     * @param maxOutputChars the largest output in characters
+     * @param maxLoopIterations the most loop iterations in one rendering
+     * @param maxRecursionDepth the deepest nesting of macro calls
+     */
     public TemplateLimits {
         if (maxOutputChars <= 0) {
             throw new IllegalArgumentException("maxOutputChars must be positive: " + maxOutputChars);
