@@ -44,7 +44,7 @@ class AssistantOllamaTest {
         assertThat(r.code()).as(r.toString()).isZero();
         List<String> answers = lines(r.out());
         assertThat(answers).as(r.toString()).hasSize(2);
-        assertThat(answers).allSatisfy(a -> assertThat(a).matches("\\p{Lu}\\p{L}*( \\p{L}+)*"));
+        assertThat(answers).allSatisfy(a -> assertThat(a).matches("\\S+( \\S+)*"));
         assertThat(ollama.requests("/api/chat")).isEqualTo(2);
         // The second turn carries the first one: system, user, assistant, user.
         assertThat(ollama.lastChatRoles()).containsExactly("system", "user", "assistant", "user");
@@ -77,20 +77,21 @@ class AssistantOllamaTest {
 
     @Test
     void theHistoryIsTrimmedToTheContextOldestTurnsFirst() {
-        // A 160-token context with 40 tokens kept for each answer holds only the last few turns.
+        // With this backend the session estimates a token per byte plus a per-message overhead: a context of
+        // 1500 with 40 tokens kept for each answer holds a few turns of about 300 bytes, not eleven.
         StringBuilder input = new StringBuilder();
         for (int i = 1; i <= 12; i++) {
             input.append("Question numéro ").append(i).append(" sur les boucles for en Python ?\n");
         }
         TestSupport.Result r = TestSupport.run(TestSupport.ASSISTANT, env, input.toString(),
-                "--model", "ollama:" + FakeOllama.CHAT_MODEL + "?ctx=160&host=" + ollama.url(), "--max-tokens", "40");
+                "--model", "ollama:" + FakeOllama.CHAT_MODEL + "?ctx=1500&host=" + ollama.url(), "--max-tokens", "40");
 
         assertThat(r.code()).as(r.toString()).isZero();
         assertThat(lines(r.out())).hasSize(12);
         List<String> contents = ollama.lastChatContents();
         assertThat(contents.get(0)).isEqualTo(Assistant.DEFAULT_SYSTEM_PROMPT);
         assertThat(contents.get(contents.size() - 1)).isEqualTo("Question numéro 12 sur les boucles for en Python ?");
-        assertThat(contents).hasSizeLessThan(1 + 2 * 11 + 1).doesNotContain(
+        assertThat(contents).hasSizeGreaterThan(3).hasSizeLessThan(1 + 2 * 11 + 1).doesNotContain(
                 "Question numéro 1 sur les boucles for en Python ?");
         assertThat(ollama.lastChatRoles().get(1)).isEqualTo("user");
     }
