@@ -162,4 +162,14 @@ class ExamplesOnEveryBackendTest {
         assertThat(r.out()).contains("JSON with a schema").contains("Valid JSON: yes")
                 .contains("3 vectors of 8 dimensions").containsPattern("  -?[01]\\.\\d{3}  \"Python est");
     }
+
+    @org.junit.jupiter.api.Test
+    void llamaCppGivesEmbeddingsWhenTheModelIsOpenedForThem() {
+        Environment env = TestSupport.env(TestSupport.deadOllama(), dir, dir.resolve("cache"));
+        TestSupport.Result r = TestSupport.run(TestSupport.JSON_AND_EMBEDDINGS, env, "", "--max-tokens", MAX_TOKENS,
+                "--model", "llamacpp:" + gguf, "--embedding-model", "llamacpp:" + gguf + "?embedding=true");
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(r.out()).as(r.toString()).contains("JSON with a schema (llamacpp")
+                .contains("3 vectors of 64 dimensions").containsPattern("  -?[01]\\.\\d{3}  \"Python est");
+    }
 }
