@@ -3,6 +3,7 @@ package io.github.locallm.djl;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import io.github.locallm.BackendUnavailableException;
 import io.github.locallm.ModelLoadException;
 import io.github.locallm.OpenOptions;
@@ -23,11 +24,17 @@ import java.util.Set;
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32, F16 or BF16 and are computed in F32. Settings (spec query or {@link OpenOptions}):
+ * F32, F16 or BF16 and are computed in F32. Chat uses the template of {@code tokenizer_config.json} (or
+ * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and
+ * the tokenizer's {@code eos_token}; sampling defaults from {@code generation_config.json}. Settings (spec
+ * query or {@link OpenOptions}):
  * <ul>
  *   <li>{@code ctx}: context window in tokens (default: the model's, at most 4096)</li>
  *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
  *       native library on the class path and a visible GPU</li>
+ *   <li>{@code threads}: PyTorch's intra-op CPU threads; a process-wide setting that the last model opened
+ *       with it decides (default: PyTorch's, one per core, or the system property
+ *       {@code ai.djl.pytorch.num_threads})</li>
  * </ul>
  * The engine runs offline: unless the system property {@code ai.djl.offline} is set, this provider sets it
  * to {@code true}, so the native library comes from the {@code pytorch-native-cpu} jar and nothing is
@@ -46,6 +53,7 @@ public final class DjlProvider implements LlmProvider {
     static final int DEFAULT_MAX_CONTEXT = 4096;
     private static final String CTX = OpenOptions.CONTEXT_LENGTH;
     private static final String DEVICE = "device";
+    private static final String THREADS = OpenOptions.THREADS;
 
     /** Creates the provider; cheap, loads no native code. */
     public DjlProvider() {
@@ -69,7 +77,7 @@ public final class DjlProvider implements LlmProvider {
     @Override
     public LlmBackend open(OpenRequest request) {
         Objects.requireNonNull(request, "request");
-        request.requireKnown(List.of(CTX, DEVICE));
+        request.requireKnown(List.of(CTX, DEVICE, THREADS));
         String model = request.spec().toString();
         Path dir;
         try {
@@ -83,6 +91,7 @@ public final class DjlProvider implements LlmProvider {
             throw new IllegalArgumentException("device must be cpu or gpu: '" + device + "' (model " + model + ")");
         }
         int askedCtx = request.integer(CTX, 16).orElse(0);
+        int threads = request.integer(THREADS, 1).orElse(0);
 
         // Everything is checked in Java before the engine or any native code starts.
         Checkpoint ckpt = Checkpoint.read(dir, model);
@@ -95,6 +104,9 @@ public final class DjlProvider implements LlmProvider {
         int ctx = askedCtx > 0 ? askedCtx : Math.min(limit, DEFAULT_MAX_CONTEXT);
 
         Engine engine = engine(model);
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads);
+        }
         Device dev = Device.cpu();
         if (device.equals("gpu")) {
             if (engine.getGpuCount() == 0) {
@@ -107,7 +119,8 @@ public final class DjlProvider implements LlmProvider {
         CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model);
         NDManager weights = engine.newBaseManager(dev);
         try {
-            return new DjlBackend(ckpt, tokenizer, weights, ctx, dev.toString());
+            String where = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
+            return new DjlBackend(ckpt, tokenizer, weights, ctx, where);
         } catch (RuntimeException | Error e) {
             weights.close();
             tokenizer.close();
@@ -125,7 +138,7 @@ public final class DjlProvider implements LlmProvider {
         }
         try {
             return Engine.getEngine("PyTorch");
-        } catch (RuntimeException | UnsatisfiedLinkError e) {
+        } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
             throw new BackendUnavailableException("the PyTorch engine of DJL cannot start for djl model " + model
                     + ": " + e.getMessage() + ". Put ai.djl.pytorch:pytorch-jni and ai.djl.pytorch:pytorch-native-cpu "
                     + "(classifier for this platform, for example linux-x86_64) on the class path", e);
