@@ -67,6 +67,7 @@ final class BandwidthBench {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("gbPerSecond", Stats.median(gbps));
+        r.put("gbPerSecondMax", gbps.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
         r.put("all", gbps);
         r.put("threads", threads);
         r.put("bytesPerTrial", (double) threads * mbPerThread * 1024 * 1024 * passes);

@@ -43,12 +43,15 @@ public final class BenchMain {
     static final String END = "<!-- bench:results:end -->";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Sections start only while the run is younger than this, to stay within 15 minutes. */
-    private static final long BUDGET_SECONDS = 13 * 60;
+    private static final long BUDGET_SECONDS = 12 * 60 + 30;
+    /** A child stops starting new measured repetitions after this long (it always measures one). */
+    private static final long BUDGET_PER_CHILD_MS = 30_000;
 
     final Config config;
     final Map<String, List<Map<String, Object>>> runs = new LinkedHashMap<>();
     final Map<String, String> errors = new LinkedHashMap<>();
     final Map<String, String> machine = new LinkedHashMap<>();
+    final Map<String, Map<String, Object>> profiles = new LinkedHashMap<>();
     private final Path logs;
     private final long startNanos = System.nanoTime();
     Workload workload;
@@ -65,7 +68,7 @@ public final class BenchMain {
                   int windows, long windowMs, long warmupMs, int bandwidthMb) {
         static Config of(boolean full) {
             return full
-                    ? new Config(true, 3, 3, 128, 32, 2, 2, 16, 2, 3, 20000, 5, 3, 1000, 3000, 512)
+                    ? new Config(true, 3, 3, 128, 32, 2, 2, 16, 3, 3, 20000, 5, 3, 1000, 3000, 512)
                     : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 2, 5000, 3, 2, 500, 1500, 256);
         }
     }
@@ -96,7 +99,8 @@ public final class BenchMain {
         String markdown = Report.markdown(bench);
         Files.writeString(out.resolve("results.md"), markdown);
         Files.writeString(out.resolve("results.json"), JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsString(Map.of("machine", bench.machine, "runs", bench.runs, "errors", bench.errors)));
+                .writeValueAsString(Map.of("machine", bench.machine, "runs", bench.runs, "errors", bench.errors,
+                        "profiles", bench.profiles)));
         if (a.containsKey("doc") && full) {
             replaceSection(Path.of(a.get("doc")), markdown);
         }
@@ -143,7 +147,8 @@ public final class BenchMain {
     private boolean overBudget(String section) {
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         if (elapsed > BUDGET_SECONDS) {
-            errors.put(section, String.format("not started: the run had used %.0f s of its 15-minute budget", elapsed));
+            errors.putIfAbsent(section, String.format("not started: the run had used %.0f s of its 15-minute budget",
+                    elapsed));
             return true;
         }
         return false;
@@ -159,8 +164,17 @@ public final class BenchMain {
             for (String variant : order) {
                 child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + model,
                         "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
-                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round);
+                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round,
+                        "budgetMs=" + BUDGET_PER_CHILD_MS);
             }
+        }
+        double ratio = value(section + ".llamacpp", "genTps") / value(section + ".raw", "genTps");
+        if (quant.equals("Q8_0") && ratio < 0.97) {
+            // The backend loads models with --no-warmup; measure that one setting on the raw binding.
+            child(section + ".raw-nowarmup", "generate", 300, "variant=raw-nowarmup", "model=" + model,
+                    "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                    "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=9",
+                    "budgetMs=" + BUDGET_PER_CHILD_MS);
         }
     }
 
@@ -169,7 +183,7 @@ public final class BenchMain {
             return;
         }
         child("chat", "chat", 400, "model=" + workload.ggufQ8, "ctx=2048", "threads=2", "turns=10",
-                "sessions=" + config.chatSessions, "replyTokens=16");
+                "sessions=" + config.chatSessions, "replyTokens=16", "budgetMs=60000");
     }
 
     private void djl() {
@@ -177,13 +191,25 @@ public final class BenchMain {
             return;
         }
         String bw = "mbPerThread=" + config.bandwidthMb;
+        Path jfr = logs.resolve("djl-profile.jfr");
         for (int round = 0; round < config.djlRounds; round++) {
-            child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=4", "trials=3");
-            child("djl.F32", "generate", 400, "variant=djl", "model=" + workload.hfF32, "ctx=1024",
+            child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=2", "trials=5");
+            // The last round runs under Flight Recorder: its samples say where decoding time goes.
+            boolean profile = round == config.djlRounds - 1;
+            child("djl.F32", "generate", 400, profile ? List.of("-XX:StartFlightRecording=filename=" + jfr
+                    + ",settings=profile") : List.of(), "variant=djl", "model=" + workload.hfF32, "ctx=1024",
                     "promptTokens=" + config.promptTokens, "genTokens=" + config.djlGenTokens,
-                    "reps=" + config.djlReps, "warmups=1", "round=" + round);
+                    "reps=" + config.djlReps, "warmups=1", "round=" + round, "budgetMs=20000");
         }
-        child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=4", "trials=3");
+        child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=2", "trials=5");
+        try {
+            if (Files.exists(jfr) && runs.containsKey("djl.F32")) {
+                profiles.put("djl", JfrProfile.summarize(jfr, "io.github.locallm.djl.LlamaDecoder.forward",
+                        "io.github.locallm.djl.LlamaDecoder"));
+            }
+        } catch (IOException | RuntimeException e) {
+            errors.put("djl.profile", "could not read " + jfr + ": " + e);
+        }
     }
 
     private void ollama() throws IOException {
@@ -228,9 +254,14 @@ public final class BenchMain {
     }
 
     private Process start(String scenario, List<String> params) throws IOException {
+        return start(scenario, List.of(), params);
+    }
+
+    private Process start(String scenario, List<String> jvm, List<String> params) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx2g");
+        cmd.addAll(jvm);
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
@@ -246,11 +277,19 @@ public final class BenchMain {
 
     /** Runs one child to its end and files its result (or its failure) under {@code key}. */
     private void child(String key, String scenario, long timeoutSeconds, String... params) {
+        child(key, scenario, timeoutSeconds, List.of(), params);
+    }
+
+    private void child(String key, String scenario, long timeoutSeconds, List<String> jvm, String... params) {
+        if (overBudget(key)) {
+            log("skip " + key + ": over the time budget");
+            return;
+        }
         long t0 = System.nanoTime();
         log("run " + key + " ...");
         Process p = null;
         try {
-            p = start(scenario, List.of(params));
+            p = start(scenario, jvm, List.of(params));
             p.getOutputStream().close();
             Process proc = p;
             List<String> lines = new ArrayList<>();
@@ -378,7 +417,8 @@ public final class BenchMain {
 
     private static String loadAverage() {
         try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2];
         } catch (IOException e) {
             return "unknown";
         }

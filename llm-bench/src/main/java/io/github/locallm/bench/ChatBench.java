@@ -31,6 +31,7 @@ final class ChatBench {
         int turns = Integer.parseInt(p.getOrDefault("turns", "10"));
         int sessions = Integer.parseInt(p.getOrDefault("sessions", "2"));
         int reply = Integer.parseInt(p.getOrDefault("replyTokens", "16"));
+        long budgetNs = Long.parseLong(p.getOrDefault("budgetMs", "600000")) * 1_000_000L;
         GenerationOptions options = GenerationOptions.builder().maxTokens(reply).temperature(0).build();
 
         long t0 = System.nanoTime();
@@ -49,7 +50,10 @@ final class ChatBench {
                 promptTokens.add(new ArrayList<>());
             }
             List<Double> cold = new ArrayList<>();
-            for (int s = 0; s < sessions; s++) {
+            long measureStart = System.nanoTime();
+            int done = 0;
+            for (int s = 0; s < sessions && (s == 0 || System.nanoTime() - measureStart < budgetNs); s++) {
+                done++;
                 List<ChatMessage> lastPrompt = null;
                 try (ChatSession chat = llm.newChatSession(SYSTEM + " Session " + s + ".", options)) {
                     for (int t = 0; t < turns; t++) {
@@ -77,6 +81,7 @@ final class ChatBench {
                 r.put("promptTokensTurn" + (t + 1), Stats.median(promptTokens.get(t)));
             }
             r.put("ttftLastCold", Stats.median(cold));
+            r.put("sessions", (double) done);
         }
         r.put("peakRss", (double) Probe.peakRssBytes());
         return r;

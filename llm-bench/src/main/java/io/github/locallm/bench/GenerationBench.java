@@ -64,9 +64,11 @@ final class GenerationBench {
         int reps = Integer.parseInt(p.getOrDefault("reps", "3"));
         int warmups = Integer.parseInt(p.getOrDefault("warmups", "1"));
         int round = Integer.parseInt(p.getOrDefault("round", "0"));
+        long budgetNs = Long.parseLong(p.getOrDefault("budgetMs", "600000")) * 1_000_000L;
 
         long t0 = System.nanoTime();
-        Runner runner = variant.equals("raw") ? new Raw(model, ctx, threads) : new Backend(variant, model, ctx, threads);
+        Runner runner = variant.startsWith("raw") ? new Raw(model, ctx, threads, variant.equals("raw-nowarmup"))
+                : new Backend(variant, model, ctx, threads);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         List<Double> ttft = new ArrayList<>();
         List<Double> gen = new ArrayList<>();
@@ -77,9 +79,10 @@ final class GenerationBench {
         long rssAfterLoad = Probe.rssBytes();
         try (runner) {
             for (int i = 0; i < warmups; i++) {
-                runner.generate(Workload.prompt(promptTokens, 500 + i), genTokens);
+                runner.generate(Workload.prompt(promptTokens, 500 + i), Math.min(8, genTokens));
             }
-            for (int i = 0; i < reps; i++) {
+            long measureStart = System.nanoTime();
+            for (int i = 0; i < reps && (i == 0 || System.nanoTime() - measureStart < budgetNs); i++) {
                 // A different first token on every request (and round) so that no KV prefix is reused.
                 Sample s = runner.generate(Workload.prompt(promptTokens, round * 50 + i), genTokens);
                 ttft.add(s.ttftMs());
@@ -92,6 +95,7 @@ final class GenerationBench {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("variant", variant);
+        r.put("reps", (double) ttft.size());
         r.put("loadMs", loadMs);
         r.put("ttftMs", Stats.median(ttft));
         r.put("genTps", Stats.median(gen));
@@ -106,14 +110,22 @@ final class GenerationBench {
         return r;
     }
 
-    /** The raw binding, used the way its README shows: a streamed {@code generate} iterable. */
+    /**
+     * The raw binding, used the way its README shows: a streamed {@code generate} iterable. With
+     * {@code noWarmup} the model is loaded with {@code --no-warmup}, one of the load settings of the llama.cpp
+     * backend, to measure that setting alone.
+     */
     static final class Raw implements Runner {
         private final LlamaModel model;
 
-        Raw(Path path, int ctx, int threads) {
+        Raw(Path path, int ctx, int threads, boolean noWarmup) {
             LlamaModel.setLogger(LogFormat.TEXT, (level, message) -> { });
-            model = new LlamaModel(new ModelParameters().setModel(path.toString()).setCtxSize(ctx)
-                    .setThreads(threads).setThreadsBatch(threads).setGpuLayers(0));
+            ModelParameters mp = new ModelParameters().setModel(path.toString()).setCtxSize(ctx)
+                    .setThreads(threads).setThreadsBatch(threads).setGpuLayers(0);
+            if (noWarmup) {
+                mp.skipWarmup();
+            }
+            model = new LlamaModel(mp);
         }
 
         @Override
