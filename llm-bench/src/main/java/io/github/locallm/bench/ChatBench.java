@@ -41,7 +41,6 @@ final class ChatBench {
             r.put("loadMs", (System.nanoTime() - t0) / 1e6);
             try (ChatSession warm = llm.newChatSession(SYSTEM, options)) {
                 turn(warm, "Warm-up: " + Workload.chatMessage(0));
-                turn(warm, "Warm-up: " + Workload.chatMessage(1));
             }
             List<List<Double>> ttft = new ArrayList<>();
             List<List<Double>> promptTokens = new ArrayList<>();

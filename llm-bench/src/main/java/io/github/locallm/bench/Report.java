@@ -132,8 +132,7 @@ final class Report {
     }
 
     private double bestBandwidth() {
-        return b.values("bandwidth", "gbPerSecondMax").stream().mapToDouble(Double::doubleValue).max()
-                .orElse(Double.NaN);
+        return b.bestBandwidth();
     }
 
     private void llama() {
@@ -151,8 +150,9 @@ final class Report {
             compare("Java heap per generated token (B)", raw, sdk, "allocPerToken", 0, 1);
             compare("Prompt / generated tokens", raw, sdk, "promptTokens", 0, 1, "tokens");
             double lim = limit(q.equals("Q8_0"));
-            md.append(String.format(Locale.ROOT, "| Share of the memory-bandwidth limit (%.1f tok/s) | %.2f× | %.2f× | |%n",
-                    lim, b.value(raw, "genTps") / lim, b.value(sdk, "genTps") / lim));
+            md.append("| Share of the memory-bandwidth limit (").append(f(lim, 1)).append(" tok/s) | ")
+                    .append(f(b.value(raw, "genTps") / lim, 2)).append("× | ").append(f(b.value(sdk, "genTps") / lim, 2))
+                    .append("× | |\n");
             md.append('\n');
             String diag = "llama." + q + ".raw-nowarmup";
             if (b.runs.containsKey(diag)) {
@@ -224,10 +224,21 @@ final class Report {
         md.append("| Memory bandwidth (2 threads, sequential read, Java): best / median of runs | Weight bytes read "
                 + "per token (F32) | Decode limit | DJL / limit | llama.cpp backend / limit | raw llama.cpp / limit |\n"
                 + "|---|---|---|---|---|---|\n");
-        md.append(String.format(Locale.ROOT, "| %.2f / %.2f GB/s (%d runs) | %.1f MB | %.2f tok/s | %.2f× | %.2f× | %.2f× |%n%n",
-                bw, median, b.values("bandwidth", "gbPerSecond").size(), bytes / 1e6, lim,
-                b.value(djl, "genTps") / lim, b.value("llama.F32.llamacpp", "genTps") / lim,
-                b.value("llama.F32.raw", "genTps") / lim));
+        md.append("| ").append(f(bw, 2)).append(" / ").append(f(median, 2)).append(" GB/s (")
+                .append(b.values("bandwidth", "gbPerSecond").size()).append(" runs) | ").append(f(bytes / 1e6, 1))
+                .append(" MB | ").append(f(lim, 2)).append(" tok/s | ").append(f(b.value(djl, "genTps") / lim, 2))
+                .append("× | ").append(f(b.value("llama.F32.llamacpp", "genTps") / lim, 2)).append("× | ")
+                .append(f(b.value("llama.F32.raw", "genTps") / lim, 2)).append("× |\n\n");
+        if (b.runs.containsKey("djl.F32.omp1")) {
+            md.append("Breakdown: the same DJL decode with PyTorch's intra-op (OpenMP) pool limited to one thread "
+                    + "(`OMP_NUM_THREADS=1`), in the same run:\n\n");
+            md.append("| Metric | DJL, default threads | DJL, `OMP_NUM_THREADS=1` | ratio |\n|---|---|---|---|\n");
+            compare("Time to first token (ms)", djl, "djl.F32.omp1", "ttftMs", 1, 1);
+            compare("Prompt tokens/s", djl, "djl.F32.omp1", "promptTps", 1, 1);
+            compare("Generation tokens/s", djl, "djl.F32.omp1", "genTps", 2, 1);
+            md.append("| Share of the decode limit | ").append(f(b.value(djl, "genTps") / lim, 2)).append("× | ")
+                    .append(f(b.value("djl.F32.omp1", "genTps") / lim, 2)).append("× | |\n\n");
+        }
         profile();
     }
 

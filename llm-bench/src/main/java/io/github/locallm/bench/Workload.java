@@ -75,7 +75,10 @@ final class Workload implements AutoCloseable {
     /** Writes the three files of the model into a new temporary directory under {@code parent}. */
     static Workload write(CheckpointModel model, Path parent) throws IOException {
         Files.createDirectories(parent);
-        return write(model, Files.createTempDirectory(parent, "bench-model-"), false);
+        Path dir = Files.createTempDirectory(parent, "bench-model-");
+        // An interrupted run (Ctrl-C) still removes its gigabytes of model files.
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir), "bench-workload-cleanup"));
+        return write(model, dir, false);
     }
 
     /**
