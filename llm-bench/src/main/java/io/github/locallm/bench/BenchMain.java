@@ -188,7 +188,7 @@ public final class BenchMain {
             return;
         }
         child("chat", "chat", 400, "model=" + workload.ggufQ8, "ctx=2048", "threads=2", "turns=10",
-                "sessions=" + config.chatSessions, "replyTokens=16", "budgetMs=60000");
+                "sessions=" + config.chatSessions, "replyTokens=8", "budgetMs=60000");
     }
 
     private void djl() {

@@ -79,7 +79,8 @@ final class GenerationBench {
         long rssAfterLoad = Probe.rssBytes();
         try (runner) {
             for (int i = 0; i < warmups; i++) {
-                runner.generate(Workload.prompt(promptTokens, 500 + i), Math.min(8, genTokens));
+                // Short: it only has to load classes, compile hot code and touch the weights once.
+                runner.generate(Workload.prompt(Math.min(32, promptTokens), 500 + i), Math.min(4, genTokens));
             }
             long measureStart = System.nanoTime();
             for (int i = 0; i < reps && (i == 0 || System.nanoTime() - measureStart < budgetNs); i++) {
