@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -333,7 +334,12 @@ final class LlamaCppBackend implements LlmBackend {
 
         StopFilter filter = new StopFilter(o.stop(), sink);
         try {
-            shared.lock.lockInterruptibly();
+            // Waits for the model in short slices, so that a call cancelled while queued returns at once.
+            while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+                if (cancel.isCancelled()) {
+                    return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);

@@ -116,6 +116,14 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
                 kvType);
     }
 
+    /**
+     * Returns the settings that shape the native model, without those applied in Java (the chat template)
+     * or JVM-wide (the native library): two opens that differ only there share one native model.
+     */
+    LoadSettings nativePart() {
+        return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, null, embedding, pooling, null, kvType);
+    }
+
     /** Returns the number of physical cores (not hardware threads) available, at least 1. */
     static int physicalCores() {
         int logical = Runtime.getRuntime().availableProcessors();

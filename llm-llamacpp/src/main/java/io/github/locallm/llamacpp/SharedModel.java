@@ -56,7 +56,7 @@ final class SharedModel {
     static SharedModel acquire(Path canonicalPath, GgufFile gguf, LoadSettings settings, String spec)
             throws IOException {
         Key key = new Key(canonicalPath, Files.size(canonicalPath),
-                Files.getLastModifiedTime(canonicalPath).toMillis(), settings);
+                Files.getLastModifiedTime(canonicalPath).toMillis(), settings.nativePart());
         synchronized (REGISTRY) {
             SharedModel shared = LOADED.get(key);
             if (shared == null) {

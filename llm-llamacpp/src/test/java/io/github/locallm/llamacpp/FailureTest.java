@@ -128,6 +128,9 @@ class FailureTest {
         b.close();
         LlamaCppBackend c = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256"));
         assertThat(c.sharedForTest()).isSameAs(a.sharedForTest());
+        LlamaCppBackend e = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "template", "chatml"));
+        assertThat(e.sharedForTest()).as("a template override needs no second native model").isSameAs(c.sharedForTest());
+        e.close();
         LlamaCppBackend d = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "512"));
         assertThat(d.sharedForTest()).isNotSameAs(c.sharedForTest());
         assertThat(SharedModel.loadedCount()).isEqualTo(before + 2);
