@@ -16,6 +16,7 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.TemplateException;
@@ -332,7 +333,7 @@ final class LlamaCppBackend implements LlmBackend {
         NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
         extra.forEach((k, v) -> NativeRequest.put(p, k, v));
 
-        StopFilter filter = new StopFilter(o.stop(), sink);
+        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
         try {
             // Waits for the model in short slices, so that a call cancelled while queued returns at once.
             while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
