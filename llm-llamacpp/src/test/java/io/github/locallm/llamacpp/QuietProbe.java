@@ -45,6 +45,14 @@ public final class QuietProbe {
         } catch (io.github.locallm.LlmException expected) {
             // rejected in Java, as it should be
         }
+        Path arch = dir.resolve("arch.gguf");
+        GgufWriter.write(TinyModels.llama(), arch, GgufWriter.Quantization.F32, Map.of("general.architecture", "nonsense"));
+        try {
+            TestModels.open(arch, Map.of());
+            System.exit(6);
+        } catch (io.github.locallm.ModelLoadException expected) {
+            // refused by llama.cpp, quietly
+        }
         System.exit(tokens == 8 && v.length == 64 ? 0 : 5);
     }
 }
