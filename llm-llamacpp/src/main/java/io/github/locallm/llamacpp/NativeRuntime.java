@@ -43,6 +43,10 @@ final class NativeRuntime {
     static void ensureLoaded(Path libPath) {
         synchronized (LOCK) {
             String wanted = libPath == null ? null : libPath.toAbsolutePath().normalize().toString();
+            if (wanted == null && loadedFrom == null) {
+                // a build chosen with the binding's own system property is honoured
+                wanted = System.getProperty("de.kherud.llama.lib.path");
+            }
             if (loadedFrom != null) {
                 if (wanted != null && !wanted.equals(loadedFrom)) {
                     throw new BackendUnavailableException("the llama.cpp native library is already loaded from "
