@@ -128,6 +128,7 @@ final class SharedModel {
             p.disableLog();
         }
         LlamaModel model;
+        java.util.Set<Thread> before = NativeWorkers.liveThreads();
         try {
             model = new LlamaModel(p);
         } catch (RuntimeException | LinkageError e) {
@@ -139,6 +140,7 @@ final class SharedModel {
             throw new ModelLoadException("llama.cpp rejected the load settings of model " + spec + ": " + s
                     + "; the native library was left without a model, so it is not used");
         }
+        NativeWorkers.adoptNewThreads(before);
         LOG.log(System.Logger.Level.DEBUG, "loaded {0} with {1}", path, s);
         return model;
     }
