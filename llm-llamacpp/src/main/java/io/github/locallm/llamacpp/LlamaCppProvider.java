@@ -45,7 +45,9 @@ import java.util.Set;
  * {@link IllegalStateException}; calls on one model are serialized. The native library is unpacked into a
  * private directory ({@code <java.io.tmpdir>/locallm-llamacpp-<user>/4.2.0-<hash>/}), and llama.cpp's log is
  * off unless the {@code io.github.locallm.llamacpp} logger is enabled at DEBUG (the native log then goes to
- * stderr, where llama.cpp writes it).
+ * stderr, where llama.cpp writes it). The binding's native worker threads are non-daemon and never end, which
+ * would keep the JVM from exiting after {@code main} returns; once every other non-daemon thread has finished,
+ * the provider therefore ends the JVM with {@code System.exit(0)} (shutdown hooks run).
  *
  * <p>Native memory: this binding frees nothing when a model is closed, so a loaded model stays loaded
  * (idle) after its last handle closes and is reused by the next open of the same file with the same
@@ -111,7 +113,13 @@ public final class LlamaCppProvider implements LlmProvider {
         LoadSettings settings = LoadSettings.parse(request, gguf.trainedContext());
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
-            return new LlamaCppBackend(SharedModel.acquire(canonical, gguf, settings, spec), spec, settings);
+            SharedModel shared = SharedModel.acquire(canonical, gguf, settings, spec);
+            try {
+                return new LlamaCppBackend(shared, spec, settings);
+            } catch (RuntimeException e) {
+                shared.release();
+                throw e;
+            }
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }

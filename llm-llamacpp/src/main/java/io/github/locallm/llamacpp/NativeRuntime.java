@@ -55,6 +55,12 @@ final class NativeRuntime {
                 }
                 return;
             }
+            if (wanted != null && !java.nio.file.Files.isRegularFile(Path.of(wanted, libraryFileName()))) {
+                // the binding would fall back to unpacking its own copy, loudly, into a shared directory
+                throw new BackendUnavailableException("the llama.cpp native library directory " + wanted
+                        + " has no " + libraryFileName() + "; point lib_path (or de.kherud.llama.lib.path) at a"
+                        + " directory holding a build of it, or leave both unset to use the bundled build");
+            }
             try {
                 Path dir = wanted != null ? Path.of(wanted) : extractBundled();
                 Path scratch = privateDir(baseDir().resolve("scratch"));
