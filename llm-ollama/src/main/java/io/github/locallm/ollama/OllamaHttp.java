@@ -55,12 +55,20 @@ final class OllamaHttp {
         this.headers = Objects.requireNonNull(headers, "headers");
         this.limits = Objects.requireNonNull(limits, "limits");
         // Derived clients share the pool, dispatcher, interceptors and TLS setup of the shared one;
-        // read and call limits are enforced per call by Deadline instead.
+        // read, write and call limits are enforced per call by Deadline instead, since OkHttp's read
+        // timeout cannot tell a model that is loading from one that stalled.
         this.client = shared.newBuilder()
                 .connectTimeout(limits.connect())
                 .readTimeout(Duration.ZERO)
-                .writeTimeout(limits.connect().isZero() ? Duration.ZERO : limits.connect().plusSeconds(50))
+                .writeTimeout(Duration.ZERO)
                 .callTimeout(Duration.ZERO)
+                .addNetworkInterceptor(chain -> {
+                    Deadline.Tag tag = chain.request().tag(Deadline.Tag.class);
+                    if (tag != null) {
+                        tag.connected();
+                    }
+                    return chain.proceed(chain.request());
+                })
                 .build();
     }
 
@@ -104,7 +112,7 @@ final class OllamaHttp {
      */
     JsonNode call(String method, String path, JsonNode body, Op op) {
         Call call = client.newCall(request(method, path, body));
-        Deadline deadline = Deadline.start(call, limits.firstToken(), Duration.ZERO, limits.request());
+        Deadline deadline = Deadline.start(call, limits.connect(), limits.firstToken(), Duration.ZERO, limits.request());
         try (Response response = execute(call, deadline, op, null)) {
             String text = readLimited(response.body(), Integer.MAX_VALUE);
             deadline.stop();
@@ -138,8 +146,8 @@ final class OllamaHttp {
     boolean stream(String path, JsonNode body, Op op, LineHandler handler, CancelSignal cancel, boolean streamed) {
         Call call = client.newCall(request("POST", path, body));
         Deadline deadline = streamed
-                ? Deadline.start(call, limits.firstToken(), limits.idle(), limits.request())
-                : Deadline.start(call, Duration.ZERO, Duration.ZERO, limits.request());
+                ? Deadline.start(call, limits.connect(), limits.firstToken(), limits.idle(), limits.request())
+                : Deadline.start(call, limits.connect(), Duration.ZERO, Duration.ZERO, limits.request());
         if (cancel != null) {
             cancel.onCancel(call::cancel);
             if (cancel.isCancelled()) {
@@ -193,7 +201,8 @@ final class OllamaHttp {
     }
 
     private Request request(String method, String path, JsonNode body) {
-        Request.Builder b = new Request.Builder().url(base.resolve(path)).headers(headers);
+        Request.Builder b = new Request.Builder().url(base.resolve(path)).headers(headers)
+                .tag(Deadline.Tag.class, new Deadline.Tag());
         RequestBody rb = null;
         if (body != null) {
             try {
@@ -276,6 +285,11 @@ final class OllamaHttp {
 
     private LlmException ioFailure(IOException e, Deadline deadline, Op op, Integer lines) {
         String expired = deadline.expired();
+        if (expired != null && expired.startsWith("connect")) {
+            return new BackendUnavailableException("Cannot connect to the Ollama server at " + server() + " for " + op
+                    + " within the " + expired + ". Check the address, and whether it speaks https or http "
+                    + "(setting tls); raise connect_timeout for a slow network.", e);
+        }
         if (expired != null) {
             return new BackendUnavailableException("The Ollama server at " + server() + " exceeded the " + expired
                     + " during " + op + "; the call was closed. A slow CPU model may need a larger limit "

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Every fault ends in a typed exception, within its time limit, never in a truncated success. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.SECONDS)
+@Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OllamaFaultsTest {
     private static final String CHAT = "fake-llm";
     private static final String DONE = "{\"model\":\"fake-llm\",\"response\":\"\",\"done\":true,\"done_reason\":\"stop\"}";

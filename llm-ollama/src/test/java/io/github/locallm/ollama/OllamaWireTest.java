@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Requests the backend sends and answers it reads, against a loopback server speaking Ollama's wire format. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.SECONDS)
+@Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OllamaWireTest {
     private static final String CHAT = "fake-llm";
     private static final ToolSpec WEATHER = new ToolSpec("get_weather", "Get the weather in a given city",
@@ -380,9 +380,14 @@ class OllamaWireTest {
             assertThat(llm.info().capabilities()).containsExactly(Capability.EMBEDDINGS);
         }
         try (LlmBackend chat = TestSupport.open(server, CHAT)) {
+            int before = server.requests.size();
             assertThatThrownBy(() -> chat.embed(List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
-                    .hasMessageContaining("does not support embeddings");
+                    .hasMessageContaining("not an embedding model");
+            assertThat(server.requests).hasSize(before);
         }
+        OllamaClient client = OllamaClient.builder().baseUrl(server.url()).build();
+        assertThatThrownBy(() -> client.embed(CHAT, List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
+                .hasMessageContaining("does not support embeddings");
     }
 
     @Test
