@@ -110,7 +110,7 @@ public final class LlamaCppProvider implements LlmProvider {
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }
-        LoadSettings settings = LoadSettings.parse(request, gguf.trainedContext());
+        LoadSettings settings = LoadSettings.parse(request, gguf);
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
             SharedModel shared = SharedModel.acquire(canonical, gguf, settings, spec);
