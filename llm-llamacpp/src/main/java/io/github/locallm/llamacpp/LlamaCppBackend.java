@@ -354,7 +354,7 @@ final class LlamaCppBackend implements LlmBackend {
             try {
                 it = (LlamaIterator) shared.model.generate(p).iterator();
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp model " + spec + " rejected the request: " + e.getMessage(), e);
+                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
             }
             int produced = 0;
             boolean lastEmpty = false;
@@ -383,7 +383,7 @@ final class LlamaCppBackend implements LlmBackend {
                     }
                 }
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp generation failed for model " + spec + ": " + e.getMessage(), e);
+                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
             } finally {
                 if (!finished) {
                     it.cancel();
@@ -404,6 +404,21 @@ final class LlamaCppBackend implements LlmBackend {
         } finally {
             shared.lock.unlock();
         }
+    }
+
+    /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */
+    private static String nativeMessage(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("{")) {
+            try {
+                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String s) {
+                    return s.replace('\n', ' ');
+                }
+            } catch (IllegalArgumentException notJson) {
+                // keep the raw text
+            }
+        }
+        return m;
     }
 
     /** Validates the options and returns the native request entries (raw JSON values) they call for. */
