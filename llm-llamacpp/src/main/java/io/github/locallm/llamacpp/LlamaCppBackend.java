@@ -535,7 +535,12 @@ final class LlamaCppBackend implements LlmBackend {
         }
         List<float[]> out = new ArrayList<>(texts.size());
         for (String text : texts) {
-            int n = rawPromptTokens(text).length;
+            int n = templateTokens(text).length + (addBos && bosId >= 0 ? 1 : 0);
+            if (n == 0) {
+                // an empty input aborts the native embedding code
+                throw new IllegalArgumentException("cannot embed an empty text with llamacpp model " + spec
+                        + ": it has no tokens");
+            }
             if (n > settings.batch() || n >= settings.ctx()) {
                 throw new ContextOverflowException("a text of " + n + " tokens is longer than the batch of "
                         + settings.batch() + " tokens of llamacpp embedding model " + spec

@@ -229,6 +229,17 @@ class GenerationTest {
     }
 
     @Test
+    void emptyPromptsAndMessagesWork() {
+        TestModels.Run r = TestModels.complete(model, "", TestModels.greedy(4));
+        assertThat(r.result().promptTokens()).isEqualTo(1);
+        assertThat(r.result().completionTokens()).isEqualTo(4);
+        TestModels.Run c = TestModels.chat(model, List.of(ChatMessage.user("")), TestModels.greedy(4));
+        assertThat(c.result().completionTokens()).isEqualTo(4);
+        assertThat(model.tokenize("")).isEmpty();
+        assertThat(model.detokenize(new int[0])).isEmpty();
+    }
+
+    @Test
     void twoThreadsOnOneModelAreSerializedAndCorrect() throws Exception {
         String expected = TestModels.complete(model, "Streams, records and threads", TestModels.greedy(16)).text();
         ExecutorService pool = Executors.newFixedThreadPool(2);
