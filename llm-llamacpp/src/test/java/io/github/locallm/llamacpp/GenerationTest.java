@@ -229,6 +229,19 @@ class GenerationTest {
     }
 
     @Test
+    void anExceptionFromTheSinkPassesThroughAndTheModelStaysUsable() {
+        String expected = TestModels.complete(model, "She said", TestModels.greedy(12)).text();
+        AtomicInteger seen = new AtomicInteger();
+        IllegalStateException boom = new IllegalStateException("sink failed");
+        assertThatThrownBy(() -> model.generate(GenerationRequest.completion("The sky", TestModels.greedy(100)), p -> {
+            if (seen.incrementAndGet() == 2) {
+                throw boom;
+            }
+        }, TestModels.NEVER)).isSameAs(boom);
+        assertThat(TestModels.complete(model, "She said", TestModels.greedy(12)).text()).isEqualTo(expected);
+    }
+
+    @Test
     void emptyPromptsAndMessagesWork() {
         TestModels.Run r = TestModels.complete(model, "", TestModels.greedy(4));
         assertThat(r.result().promptTokens()).isEqualTo(1);
