@@ -124,7 +124,9 @@ class GenerationTest {
     void plainTextTokenizesLikeTheJavaTokenizer() {
         BpeTokenizer tok = TinyModels.tokenizer();
         for (String text : List.of("The quick brown fox jumps over the lazy dog.", "Hello,   world!\n\nHow are you?",
-                "Numbers: 3.14 and 2024; it's what I've said.", "Café 日本語 🙂 🚀", "  leading and trailing  ")) {
+                "Numbers: 3.14 and 2024; it's what I've said.", "Café 日本語 🙂 🚀", "  leading and trailing  ",
+                "\n\n\nx", "a  b   c", "\t\tx\r\ny", "don't DON'T it’s", "1234567 ½ ²", "e\u0301 ﬁ",
+                "nbsp\u00A0here\u2003em\u3000ideo", "\u0085next", "x\u200Bzero", "!!!???...", "a\u0000b")) {
             assertThat(model.tokenize(text)).as(text).containsExactly(tok.encode(text));
             assertThat(model.detokenize(model.tokenize(text))).isEqualTo(text);
         }
