@@ -149,7 +149,7 @@ final class OllamaHttp {
                 ? Deadline.start(call, limits.connect(), limits.firstToken(), limits.idle(), limits.request())
                 : Deadline.start(call, limits.connect(), Duration.ZERO, Duration.ZERO, limits.request());
         if (cancel != null) {
-            cancel.onCancel(call::cancel);
+            cancel.onCancel(() -> Deadline.cancelLater(call));
             if (cancel.isCancelled()) {
                 deadline.stop();
                 return false;
