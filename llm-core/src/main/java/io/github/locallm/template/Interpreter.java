@@ -189,10 +189,11 @@ final class Interpreter {
     }
 
     private Signal execFor(Node.For f, Scope scope) {
-        if (f.recursive()) {
-            throw new RenderError("recursive for loops are not supported");
-        }
-        List<Object> items = Py.iterate(eval(f.iter(), scope));
+        return runLoop(f, eval(f.iter(), scope), scope, 0);
+    }
+
+    private Signal runLoop(Node.For f, Object iterable, Scope scope, int depth0) {
+        List<Object> items = Py.iterate(iterable);
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
             for (Object item : items) {
@@ -207,7 +208,25 @@ final class Interpreter {
         } else {
             items = new ArrayList<>(items);
         }
-        LoopContext loop = new LoopContext(items, 0);
+        LoopContext loop = new LoopContext(items, depth0);
+        if (f.recursive()) {
+            loop.recurse = nested -> {
+                if (++callDepth > limits.maxRecursionDepth()) {
+                    callDepth--;
+                    throw new RenderError("recursive loop nested more than " + limits.maxRecursionDepth()
+                            + " deep (TemplateLimits.maxRecursionDepth)");
+                }
+                StringBuilder saved = out;
+                out = new StringBuilder();
+                try {
+                    runLoop(f, nested, scope, depth0 + 1);
+                    return out.toString();
+                } finally {
+                    out = saved;
+                    callDepth--;
+                }
+            };
+        }
         loopDepth++;
         try {
             for (int i = 0; i < items.size(); i++) {

@@ -67,6 +67,62 @@ final class Py {
         }
     }
 
+    /**
+     * A one-shot iterator, as Jinja2's {@code select}, {@code map}, {@code unique} and friends return:
+     * always true, no length, not indexable, empty once iterated.
+     */
+    static final class Generator {
+        final String label;
+        private java.util.function.Supplier<List<Object>> source;
+
+        /** @param source computes the items when the generator is first iterated, as Python's are lazy */
+        Generator(String label, java.util.function.Supplier<List<Object>> source) {
+            this.label = label;
+            this.source = source;
+        }
+
+        List<Object> consume() {
+            if (source == null) {
+                return List.of();
+            }
+            java.util.function.Supplier<List<Object>> s = source;
+            source = null;
+            return s.get();
+        }
+    }
+
+    /** Python's {@code range}: a lazy arithmetic sequence (bounded by the sandbox when created). */
+    record Range(long start, long stop, long step) {
+        long size() {
+            return step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
+                    : (start > stop ? (start - stop - step - 1) / -step : 0);
+        }
+
+        List<Object> items() {
+            long n = size();
+            List<Object> out = new ArrayList<>((int) n);
+            for (long i = 0; i < n; i++) {
+                out.add(start + i * step);
+            }
+            return out;
+        }
+    }
+
+    /** A live view of a dict, as {@code dict.keys()}, {@code .values()} and {@code .items()} return. */
+    record DictView(String kind, Map<?, ?> map) {
+        List<Object> items() {
+            List<Object> out = new ArrayList<>(map.size());
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                out.add(switch (kind) {
+                    case "keys" -> e.getKey();
+                    case "values" -> e.getValue();
+                    default -> Tuple.of(e.getKey(), e.getValue());
+                });
+            }
+            return out;
+        }
+    }
+
     /** Jinja2's {@code namespace()}: an object whose attributes can be set from inside loops. */
     static final class Namespace {
         final Map<String, Object> attrs = new LinkedHashMap<>();
@@ -137,6 +193,15 @@ final class Py {
         }
         if (v instanceof Undefined) {
             return "Undefined";
+        }
+        if (v instanceof Generator g) {
+            return g.label.startsWith("<") ? "list_reverseiterator" : "generator";
+        }
+        if (v instanceof DictView dv) {
+            return "dict_" + dv.kind();
+        }
+        if (v instanceof Range) {
+            return "range";
         }
         if (v instanceof Namespace) {
             return "Namespace";
@@ -209,6 +274,12 @@ final class Py {
         if (v instanceof Map<?, ?> m) {
             return !m.isEmpty();
         }
+        if (v instanceof DictView dv) {
+            return !dv.map().isEmpty();
+        }
+        if (v instanceof Range r) {
+            return r.size() > 0;
+        }
         return true;
     }
 
@@ -275,6 +346,19 @@ final class Py {
             sb.append('}');
         } else if (v instanceof Undefined) {
             sb.append("Undefined");
+        } else if (v instanceof Range r) {
+            sb.append("range(").append(r.start()).append(", ").append(r.stop());
+            if (r.step() != 1) {
+                sb.append(", ").append(r.step());
+            }
+            sb.append(')');
+        } else if (v instanceof DictView dv) {
+            sb.append("dict_").append(dv.kind()).append('(');
+            repr(dv.items(), sb, depth + 1);
+            sb.append(')');
+        } else if (v instanceof Generator g) {
+            sb.append(g.label.startsWith("<") ? "<list_reverseiterator object at 0x7f0000000000>"
+                    : "<generator object " + g.label + " at 0x7f0000000000>");
         } else if (v instanceof Namespace ns) {
             sb.append("<Namespace ");
             repr(ns.attrs, sb, depth + 1);
@@ -354,6 +438,14 @@ final class Py {
         }
         if (a instanceof Tuple x && b instanceof Tuple y) {
             return seqEq(x.items(), y.items());
+        }
+        if (a instanceof Range x && b instanceof Range y) {
+            return seqEq(x.items(), y.items());
+        }
+        if (a instanceof DictView x && b instanceof DictView y && x.kind().equals(y.kind()) && !x.kind().equals("values")) {
+            List<Object> xs = x.items();
+            List<Object> ys = y.items();
+            return xs.size() == ys.size() && xs.stream().allMatch(o -> ys.stream().anyMatch(p -> eq(o, p)));
         }
         if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
             if (x.size() != y.size()) {
@@ -475,6 +567,15 @@ final class Py {
         if (v instanceof Undefined) {
             return List.of();
         }
+        if (v instanceof Generator g) {
+            return g.consume();
+        }
+        if (v instanceof DictView dv) {
+            return dv.items();
+        }
+        if (v instanceof Range r) {
+            return r.items();
+        }
         throw new RenderError("'" + typeName(v) + "' object is not iterable");
     }
 
@@ -494,6 +595,12 @@ final class Py {
         if (v instanceof Undefined) {
             return 0;
         }
+        if (v instanceof DictView dv) {
+            return dv.map().size();
+        }
+        if (v instanceof Range r) {
+            return r.size();
+        }
         if (v instanceof Namespace) {
             throw new RenderError("object of type 'Namespace' has no len()");
         }
@@ -511,6 +618,9 @@ final class Py {
         if (v instanceof String s) {
             return iterate(s);
         }
+        if (v instanceof Range r) {
+            return r.items();
+        }
         return null;
     }
 
@@ -520,7 +630,8 @@ final class Py {
         }
         List<Object> seq = sequence(v);
         if (seq == null) {
-            throw new RenderError("'" + typeName(v) + "' object is not subscriptable");
+            throw new RenderError(v instanceof Map ? "unhashable type: 'slice'"
+                    : "'" + typeName(v) + "' object is not subscriptable");
         }
         int n = seq.size();
         long st = step == null ? 1 : requireInt(step, "slice step");
@@ -535,6 +646,9 @@ final class Py {
         } else {
             lo = start == null ? n - 1 : clampIndex(requireInt(start, "slice index"), n, -1, n - 1);
             hi = stop == null ? -1 : clampIndex(requireInt(stop, "slice index"), n, -1, n - 1);
+        }
+        if (v instanceof Range r) {
+            return new Range(r.start() + lo * r.step(), r.start() + hi * r.step(), r.step() * st);
         }
         List<Object> out = new ArrayList<>();
         if (st > 0) {
@@ -677,6 +791,9 @@ final class Py {
                         return Math.floorMod(x, y);
                     case "**":
                         if (y < 0) {
+                            if (x == 0) {
+                                throw new RenderError("0.0 cannot be raised to a negative power");
+                            }
                             return Math.pow(x, y);
                         }
                         long r = 1;
@@ -720,6 +837,9 @@ final class Py {
                 double m = x % y;
                 return (m != 0 && ((m < 0) != (y < 0))) ? m + y : m;
             case "**":
+                if (x == 0 && y < 0) {
+                    throw new RenderError("0.0 cannot be raised to a negative power");
+                }
                 return Math.pow(x, y);
             default:
                 throw new RenderError("unknown operator " + op);

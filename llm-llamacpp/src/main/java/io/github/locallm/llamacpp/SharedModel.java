@@ -104,7 +104,7 @@ final class SharedModel {
         if (s.gpuLayers() != 0) {
             if (s.libPath() == null) {
                 // The bundled build is CPU-only and would print a warning to stderr for any --gpu-layers.
-                LOG.log(System.Logger.Level.WARNING, "gpu_layers={0} ignored for {1}: the bundled llama.cpp build"
+                LOG.log(System.Logger.Level.DEBUG, "gpu_layers={0} ignored for {1}: the bundled llama.cpp build"
                         + " has no GPU support; give lib_path of a GPU build", s.gpuLayers(), spec);
             } else {
                 p.setGpuLayers(s.gpuLayers());

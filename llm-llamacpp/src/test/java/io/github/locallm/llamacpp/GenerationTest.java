@@ -257,6 +257,6 @@ class GenerationTest {
         assertThat(model.info().contextLength()).isEqualTo(2048);
         assertThat(model.info().capabilities()).contains(Capability.COMPLETION, Capability.CHAT, Capability.TOKENIZE,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA, Capability.SEED).doesNotContain(Capability.EMBEDDINGS);
-        assertThat(model.info().details()).containsEntry("architecture", "llama").containsEntry("chat_template", "chatml");
+        assertThat(model.info().details()).containsEntry("architecture", "llama").containsEntry("chat_template", "jinja (gguf)");
     }
 }
