@@ -16,6 +16,7 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.TemplateException;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -331,9 +333,14 @@ final class LlamaCppBackend implements LlmBackend {
         NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
         extra.forEach((k, v) -> NativeRequest.put(p, k, v));
 
-        StopFilter filter = new StopFilter(o.stop(), sink);
+        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
         try {
-            shared.lock.lockInterruptibly();
+            // Waits for the model in short slices, so that a call cancelled while queued returns at once.
+            while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+                if (cancel.isCancelled()) {
+                    return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
@@ -347,7 +354,7 @@ final class LlamaCppBackend implements LlmBackend {
             try {
                 it = (LlamaIterator) shared.model.generate(p).iterator();
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp model " + spec + " rejected the request: " + e.getMessage(), e);
+                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
             }
             int produced = 0;
             boolean lastEmpty = false;
@@ -376,7 +383,7 @@ final class LlamaCppBackend implements LlmBackend {
                     }
                 }
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp generation failed for model " + spec + ": " + e.getMessage(), e);
+                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
             } finally {
                 if (!finished) {
                     it.cancel();
@@ -397,6 +404,21 @@ final class LlamaCppBackend implements LlmBackend {
         } finally {
             shared.lock.unlock();
         }
+    }
+
+    /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */
+    private static String nativeMessage(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("{")) {
+            try {
+                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String s) {
+                    return s.replace('\n', ' ');
+                }
+            } catch (IllegalArgumentException notJson) {
+                // keep the raw text
+            }
+        }
+        return m;
     }
 
     /** Validates the options and returns the native request entries (raw JSON values) they call for. */

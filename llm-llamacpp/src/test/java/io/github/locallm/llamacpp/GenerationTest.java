@@ -217,6 +217,18 @@ class GenerationTest {
     }
 
     @Test
+    void schemasLlamaCppCannotConvertAreErrorsNotCrashes() {
+        for (String schema : List.of("{\"$ref\": \"#/$defs/nope\"}", "{\"type\": \"string\", \"pattern\": \"^(unclosed\"}",
+                "{\"type\": \"nonsense\"}", "{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\": \"http://x/y\"}}}")) {
+            assertThatThrownBy(() -> TestModels.complete(model, "JSON:", TestModels.greedy(8).toBuilder()
+                    .responseFormat(ResponseFormat.jsonSchema(schema)).build()))
+                    .as(schema).isInstanceOf(io.github.locallm.LlmException.class)
+                    .hasMessageContaining("JSON schema conversion failed").hasMessageNotContaining("{\"code\"");
+        }
+        assertThat(TestModels.complete(model, "x", TestModels.greedy(4)).result().completionTokens()).isEqualTo(4);
+    }
+
+    @Test
     void twoThreadsOnOneModelAreSerializedAndCorrect() throws Exception {
         String expected = TestModels.complete(model, "Streams, records and threads", TestModels.greedy(16)).text();
         ExecutorService pool = Executors.newFixedThreadPool(2);
