@@ -295,7 +295,7 @@ final class Builtins {
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
                         || v instanceof Undefined || v instanceof Py.Range;
             case "callable":
-                return v instanceof Py.Callable;
+                return v instanceof Py.Callable || v instanceof Undefined;
             case "sameas":
                 return v == arg || (v instanceof Boolean && v.equals(arg))
                         || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256);
@@ -599,7 +599,8 @@ final class Builtins {
                 a = ignoreCase(a);
                 b = ignoreCase(b);
             }
-            return Py.compare(a, b, "<");
+            // Jinja2 sorts by one-element lists, which compare equal elements without '<'.
+            return Py.eq(a, b) ? 0 : Py.compare(a, b, "<");
         };
     }
 
@@ -913,7 +914,19 @@ final class Builtins {
         throw new RenderError("'" + Py.typeName(self) + "' object has no method '" + name + "'");
     }
 
+    private static final Map<String, Set<String>> STR_KEYWORDS = Map.of("split", Set.of("sep", "maxsplit"),
+            "rsplit", Set.of("sep", "maxsplit"), "splitlines", Set.of("keepends"));
+
     private static Object strMethod(String s, String name, Args a, int max) {
+        if (!a.keywords().isEmpty() && !name.equals("format")) {
+            Set<String> allowed = STR_KEYWORDS.getOrDefault(name, Set.of());
+            for (String k : a.keywords().keySet()) {
+                if (!allowed.contains(k)) {
+                    throw new RenderError(allowed.isEmpty() ? "str." + name + "() takes no keyword arguments"
+                            : "'" + k + "' is an invalid keyword argument for str." + name + "()");
+                }
+            }
+        }
         switch (name) {
             case "strip":
                 return strip(s, a.get(0, "chars", null), true, true);

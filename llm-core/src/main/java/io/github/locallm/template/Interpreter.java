@@ -162,7 +162,8 @@ final class Interpreter {
                 }
                 return execBody(w.body(), inner);
             } else if (n instanceof Node.Scope s) {
-                return execBody(s.body(), scope);
+                // A generation block is a call block in transformers: its assignments stay inside.
+                emit(capture(s.body(), new Scope(scope)));
             } else if (n instanceof Node.Break) {
                 return loopDepth > 0 ? Signal.BREAK : Signal.NORMAL;
             } else if (n instanceof Node.Continue) {
@@ -434,8 +435,8 @@ final class Interpreter {
             }
             return map;
         }
-        if (e instanceof Expr.Slice s) {
-            throw new RenderError("a slice is only allowed inside []");
+        if (e instanceof Expr.Slice || e instanceof Expr.Starred) {
+            throw new RenderError("a slice or starred argument is only allowed inside [] or a call");
         }
         if (e instanceof Expr.NsRef r) {
             return Builtins.getattr(scope.lookup(r.name()), r.attr());
@@ -483,11 +484,28 @@ final class Interpreter {
         }
         List<Object> pos = new ArrayList<>(args.size());
         for (Expr a : args) {
-            pos.add(eval(a, scope));
+            if (a instanceof Expr.Starred st) {
+                pos.addAll(Py.iterate(eval(st.value(), scope)));
+            } else {
+                pos.add(eval(a, scope));
+            }
         }
         Map<String, Object> kw = new LinkedHashMap<>();
         for (int i = 0; i < kwNames.size(); i++) {
-            kw.put(kwNames.get(i), eval(kwValues.get(i), scope));
+            if (kwValues.get(i) instanceof Expr.Starred st) {
+                Object m = eval(st.value(), scope);
+                if (!(m instanceof Map<?, ?> map)) {
+                    throw new RenderError("argument after ** must be a mapping, not " + Py.typeName(m));
+                }
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    if (!(e.getKey() instanceof String k)) {
+                        throw new RenderError("keywords must be strings");
+                    }
+                    kw.put(k, e.getValue());
+                }
+            } else {
+                kw.put(kwNames.get(i), eval(kwValues.get(i), scope));
+            }
         }
         return new Args(pos, kw);
     }

@@ -681,6 +681,8 @@ final class Parser {
         List<String> kwNames = new ArrayList<>();
         List<Expr> kwValues = new ArrayList<>();
         boolean requireComma = false;
+        boolean dynArgs = false;
+        boolean dynKwargs = false;
         while (!cur().isOp(")")) {
             if (requireComma) {
                 expectOp(",");
@@ -688,15 +690,30 @@ final class Parser {
                     break;
                 }
             }
-            if (cur().isOp("*") || cur().isOp("**")) {
-                throw fail(cur(), "argument unpacking (* and **) is not supported");
-            }
-            if (cur().kind() == Kind.NAME && look().isOp("=")) {
+            if (cur().isOp("*")) {
+                if (dynArgs || dynKwargs) {
+                    throw fail(start, "invalid syntax for function call expression");
+                }
+                Token star = next();
+                args.add(new Expr.Starred(star.pos(), parseExpression(true), false));
+                dynArgs = true;
+            } else if (cur().isOp("**")) {
+                if (dynKwargs) {
+                    throw fail(start, "invalid syntax for function call expression");
+                }
+                Token star = next();
+                kwNames.add("**");
+                kwValues.add(new Expr.Starred(star.pos(), parseExpression(true), true));
+                dynKwargs = true;
+            } else if (cur().kind() == Kind.NAME && look().isOp("=")) {
+                if (dynKwargs) {
+                    throw fail(start, "invalid syntax for function call expression");
+                }
                 kwNames.add(next().text());
                 next();
                 kwValues.add(parseExpression(true));
             } else {
-                if (!kwNames.isEmpty()) {
+                if (!kwNames.isEmpty() || dynArgs || dynKwargs) {
                     throw fail(start, "invalid syntax for function call expression");
                 }
                 args.add(parseExpression(true));
