@@ -65,7 +65,6 @@ final class Interpreter {
     private StringBuilder out = new StringBuilder();
     private long iterations;
     private int callDepth;
-    private int loopDepth;
 
     Interpreter(TemplateLimits limits, Lexer.Lexed lexed) {
         this.limits = limits;
@@ -138,7 +137,20 @@ final class Interpreter {
             } else if (n instanceof Node.Set s) {
                 assign(s.target(), eval(s.value(), scope), scope);
             } else if (n instanceof Node.SetBlock s) {
-                Object value = capture(s.body(), new Scope(scope));
+                // Set and filter blocks run inline: a break or continue inside them reaches the loop.
+                StringBuilder saved = out;
+                out = new StringBuilder();
+                Signal sig;
+                Object value;
+                try {
+                    sig = execBody(s.body(), new Scope(scope));
+                    value = out.toString();
+                } finally {
+                    out = saved;
+                }
+                if (sig != Signal.NORMAL) {
+                    return sig;
+                }
                 if (s.filter() != null) {
                     value = applyFilterChain(s.filter(), value, scope);
                 }
@@ -153,7 +165,19 @@ final class Interpreter {
                 kw.put("caller", caller);
                 emit(Py.str(call(fn, new Args(args.positional(), kw))));
             } else if (n instanceof Node.FilterBlock f) {
-                String body = capture(f.body(), scope);
+                StringBuilder saved = out;
+                out = new StringBuilder();
+                Signal sig;
+                String body;
+                try {
+                    sig = execBody(f.body(), scope);
+                    body = out.toString();
+                } finally {
+                    out = saved;
+                }
+                if (sig != Signal.NORMAL) {
+                    return sig;
+                }
                 emit(Py.str(applyFilterChain(f.filter(), body, scope)));
             } else if (n instanceof Node.With w) {
                 Scope inner = new Scope(scope);
@@ -165,9 +189,9 @@ final class Interpreter {
                 // A generation block is a call block in transformers: its assignments stay inside.
                 emit(capture(s.body(), new Scope(scope)));
             } else if (n instanceof Node.Break) {
-                return loopDepth > 0 ? Signal.BREAK : Signal.NORMAL;
+                return Signal.BREAK;
             } else if (n instanceof Node.Continue) {
-                return loopDepth > 0 ? Signal.CONTINUE : Signal.NORMAL;
+                return Signal.CONTINUE;
             }
             return Signal.NORMAL;
         } catch (RenderError e) {
@@ -178,14 +202,11 @@ final class Interpreter {
     private String capture(List<Node> body, Scope scope) {
         StringBuilder saved = out;
         out = new StringBuilder();
-        int savedLoopDepth = loopDepth;
-        loopDepth = 0;
         try {
             execBody(body, scope);
             return out.toString();
         } finally {
             out = saved;
-            loopDepth = savedLoopDepth;
         }
     }
 
@@ -228,21 +249,15 @@ final class Interpreter {
                 }
             };
         }
-        loopDepth++;
-        try {
-            for (int i = 0; i < items.size(); i++) {
-                countIteration();
-                loop.index0 = i;
-                Scope s = new Scope(scope);
-                assign(f.target(), items.get(i), s);
-                s.vars.put("loop", loop);
-                Signal sig = execBody(f.body(), s);
-                if (sig == Signal.BREAK) {
-                    break;
-                }
+        for (int i = 0; i < items.size(); i++) {
+            countIteration();
+            loop.index0 = i;
+            Scope s = new Scope(scope);
+            assign(f.target(), items.get(i), s);
+            s.vars.put("loop", loop);
+            if (execBody(f.body(), s) == Signal.BREAK) {
+                break;
             }
-        } finally {
-            loopDepth--;
         }
         if (items.isEmpty()) {
             return execBody(f.orElse(), new Scope(scope));

@@ -17,6 +17,8 @@ final class Parser {
     private final List<Token> tokens;
     private int i;
     private int depth;
+    /** For loops around the statement being parsed, within the current macro; break/continue need one. */
+    private int loops;
 
     private Parser(Lexer.Lexed lexed) {
         this.lexed = lexed;
@@ -180,15 +182,22 @@ final class Parser {
                 return parseFilterBlock();
             case "with":
                 return parseWith();
-            case "break":
+            case "break", "continue":
+                if (loops == 0) {
+                    throw fail(t, "'" + name + "' outside loop");
+                }
                 next();
-                return new Node.Break(t.pos());
-            case "continue":
+                return name.equals("break") ? new Node.Break(t.pos()) : new Node.Continue(t.pos());
+            case "generation": {
                 next();
-                return new Node.Continue(t.pos());
-            case "generation":
-                next();
-                return new Node.Scope(t.pos(), statements(Set.of("endgeneration"), true));
+                int saved = loops;
+                loops = 0;
+                try {
+                    return new Node.Scope(t.pos(), statements(Set.of("endgeneration"), true));
+                } finally {
+                    loops = saved;
+                }
+            }
             default:
                 throw fail(t, "Encountered unknown tag '" + name + "'.");
         }
@@ -204,7 +213,13 @@ final class Parser {
             filter = parseExpression(true);
         }
         boolean recursive = skipName("recursive");
-        List<Node> body = statements(Set.of("endfor", "else"), false);
+        loops++;
+        List<Node> body;
+        try {
+            body = statements(Set.of("endfor", "else"), false);
+        } finally {
+            loops--;
+        }
         List<Node> orElse = List.of();
         if (next().text().equals("else")) {
             orElse = statements(Set.of("endfor"), true);
@@ -249,8 +264,14 @@ final class Parser {
         List<String> params = new ArrayList<>();
         List<Expr> defaults = new ArrayList<>();
         parseSignature(params, defaults);
-        List<Node> body = statements(Set.of("endmacro"), true);
-        return new Node.Macro(start.pos(), name, params, defaults, body);
+        int saved = loops;
+        loops = 0;
+        try {
+            List<Node> body = statements(Set.of("endmacro"), true);
+            return new Node.Macro(start.pos(), name, params, defaults, body);
+        } finally {
+            loops = saved;
+        }
     }
 
     private void parseSignature(List<String> params, List<Expr> defaults) {
@@ -281,8 +302,14 @@ final class Parser {
         if (!(call instanceof Expr.Call c)) {
             throw fail(start, "expected call");
         }
-        List<Node> body = statements(Set.of("endcall"), true);
-        return new Node.CallBlock(start.pos(), c, params, defaults, body);
+        int saved = loops;
+        loops = 0;
+        try {
+            List<Node> body = statements(Set.of("endcall"), true);
+            return new Node.CallBlock(start.pos(), c, params, defaults, body);
+        } finally {
+            loops = saved;
+        }
     }
 
     private Node parseFilterBlock() {
