@@ -829,13 +829,16 @@ final class Py {
                 if (y == 0) {
                     throw new RenderError("float floor division by zero");
                 }
-                return Math.floor(x / y);
+                return floorDiv(x, y);
             case "%":
                 if (y == 0) {
                     throw new RenderError("float modulo");
                 }
                 double m = x % y;
-                return (m != 0 && ((m < 0) != (y < 0))) ? m + y : m;
+                if (m == 0) {
+                    return Math.copySign(0.0, y);
+                }
+                return (m < 0) != (y < 0) ? m + y : m;
             case "**":
                 if (x == 0 && y < 0) {
                     throw new RenderError("0.0 cannot be raised to a negative power");
@@ -844,6 +847,20 @@ final class Py {
             default:
                 throw new RenderError("unknown operator " + op);
         }
+    }
+
+    /** Python's float floor division, which works from fmod and so differs from floor(x / y). */
+    private static double floorDiv(double x, double y) {
+        double mod = x % y;
+        double div = (x - mod) / y;
+        if (mod != 0 && (y < 0) != (mod < 0)) {
+            div -= 1.0;
+        }
+        if (div != 0) {
+            double fl = Math.floor(div);
+            return div - fl > 0.5 ? fl + 1.0 : fl;
+        }
+        return Math.copySign(0.0, x / y);
     }
 
     static Object negate(Object v) {
