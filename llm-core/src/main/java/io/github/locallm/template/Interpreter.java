@@ -268,7 +268,7 @@ final class Interpreter {
     private void countIteration() {
         if (++iterations > limits.maxLoopIterations()) {
             throw new RenderError("template ran more than " + limits.maxLoopIterations()
-                    + " loop iterations (TemplateLimits.maxLoopIterations)");
+                    + " loop iterations and macro calls (TemplateLimits.maxLoopIterations)");
         }
     }
 
@@ -297,6 +297,7 @@ final class Interpreter {
     }
 
     Object callMacro(Macro m, Args args) {
+        countIteration();
         if (++callDepth > limits.maxRecursionDepth()) {
             callDepth--;
             throw new RenderError("macro calls nested more than " + limits.maxRecursionDepth()

@@ -156,6 +156,15 @@ class ChatTemplateSandboxTest {
     }
 
     @Test
+    void exponentialMacroCallsStop() {
+        ChatTemplate t = ChatTemplate.parse("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
+                + "{% endmacro %}{{ f(60) }}");
+        assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> t.render(Map.of()))
+                .isInstanceOf(TemplateException.class)
+                .hasMessageContaining("loop iterations and macro calls"));
+    }
+
+    @Test
     void deeplyNestedExpressionsAreASyntaxError() {
         String deep = "{{ " + "(".repeat(5000) + "1" + ")".repeat(5000) + " }}";
         assertThatThrownBy(() -> ChatTemplate.parse(deep))
