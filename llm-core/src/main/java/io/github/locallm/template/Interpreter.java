@@ -76,6 +76,9 @@ final class Interpreter {
         Builtins.installGlobals(globals.vars);
         Scope root = new Scope(globals);
         root.vars.putAll(context);
+        int[] printLimit = Py.PRINT_LIMIT.get();
+        int savedLimit = printLimit[0];
+        printLimit[0] = limits.maxOutputChars();
         try {
             execBody(body, root);
         } catch (RenderError e) {
@@ -88,6 +91,8 @@ final class Interpreter {
             throw new TemplateException(e.getMessage());
         } catch (StackOverflowError e) {
             throw new TemplateException("template recursion too deep: the Java stack overflowed");
+        } finally {
+            printLimit[0] = savedLimit;
         }
         return out.toString();
     }

@@ -293,6 +293,9 @@ final class Py {
         return repr(v);
     }
 
+    /** The output limit of the rendering running on this thread, so printing a huge value stops early. */
+    static final ThreadLocal<int[]> PRINT_LIMIT = ThreadLocal.withInitial(() -> new int[] {Integer.MAX_VALUE});
+
     static String repr(Object v) {
         StringBuilder sb = new StringBuilder();
         repr(v, sb, 0);
@@ -302,6 +305,9 @@ final class Py {
     private static void repr(Object v, StringBuilder sb, int depth) {
         if (depth > JsonCodec.MAX_DEPTH) {
             throw new RenderError("value nested too deeply to print");
+        }
+        if (sb.length() > PRINT_LIMIT.get()[0]) {
+            throw new RenderError("printed value exceeds the output limit of " + PRINT_LIMIT.get()[0] + " characters");
         }
         if (v == null) {
             sb.append("None");

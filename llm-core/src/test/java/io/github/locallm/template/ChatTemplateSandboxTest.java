@@ -128,6 +128,9 @@ class ChatTemplateSandboxTest {
         "{{ 'ab' | center(100000000) }}",
         "{{ 'x' | indent(100000000, true) }}",
         "{% for i in range(99999) %}{{ 'y' | replace('', 'zzzzzzzzzzzzzzzzzzzz') }}{% endfor %}",
+        "{{ [[1] * 1000000] * 1000000 }}",
+        "{{ ([['ab'] * 1000000] * 1000000) | string | length }}",
+        "{{ ([[1] * 1000000] * 1000000) | tojson }}",
     })
     void hugeOutputsStop(String template) {
         assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> render(template))
