@@ -551,15 +551,30 @@ final class Builtins {
                 Object attribute = a.get(1, "attribute", null);
                 return new Py.Generator("sync_do_unique", () -> {
                     List<Object> out = new ArrayList<>();
-                    List<Object> seen = new ArrayList<>();
+                    java.util.Set<Object> seenScalars = new java.util.HashSet<>();
+                    List<Object> seenOthers = new ArrayList<>();
                     for (Object o : Py.iterate(v)) {
                         Object key = attribute != null ? attrPath(o, attribute) : o;
                         if (!cs && key instanceof String str) {
                             key = str.toLowerCase(Locale.ROOT);
                         }
-                        Object k = key;
-                        if (seen.stream().noneMatch(x -> Py.eq(x, k))) {
-                            seen.add(key);
+                        boolean fresh;
+                        if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
+                                || key instanceof Double) {
+                            // 1, 1.0 and True are one key in Python.
+                            Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
+                                    : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
+                                    ? (Object) (long) (double) d : key;
+                            fresh = seenScalars.add(norm);
+                        } else {
+                            Object k = key;
+                            Py.work(seenOthers.size());
+                            fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
+                            if (fresh) {
+                                seenOthers.add(key);
+                            }
+                        }
+                        if (fresh) {
                             out.add(o);
                         }
                     }

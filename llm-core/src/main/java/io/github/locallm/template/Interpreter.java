@@ -79,6 +79,10 @@ final class Interpreter {
         int[] printLimit = Py.PRINT_LIMIT.get();
         int savedLimit = printLimit[0];
         printLimit[0] = limits.maxOutputChars();
+        long[] work = Py.WORK.get();
+        long[] savedWork = work.clone();
+        work[0] = 0;
+        work[1] = limits.maxLoopIterations() > Long.MAX_VALUE / 100 ? Long.MAX_VALUE : limits.maxLoopIterations() * 100;
         try {
             execBody(body, root);
         } catch (RenderError e) {
@@ -93,6 +97,8 @@ final class Interpreter {
             throw new TemplateException("template recursion too deep: the Java stack overflowed");
         } finally {
             printLimit[0] = savedLimit;
+            work[0] = savedWork[0];
+            work[1] = savedWork[1];
         }
         return out.toString();
     }

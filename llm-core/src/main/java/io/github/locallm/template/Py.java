@@ -296,6 +296,19 @@ final class Py {
     /** The output limit of the rendering running on this thread, so printing a huge value stops early. */
     static final ThreadLocal<int[]> PRINT_LIMIT = ThreadLocal.withInitial(() -> new int[] {Integer.MAX_VALUE});
 
+    /** Element operations (comparisons, membership tests) done and allowed by the rendering on this thread. */
+    static final ThreadLocal<long[]> WORK = ThreadLocal.withInitial(() -> new long[] {0, Long.MAX_VALUE});
+
+    /** Charges element operations to the rendering, so comparing or searching huge values cannot hang it. */
+    static void work(long n) {
+        long[] w = WORK.get();
+        w[0] += n;
+        if (w[0] > w[1]) {
+            throw new RenderError("template did more than " + w[1] + " element comparisons "
+                    + "(100 per TemplateLimits.maxLoopIterations)");
+        }
+    }
+
     static String repr(Object v) {
         StringBuilder sb = new StringBuilder();
         repr(v, sb, 0);
@@ -457,6 +470,7 @@ final class Py {
             if (x.size() != y.size()) {
                 return false;
             }
+            work(x.size());
             for (Map.Entry<?, ?> e : x.entrySet()) {
                 if (!y.containsKey(e.getKey()) || !eq(e.getValue(), y.get(e.getKey()))) {
                     return false;
@@ -471,6 +485,7 @@ final class Py {
         if (x.size() != y.size()) {
             return false;
         }
+        work(x.size());
         for (int i = 0; i < x.size(); i++) {
             if (!eq(x.get(i), y.get(i))) {
                 return false;
@@ -480,6 +495,7 @@ final class Py {
     }
 
     static int compare(Object a, Object b, String op) {
+        work(1);
         if (isNumber(a) && isNumber(b)) {
             if (isInt(a) && isInt(b)) {
                 return Long.compare(asLong(a), asLong(b));
@@ -492,6 +508,7 @@ final class Py {
         List<?> x = a instanceof List<?> l ? l : a instanceof Tuple t && b instanceof Tuple ? t.items() : null;
         List<?> y = b instanceof List<?> l ? l : b instanceof Tuple t && a instanceof Tuple ? t.items() : null;
         if (x != null && y != null) {
+            work(Math.min(x.size(), y.size()));
             for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
                 if (!eq(x.get(i), y.get(i))) {
                     return compare(x.get(i), y.get(i), op);
@@ -535,6 +552,7 @@ final class Py {
             if (m.containsKey(item)) {
                 return true;
             }
+            work(m.size());
             for (Object k : m.keySet()) {
                 if (eq(k, item)) {
                     return true;
@@ -545,7 +563,9 @@ final class Py {
         if (container instanceof Undefined) {
             return false;
         }
-        for (Object o : iterate(container)) {
+        List<Object> items = iterate(container);
+        work(items.size());
+        for (Object o : items) {
             if (eq(o, item)) {
                 return true;
             }

@@ -167,6 +167,24 @@ class ChatTemplateSandboxTest {
                 .hasMessageContaining("loop iterations and macro calls"));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "{{ [[1] * 1000000] * 1000000 == [[1] * 1000000] * 1000000 }}",
+        "{% set big = range(100000) | list %}{% for i in range(100000) %}{{ 99999 in big }}{% endfor %}",
+        "{{ range(100000) | batch(1) | unique | list | length }}",
+    })
+    void quadraticWorkStops(String template) {
+        assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> render(template))
+                .isInstanceOf(TemplateException.class)
+                .hasMessageContaining("element comparisons"));
+    }
+
+    @Test
+    void uniqueOfManyScalarsIsFast() {
+        assertTimeoutPreemptively(HANG_GUARD, () -> assertThat(
+                render("{{ range(100000) | map('string') | unique | list | length }}")).isEqualTo("100000"));
+    }
+
     @Test
     void deeplyNestedExpressionsAreASyntaxError() {
         String deep = "{{ " + "(".repeat(5000) + "1" + ")".repeat(5000) + " }}";
