@@ -500,6 +500,7 @@ final class Builtins {
                 return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true));
             case "replace": {
                 Object count = a.get(2, "count", null);
+                Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
                 return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
                         count == null ? -1 : Py.requireInt(count, "count")), max);
             }
@@ -941,6 +942,10 @@ final class Builtins {
                             : "'" + k + "' is an invalid keyword argument for str." + name + "()");
                 }
             }
+        }
+        if (Set.of("find", "rfind", "index", "rindex", "count", "replace", "split", "rsplit", "partition",
+                "rpartition").contains(name) && a.get(0, null, null) instanceof String needle) {
+            Py.searchWork(s, needle);
         }
         switch (name) {
             case "strip":

@@ -309,6 +309,11 @@ final class Py {
         }
     }
 
+    /** Charges a substring search: Java's search is quadratic in the worst case, unlike Python's. */
+    static void searchWork(String haystack, String needle) {
+        work((long) haystack.length() * Math.max(1, needle.length()) / 64);
+    }
+
     static String repr(Object v) {
         StringBuilder sb = new StringBuilder();
         repr(v, sb, 0);
@@ -546,6 +551,7 @@ final class Py {
             if (!(item instanceof String sub)) {
                 throw new RenderError("'in <string>' requires string as left operand, not " + typeName(item));
             }
+            searchWork(s, sub);
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {

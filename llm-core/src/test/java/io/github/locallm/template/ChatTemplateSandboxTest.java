@@ -172,6 +172,8 @@ class ChatTemplateSandboxTest {
         "{{ [[1] * 1000000] * 1000000 == [[1] * 1000000] * 1000000 }}",
         "{% set big = range(100000) | list %}{% for i in range(100000) %}{{ 99999 in big }}{% endfor %}",
         "{{ range(100000) | batch(1) | unique | list | length }}",
+        "{{ ('a' * 1000000).count('a' * 500000 ~ 'b') }}",
+        "{{ ('a' * 500000 ~ 'b') in ('a' * 1000000) }}",
     })
     void quadraticWorkStops(String template) {
         assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> render(template))
