@@ -160,6 +160,15 @@ final class Parser {
 
     private Node parseStatement() {
         Token t = cur();
+        enter(t);
+        try {
+            return parseStatementInner(t);
+        } finally {
+            depth--;
+        }
+    }
+
+    private Node parseStatementInner(Token t) {
         if (t.kind() != Kind.NAME) {
             throw fail(t, "tag name expected");
         }
@@ -485,7 +494,7 @@ final class Parser {
 
     private void enter(Token t) {
         if (++depth > MAX_NESTING) {
-            throw fail(t, "expression nested more than " + MAX_NESTING + " levels deep");
+            throw fail(t, "expressions and blocks nested more than " + MAX_NESTING + " levels deep");
         }
     }
 

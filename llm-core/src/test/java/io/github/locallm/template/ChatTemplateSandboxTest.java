@@ -194,6 +194,11 @@ class ChatTemplateSandboxTest {
                 .isInstanceOf(TemplateException.class).hasMessageContaining("nested more than");
         String notNot = "{{ " + "not ".repeat(5000) + "x }}";
         assertThatThrownBy(() -> ChatTemplate.parse(notNot)).isInstanceOf(TemplateException.class);
+        String ifs = "{% if true %}".repeat(5000) + "x" + "{% endif %}".repeat(5000);
+        assertThatThrownBy(() -> ChatTemplate.parse(ifs))
+                .isInstanceOf(TemplateException.class).hasMessageContaining("nested more than");
+        String lists = "{{ " + "[".repeat(5000) + "]".repeat(5000) + " }}";
+        assertThatThrownBy(() -> ChatTemplate.parse(lists)).isInstanceOf(TemplateException.class);
     }
 
     @Test
