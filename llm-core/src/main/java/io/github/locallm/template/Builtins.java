@@ -295,7 +295,7 @@ final class Builtins {
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
                         || v instanceof Undefined || v instanceof Py.Range;
             case "callable":
-                return v instanceof Py.Callable;
+                return v instanceof Py.Callable || v instanceof Undefined;
             case "sameas":
                 return v == arg || (v instanceof Boolean && v.equals(arg))
                         || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256);
@@ -500,6 +500,7 @@ final class Builtins {
                 return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true));
             case "replace": {
                 Object count = a.get(2, "count", null);
+                Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
                 return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
                         count == null ? -1 : Py.requireInt(count, "count")), max);
             }
@@ -551,15 +552,30 @@ final class Builtins {
                 Object attribute = a.get(1, "attribute", null);
                 return new Py.Generator("sync_do_unique", () -> {
                     List<Object> out = new ArrayList<>();
-                    List<Object> seen = new ArrayList<>();
+                    java.util.Set<Object> seenScalars = new java.util.HashSet<>();
+                    List<Object> seenOthers = new ArrayList<>();
                     for (Object o : Py.iterate(v)) {
                         Object key = attribute != null ? attrPath(o, attribute) : o;
                         if (!cs && key instanceof String str) {
                             key = str.toLowerCase(Locale.ROOT);
                         }
-                        Object k = key;
-                        if (seen.stream().noneMatch(x -> Py.eq(x, k))) {
-                            seen.add(key);
+                        boolean fresh;
+                        if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
+                                || key instanceof Double) {
+                            // 1, 1.0 and True are one key in Python.
+                            Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
+                                    : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
+                                    ? (Object) (long) (double) d : key;
+                            fresh = seenScalars.add(norm);
+                        } else {
+                            Object k = key;
+                            Py.work(seenOthers.size());
+                            fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
+                            if (fresh) {
+                                seenOthers.add(key);
+                            }
+                        }
+                        if (fresh) {
                             out.add(o);
                         }
                     }
@@ -599,7 +615,8 @@ final class Builtins {
                 a = ignoreCase(a);
                 b = ignoreCase(b);
             }
-            return Py.compare(a, b, "<");
+            // Jinja2 sorts by one-element lists, which compare equal elements without '<'.
+            return Py.eq(a, b) ? 0 : Py.compare(a, b, "<");
         };
     }
 
@@ -913,7 +930,23 @@ final class Builtins {
         throw new RenderError("'" + Py.typeName(self) + "' object has no method '" + name + "'");
     }
 
+    private static final Map<String, Set<String>> STR_KEYWORDS = Map.of("split", Set.of("sep", "maxsplit"),
+            "rsplit", Set.of("sep", "maxsplit"), "splitlines", Set.of("keepends"));
+
     private static Object strMethod(String s, String name, Args a, int max) {
+        if (!a.keywords().isEmpty() && !name.equals("format")) {
+            Set<String> allowed = STR_KEYWORDS.getOrDefault(name, Set.of());
+            for (String k : a.keywords().keySet()) {
+                if (!allowed.contains(k)) {
+                    throw new RenderError(allowed.isEmpty() ? "str." + name + "() takes no keyword arguments"
+                            : "'" + k + "' is an invalid keyword argument for str." + name + "()");
+                }
+            }
+        }
+        if (Set.of("find", "rfind", "index", "rindex", "count", "replace", "split", "rsplit", "partition",
+                "rpartition").contains(name) && a.get(0, null, null) instanceof String needle) {
+            Py.searchWork(s, needle);
+        }
         switch (name) {
             case "strip":
                 return strip(s, a.get(0, "chars", null), true, true);

@@ -78,9 +78,13 @@ public final class ChatTemplate {
     public static ChatTemplate parse(String source, TemplateLimits limits) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(limits, "limits");
-        Lexer.Lexed lexed = Lexer.tokenize(source);
-        List<Node> body = Parser.parse(lexed);
-        return new ChatTemplate(source, lexed, body, limits);
+        try {
+            Lexer.Lexed lexed = Lexer.tokenize(source);
+            List<Node> body = Parser.parse(lexed);
+            return new ChatTemplate(source, lexed, body, limits);
+        } catch (StackOverflowError e) {
+            throw new TemplateException("template nested too deeply to parse: the Java stack overflowed");
+        }
     }
 
     /**

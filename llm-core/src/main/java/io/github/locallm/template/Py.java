@@ -293,6 +293,27 @@ final class Py {
         return repr(v);
     }
 
+    /** The output limit of the rendering running on this thread, so printing a huge value stops early. */
+    static final ThreadLocal<int[]> PRINT_LIMIT = ThreadLocal.withInitial(() -> new int[] {Integer.MAX_VALUE});
+
+    /** Element operations (comparisons, membership tests) done and allowed by the rendering on this thread. */
+    static final ThreadLocal<long[]> WORK = ThreadLocal.withInitial(() -> new long[] {0, Long.MAX_VALUE});
+
+    /** Charges element operations to the rendering, so comparing or searching huge values cannot hang it. */
+    static void work(long n) {
+        long[] w = WORK.get();
+        w[0] += n;
+        if (w[0] > w[1]) {
+            throw new RenderError("template did more than " + w[1] + " element comparisons "
+                    + "(100 per TemplateLimits.maxLoopIterations)");
+        }
+    }
+
+    /** Charges a substring search: Java's search is quadratic in the worst case, unlike Python's. */
+    static void searchWork(String haystack, String needle) {
+        work((long) haystack.length() * Math.max(1, needle.length()) / 64);
+    }
+
     static String repr(Object v) {
         StringBuilder sb = new StringBuilder();
         repr(v, sb, 0);
@@ -302,6 +323,9 @@ final class Py {
     private static void repr(Object v, StringBuilder sb, int depth) {
         if (depth > JsonCodec.MAX_DEPTH) {
             throw new RenderError("value nested too deeply to print");
+        }
+        if (sb.length() > PRINT_LIMIT.get()[0]) {
+            throw new RenderError("printed value exceeds the output limit of " + PRINT_LIMIT.get()[0] + " characters");
         }
         if (v == null) {
             sb.append("None");
@@ -451,6 +475,7 @@ final class Py {
             if (x.size() != y.size()) {
                 return false;
             }
+            work(x.size());
             for (Map.Entry<?, ?> e : x.entrySet()) {
                 if (!y.containsKey(e.getKey()) || !eq(e.getValue(), y.get(e.getKey()))) {
                     return false;
@@ -465,6 +490,7 @@ final class Py {
         if (x.size() != y.size()) {
             return false;
         }
+        work(x.size());
         for (int i = 0; i < x.size(); i++) {
             if (!eq(x.get(i), y.get(i))) {
                 return false;
@@ -474,6 +500,7 @@ final class Py {
     }
 
     static int compare(Object a, Object b, String op) {
+        work(1);
         if (isNumber(a) && isNumber(b)) {
             if (isInt(a) && isInt(b)) {
                 return Long.compare(asLong(a), asLong(b));
@@ -486,6 +513,7 @@ final class Py {
         List<?> x = a instanceof List<?> l ? l : a instanceof Tuple t && b instanceof Tuple ? t.items() : null;
         List<?> y = b instanceof List<?> l ? l : b instanceof Tuple t && a instanceof Tuple ? t.items() : null;
         if (x != null && y != null) {
+            work(Math.min(x.size(), y.size()));
             for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
                 if (!eq(x.get(i), y.get(i))) {
                     return compare(x.get(i), y.get(i), op);
@@ -523,12 +551,14 @@ final class Py {
             if (!(item instanceof String sub)) {
                 throw new RenderError("'in <string>' requires string as left operand, not " + typeName(item));
             }
+            searchWork(s, sub);
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
             if (m.containsKey(item)) {
                 return true;
             }
+            work(m.size());
             for (Object k : m.keySet()) {
                 if (eq(k, item)) {
                     return true;
@@ -539,7 +569,9 @@ final class Py {
         if (container instanceof Undefined) {
             return false;
         }
-        for (Object o : iterate(container)) {
+        List<Object> items = iterate(container);
+        work(items.size());
+        for (Object o : items) {
             if (eq(o, item)) {
                 return true;
             }
@@ -829,13 +861,16 @@ final class Py {
                 if (y == 0) {
                     throw new RenderError("float floor division by zero");
                 }
-                return Math.floor(x / y);
+                return floorDiv(x, y);
             case "%":
                 if (y == 0) {
                     throw new RenderError("float modulo");
                 }
                 double m = x % y;
-                return (m != 0 && ((m < 0) != (y < 0))) ? m + y : m;
+                if (m == 0) {
+                    return Math.copySign(0.0, y);
+                }
+                return (m < 0) != (y < 0) ? m + y : m;
             case "**":
                 if (x == 0 && y < 0) {
                     throw new RenderError("0.0 cannot be raised to a negative power");
@@ -844,6 +879,20 @@ final class Py {
             default:
                 throw new RenderError("unknown operator " + op);
         }
+    }
+
+    /** Python's float floor division, which works from fmod and so differs from floor(x / y). */
+    private static double floorDiv(double x, double y) {
+        double mod = x % y;
+        double div = (x - mod) / y;
+        if (mod != 0 && (y < 0) != (mod < 0)) {
+            div -= 1.0;
+        }
+        if (div != 0) {
+            double fl = Math.floor(div);
+            return div - fl > 0.5 ? fl + 1.0 : fl;
+        }
+        return Math.copySign(0.0, x / y);
     }
 
     static Object negate(Object v) {

@@ -128,6 +128,9 @@ class ChatTemplateSandboxTest {
         "{{ 'ab' | center(100000000) }}",
         "{{ 'x' | indent(100000000, true) }}",
         "{% for i in range(99999) %}{{ 'y' | replace('', 'zzzzzzzzzzzzzzzzzzzz') }}{% endfor %}",
+        "{{ [[1] * 1000000] * 1000000 }}",
+        "{{ ([['ab'] * 1000000] * 1000000) | string | length }}",
+        "{{ ([[1] * 1000000] * 1000000) | tojson }}",
     })
     void hugeOutputsStop(String template) {
         assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> render(template))
@@ -156,12 +159,46 @@ class ChatTemplateSandboxTest {
     }
 
     @Test
+    void exponentialMacroCallsStop() {
+        ChatTemplate t = ChatTemplate.parse("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}"
+                + "{% endmacro %}{{ f(60) }}");
+        assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> t.render(Map.of()))
+                .isInstanceOf(TemplateException.class)
+                .hasMessageContaining("loop iterations and macro calls"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "{{ [[1] * 1000000] * 1000000 == [[1] * 1000000] * 1000000 }}",
+        "{% set big = range(100000) | list %}{% for i in range(100000) %}{{ 99999 in big }}{% endfor %}",
+        "{{ range(100000) | batch(1) | unique | list | length }}",
+        "{{ ('a' * 1000000).count('a' * 500000 ~ 'b') }}",
+        "{{ ('a' * 500000 ~ 'b') in ('a' * 1000000) }}",
+    })
+    void quadraticWorkStops(String template) {
+        assertTimeoutPreemptively(HANG_GUARD, () -> assertThatThrownBy(() -> render(template))
+                .isInstanceOf(TemplateException.class)
+                .hasMessageContaining("element comparisons"));
+    }
+
+    @Test
+    void uniqueOfManyScalarsIsFast() {
+        assertTimeoutPreemptively(HANG_GUARD, () -> assertThat(
+                render("{{ range(100000) | map('string') | unique | list | length }}")).isEqualTo("100000"));
+    }
+
+    @Test
     void deeplyNestedExpressionsAreASyntaxError() {
         String deep = "{{ " + "(".repeat(5000) + "1" + ")".repeat(5000) + " }}";
         assertThatThrownBy(() -> ChatTemplate.parse(deep))
                 .isInstanceOf(TemplateException.class).hasMessageContaining("nested more than");
         String notNot = "{{ " + "not ".repeat(5000) + "x }}";
         assertThatThrownBy(() -> ChatTemplate.parse(notNot)).isInstanceOf(TemplateException.class);
+        String ifs = "{% if true %}".repeat(5000) + "x" + "{% endif %}".repeat(5000);
+        assertThatThrownBy(() -> ChatTemplate.parse(ifs))
+                .isInstanceOf(TemplateException.class).hasMessageContaining("nested more than");
+        String lists = "{{ " + "[".repeat(5000) + "]".repeat(5000) + " }}";
+        assertThatThrownBy(() -> ChatTemplate.parse(lists)).isInstanceOf(TemplateException.class);
     }
 
     @Test

@@ -16,6 +16,7 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.TemplateException;
@@ -27,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -331,9 +333,14 @@ final class LlamaCppBackend implements LlmBackend {
         NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
         extra.forEach((k, v) -> NativeRequest.put(p, k, v));
 
-        StopFilter filter = new StopFilter(o.stop(), sink);
+        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
         try {
-            shared.lock.lockInterruptibly();
+            // Waits for the model in short slices, so that a call cancelled while queued returns at once.
+            while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+                if (cancel.isCancelled()) {
+                    return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
@@ -347,7 +354,7 @@ final class LlamaCppBackend implements LlmBackend {
             try {
                 it = (LlamaIterator) shared.model.generate(p).iterator();
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp model " + spec + " rejected the request: " + e.getMessage(), e);
+                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
             }
             int produced = 0;
             boolean lastEmpty = false;
@@ -355,8 +362,16 @@ final class LlamaCppBackend implements LlmBackend {
             FinishReason reason = null;
             try {
                 while (it.hasNext()) {
-                    LlamaOutput out = it.next();
-                    if (!it.hasNext()) {
+                    LlamaOutput out;
+                    boolean last;
+                    try {
+                        out = it.next();
+                        last = !it.hasNext();
+                    } catch (RuntimeException e) {
+                        throw new LlmException("llamacpp generation failed for model " + spec + ": "
+                                + nativeMessage(e), e);
+                    }
+                    if (last) {
                         finished = true;
                         if (!out.text.isEmpty()) {
                             lastEmpty = false;
@@ -366,6 +381,7 @@ final class LlamaCppBackend implements LlmBackend {
                     }
                     produced++;
                     lastEmpty = out.text.isEmpty();
+                    // the sink is the caller's: its exceptions pass through unchanged
                     if (!lastEmpty && filter.accept(out.text)) {
                         reason = FinishReason.STOP;
                         break;
@@ -375,10 +391,9 @@ final class LlamaCppBackend implements LlmBackend {
                         break;
                     }
                 }
-            } catch (RuntimeException e) {
-                throw new LlmException("llamacpp generation failed for model " + spec + ": " + e.getMessage(), e);
             } finally {
                 if (!finished) {
+                    // an abandoned native generation would keep running and delay the next request
                     it.cancel();
                 }
             }
@@ -397,6 +412,21 @@ final class LlamaCppBackend implements LlmBackend {
         } finally {
             shared.lock.unlock();
         }
+    }
+
+    /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */
+    private static String nativeMessage(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("{")) {
+            try {
+                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String s) {
+                    return s.replace('\n', ' ');
+                }
+            } catch (IllegalArgumentException notJson) {
+                // keep the raw text
+            }
+        }
+        return m;
     }
 
     /** Validates the options and returns the native request entries (raw JSON values) they call for. */
@@ -513,7 +543,12 @@ final class LlamaCppBackend implements LlmBackend {
         }
         List<float[]> out = new ArrayList<>(texts.size());
         for (String text : texts) {
-            int n = rawPromptTokens(text).length;
+            int n = templateTokens(text).length + (addBos && bosId >= 0 ? 1 : 0);
+            if (n == 0) {
+                // an empty input aborts the native embedding code
+                throw new IllegalArgumentException("cannot embed an empty text with llamacpp model " + spec
+                        + ": it has no tokens");
+            }
             if (n > settings.batch() || n >= settings.ctx()) {
                 throw new ContextOverflowException("a text of " + n + " tokens is longer than the batch of "
                         + settings.batch() + " tokens of llamacpp embedding model " + spec

@@ -37,6 +37,30 @@ import java.util.Set;
  *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
  * </ul>
  *
+ * <p>Generation: every {@code GenerationOptions} field but tools and thinking (which this backend does not
+ * offer); JSON mode and JSON schemas through llama.cpp grammars. Backend options under {@code llamacpp.}:
+ * {@code grammar} (GBNF, checked in Java), {@code cache_prompt} (default true), {@code frequency_penalty},
+ * {@code presence_penalty}, {@code repeat_last_n}, {@code typical_p}, {@code mirostat}, {@code mirostat_tau},
+ * {@code mirostat_eta}, {@code dynatemp_range}, {@code dynatemp_exponent}, {@code xtc_probability},
+ * {@code xtc_threshold}, {@code min_keep} and the {@code dry_*} options; {@code n_probs} is refused (it aborts
+ * this native build). A chat session reuses the KV cache of the prefix it shares with the previous turn; with
+ * F32 weights and {@code kv_type=f32} its output equals a run without reuse, while with quantized weights or
+ * cache, batched and token-by-token evaluation round differently and can change a greedy choice. Completion
+ * token counts are exact when generation ends by length; otherwise they count the pieces llama.cpp sent,
+ * which merges the tokens of a character split across tokens.
+ *
+ * <p>Shielding: the file's GGUF header (magic, version, counts, metadata, tensor extents) is checked in Java
+ * before llama.cpp sees the path; settings, grammars and JSON schemas are validated in Java; prompts reach
+ * native code as token ids, with user text tokenized so that special-token text in it stays text; chat
+ * templates are rendered in Java, so a template error is an exception rather than a native abort; every
+ * generation is cancelled natively when it ends early; calls after {@code close()} throw
+ * {@link IllegalStateException}; calls on one model are serialized. The native library is unpacked into a
+ * private directory ({@code <java.io.tmpdir>/locallm-llamacpp-<user>/4.2.0-<hash>/}), and llama.cpp's log is
+ * off unless the {@code io.github.locallm.llamacpp} logger is enabled at DEBUG (the native log then goes to
+ * stderr, where llama.cpp writes it). The binding's native worker threads are non-daemon and never end, which
+ * would keep the JVM from exiting after {@code main} returns; once every other non-daemon thread has finished,
+ * the provider therefore ends the JVM with {@code System.exit(0)} (shutdown hooks run).
+ *
  * <p>Native memory: this binding frees nothing when a model is closed, so a loaded model stays loaded
  * (idle) after its last handle closes and is reused by the next open of the same file with the same
  * settings. Each distinct (file, settings) pair therefore costs its memory once per JVM, until the JVM exits.
@@ -98,10 +122,16 @@ public final class LlamaCppProvider implements LlmProvider {
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }
-        LoadSettings settings = LoadSettings.parse(request, gguf.trainedContext());
+        LoadSettings settings = LoadSettings.parse(request, gguf);
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
-            return new LlamaCppBackend(SharedModel.acquire(canonical, gguf, settings, spec), spec, settings);
+            SharedModel shared = SharedModel.acquire(canonical, gguf, settings, spec);
+            try {
+                return new LlamaCppBackend(shared, spec, settings);
+            } catch (RuntimeException e) {
+                shared.release();
+                throw e;
+            }
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }

@@ -40,6 +40,35 @@ class LocalLlmIntegrationTest {
     }
 
     @Test
+    void loadSettingsReachLlamaCppAndKeepTheModelTheSame(@TempDir Path dir) {
+        Path file = TestModels.write(dir, "settings", TinyModels.gqa(), GgufWriter.Quantization.F32);
+        String prompt = "Local models run on your own machine: no server, no network";
+        String reference;
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?kv_type=f32")) {
+            assertThat(llm.info().contextLength()).as("default: the model's trained length").isEqualTo(2048);
+            reference = llm.generate(prompt, TestModels.greedy(24)).text();
+        }
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file
+                + "?kv_type=f32&mmap=false&mlock=true&batch=8&threads=1&ctx=300&gpu_layers=2")) {
+            assertThat(llm.info().contextLength()).isEqualTo(300);
+            assertThat(llm.info().details()).containsEntry("threads", "1").containsEntry("kv_type", "f32");
+            assertThat(llm.generate(prompt, TestModels.greedy(24)).text()).isEqualTo(reference);
+        }
+        // heads of 16 cannot hold 32-value cache blocks: llama.cpp would abort, Java refuses first
+        assertThatThrownBy(() -> LocalLlm.open("gguf:" + file + "?kv_type=q8_0"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kv_type=q8_0")
+                .hasMessageContaining("multiple of 32");
+        io.github.locallm.modelkit.LlamaConfig wide = new io.github.locallm.modelkit.LlamaConfig("llama",
+                TinyModels.tokenizer().size(), 64, 128, 1, 2, 1, 10000, 1e-5, 512, false, false,
+                TinyModels.tokenizer().tokenId("<|endoftext|>"), TinyModels.tokenizer().tokenId("<|im_end|>"));
+        Path wideFile = TestModels.write(dir, "wide", TinyModels.random(wide, TinyModels.tokenizer(), 5),
+                GgufWriter.Quantization.Q8_0);
+        try (LocalLlm llm = LocalLlm.open("gguf:" + wideFile + "?kv_type=q8_0")) {
+            assertThat(llm.generate(prompt, TestModels.greedy(24)).usage().completionTokens()).isEqualTo(24);
+        }
+    }
+
+    @Test
     void chatSessionWithKvReuseMatchesSessionWithout(@TempDir Path dir) {
         Path file = TestModels.write(dir, "session", TinyModels.tied(), GgufWriter.Quantization.F32);
         List<String> turns = List.of("Hi there.", "What is the weather like?", "Is the sea calm tonight?",

@@ -95,6 +95,16 @@ final class Deadline implements Runnable {
         return d;
     }
 
+    /**
+     * Cancels a call from the timer thread: closing a socket (a TLS close in particular) may block, and the
+     * thread that asked to cancel should not wait for it.
+     *
+     * @param call the call to cancel
+     */
+    static void cancelLater(Call call) {
+        TIMER.execute(call::cancel);
+    }
+
     /** Records that a line arrived. */
     void activity() {
         lastActivity = System.nanoTime();

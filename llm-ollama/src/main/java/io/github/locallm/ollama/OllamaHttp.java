@@ -113,7 +113,7 @@ final class OllamaHttp {
     JsonNode call(String method, String path, JsonNode body, Op op) {
         Call call = client.newCall(request(method, path, body));
         Deadline deadline = Deadline.start(call, limits.connect(), limits.firstToken(), Duration.ZERO, limits.request());
-        try (Response response = execute(call, deadline, op, null)) {
+        try (Response response = execute(call, op)) {
             String text = readLimited(response.body(), Integer.MAX_VALUE);
             deadline.stop();
             if (text.isBlank()) {
@@ -149,7 +149,7 @@ final class OllamaHttp {
                 ? Deadline.start(call, limits.connect(), limits.firstToken(), limits.idle(), limits.request())
                 : Deadline.start(call, limits.connect(), Duration.ZERO, Duration.ZERO, limits.request());
         if (cancel != null) {
-            cancel.onCancel(call::cancel);
+            cancel.onCancel(() -> Deadline.cancelLater(call));
             if (cancel.isCancelled()) {
                 deadline.stop();
                 return false;
@@ -157,7 +157,7 @@ final class OllamaHttp {
         }
         int lines = 0;
         boolean finished = false;
-        try (Response response = execute(call, deadline, op, cancel)) {
+        try (Response response = execute(call, op)) {
             BufferedSource source = response.body().source();
             while (true) {
                 String line = source.readUtf8Line();
@@ -217,7 +217,7 @@ final class OllamaHttp {
         return b.method(method, method.equals("GET") ? null : rb).build();
     }
 
-    private Response execute(Call call, Deadline deadline, Op op, CancelSignal cancel) throws IOException {
+    private Response execute(Call call, Op op) throws IOException {
         Response response = call.execute();
         if (response.isSuccessful()) {
             return response;

@@ -211,6 +211,20 @@ class OllamaFaultsTest {
     }
 
     @Test
+    void modelLoadFailureIsReportedWithTheServersMessage() {
+        server.script("/api/chat", (ex, body) -> FakeOllamaServer.json(ex, 500, FakeOllamaServer.obj()
+                .put("error", "llama runner process has terminated: signal: killed")));
+        try (LlmBackend llm = TestSupport.open(server, CHAT)) {
+            assertThatThrownBy(() -> llm.generate(GenerationRequest.chat(List.of(ChatMessage.user("x")),
+                    GenerationOptions.defaults()), new TestSupport.Sink(), NEVER))
+                    .isInstanceOf(LlmException.class)
+                    .hasMessageContaining("HTTP 500")
+                    .hasMessageContaining("llama runner process has terminated")
+                    .hasMessageContaining(CHAT);
+        }
+    }
+
+    @Test
     void slowFirstTokenHitsTheFirstTokenLimit() {
         CountDownLatch release = new CountDownLatch(1);
         server.script("/api/generate", (ex, body) -> {

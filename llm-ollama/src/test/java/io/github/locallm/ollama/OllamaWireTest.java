@@ -292,6 +292,23 @@ class OllamaWireTest {
     }
 
     @Test
+    void nonStreamedChatCarriesToolCallsAndThinkingInItsOnlyObject() throws Exception {
+        try (LlmBackend llm = TestSupport.open(server, CHAT)) {
+            TestSupport.Sink sink = new TestSupport.Sink();
+            GenerationOptions o = GenerationOptions.builder().tool(WEATHER).think(true)
+                    .backendOption("ollama", "stream", "false").build();
+            BackendResult r = llm.generate(GenerationRequest.chat(List.of(ChatMessage.user("Weather in Oslo?")), o),
+                    sink, NEVER);
+            assertThat(server.last("/api/chat").body().path("stream").asBoolean()).isFalse();
+            assertThat(r.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+            assertThat(FakeOllamaServer.JSON.readTree(r.toolCalls().get(0).argumentsJson()).path("city").asText())
+                    .isEqualTo("Oslo");
+            assertThat(sink.thinking.toString()).isEqualTo("Considering the question.");
+            assertThat(sink.text.toString()).isEmpty();
+        }
+    }
+
+    @Test
     void toolsOnAModelWithoutThemFailBeforeAnyRequest() {
         try (LlmBackend llm = TestSupport.open(server, "fake-plain")) {
             int before = server.requests.size();
