@@ -149,6 +149,7 @@ final class Report {
             compare("Peak RSS (MiB)", raw, sdk, "peakRss", 0, MIB);
             compare("Java heap per generated token (B)", raw, sdk, "allocPerToken", 0, 1);
             compare("Prompt / generated tokens", raw, sdk, "promptTokens", 0, 1, "tokens");
+            compare("Children / measured generations per child (median)", raw, sdk);
             double lim = limit(q.equals("Q8_0"));
             md.append("| Share of the memory-bandwidth limit (").append(f(lim, 1)).append(" tok/s) | ")
                     .append(f(b.value(raw, "genTps") / lim, 2)).append("× | ").append(f(b.value(sdk, "genTps") / lim, 2))
@@ -182,6 +183,12 @@ final class Report {
         md.append("| ").append(name).append(" | ").append(f(b.value(a, f1), 0)).append(" / ")
                 .append(f(b.value(a, f2), 0)).append(" | ").append(f(b.value(c, f1), 0)).append(" / ")
                 .append(f(b.value(c, f2), 0)).append(" | |\n");
+    }
+
+    private void compare(String name, String a, String c) {
+        md.append("| ").append(name).append(" | ").append(b.values(a, "reps").size()).append(" / ")
+                .append(f(b.value(a, "reps"), 0)).append(" | ").append(b.values(c, "reps").size()).append(" / ")
+                .append(f(b.value(c, "reps"), 0)).append(" | |\n");
     }
 
     private void spread(String name, String a, String c, String field) {
