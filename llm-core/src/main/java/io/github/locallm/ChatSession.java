@@ -1,43 +1,258 @@
 package io.github.locallm;
 
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * A conversation with a model that keeps its history. Not thread-safe: use one session per
- * conversation and thread.
+ * conversation, from one thread at a time.
  *
- * <p>The history is trimmed by token budget before each turn: the system prompt always stays, and
- * the oldest turns are dropped so that the prompt plus room for the reply fit the context.
+ * <pre>{@code
+ * try (ChatSession chat = llm.newChatSession("You answer in one sentence.")) {
+ *     System.out.println(chat.send("What is Java?").text());
+ *     System.out.println(chat.send("And Python?").text());
+ * }
+ * }</pre>
+ *
+ * <p>Before each turn the history is trimmed to a token budget: the system prompt always stays, and the
+ * oldest turns (a user message with its reply) are dropped until the prompt plus the room kept for the
+ * reply fits the model's context length. The room for the reply is the session options'
+ * {@link GenerationOptions#maxTokens()} when set, otherwise a quarter of the context, at most
+ * {@value #DEFAULT_REPLY_ROOM} tokens. Prompt sizes are exact where the backend can count a conversation
+ * ({@code LlmBackend.countTokens}); otherwise they are estimated: the exact token count of each message's
+ * text plus {@value #MESSAGE_OVERHEAD} tokens per message when the backend can tokenize, else one token
+ * per {@value #BYTES_PER_TOKEN} bytes of UTF-8 text plus the same overhead, which errs on the large side
+ * for common text. When even the system prompt and the new message do not fit, the turn fails with
+ * {@link ContextOverflowException} and the history is left as it was.
+ *
+ * <p>Closing the session, or the {@link LocalLlm} it belongs to, ends it; {@link #send} and
+ * {@link #stream} then throw {@link IllegalStateException}.
  */
 public final class ChatSession implements AutoCloseable {
-    // Skeleton: the implementation lands with the core work (issue 2).
+    /** Most tokens kept for the reply when the options set no {@code maxTokens}. */
+    public static final int DEFAULT_REPLY_ROOM = 512;
+    /** Estimated template tokens per message when the backend cannot count a conversation. */
+    public static final int MESSAGE_OVERHEAD = 8;
+    /** UTF-8 bytes per token in the estimate used when the backend cannot tokenize. */
+    public static final int BYTES_PER_TOKEN = 3;
 
-    private ChatSession() {
+    private final LocalLlm llm;
+    private final ChatMessage system;
+    private final GenerationOptions options;
+    private final List<ChatMessage> turns = new ArrayList<>();
+    private boolean closed;
+    private volatile boolean closedByModel;
+    private volatile boolean busy;
+
+    ChatSession(LocalLlm llm, String systemPrompt, GenerationOptions options) {
+        this.llm = llm;
+        this.system = systemPrompt == null ? null : ChatMessage.system(systemPrompt);
+        this.options = options;
     }
 
-    /** @param userText the user's message @return the reply, already added to the history */
+    /**
+     * Sends a user message and waits for the reply.
+     *
+     * @param userText the user's message
+     * @return the reply, already added to the history
+     * @throws ContextOverflowException when the system prompt and this message alone do not fit the context
+     * @throws IllegalStateException when the session or its model is closed, or a streamed turn still runs
+     */
     public Completion send(String userText) {
-        throw new UnsupportedOperationException("not implemented yet");
+        List<ChatMessage> prompt = prepare(userText);
+        ChatMessage user = prompt.get(prompt.size() - 1);
+        busy = true;
+        try {
+            Completion c = LocalLlm.await(llm.startFuture(llm.chatRequest(prompt, options)));
+            record(user, c);
+            return c;
+        } finally {
+            busy = false;
+        }
     }
 
-    /** @param userText the user's message @param handler receiver @return cancel handle */
+    /**
+     * Sends a user message and streams the reply; the reply joins the history before the handler's
+     * {@link StreamHandler#onComplete} is called.
+     *
+     * @param userText the user's message
+     * @param handler receiver of the pieces
+     * @return cancel handle; a cancelled reply is kept in the history as far as it went
+     * @throws ContextOverflowException when the system prompt and this message alone do not fit the context
+     * @throws IllegalStateException when the session or its model is closed, or another streamed turn runs
+     */
     public GenerationHandle stream(String userText, StreamHandler handler) {
-        throw new UnsupportedOperationException("not implemented yet");
+        Objects.requireNonNull(handler, "handler");
+        List<ChatMessage> prompt = prepare(userText);
+        ChatMessage user = prompt.get(prompt.size() - 1);
+        busy = true;
+        try {
+            return llm.startCallback(llm.chatRequest(prompt, options), new StreamHandler() {
+                @Override
+                public void onToken(String text) {
+                    handler.onToken(text);
+                }
+
+                @Override
+                public void onThinking(String text) {
+                    handler.onThinking(text);
+                }
+
+                @Override
+                public void onComplete(Completion completion) {
+                    record(user, completion);
+                    busy = false;
+                    handler.onComplete(completion);
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    busy = false;
+                    handler.onError(error);
+                }
+            });
+        } catch (RuntimeException e) {
+            busy = false;
+            throw e;
+        }
     }
 
-    /** @return the history, system prompt first */
+    /** @return a copy of the history, system prompt first; it does not change with the session */
     public List<ChatMessage> history() {
-        throw new UnsupportedOperationException("not implemented yet");
+        List<ChatMessage> all = new ArrayList<>(turns.size() + 1);
+        if (system != null) {
+            all.add(system);
+        }
+        all.addAll(turns);
+        return List.copyOf(all);
+    }
+
+    /** @return the system prompt, if the session has one */
+    public Optional<String> systemPrompt() {
+        return Optional.ofNullable(system).map(ChatMessage::content);
+    }
+
+    /** @return the options every turn uses */
+    public GenerationOptions options() {
+        return options;
     }
 
     /** Forgets every turn; the system prompt stays. */
     public void reset() {
-        throw new UnsupportedOperationException("not implemented yet");
+        turns.clear();
+    }
+
+    /** @return true once the session or its model was closed */
+    public boolean isClosed() {
+        return closed || closedByModel;
     }
 
     /** Ends the session. Idempotent. */
     @Override
     public void close() {
-        throw new UnsupportedOperationException("not implemented yet");
+        if (!closed) {
+            closed = true;
+            llm.forget(this);
+        }
+    }
+
+    void closedByModel() {
+        closedByModel = true;
+    }
+
+    /**
+     * Counts the tokens of a conversation as this session does when it trims the history.
+     *
+     * @param messages a conversation
+     * @return the exact count where the backend can count, otherwise the documented estimate
+     */
+    public int countTokens(List<ChatMessage> messages) {
+        Objects.requireNonNull(messages, "messages");
+        try {
+            return llm.engine().countTokens(List.copyOf(messages));
+        } catch (UnsupportedCapabilityException e) {
+            return estimate(messages);
+        }
+    }
+
+    private int estimate(List<ChatMessage> messages) {
+        int total = MESSAGE_OVERHEAD;
+        for (ChatMessage m : messages) {
+            total += MESSAGE_OVERHEAD + textTokens(m.content());
+        }
+        return total;
+    }
+
+    private int textTokens(String text) {
+        if (text.isEmpty()) {
+            return 0;
+        }
+        try {
+            return llm.countTokens(text);
+        } catch (UnsupportedCapabilityException e) {
+            int bytes = text.getBytes(StandardCharsets.UTF_8).length;
+            return (bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+        }
+    }
+
+    /** @return the room kept for the reply when the history is trimmed */
+    public int replyRoom() {
+        int ctx = llm.info().contextLength();
+        return options.maxTokens().orElse(Math.max(1, Math.min(DEFAULT_REPLY_ROOM, ctx / 4)));
+    }
+
+    private List<ChatMessage> prepare(String userText) {
+        Objects.requireNonNull(userText, "userText");
+        if (isClosed()) {
+            throw new IllegalStateException("this chat session is closed" + (closedByModel
+                    ? " because its model was closed" : "") + "; start a new one with LocalLlm.newChatSession()");
+        }
+        if (busy) {
+            throw new IllegalStateException("a streamed turn of this chat session is still running; wait for it "
+                    + "to end (or cancel it) before sending the next message");
+        }
+        ModelInfo info = llm.info();
+        int ctx = info.contextLength();
+        int room = replyRoom();
+        ChatMessage user = ChatMessage.user(userText);
+        int dropped = 0;
+        while (true) {
+            List<ChatMessage> prompt = new ArrayList<>(turns.size() - dropped + 2);
+            if (system != null) {
+                prompt.add(system);
+            }
+            prompt.addAll(turns.subList(dropped, turns.size()));
+            prompt.add(user);
+            int tokens = countTokens(prompt);
+            if (tokens + room <= ctx) {
+                turns.subList(0, dropped).clear();
+                return prompt;
+            }
+            if (dropped >= turns.size()) {
+                throw new ContextOverflowException("The message does not fit the context of " + info.backend()
+                        + " model " + info.model() + ": " + tokens + " prompt tokens" + (system != null
+                        ? " (system prompt and new message alone)" : " (new message alone)") + " + " + room
+                        + " tokens kept for the reply > context length " + ctx + ". Shorten the message or "
+                        + "the system prompt, lower maxTokens, or open the model with a larger context (ctx).");
+            }
+            dropped += oldestTurnLength(dropped);
+        }
+    }
+
+    // A turn is a user message and everything up to the next user message (the reply).
+    private int oldestTurnLength(int from) {
+        int i = from + 1;
+        while (i < turns.size() && turns.get(i).role() != ChatMessage.Role.USER) {
+            i++;
+        }
+        return i - from;
+    }
+
+    private void record(ChatMessage user, Completion c) {
+        turns.add(user);
+        turns.add(new ChatMessage(ChatMessage.Role.ASSISTANT, c.text(), c.toolCalls(), List.of(), ""));
     }
 }

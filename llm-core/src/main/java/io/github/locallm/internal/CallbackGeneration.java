@@ -1,0 +1,72 @@
+package io.github.locallm.internal;
+
+import io.github.locallm.Completion;
+import io.github.locallm.GenerationHandle;
+import io.github.locallm.StreamHandler;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Forwards a generation to a {@link StreamHandler} and serves as its {@link GenerationHandle}.
+ *
+ * <p>Thread-safe.
+ */
+public final class CallbackGeneration implements GenerationHandle, GenerationListener {
+    private final StreamHandler handler;
+    private final Cancellation cancellation;
+    private final CompletableFuture<Completion> result = new CompletableFuture<>();
+    private volatile boolean done;
+
+    /**
+     * @param handler the user's handler
+     * @param cancellation the generation's cancel signal
+     */
+    public CallbackGeneration(StreamHandler handler, Cancellation cancellation) {
+        this.handler = handler;
+        this.cancellation = cancellation;
+    }
+
+    @Override
+    public void cancel() {
+        cancellation.cancel();
+    }
+
+    @Override
+    public boolean isDone() {
+        return done;
+    }
+
+    @Override
+    public CompletableFuture<Completion> completion() {
+        return result.copy();
+    }
+
+    @Override
+    public void onToken(String text) {
+        handler.onToken(text);
+    }
+
+    @Override
+    public void onThinking(String text) {
+        handler.onThinking(text);
+    }
+
+    @Override
+    public void onComplete(Completion completion) {
+        try {
+            handler.onComplete(completion);
+        } finally {
+            done = true;
+            result.complete(completion);
+        }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+        try {
+            handler.onError(error);
+        } finally {
+            done = true;
+            result.completeExceptionally(error);
+        }
+    }
+}

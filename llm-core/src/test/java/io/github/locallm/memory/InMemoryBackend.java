@@ -1,0 +1,203 @@
+package io.github.locallm.memory;
+
+import io.github.locallm.Capability;
+import io.github.locallm.ChatMessage;
+import io.github.locallm.ContextOverflowException;
+import io.github.locallm.FinishReason;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.LlmException;
+import io.github.locallm.ModelInfo;
+import io.github.locallm.spi.BackendResult;
+import io.github.locallm.spi.CancelSignal;
+import io.github.locallm.spi.GenerationRequest;
+import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.StopSequenceFilter;
+import io.github.locallm.spi.TokenSink;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The in-memory model: one token per Unicode code point; the text is a word sequence chosen by a random
+ * generator seeded from the prompt (and the seed, when the temperature is above zero). It records how core
+ * calls it, so tests can check the lifecycle rules.
+ *
+ * <p>Thread-safe.
+ */
+public final class InMemoryBackend implements LlmBackend {
+    /** Tokens produced when the options set no maximum. */
+    public static final int DEFAULT_MAX_TOKENS = 48;
+
+    private static final List<String> WORDS = List.of("the", "cat", "sat", "on", "a", "mat", "café", "naïve",
+            "über", "日本", "😀", "and", "then", "slept", "Hello", "world", "quietly", "river", "—", "ok");
+    private static final List<InMemoryBackend> OPENED = new CopyOnWriteArrayList<>();
+
+    private final ModelInfo info;
+    private final int delayMs;
+    private final int failAfter;
+
+    /** Calls of {@link #generate}. */
+    public final AtomicInteger generateCalls = new AtomicInteger();
+    /** Calls of {@link #generate} running now. */
+    public final AtomicInteger activeCalls = new AtomicInteger();
+    /** Most calls of {@link #generate} seen running at once. */
+    public final AtomicInteger maxActiveCalls = new AtomicInteger();
+    /** Calls of {@link #close()}. */
+    public final AtomicInteger closeCalls = new AtomicInteger();
+    /** Calls of any method after {@link #close()}, or {@code close()} while a generation ran. */
+    public final AtomicInteger misuse = new AtomicInteger();
+    private volatile boolean closed;
+
+    InMemoryBackend(String model, int ctx, int delayMs, int failAfter) {
+        this.info = new ModelInfo("memory", model, ctx,
+                Set.of(Capability.COMPLETION, Capability.CHAT, Capability.TOKENIZE, Capability.SEED),
+                Map.of("tokenizer", "one token per code point"));
+        this.delayMs = delayMs;
+        this.failAfter = failAfter;
+        OPENED.add(this);
+    }
+
+    /** @return every backend opened in this JVM, oldest first */
+    public static List<InMemoryBackend> opened() {
+        return List.copyOf(OPENED);
+    }
+
+    /** @return the backend opened last */
+    public static InMemoryBackend last() {
+        return OPENED.get(OPENED.size() - 1);
+    }
+
+    /** @return true once closed */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
+        checkOpen();
+        generateCalls.incrementAndGet();
+        maxActiveCalls.accumulateAndGet(activeCalls.incrementAndGet(), Math::max);
+        try {
+            return run(request, sink, cancel);
+        } finally {
+            activeCalls.decrementAndGet();
+        }
+    }
+
+    private BackendResult run(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
+        String input = request.isChat() ? render(request.messages()) : request.prompt();
+        int promptTokens = input.codePointCount(0, input.length());
+        int ctx = info.contextLength();
+        if (promptTokens >= ctx) {
+            throw new ContextOverflowException("memory model " + info.model() + ": prompt of " + promptTokens
+                    + " tokens does not fit the context of " + ctx + "; shorten it or open with a larger ctx");
+        }
+        GenerationOptions o = request.options();
+        int limit = Math.min(o.maxTokens().orElse(DEFAULT_MAX_TOKENS), ctx - promptTokens);
+        SplittableRandom random = new SplittableRandom(seedFor(input, o));
+        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
+        int produced = 0;
+        int[] word = new int[0];
+        int pos = 0;
+        while (produced < limit) {
+            if (cancel.isCancelled()) {
+                filter.flush();
+                return BackendResult.of(FinishReason.CANCELLED, promptTokens, produced);
+            }
+            if (failAfter >= 0 && produced >= failAfter) {
+                throw new LlmException("memory model " + info.model() + " failed on purpose after " + produced
+                        + " tokens (fail_after)");
+            }
+            if (pos == word.length) {
+                String next = (produced == 0 ? "" : " ") + WORDS.get(random.nextInt(WORDS.size()));
+                word = next.codePoints().toArray();
+                pos = 0;
+            }
+            pause();
+            String piece = new String(word, pos++, 1);
+            produced++;
+            if (filter.accept(piece)) {
+                return BackendResult.of(FinishReason.STOP, promptTokens, produced);
+            }
+        }
+        filter.flush();
+        return BackendResult.of(FinishReason.LENGTH, promptTokens, produced);
+    }
+
+    private void pause() {
+        if (delayMs > 0) {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static long seedFor(String input, GenerationOptions o) {
+        long h = 1125899906842597L;
+        for (byte b : input.getBytes(StandardCharsets.UTF_8)) {
+            h = 31 * h + b;
+        }
+        double temperature = o.temperature().orElse(0.0);
+        if (temperature == 0.0) {
+            return h;
+        }
+        long seed = o.seed().isPresent() ? o.seed().getAsLong() : ThreadLocalRandom.current().nextLong();
+        return h ^ (seed * 0x9E3779B97F4A7C15L) ^ Double.doubleToLongBits(temperature);
+    }
+
+    /** @param messages a conversation @return the text the model reads for it */
+    static String render(List<ChatMessage> messages) {
+        StringBuilder sb = new StringBuilder();
+        for (ChatMessage m : messages) {
+            sb.append("<|").append(m.role().wireName()).append("|>").append(m.content()).append('\n');
+        }
+        return sb.append("<|assistant|>").toString();
+    }
+
+    @Override
+    public int[] tokenize(String text) {
+        checkOpen();
+        return text.codePoints().toArray();
+    }
+
+    @Override
+    public String detokenize(int[] tokens) {
+        checkOpen();
+        return new String(tokens, 0, tokens.length);
+    }
+
+    @Override
+    public int countTokens(List<ChatMessage> messages) {
+        checkOpen();
+        String s = render(messages);
+        return s.codePointCount(0, s.length());
+    }
+
+    @Override
+    public void close() {
+        if (closed || activeCalls.get() > 0) {
+            misuse.incrementAndGet();
+        }
+        closed = true;
+        closeCalls.incrementAndGet();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            misuse.incrementAndGet();
+            throw new IllegalStateException("memory model " + info.model() + " is closed");
+        }
+    }
+}

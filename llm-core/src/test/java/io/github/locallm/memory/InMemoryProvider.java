@@ -1,0 +1,57 @@
+package io.github.locallm.memory;
+
+import io.github.locallm.ModelNotFoundException;
+import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.spi.OpenRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * A deterministic in-memory backend for testing core and the TCK without any model: scheme
+ * {@code memory}, for example {@code memory:tiny?delay_ms=2&ctx=256}.
+ *
+ * <p>Settings: {@code ctx} (context length, default 512), {@code delay_ms} (pause before each token, so
+ * that cancellation can be observed), {@code fail_after} (throw after that many tokens). The model name
+ * {@code missing} is not found. Paths ending in {@code .mem} are accepted by {@code LocalLlm.open(Path)}.
+ *
+ * <p>Thread-safe.
+ */
+public final class InMemoryProvider implements LlmProvider {
+    /** Settings this backend knows. */
+    static final List<String> KNOWN = List.of("ctx", "delay_ms", "fail_after");
+
+    /** Creates the provider; called by the service loader. */
+    public InMemoryProvider() {
+    }
+
+    @Override
+    public String name() {
+        return "memory";
+    }
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("memory");
+    }
+
+    @Override
+    public boolean accepts(Path path) {
+        return Files.isRegularFile(path) && path.getFileName().toString().endsWith(".mem");
+    }
+
+    @Override
+    public LlmBackend open(OpenRequest request) {
+        request.requireKnown(KNOWN);
+        String model = request.spec().location();
+        if (model.equals("missing")) {
+            throw new ModelNotFoundException("memory model 'missing' does not exist; use any other name");
+        }
+        int ctx = request.integer("ctx", 16).orElse(512);
+        int delayMs = request.integer("delay_ms", 0).orElse(0);
+        int failAfter = request.integer("fail_after", 0).orElse(-1);
+        return new InMemoryBackend(model, ctx, delayMs, failAfter);
+    }
+}

@@ -1,0 +1,843 @@
+package io.github.locallm.tck;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.github.locallm.Capability;
+import io.github.locallm.ChatMessage;
+import io.github.locallm.ChatSession;
+import io.github.locallm.Completion;
+import io.github.locallm.ContextOverflowException;
+import io.github.locallm.FinishReason;
+import io.github.locallm.GenerationHandle;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.LocalLlm;
+import io.github.locallm.ModelInfo;
+import io.github.locallm.ResponseFormat;
+import io.github.locallm.TokenStream;
+import io.github.locallm.ToolSpec;
+import io.github.locallm.UnsupportedCapabilityException;
+import io.github.locallm.tck.Recorders.Event;
+import io.github.locallm.tck.Recorders.RecordingHandler;
+import io.github.locallm.tck.Recorders.RecordingSubscriber;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The provider TCK: the behaviour every backend must show through {@link LocalLlm}, as an abstract
+ * JUnit 5 suite.
+ *
+ * <p>A backend adopts it with one small subclass in its tests that opens a small model:
+ *
+ * <pre>{@code
+ * class LlamaCppTckTest extends LlmProviderTck {
+ *     @Override
+ *     protected LocalLlm openModel() {
+ *         return LocalLlm.open("llamacpp:" + TinyModels.gguf() + "?ctx=512");
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>and depends on llm-core's test-jar ({@code <type>test-jar</type><scope>test</scope>}) plus JUnit
+ * Jupiter and AssertJ. One model is opened for the whole suite ({@code @TestInstance(PER_CLASS)}) and
+ * closed at the end; the lifecycle tests open their own with {@link #openModel()}, which must therefore
+ * return a new instance on each call. The hooks ({@link #prompt()}, {@link #maxTokens()},
+ * {@link #longRunTokens()}, {@link #cancelSlack()}, {@link #completionTokenTolerance()},
+ * {@link #concurrentPrompts()}, {@link #systemPrompt()}, {@link #timeout()}) have defaults that suit a
+ * tiny model; override them when the model needs it.
+ *
+ * <p>Capability-dependent checks (chat, seed, tokenize) are skipped with a stated reason when the model does
+ * not claim the capability; the "not claimed" side is then checked instead (an {@code UnsupportedCapabilityException}).
+ *
+ * <p>Not thread-safe; JUnit runs it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class LlmProviderTck {
+    private LocalLlm llm;
+    private Completion reference;
+    private Completion chatReference;
+
+    /**
+     * Opens the model under test. Called once for the shared model and again by lifecycle tests.
+     *
+     * @return a new, open model
+     */
+    protected abstract LocalLlm openModel();
+
+    /** @return the raw prompt most tests complete */
+    protected String prompt() {
+        return "Once upon a time";
+    }
+
+    /** @return the user message of chat tests */
+    protected String userMessage() {
+        return "Tell me a story.";
+    }
+
+    /** @return the system prompt of chat-session tests */
+    protected String systemPrompt() {
+        return "You are a storyteller.";
+    }
+
+    /** @return tokens most generations produce; the model must not end on its own before that many */
+    protected int maxTokens() {
+        return 16;
+    }
+
+    /** @return tokens of the generations that get cancelled; the model must not end on its own before */
+    protected int longRunTokens() {
+        return 200;
+    }
+
+    /** @return most pieces allowed to arrive after {@code cancel()} returned */
+    protected int cancelSlack() {
+        return 4;
+    }
+
+    /**
+     * @return how far the reported completion tokens may be from the re-tokenized output (models with
+     *     random weights may produce non-canonical token sequences)
+     */
+    protected int completionTokenTolerance() {
+        return 0;
+    }
+
+    /** @return distinct prompts run at once by the concurrency test */
+    protected List<String> concurrentPrompts() {
+        return List.of("The capital of France is", "1, 2, 3, 4,", "def fibonacci(n):", "Dear diary, today");
+    }
+
+    /** @return the longest any single wait of the suite may take */
+    protected Duration timeout() {
+        return Duration.ofSeconds(60);
+    }
+
+    /** @return the model shared by the suite */
+    protected final LocalLlm model() {
+        return llm;
+    }
+
+    @BeforeAll
+    void openSharedModel() {
+        llm = openModel();
+        assertThat(llm).as("openModel()").isNotNull();
+        assertThat(llm.isClosed()).isFalse();
+    }
+
+    @AfterAll
+    void closeSharedModel() {
+        if (llm != null) {
+            llm.close();
+        }
+    }
+
+    /** @param n most tokens @return greedy options */
+    protected static GenerationOptions greedy(int n) {
+        return GenerationOptions.builder().temperature(0.0).maxTokens(n).build();
+    }
+
+    private Completion reference() {
+        if (reference == null) {
+            reference = llm.generate(prompt(), greedy(maxTokens()));
+            assertThat(reference.text()).as("greedy output of the prompt").isNotEmpty();
+        }
+        return reference;
+    }
+
+    private List<ChatMessage> conversation() {
+        return List.of(ChatMessage.system(systemPrompt()), ChatMessage.user(userMessage()));
+    }
+
+    private Completion chatReference() {
+        assumeTrue(llm.info().supports(Capability.CHAT), "the model does not claim CHAT");
+        if (chatReference == null) {
+            chatReference = llm.chat(conversation(), greedy(maxTokens()));
+            assertThat(chatReference.text()).as("greedy chat reply").isNotEmpty();
+        }
+        return chatReference;
+    }
+
+    private static void assertOneTerminalLast(List<Event> events) {
+        long terminals = events.stream().filter(Event::terminal).count();
+        assertThat(terminals).as("terminal signals in %s", events).isEqualTo(1);
+        assertThat(events.get(events.size() - 1).terminal()).as("the terminal signal comes last").isTrue();
+    }
+
+    // Gives late signals a moment to show up, so that "nothing after the terminal signal" can fail.
+    private static void settle() throws InterruptedException {
+        Thread.sleep(50);
+    }
+
+    private <T> T await(CompletableFuture<T> f) throws Exception {
+        return f.get(timeout().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Nested
+    @DisplayName("determinism")
+    class Determinism {
+        @Test
+        void greedyCompletionIsRepeatable() {
+            Completion again = llm.generate(prompt(), greedy(maxTokens()));
+            assertThat(again.text()).isEqualTo(reference().text());
+            assertThat(again.usage()).isEqualTo(reference().usage());
+        }
+
+        @Test
+        void greedyChatIsRepeatable() {
+            Completion again = llm.chat(conversation(), greedy(maxTokens()));
+            assertThat(again.text()).isEqualTo(chatReference().text());
+        }
+
+        @Test
+        void fixedSeedIsRepeatable() {
+            assumeTrue(llm.info().supports(Capability.SEED), "the model does not claim SEED");
+            GenerationOptions seeded = GenerationOptions.builder().temperature(0.9).seed(1234).maxTokens(maxTokens())
+                    .build();
+            Completion a = llm.generate(prompt(), seeded);
+            Completion b = llm.generate(prompt(), seeded);
+            assertThat(a.text()).isNotEmpty().isEqualTo(b.text());
+        }
+    }
+
+    @Nested
+    @DisplayName("limits and stop sequences")
+    class Limits {
+        @Test
+        void maxTokensEndsWithLength() {
+            int n = Math.max(1, maxTokens() / 2);
+            Completion c = llm.generate(prompt(), greedy(n));
+            assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(c.usage().completionTokens()).isEqualTo(n);
+            assertThat(reference().text()).as("a shorter greedy run is a prefix of a longer one").startsWith(c.text());
+        }
+
+        @Test
+        void maxTokensHonouredInChat() {
+            chatReference();
+            int n = Math.max(1, maxTokens() / 2);
+            Completion c = llm.chat(conversation(), greedy(n));
+            assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
+            assertThat(c.usage().completionTokens()).isEqualTo(n);
+        }
+
+        @Test
+        void stopSequenceEndsBeforeItAndIsNotInTheText() throws Exception {
+            String text = reference().text();
+            String stop = stopFrom(text);
+            String expected = text.substring(0, text.indexOf(stop));
+            GenerationOptions opts = greedy(maxTokens()).toBuilder().stop("\u0000never\u0000", stop).build();
+
+            Completion c = llm.generate(prompt(), opts);
+            assertThat(c.text()).as("text before the stop %s", stop).isEqualTo(expected);
+            assertThat(c.finishReason()).isEqualTo(FinishReason.STOP);
+
+            RecordingHandler h = new RecordingHandler();
+            llm.stream(prompt(), opts, h);
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            assertThat(h.text()).isEqualTo(expected);
+            assertOneTerminalLast(h.events());
+        }
+
+        // A short piece from the middle of the text, starting with a visible character.
+        private String stopFrom(String text) {
+            for (int i = text.length() / 3; i < text.length(); i++) {
+                char ch = text.charAt(i);
+                if (!Character.isWhitespace(ch) && !Character.isLowSurrogate(ch)) {
+                    int end = Math.min(text.length(), i + 3);
+                    if (end < text.length() && Character.isLowSurrogate(text.charAt(end))) {
+                        end++;
+                    }
+                    return text.substring(i, end);
+                }
+            }
+            fail("the greedy output %s has no visible character to use as a stop sequence", text);
+            return null;
+        }
+    }
+
+    @Nested
+    @DisplayName("streaming forms")
+    class Streaming {
+        @Test
+        void callbackPiecesConcatenateToTheBlockingResult() throws Exception {
+            RecordingHandler h = new RecordingHandler();
+            GenerationHandle handle = llm.stream(prompt(), greedy(maxTokens()), h);
+            Completion c = await(handle.completion());
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            settle();
+            List<Event> events = h.events();
+            assertOneTerminalLast(events);
+            assertThat(h.text()).isEqualTo(reference().text()).isEqualTo(c.text());
+            assertThat(events.get(events.size() - 1).completion().text()).isEqualTo(c.text());
+            assertThat(c.finishReason()).isEqualTo(reference().finishReason());
+            assertThat(handle.isDone()).isTrue();
+            assertThat(h.tokenCount()).isPositive();
+        }
+
+        @Test
+        void iteratorPiecesConcatenateToTheBlockingResult() {
+            StringBuilder sb = new StringBuilder();
+            try (TokenStream tokens = llm.tokens(prompt(), greedy(maxTokens()))) {
+                assertThatThrownBy(tokens::completion).as("completion before the end")
+                        .isInstanceOf(IllegalStateException.class);
+                while (tokens.hasNext()) {
+                    sb.append(tokens.next());
+                }
+                assertThat(tokens.hasNext()).isFalse();
+                assertThat(tokens.completion().text()).isEqualTo(sb.toString());
+                assertThat(tokens.completion().finishReason()).isEqualTo(reference().finishReason());
+            }
+            assertThat(sb).hasToString(reference().text());
+        }
+
+        @Test
+        void javaStreamPiecesConcatenateToTheBlockingResult() {
+            String text;
+            try (TokenStream tokens = llm.tokens(prompt(), greedy(maxTokens()))) {
+                text = tokens.stream().collect(Collectors.joining());
+            }
+            assertThat(text).isEqualTo(reference().text());
+        }
+
+        @Test
+        void publisherHonoursDemandOneAtATime() throws Exception {
+            RecordingSubscriber s = new RecordingSubscriber(1);
+            llm.publisher(prompt(), greedy(maxTokens())).subscribe(s);
+            assertThat(s.awaitTerminal(timeout())).isTrue();
+            settle();
+            List<Event> events = s.events();
+            assertThat(events.get(0).kind()).isEqualTo("subscribe");
+            assertOneTerminalLast(events);
+            assertThat(events.get(events.size() - 1).kind()).isEqualTo("complete");
+            assertThat(s.text()).isEqualTo(reference().text());
+        }
+
+        @Test
+        void publisherIsColdAndUnboundedDemandWorks() throws Exception {
+            var publisher = llm.publisher(prompt(), greedy(maxTokens()));
+            RecordingSubscriber a = new RecordingSubscriber(Long.MAX_VALUE);
+            RecordingSubscriber b = new RecordingSubscriber(Long.MAX_VALUE);
+            publisher.subscribe(a);
+            assertThat(a.awaitTerminal(timeout())).isTrue();
+            publisher.subscribe(b);
+            assertThat(b.awaitTerminal(timeout())).isTrue();
+            assertThat(a.text()).isEqualTo(reference().text()).isEqualTo(b.text());
+            assertOneTerminalLast(a.events());
+            assertOneTerminalLast(b.events());
+        }
+
+        @Test
+        void publisherWithoutDemandSendsNothing() throws Exception {
+            RecordingSubscriber s = new RecordingSubscriber(0);
+            llm.publisher(prompt(), greedy(maxTokens())).subscribe(s);
+            settle();
+            assertThat(s.tokenCount()).as("pieces delivered without demand").isZero();
+            assertThat(s.events()).noneMatch(Event::terminal);
+            s.subscription().request(Long.MAX_VALUE);
+            assertThat(s.awaitTerminal(timeout())).isTrue();
+            assertThat(s.text()).isEqualTo(reference().text());
+            assertOneTerminalLast(s.events());
+        }
+
+        @Test
+        void futureCompletesWithTheBlockingResult() throws Exception {
+            Completion c = await(llm.generateAsync(prompt(), greedy(maxTokens())));
+            assertThat(c.text()).isEqualTo(reference().text());
+        }
+
+        @Test
+        void chatFormsAgreeWithBlockingChat() throws Exception {
+            String expected = chatReference().text();
+            GenerationOptions o = greedy(maxTokens());
+
+            RecordingHandler h = new RecordingHandler();
+            llm.streamChat(conversation(), o, h);
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            assertThat(h.text()).isEqualTo(expected);
+
+            try (TokenStream tokens = llm.chatTokens(conversation(), o)) {
+                assertThat(tokens.stream().collect(Collectors.joining())).isEqualTo(expected);
+            }
+
+            RecordingSubscriber s = new RecordingSubscriber(2);
+            llm.chatPublisher(conversation(), o).subscribe(s);
+            assertThat(s.awaitTerminal(timeout())).isTrue();
+            assertThat(s.text()).isEqualTo(expected);
+            assertOneTerminalLast(s.events());
+
+            assertThat(await(llm.chatAsync(conversation(), o)).text()).isEqualTo(expected);
+        }
+
+        @Test
+        void timingsAreMeasured() {
+            Completion c = reference();
+            assertThat(c.timings().total()).isPositive();
+            assertThat(c.timings().timeToFirstToken()).isPositive().isLessThanOrEqualTo(c.timings().total());
+            assertThat(c.timings().tokensPerSecond()).isGreaterThanOrEqualTo(0.0);
+        }
+    }
+
+    @Nested
+    @DisplayName("cancellation")
+    class Cancellation {
+        /** Pauses the generation at its second piece until the test cancelled it from another thread. */
+        private final class PausingHandler extends RecordingHandler {
+            final CountDownLatch reached = new CountDownLatch(1);
+            final CountDownLatch cancelled = new CountDownLatch(1);
+            final AtomicInteger atCancel = new AtomicInteger(-1);
+
+            @Override
+            public void onToken(String text) {
+                super.onToken(text);
+                if (tokenCount() == 2) {
+                    reached.countDown();
+                    try {
+                        cancelled.await(timeout().toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        }
+
+        @Test
+        void cancelFromAnotherThreadStopsPromptlyAndFreesTheModel() throws Exception {
+            PausingHandler h = new PausingHandler();
+            GenerationHandle handle = llm.stream(prompt(), greedy(longRunTokens()), h);
+            assertThat(h.reached.await(timeout().toMillis(), TimeUnit.MILLISECONDS)).as("second piece").isTrue();
+            handle.cancel();
+            h.atCancel.set(h.tokenCount());
+            h.cancelled.countDown();
+            Completion c = await(handle.completion());
+            assertThat(c.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(h.tokenCount() - h.atCancel.get()).as("pieces after cancel").isLessThanOrEqualTo(cancelSlack());
+            assertThat(c.text()).isEqualTo(h.text());
+            assertThat(c.usage().completionTokens()).isLessThan(longRunTokens());
+            settle();
+            assertOneTerminalLast(h.events());
+            handle.cancel();
+
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).as("greedy output right after a cancel")
+                    .isEqualTo(reference().text());
+        }
+
+        @Test
+        void closingTheIteratorCancels() {
+            Completion c;
+            try (TokenStream tokens = llm.tokens(prompt(), greedy(longRunTokens()))) {
+                assertThat(tokens.hasNext()).isTrue();
+                tokens.next();
+                tokens.close();
+                assertThat(tokens.hasNext()).as("hasNext after close").isFalse();
+                c = tokens.completion();
+            }
+            assertThat(c.finishReason()).isIn(FinishReason.CANCELLED);
+            assertThat(c.usage().completionTokens()).isLessThan(longRunTokens());
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+        }
+
+        @Test
+        void closingTheJavaStreamCancels() {
+            List<String> firstTwo;
+            try (var stream = llm.tokens(prompt(), greedy(longRunTokens())).stream()) {
+                firstTwo = stream.limit(2).collect(Collectors.toList());
+            }
+            assertThat(firstTwo).hasSize(2);
+            assertThat(String.join("", firstTwo)).isEqualTo(reference().text().substring(0,
+                    String.join("", firstTwo).length()));
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+        }
+
+        @Test
+        void cancellingTheFutureCancelsTheGeneration() throws Exception {
+            CompletableFuture<Completion> f = llm.generateAsync(prompt(), greedy(longRunTokens()));
+            assertThat(f.cancel(true)).isTrue();
+            assertThat(f.isCancelled()).isTrue();
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+        }
+
+        @Test
+        void cancellingTheSubscriptionStopsSignals() throws Exception {
+            CountDownLatch two = new CountDownLatch(1);
+            RecordingSubscriber s = new RecordingSubscriber(1) {
+                @Override
+                public void onNext(String item) {
+                    super.onNext(item);
+                    if (tokenCount() == 2) {
+                        subscription().cancel();
+                        two.countDown();
+                    }
+                }
+            };
+            llm.publisher(prompt(), greedy(longRunTokens())).subscribe(s);
+            assertThat(two.await(timeout().toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            settle();
+            assertThat(s.tokenCount()).as("pieces after cancel").isEqualTo(2);
+            assertThat(s.events()).noneMatch(Event::terminal);
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+        }
+    }
+
+    @Nested
+    @DisplayName("concurrency")
+    class Concurrency {
+        @Test
+        void threadsSharingOneModelGetTheirOwnOutput() throws Exception {
+            List<String> prompts = concurrentPrompts();
+            List<String> expected = new ArrayList<>();
+            for (String p : prompts) {
+                expected.add(llm.generate(p, greedy(maxTokens())).text());
+            }
+            ExecutorService pool = Executors.newFixedThreadPool(prompts.size());
+            try {
+                List<Future<String>> results = new ArrayList<>();
+                List<String> wanted = new ArrayList<>();
+                CountDownLatch start = new CountDownLatch(1);
+                for (int round = 0; round < 2; round++) {
+                    for (int i = 0; i < prompts.size(); i++) {
+                        String p = prompts.get(i);
+                        boolean streamed = (i + round) % 2 == 0;
+                        wanted.add(expected.get(i));
+                        results.add(pool.submit(() -> {
+                            start.await();
+                            if (streamed) {
+                                try (TokenStream t = llm.tokens(p, greedy(maxTokens()))) {
+                                    return t.stream().collect(Collectors.joining());
+                                }
+                            }
+                            return llm.generate(p, greedy(maxTokens())).text();
+                        }));
+                    }
+                }
+                start.countDown();
+                for (int i = 0; i < results.size(); i++) {
+                    assertThat(results.get(i).get(timeout().toMillis(), TimeUnit.MILLISECONDS))
+                            .as("run %d", i).isEqualTo(wanted.get(i));
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Nested
+    @DisplayName("chat sessions")
+    class Sessions {
+        @Test
+        void sessionKeepsHistoryAndSendsIt() {
+            assumeTrue(llm.info().supports(Capability.CHAT), "the model does not claim CHAT");
+            GenerationOptions o = greedy(maxTokens());
+            try (ChatSession chat = llm.newChatSession(systemPrompt(), o)) {
+                Completion first = chat.send(userMessage());
+                assertThat(first.text()).isEqualTo(chatReference().text());
+                List<ChatMessage> afterFirst = chat.history();
+                Completion second = chat.send("And then?");
+                List<ChatMessage> history = chat.history();
+                assertThat(history).extracting(ChatMessage::role).containsExactly(ChatMessage.Role.SYSTEM,
+                        ChatMessage.Role.USER, ChatMessage.Role.ASSISTANT, ChatMessage.Role.USER,
+                        ChatMessage.Role.ASSISTANT);
+                assertThat(history).extracting(ChatMessage::content).containsExactly(systemPrompt(), userMessage(),
+                        first.text(), "And then?", second.text());
+                assertThat(afterFirst).as("an exported history does not change").hasSize(3);
+                assertThatThrownBy(() -> history.add(ChatMessage.user("x")))
+                        .isInstanceOf(UnsupportedOperationException.class);
+
+                Completion direct = llm.chat(history.subList(0, 4), o);
+                assertThat(second.text()).as("the session sends its history").isEqualTo(direct.text());
+
+                chat.reset();
+                assertThat(chat.history()).extracting(ChatMessage::content).containsExactly(systemPrompt());
+            }
+        }
+
+        @Test
+        void streamedTurnJoinsTheHistory() throws Exception {
+            assumeTrue(llm.info().supports(Capability.CHAT), "the model does not claim CHAT");
+            try (ChatSession chat = llm.newChatSession(systemPrompt(), greedy(maxTokens()))) {
+                RecordingHandler h = new RecordingHandler();
+                GenerationHandle handle = chat.stream(userMessage(), h);
+                Completion c = await(handle.completion());
+                assertThat(h.text()).isEqualTo(c.text()).isEqualTo(chatReference().text());
+                assertThat(chat.history()).hasSize(3);
+                assertThat(chat.history().get(2).content()).isEqualTo(c.text());
+            }
+        }
+
+        @Test
+        void historyIsTrimmedToTheBudgetKeepingTheSystemPrompt() {
+            assumeTrue(llm.info().supports(Capability.CHAT), "the model does not claim CHAT");
+            int ctx = llm.info().contextLength();
+            int reply = 4;
+            try (ChatSession chat = llm.newChatSession(systemPrompt(), greedy(reply))) {
+                int turns = 5;
+                for (int t = 1; t <= turns; t++) {
+                    String message = longMessage(chat, "Turn " + t + ":", ctx / 4);
+                    chat.send(message);
+                    List<ChatMessage> h = chat.history();
+                    assertThat(h.get(0).role()).isEqualTo(ChatMessage.Role.SYSTEM);
+                    assertThat(h.get(0).content()).isEqualTo(systemPrompt());
+                    assertThat(h.get(h.size() - 2).content()).isEqualTo(message);
+                    List<ChatMessage> sentPrompt = h.subList(0, h.size() - 1);
+                    assertThat(chat.countTokens(sentPrompt) + reply).as("prompt + reply room after turn %d", t)
+                            .isLessThanOrEqualTo(ctx);
+                }
+                List<ChatMessage> h = chat.history();
+                assertThat(h.size()).as("turns were dropped").isLessThan(1 + 2 * turns);
+                assertThat(h.get(1).content()).as("the oldest turns went first").doesNotStartWith("Turn 1:");
+            }
+        }
+
+        @Test
+        void messageThatCannotFitOverflows() {
+            assumeTrue(llm.info().supports(Capability.CHAT), "the model does not claim CHAT");
+            int ctx = llm.info().contextLength();
+            try (ChatSession chat = llm.newChatSession(systemPrompt(), greedy(4))) {
+                String huge = longMessage(chat, "Huge:", ctx + 8);
+                assertThatThrownBy(() -> chat.send(huge)).isInstanceOf(ContextOverflowException.class)
+                        .hasMessageContaining(String.valueOf(ctx));
+                assertThat(chat.history()).hasSize(1);
+            }
+        }
+
+        // A message of at least the given number of tokens, as the session counts them.
+        private String longMessage(ChatSession chat, String head, int tokens) {
+            StringBuilder sb = new StringBuilder(head);
+            String[] words = {" apple", " river", " stone", " cloud", " green", " seven"};
+            int i = 0;
+            while (true) {
+                for (int k = 0; k < 16; k++) {
+                    sb.append(words[i++ % words.length]);
+                }
+                if (chat.countTokens(List.of(ChatMessage.user(sb.toString()))) >= tokens) {
+                    return sb.toString();
+                }
+            }
+        }
+    }
+
+    @Nested
+    @DisplayName("usage and capabilities")
+    class UsageAndCapabilities {
+        @Test
+        void usageCountsArePlausible() {
+            Completion c = reference();
+            assertThat(c.usage().promptTokens()).isPositive();
+            assertThat(c.usage().completionTokens()).isPositive().isLessThanOrEqualTo(maxTokens());
+            assertThat(c.usage().totalTokens()).isEqualTo(c.usage().promptTokens() + c.usage().completionTokens());
+            if (llm.info().supports(Capability.TOKENIZE)) {
+                assertThat(c.usage().completionTokens()).as("completion tokens vs the re-tokenized output")
+                        .isBetween(llm.countTokens(c.text()) - completionTokenTolerance(),
+                                llm.countTokens(c.text()) + completionTokenTolerance());
+            }
+        }
+
+        @Test
+        void infoDescribesTheModel() {
+            ModelInfo info = llm.info();
+            assertThat(info.backend()).isNotBlank();
+            assertThat(info.model()).isNotBlank();
+            assertThat(info.contextLength()).isPositive();
+            assertThat(info.capabilities()).containsAnyOf(Capability.COMPLETION, Capability.CHAT);
+        }
+
+        @Test
+        void claimedTokenizationRoundTrips() {
+            assumeTrue(llm.info().supports(Capability.TOKENIZE), "the model does not claim TOKENIZE");
+            int[] ids = llm.tokenize("Hello world");
+            assertThat(ids).isNotEmpty();
+            assertThat(llm.detokenize(ids).strip()).isEqualTo("Hello world");
+            assertThat(llm.countTokens("Hello world")).isEqualTo(ids.length);
+        }
+
+        @Test
+        void claimedEmbeddingsHaveOneVectorPerText() {
+            assumeTrue(llm.info().supports(Capability.EMBEDDINGS), "the model does not claim EMBEDDINGS");
+            List<float[]> v = llm.embed(List.of("first text", "second text"));
+            assertThat(v).hasSize(2);
+            assertThat(v.get(0).length).isPositive().isEqualTo(v.get(1).length);
+        }
+
+        @Test
+        void capabilitiesNotClaimedThrow() {
+            ModelInfo info = llm.info();
+            String p = prompt();
+            if (!info.supports(Capability.TOKENIZE)) {
+                assertThatThrownBy(() -> llm.tokenize(p)).isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            if (!info.supports(Capability.EMBEDDINGS)) {
+                assertThatThrownBy(() -> llm.embed(p)).isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            if (!info.supports(Capability.JSON_MODE) && !info.supports(Capability.JSON_SCHEMA)) {
+                GenerationOptions o = greedy(4).toBuilder().responseFormat(ResponseFormat.JSON).build();
+                assertThatThrownBy(() -> llm.generate(p, o)).isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            if (!info.supports(Capability.JSON_SCHEMA)) {
+                GenerationOptions o = greedy(4).toBuilder()
+                        .responseFormat(ResponseFormat.jsonSchema("{\"type\":\"object\"}")).build();
+                assertThatThrownBy(() -> llm.generate(p, o)).isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            if (!info.supports(Capability.TOOLS)) {
+                GenerationOptions o = greedy(4).toBuilder()
+                        .tool(new ToolSpec("now", "current time", "{\"type\":\"object\"}")).build();
+                assertThatThrownBy(() -> llm.chat(List.of(ChatMessage.user(p)), o))
+                        .isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            if (!info.supports(Capability.THINKING)) {
+                GenerationOptions o = greedy(4).toBuilder().think(true).build();
+                assertThatThrownBy(() -> llm.chat(List.of(ChatMessage.user(p)), o))
+                        .isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            if (!info.supports(Capability.VISION)) {
+                ChatMessage withImage = new ChatMessage(ChatMessage.Role.USER, p, List.of(), List.of("iVBORw0KGgo="),
+                        "");
+                assertThatThrownBy(() -> llm.chat(List.of(withImage), greedy(4)))
+                        .isInstanceOf(UnsupportedCapabilityException.class);
+            }
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).as("still usable")
+                    .isEqualTo(reference().text());
+        }
+    }
+
+    @Nested
+    @DisplayName("validation")
+    class Validation {
+        @Test
+        void nullsAreRejected() {
+            GenerationOptions o = greedy(4);
+            assertThatThrownBy(() -> llm.generate(null, o)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> llm.generate(prompt(), null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> llm.chat(null, o)).isInstanceOf(NullPointerException.class);
+            List<ChatMessage> withNull = new ArrayList<>();
+            withNull.add(null);
+            assertThatThrownBy(() -> llm.chat(withNull, o)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> llm.stream(prompt(), o, null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> llm.tokens(null, o)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> llm.publisher(prompt(), null)).isInstanceOf(NullPointerException.class);
+            assertThatThrownBy(() -> llm.generateAsync(null, o)).isInstanceOf(NullPointerException.class);
+        }
+
+        @Test
+        void emptyConversationIsRejected() {
+            GenerationOptions o = greedy(4);
+            assertThatThrownBy(() -> llm.chat(List.of(), o)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> llm.chatTokens(List.of(), o)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> llm.chatPublisher(List.of(), o)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> llm.chatAsync(List.of(), o)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> llm.streamChat(List.of(), o, new RecordingHandler()))
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+
+        @Test
+        void invalidOptionsAreRejectedWhenBuilt() {
+            assertThatThrownBy(() -> GenerationOptions.builder().temperature(3.5))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("3.5");
+            assertThatThrownBy(() -> GenerationOptions.builder().maxTokens(0))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> GenerationOptions.builder().topP(0))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> GenerationOptions.builder().stop(""))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> GenerationOptions.builder().seed(-1))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+        }
+
+        @Test
+        void nonPositiveDemandSignalsError() throws Exception {
+            RecordingSubscriber s = new RecordingSubscriber(1) {
+                @Override
+                public void onSubscribe(java.util.concurrent.Flow.Subscription sub) {
+                    super.onSubscribe(sub);
+                    sub.request(-1);
+                }
+            };
+            llm.publisher(prompt(), greedy(maxTokens())).subscribe(s);
+            assertThat(s.awaitTerminal(timeout())).isTrue();
+            List<Event> events = s.events();
+            assertOneTerminalLast(events);
+            assertThat(events.get(events.size() - 1).error()).as("rule 3.9: request(-1) signals onError")
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Nested
+    @DisplayName("lifecycle")
+    class Lifecycle {
+        @Test
+        void closeIsIdempotentAndUseAfterCloseThrows() {
+            LocalLlm m = openModel();
+            ChatSession session = m.newChatSession(systemPrompt());
+            m.close();
+            m.close();
+            assertThat(m.isClosed()).isTrue();
+            assertThat(session.isClosed()).as("closing the model closes its sessions").isTrue();
+            GenerationOptions o = greedy(4);
+            List<ChatMessage> conv = List.of(ChatMessage.user("hi"));
+            List<Runnable> calls = List.of(m::info, () -> m.generate("x", o), () -> m.chat(conv, o),
+                    () -> m.stream("x", o, new RecordingHandler()), () -> m.tokens("x", o),
+                    () -> m.publisher("x", o), () -> m.generateAsync("x", o), () -> m.chatAsync(conv, o),
+                    () -> m.tokenize("x"), () -> m.embed("x"), m::newChatSession, () -> session.send("x"));
+            for (int i = 0; i < calls.size(); i++) {
+                Runnable call = calls.get(i);
+                assertThatThrownBy(call::run).as("call %d after close", i).isInstanceOf(IllegalStateException.class);
+            }
+        }
+
+        @Test
+        void closeCancelsARunningGeneration() throws Exception {
+            LocalLlm m = openModel();
+            AtomicInteger atClose = new AtomicInteger(-1);
+            CountDownLatch reached = new CountDownLatch(1);
+            RecordingHandler h = new RecordingHandler() {
+                @Override
+                public void onToken(String text) {
+                    super.onToken(text);
+                    if (tokenCount() == 2) {
+                        reached.countDown();
+                        long deadline = System.nanoTime() + timeout().toNanos();
+                        while (!m.isClosed() && System.nanoTime() < deadline) {
+                            Thread.onSpinWait();
+                        }
+                    }
+                }
+            };
+            GenerationHandle handle = m.stream(prompt(), greedy(longRunTokens()), h);
+            assertThat(reached.await(timeout().toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            m.close();
+            atClose.set(h.tokenCount());
+            Completion c = await(handle.completion());
+            assertThat(c.finishReason()).isEqualTo(FinishReason.CANCELLED);
+            assertThat(h.tokenCount() - 2).as("pieces after close began").isLessThanOrEqualTo(cancelSlack());
+            assertThat(h.tokenCount()).as("nothing after close returned").isEqualTo(atClose.get());
+            assertOneTerminalLast(h.events());
+        }
+
+        @Test
+        void anotherModelInstanceIsIndependent() {
+            try (LocalLlm m = openModel()) {
+                assertThat(m.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+            }
+            assertThat(llm.isClosed()).isFalse();
+            assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.github.locallm.djl;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import io.github.locallm.ModelLoadException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The checkpoint's {@code tokenizer.json} through the Hugging Face tokenizers library, opened without
+ * truncation, padding or automatic special tokens.
+ *
+ * <p>Thread-safe: the native tokenizer is immutable once loaded.
+ */
+final class CheckpointTokenizer implements AutoCloseable {
+    private final HuggingFaceTokenizer tokenizer;
+
+    private CheckpointTokenizer(HuggingFaceTokenizer tokenizer) {
+        this.tokenizer = tokenizer;
+    }
+
+    static CheckpointTokenizer open(Path file, String model) {
+        // The library truncates to 512 tokens and pads unless told otherwise.
+        Map<String, String> options = Map.of(
+                "addSpecialTokens", "false",
+                "truncation", "false",
+                "padding", "false",
+                "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
+        try (InputStream in = Files.newInputStream(file)) {
+            return new CheckpointTokenizer(HuggingFaceTokenizer.newInstance(in, options));
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + file + " of djl model " + model + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new ModelLoadException(file + " of djl model " + model + " is not a valid Hugging Face "
+                    + "tokenizer file: " + e.getMessage() + "; save it again with a current tokenizers version", e);
+        }
+    }
+
+    /**
+     * @param text text
+     * @param addSpecialTokens whether the tokenizer's post-processor may add its special tokens (BOS)
+     * @return the token ids
+     */
+    int[] encode(String text, boolean addSpecialTokens) {
+        Encoding enc = tokenizer.encode(text, addSpecialTokens, false);
+        long[] ids = enc.getIds();
+        int[] out = new int[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            out[i] = (int) ids[i];
+        }
+        return out;
+    }
+
+    /**
+     * @param ids token ids
+     * @param from first index
+     * @param to end index, exclusive
+     * @param skipSpecial whether special tokens are left out
+     * @return the text
+     */
+    String decode(int[] ids, int from, int to, boolean skipSpecial) {
+        long[] l = new long[to - from];
+        for (int i = from; i < to; i++) {
+            l[i - from] = ids[i];
+        }
+        return tokenizer.decode(l, skipSpecial);
+    }
+
+    /**
+     * @param token the text of a single token, such as {@code "<|im_end|>"}
+     * @return its id, or -1 when the text is not exactly one token
+     */
+    int tokenId(String token) {
+        if (token == null || token.isEmpty()) {
+            return -1;
+        }
+        int[] ids = encode(token, false);
+        return ids.length == 1 ? ids[0] : -1;
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+    }
+
+    /**
+     * Turns generated tokens into text pieces that never split a character: the text of the tokens since
+     * the last piece is decoded together with a little context before them, and held back while it ends
+     * in an incomplete UTF-8 sequence (which decodes to U+FFFD).
+     *
+     * <p>Not thread-safe: one per generation.
+     */
+    final class StreamDecoder {
+        private int[] ids = new int[64];
+        private int size;
+        private int prefixStart;
+        private int readStart;
+
+        /**
+         * @param token the next generated token
+         * @return the new text, possibly empty
+         */
+        String push(int token) {
+            if (size == ids.length) {
+                ids = java.util.Arrays.copyOf(ids, size * 2);
+            }
+            ids[size++] = token;
+            String prefix = decode(ids, prefixStart, readStart, true);
+            String full = decode(ids, prefixStart, size, true);
+            if (full.length() > prefix.length() && !full.endsWith("\uFFFD")) {
+                String piece = full.startsWith(prefix) ? full.substring(prefix.length())
+                        : full.substring(Math.min(prefix.length(), full.length()));
+                prefixStart = readStart;
+                readStart = size;
+                return piece;
+            }
+            return "";
+        }
+
+        /** @return text still held back at the end of generation */
+        String flush() {
+            String prefix = decode(ids, prefixStart, readStart, true);
+            String full = decode(ids, prefixStart, size, true);
+            readStart = size;
+            prefixStart = size;
+            return full.length() > prefix.length() ? full.substring(prefix.length()) : "";
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.github.locallm.djl;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import io.github.locallm.BackendUnavailableException;
+import io.github.locallm.ModelLoadException;
+import io.github.locallm.OpenOptions;
+import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.spi.OpenRequest;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * The {@code djl} backend: runs Hugging Face causal-LM checkpoints (Llama, Mistral, Qwen2) in-process on
+ * the PyTorch engine of DJL, with the checkpoint's own tokenizer and chat template, without Python.
+ *
+ * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
+ * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
+ * F32, F16 or BF16 and are computed in F32. Settings (spec query or {@link OpenOptions}):
+ * <ul>
+ *   <li>{@code ctx}: context window in tokens (default: the model's, at most 4096)</li>
+ *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
+ *       native library on the class path and a visible GPU</li>
+ * </ul>
+ * The engine runs offline: unless the system property {@code ai.djl.offline} is set, this provider sets it
+ * to {@code true}, so the native library comes from the {@code pytorch-native-cpu} jar and nothing is
+ * downloaded.
+ *
+ * <pre>{@code
+ * try (LocalLlm llm = LocalLlm.open("djl:/models/Qwen2.5-0.5B-Instruct?ctx=2048")) {
+ *     System.out.println(llm.chat(List.of(ChatMessage.user("Hello"))).text());
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe; found through {@link java.util.ServiceLoader}.
+ */
+public final class DjlProvider implements LlmProvider {
+    /** Default upper bound of the context window, to keep the key/value cache small. */
+    static final int DEFAULT_MAX_CONTEXT = 4096;
+    private static final String CTX = OpenOptions.CONTEXT_LENGTH;
+    private static final String DEVICE = "device";
+
+    /** Creates the provider; cheap, loads no native code. */
+    public DjlProvider() {
+    }
+
+    @Override
+    public String name() {
+        return "djl";
+    }
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("djl");
+    }
+
+    @Override
+    public boolean accepts(Path path) {
+        return path != null && Files.isDirectory(path) && Files.isRegularFile(path.resolve(Checkpoint.CONFIG));
+    }
+
+    @Override
+    public LlmBackend open(OpenRequest request) {
+        Objects.requireNonNull(request, "request");
+        request.requireKnown(List.of(CTX, DEVICE));
+        String model = request.spec().toString();
+        Path dir;
+        try {
+            dir = Path.of(request.spec().location());
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("'" + request.spec().location() + "' is not a valid path (djl model "
+                    + model + ")", e);
+        }
+        String device = request.string(DEVICE).orElse("cpu").strip().toLowerCase(Locale.ROOT);
+        if (!device.equals("cpu") && !device.equals("gpu")) {
+            throw new IllegalArgumentException("device must be cpu or gpu: '" + device + "' (model " + model + ")");
+        }
+        int askedCtx = request.integer(CTX, 16).orElse(0);
+
+        // Everything is checked in Java before the engine or any native code starts.
+        Checkpoint ckpt = Checkpoint.read(dir, model);
+        CheckpointConfig c = ckpt.config();
+        int limit = c.slidingWindow() > 0 ? c.slidingWindow() : c.maxPositionEmbeddings();
+        if (askedCtx > limit) {
+            throw new IllegalArgumentException("ctx " + askedCtx + " exceeds the " + limit + " positions djl model "
+                    + model + " supports");
+        }
+        int ctx = askedCtx > 0 ? askedCtx : Math.min(limit, DEFAULT_MAX_CONTEXT);
+
+        Engine engine = engine(model);
+        Device dev = Device.cpu();
+        if (device.equals("gpu")) {
+            if (engine.getGpuCount() == 0) {
+                throw new BackendUnavailableException("device=gpu was asked for djl model " + model
+                        + ", but PyTorch " + engine.getVersion() + " sees no CUDA GPU; drop the device setting to run "
+                        + "on the CPU, or put a CUDA build of pytorch-native on the class path");
+            }
+            dev = Device.gpu();
+        }
+        CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model);
+        NDManager weights = engine.newBaseManager(dev);
+        try {
+            return new DjlBackend(ckpt, tokenizer, weights, ctx, dev.toString());
+        } catch (RuntimeException | Error e) {
+            weights.close();
+            tokenizer.close();
+            if (e instanceof ai.djl.engine.EngineException) {
+                throw new ModelLoadException("the PyTorch engine could not load djl model " + model + ": "
+                        + e.getMessage(), e);
+            }
+            throw e;
+        }
+    }
+
+    private static Engine engine(String model) {
+        if (System.getProperty("ai.djl.offline") == null) {
+            System.setProperty("ai.djl.offline", "true");
+        }
+        try {
+            return Engine.getEngine("PyTorch");
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            throw new BackendUnavailableException("the PyTorch engine of DJL cannot start for djl model " + model
+                    + ": " + e.getMessage() + ". Put ai.djl.pytorch:pytorch-jni and ai.djl.pytorch:pytorch-native-cpu "
+                    + "(classifier for this platform, for example linux-x86_64) on the class path", e);
+        }
+    }
+}

@@ -1,0 +1,250 @@
+package io.github.locallm.djl;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.locallm.ModelLoadException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * One {@code .safetensors} file: its header parsed in Java and its tensor data read through memory
+ * mappings, so files of any size load without copying them into a Java array.
+ *
+ * <p>The header is checked against the file size when the file is opened, so a truncated or corrupt
+ * file fails here, before any data reaches native code.
+ *
+ * <p>Not thread-safe; used while loading only.
+ */
+final class SafetensorsFile {
+    /** Largest window mapped at once; mappings are limited to 2 GB each. */
+    private static final long WINDOW = 1L << 30;
+    private static final long MAX_HEADER = 100L << 20;
+
+    /** Element types this reader widens to F32. */
+    enum DType {
+        F32(4), F16(2), BF16(2);
+
+        final int size;
+
+        DType(int size) {
+            this.size = size;
+        }
+    }
+
+    /** Where one tensor lies in the file. */
+    record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+        long elements() {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            return n;
+        }
+    }
+
+    private final Path path;
+    private final long dataStart;
+    private final Map<String, Entry> entries;
+
+    private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries) {
+        this.path = path;
+        this.dataStart = dataStart;
+        this.entries = entries;
+    }
+
+    /**
+     * Reads and checks the header of a file.
+     *
+     * @param path the file
+     * @param model the model, for messages
+     * @return the parsed file
+     * @throws ModelLoadException when the file is unreadable, truncated or not safetensors
+     */
+    static SafetensorsFile open(Path path, String model) {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size < 8) {
+                throw corrupt(path, model, "the file is " + size + " bytes long, too short for a header");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(ch, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen <= 0 || headerLen > MAX_HEADER || headerLen > size - 8) {
+                throw corrupt(path, model, "the header length " + headerLen + " does not fit the file size "
+                        + size);
+            }
+            ByteBuffer header = ByteBuffer.allocate((int) headerLen);
+            readFully(ch, header, 8);
+            String json = new String(header.array(), StandardCharsets.UTF_8);
+            long dataStart = 8 + headerLen;
+            Map<String, Entry> entries = parseHeader(json, path, model, size - dataStart);
+            return new SafetensorsFile(path, dataStart, entries);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + path + " of model " + model + ": " + e.getMessage()
+                    + "; check that the file exists and is readable", e);
+        }
+    }
+
+    private static Map<String, Entry> parseHeader(String json, Path path, String model, long dataLen) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (IOException e) {
+            throw corrupt(path, model, "the header is not JSON (" + e.getMessage() + ")");
+        }
+        if (root == null || !root.isObject()) {
+            throw corrupt(path, model, "the header is not a JSON object");
+        }
+        Map<String, Entry> out = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> f = it.next();
+            String name = f.getKey();
+            if (name.equals("__metadata__")) {
+                continue;
+            }
+            JsonNode t = f.getValue();
+            String dt = t.path("dtype").asText("");
+            DType dtype;
+            try {
+                dtype = DType.valueOf(dt);
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException("tensor " + name + " in " + path + " of model " + model
+                        + " has dtype '" + dt + "'; supported: F32, F16, BF16. Convert the checkpoint to one of them");
+            }
+            JsonNode shapeNode = t.path("shape");
+            JsonNode offs = t.path("data_offsets");
+            if (!shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
+                throw corrupt(path, model, "tensor " + name + " lacks a shape or data_offsets");
+            }
+            long[] shape = new long[shapeNode.size()];
+            long elements = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong(-1);
+                if (shape[i] < 0) {
+                    throw corrupt(path, model, "tensor " + name + " has a negative dimension");
+                }
+                elements = Math.multiplyExact(elements, shape[i]);
+            }
+            long begin = offs.get(0).asLong(-1);
+            long end = offs.get(1).asLong(-1);
+            if (begin < 0 || end < begin || end - begin != elements * dtype.size) {
+                throw corrupt(path, model, "tensor " + name + " has data_offsets [" + begin + ", " + end
+                        + "] that disagree with its shape and dtype");
+            }
+            if (end > dataLen) {
+                throw new ModelLoadException(path + " of model " + model + " is truncated: tensor " + name
+                        + " ends at byte " + end + " of the data section, which holds only " + dataLen
+                        + " bytes. Download or write the file again");
+            }
+            out.put(name, new Entry(name, dtype, shape, begin, end));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, pos);
+            if (n < 0) {
+                throw new IOException("unexpected end of file");
+            }
+            pos += n;
+        }
+    }
+
+    private static ModelLoadException corrupt(Path path, String model, String what) {
+        return new ModelLoadException(path + " of model " + model + " is not a valid safetensors file: " + what
+                + ". Download or write the file again");
+    }
+
+    /** @return the file */
+    Path path() {
+        return path;
+    }
+
+    /** @return the tensors by name, in header order */
+    Map<String, Entry> entries() {
+        return entries;
+    }
+
+    /**
+     * Reads elements of a tensor widened to F32 into a buffer, through read-only mappings of at most
+     * {@link #WINDOW} bytes each.
+     *
+     * @param e the tensor
+     * @param firstElement the first element to read
+     * @param out receives {@code out.remaining()} elements
+     * @throws IOException when the file cannot be mapped
+     */
+    void readF32(Entry e, long firstElement, FloatBuffer out) throws IOException {
+        long count = out.remaining();
+        int es = e.dtype().size;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long pos = dataStart + e.begin() + firstElement * es;
+            long left = count;
+            while (left > 0) {
+                long n = Math.min(left, WINDOW / es);
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, pos, n * es);
+                map.order(ByteOrder.LITTLE_ENDIAN);
+                widen(e.dtype(), map, (int) n, out);
+                pos += n * es;
+                left -= n;
+            }
+        }
+    }
+
+    private static void widen(DType dtype, ByteBuffer in, int n, FloatBuffer out) {
+        switch (dtype) {
+            case F32:
+                out.put(in.asFloatBuffer().limit(n));
+                break;
+            case F16:
+                for (int i = 0; i < n; i++) {
+                    out.put(halfToFloat(in.getShort(i * 2)));
+                }
+                break;
+            case BF16:
+                for (int i = 0; i < n; i++) {
+                    out.put(Float.intBitsToFloat((in.getShort(i * 2) & 0xffff) << 16));
+                }
+                break;
+            default:
+                throw new AssertionError(dtype);
+        }
+    }
+
+    /**
+     * Converts an IEEE 754 half-precision value to float.
+     *
+     * @param h the 16 bits
+     * @return the value
+     */
+    static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1f;
+        int mant = bits & 0x3ff;
+        if (exp == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        }
+        if (exp == 0) {
+            if (mant == 0) {
+                return Float.intBitsToFloat(sign);
+            }
+            // Subnormal half: value is mant * 2^-24.
+            float v = mant * 0x1p-24f;
+            return sign == 0 ? v : -v;
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+}

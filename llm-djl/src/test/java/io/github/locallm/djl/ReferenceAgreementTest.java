@@ -1,0 +1,61 @@
+package io.github.locallm.djl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Arrays;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The NDArray decoder against the double-precision reference, over full logit vectors of every position
+ * of a prompt and 32 greedily generated tokens, with the key/value cache in use.
+ */
+class ReferenceAgreementTest {
+    /** Largest accepted difference of any logit; logits of the tiny models span a few units. */
+    static final double TOLERANCE = 1e-4;
+    static final int GENERATED = 32;
+
+    @ParameterizedTest
+    @EnumSource(TinyCheckpoints.Variant.class)
+    void logitsMatchTheReference(TinyCheckpoints.Variant v) {
+        DjlBackend backend = Backends.shared(v);
+        LlamaDecoder decoder = backend.decoder();
+        int vocab = decoder.config().vocabSize();
+        int[] prompt = backend.tokenize("The quick brown fox jumps over the lazy dog. Hello, world!");
+        int total = prompt.length + GENERATED;
+        int[] seq = Arrays.copyOf(prompt, total);
+        float[][] djl = new float[total][];
+        try (LlamaDecoder.KvCache cache = decoder.newCache(total)) {
+            float[] all = decoder.forward(prompt, cache, true);
+            for (int i = 0; i < prompt.length; i++) {
+                djl[i] = Arrays.copyOfRange(all, i * vocab, (i + 1) * vocab);
+            }
+            for (int i = prompt.length; i < total; i++) {
+                seq[i] = Sampler.argmax(djl[i - 1]);
+                djl[i] = decoder.forward(new int[] {seq[i]}, cache, false);
+            }
+        }
+        double[][] ref = new ReferenceDecoder(TinyCheckpoints.model(v), v.dtype).logits(seq);
+        double maxDiff = 0;
+        double maxAbs = 0;
+        int argmaxAgree = 0;
+        for (int i = 0; i < total; i++) {
+            int refBest = 0;
+            for (int j = 0; j < vocab; j++) {
+                maxDiff = Math.max(maxDiff, Math.abs(djl[i][j] - ref[i][j]));
+                maxAbs = Math.max(maxAbs, Math.abs(ref[i][j]));
+                if (ref[i][j] > ref[i][refBest]) {
+                    refBest = j;
+                }
+            }
+            if (refBest == Sampler.argmax(djl[i])) {
+                argmaxAgree++;
+            }
+        }
+        System.out.printf("reference agreement %s (%s): %d positions x %d logits, max |diff| %.3g, max |logit| %.3g%n",
+                v, v.dtype, total, vocab, maxDiff, maxAbs);
+        assertThat(maxAbs).as("logits are not degenerate").isGreaterThan(1.0);
+        assertThat(maxDiff).as("max abs logit difference for " + v).isLessThan(TOLERANCE);
+        assertThat(argmaxAgree).isEqualTo(total);
+    }
+}

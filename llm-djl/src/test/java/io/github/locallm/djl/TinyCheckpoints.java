@@ -1,0 +1,124 @@
+package io.github.locallm.djl;
+
+import io.github.locallm.modelkit.CheckpointModel;
+import io.github.locallm.modelkit.GgufWriter;
+import io.github.locallm.modelkit.HfCheckpointWriter;
+import io.github.locallm.modelkit.TinyModels;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * Writes the tiny test checkpoints once per test JVM: the modelkit presets (same weights and tokenizer as
+ * the GGUF files of the llama.cpp tests) as Hugging Face checkpoint directories.
+ */
+final class TinyCheckpoints {
+
+    /** A checkpoint variant: a preset and how its weights are stored. */
+    enum Variant {
+        LLAMA_F32(TinyModels::llama, HfCheckpointWriter.DType.F32, false),
+        GQA_F32(TinyModels::gqa, HfCheckpointWriter.DType.F32, false),
+        QWEN2_F32(TinyModels::qwen2Bias, HfCheckpointWriter.DType.F32, false),
+        TIED_F32(TinyModels::tied, HfCheckpointWriter.DType.F32, false),
+        GQA_BF16(TinyModels::gqa, HfCheckpointWriter.DType.BF16, false),
+        QWEN2_F16(TinyModels::qwen2Bias, HfCheckpointWriter.DType.F16, false),
+        TIED_BF16_SHARDED(TinyModels::tied, HfCheckpointWriter.DType.BF16, true);
+
+        final Supplier<CheckpointModel> preset;
+        final HfCheckpointWriter.DType dtype;
+        final boolean sharded;
+
+        Variant(Supplier<CheckpointModel> preset, HfCheckpointWriter.DType dtype, boolean sharded) {
+            this.preset = preset;
+            this.dtype = dtype;
+            this.sharded = sharded;
+        }
+    }
+
+    private static final Path ROOT;
+    private static final Map<Variant, Path> DIRS = new EnumMap<>(Variant.class);
+    private static final Map<Variant, CheckpointModel> MODELS = new EnumMap<>(Variant.class);
+
+    static {
+        try {
+            ROOT = Files.createTempDirectory("djl-tiny-");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(ROOT)));
+    }
+
+    private TinyCheckpoints() {
+    }
+
+    static synchronized CheckpointModel model(Variant v) {
+        return MODELS.computeIfAbsent(v, x -> x.preset.get());
+    }
+
+    /** @return the checkpoint directory of a variant, written on first use */
+    static synchronized Path dir(Variant v) {
+        return DIRS.computeIfAbsent(v, x -> {
+            Path dir = ROOT.resolve(x.name().toLowerCase(java.util.Locale.ROOT));
+            try {
+                HfCheckpointWriter.write(model(x), dir, x.dtype, x.sharded ? 40_000 : Long.MAX_VALUE);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return dir;
+        });
+    }
+
+    /** @return an F32 GGUF of the variant's preset, the file the llama.cpp backend reads */
+    static synchronized Path gguf(Variant v) {
+        Path file = ROOT.resolve(v.name().toLowerCase(java.util.Locale.ROOT) + ".gguf");
+        if (!Files.exists(file)) {
+            try {
+                GgufWriter.write(model(v), file, GgufWriter.Quantization.F32);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return file;
+    }
+
+    /**
+     * Copies a variant's directory so that a test can damage the copy.
+     *
+     * @param v the variant
+     * @param name a name for the copy
+     * @return the copy
+     */
+    static Path copy(Variant v, String name) {
+        Path src = dir(v);
+        Path dst = ROOT.resolve("copy-" + name);
+        try {
+            delete(dst);
+            Files.createDirectories(dst);
+            try (Stream<Path> files = Files.list(src)) {
+                for (Path f : (Iterable<Path>) files::iterator) {
+                    Files.copy(f, dst.resolve(f.getFileName()));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return dst;
+    }
+
+    private static void delete(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> all = Files.walk(p)) {
+            all.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // Best effort: a leftover temp directory is harmless.
+        }
+    }
+}
