@@ -31,7 +31,15 @@ public record ChatMessage(Role role, String content, List<ToolCall> toolCalls, L
         }
     }
 
-    /** Validates and copies the values. */
+    /**
+     * Validates and copies the values.
+     *
+     * @param role who speaks
+     * @param content the text (may be empty, for example an assistant message holding only tool calls)
+     * @param toolCalls tool calls an assistant message made; empty otherwise
+     * @param images base64-encoded images attached to a user message, for vision models; usually empty
+     * @param name for a {@link Role#TOOL} message, the tool whose result this is; otherwise empty
+     */
     public ChatMessage {
         Objects.requireNonNull(role, "role");
         Objects.requireNonNull(content, "content");
@@ -40,17 +48,26 @@ public record ChatMessage(Role role, String content, List<ToolCall> toolCalls, L
         Objects.requireNonNull(name, "name");
     }
 
-    /** @param content the text @return a system message */
+    /**
+     * @param content the text
+     * @return a system message
+     */
     public static ChatMessage system(String content) {
         return new ChatMessage(Role.SYSTEM, content, List.of(), List.of(), "");
     }
 
-    /** @param content the text @return a user message */
+    /**
+     * @param content the text
+     * @return a user message
+     */
     public static ChatMessage user(String content) {
         return new ChatMessage(Role.USER, content, List.of(), List.of(), "");
     }
 
-    /** @param content the text @return an assistant message */
+    /**
+     * @param content the text
+     * @return an assistant message
+     */
     public static ChatMessage assistant(String content) {
         return new ChatMessage(Role.ASSISTANT, content, List.of(), List.of(), "");
     }

@@ -23,9 +23,10 @@ import java.util.Optional;
  * {@link GenerationOptions#maxTokens()} when set, otherwise a quarter of the context, at most
  * {@value #DEFAULT_REPLY_ROOM} tokens. Prompt sizes are exact where the backend can count a conversation
  * ({@code LlmBackend.countTokens}); otherwise they are estimated: the exact token count of each message's
- * text plus {@value #MESSAGE_OVERHEAD} tokens per message when the backend can tokenize, else one token
- * per {@value #BYTES_PER_TOKEN} bytes of UTF-8 text plus the same overhead, which errs on the large side
- * for common text. When even the system prompt and the new message do not fit, the turn fails with
+ * text plus {@value #MESSAGE_OVERHEAD} tokens per message (and once more for the reply's header) when the
+ * backend can tokenize, else one token per byte of UTF-8 text plus the same overhead. Byte-level and
+ * byte-fallback tokenizers never produce more than one token per byte, so the estimate errs on the safe
+ * side: it may drop turns that would have fit, never keep turns that do not. When even the system prompt and the new message do not fit, the turn fails with
  * {@link ContextOverflowException} and the history is left as it was.
  *
  * <p>Closing the session, or the {@link LocalLlm} it belongs to, ends it; {@link #send} and
@@ -34,10 +35,8 @@ import java.util.Optional;
 public final class ChatSession implements AutoCloseable {
     /** Most tokens kept for the reply when the options set no {@code maxTokens}. */
     public static final int DEFAULT_REPLY_ROOM = 512;
-    /** Estimated template tokens per message when the backend cannot count a conversation. */
-    public static final int MESSAGE_OVERHEAD = 8;
-    /** UTF-8 bytes per token in the estimate used when the backend cannot tokenize. */
-    public static final int BYTES_PER_TOKEN = 3;
+    /** Estimated chat-template tokens per message when the backend cannot count a conversation. */
+    public static final int MESSAGE_OVERHEAD = 16;
 
     private final LocalLlm llm;
     private final ChatMessage system;
@@ -193,8 +192,7 @@ public final class ChatSession implements AutoCloseable {
         try {
             return llm.countTokens(text);
         } catch (UnsupportedCapabilityException e) {
-            int bytes = text.getBytes(StandardCharsets.UTF_8).length;
-            return (bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+            return text.getBytes(StandardCharsets.UTF_8).length;
         }
     }
 

@@ -6,7 +6,11 @@ package io.github.locallm;
 public class ContextOverflowException extends LlmException {
     private static final long serialVersionUID = 1L;
 
-    /** Creates the exception. @param message what failed and what to do next */
+    /**
+     * Creates the exception.
+     *
+     * @param message what failed and what to do next
+     */
     public ContextOverflowException(String message) {
         super(message);
     }

@@ -233,7 +233,10 @@ public final class GenerationOptions {
         private Builder() {
         }
 
-        /** @param n most tokens to generate, at least 1 @return this builder */
+        /**
+         * @param n most tokens to generate, at least 1
+         * @return this builder
+         */
         public Builder maxTokens(int n) {
             if (n < 1) {
                 throw new IllegalArgumentException("maxTokens must be >= 1: " + n);
@@ -242,7 +245,10 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param t temperature in [0, 2]; 0 is greedy @return this builder */
+        /**
+         * @param t temperature in [0, 2]; 0 is greedy
+         * @return this builder
+         */
         public Builder temperature(double t) {
             if (!(t >= 0 && t <= 2)) {
                 throw new IllegalArgumentException("temperature must be in [0, 2]: " + t);
@@ -251,7 +257,10 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param p top-p in (0, 1] @return this builder */
+        /**
+         * @param p top-p in (0, 1]
+         * @return this builder
+         */
         public Builder topP(double p) {
             if (!(p > 0 && p <= 1)) {
                 throw new IllegalArgumentException("topP must be in (0, 1]: " + p);
@@ -260,7 +269,10 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param k top-k, at least 1 @return this builder */
+        /**
+         * @param k top-k, at least 1
+         * @return this builder
+         */
         public Builder topK(int k) {
             if (k < 1) {
                 throw new IllegalArgumentException("topK must be >= 1: " + k);
@@ -269,7 +281,10 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param p min-p in [0, 1] @return this builder */
+        /**
+         * @param p min-p in [0, 1]
+         * @return this builder
+         */
         public Builder minP(double p) {
             if (!(p >= 0 && p <= 1)) {
                 throw new IllegalArgumentException("minP must be in [0, 1]: " + p);
@@ -278,7 +293,10 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param penalty repeat penalty in (0, 10]; 1 is none @return this builder */
+        /**
+         * @param penalty repeat penalty in (0, 10]; 1 is none
+         * @return this builder
+         */
         public Builder repeatPenalty(double penalty) {
             if (!(penalty > 0 && penalty <= 10)) {
                 throw new IllegalArgumentException("repeatPenalty must be in (0, 10]: " + penalty);
@@ -287,7 +305,10 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param seed random seed, at least 0 @return this builder */
+        /**
+         * @param seed random seed, at least 0
+         * @return this builder
+         */
         public Builder seed(long seed) {
             if (seed < 0) {
                 throw new IllegalArgumentException("seed must be >= 0: " + seed);
@@ -296,12 +317,18 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param sequences stop sequences to add; each non-empty @return this builder */
+        /**
+         * @param sequences stop sequences to add; each non-empty
+         * @return this builder
+         */
         public Builder stop(String... sequences) {
             return stop(List.of(sequences));
         }
 
-        /** @param sequences stop sequences to add; each non-empty @return this builder */
+        /**
+         * @param sequences stop sequences to add; each non-empty
+         * @return this builder
+         */
         public Builder stop(List<String> sequences) {
             Objects.requireNonNull(sequences, "sequences");
             for (String s : sequences) {
@@ -324,19 +351,28 @@ public final class GenerationOptions {
             return this;
         }
 
-        /** @param format the output format @return this builder */
+        /**
+         * @param format the output format
+         * @return this builder
+         */
         public Builder responseFormat(ResponseFormat format) {
             this.responseFormat = Objects.requireNonNull(format, "format");
             return this;
         }
 
-        /** @param think whether a reasoning model should think @return this builder */
+        /**
+         * @param think whether a reasoning model should think
+         * @return this builder
+         */
         public Builder think(boolean think) {
             this.think = think;
             return this;
         }
 
-        /** @param tool a tool the model may call @return this builder */
+        /**
+         * @param tool a tool the model may call
+         * @return this builder
+         */
         public Builder tool(ToolSpec tool) {
             Objects.requireNonNull(tool, "tool");
             for (ToolSpec t : tools) {

@@ -11,7 +11,11 @@ package io.github.locallm;
 public class LlmException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** Creates an exception with a message. @param message what failed and what to do next */
+    /**
+     * Creates an exception with a message.
+     *
+     * @param message what failed and what to do next
+     */
     public LlmException(String message) {
         super(message);
     }

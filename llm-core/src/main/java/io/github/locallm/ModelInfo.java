@@ -15,7 +15,15 @@ import java.util.Set;
  */
 public record ModelInfo(String backend, String model, int contextLength, Set<Capability> capabilities,
                         Map<String, String> details) {
-    /** Validates and copies the values. */
+    /**
+     * Validates and copies the values.
+     *
+     * @param backend the backend's name ({@code "llamacpp"})
+     * @param model the model's name or path
+     * @param contextLength the context window in tokens the model was opened with
+     * @param capabilities what the model can do
+     * @param details backend-specific facts (architecture, quantization, parameter count...)
+     */
     public ModelInfo {
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(model, "model");
@@ -26,7 +34,10 @@ public record ModelInfo(String backend, String model, int contextLength, Set<Cap
         details = Map.copyOf(details);
     }
 
-    /** @param capability what to ask about @return whether the model has it */
+    /**
+     * @param capability what to ask about
+     * @return whether the model has it
+     */
     public boolean supports(Capability capability) {
         return capabilities.contains(capability);
     }

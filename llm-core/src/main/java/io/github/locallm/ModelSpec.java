@@ -29,7 +29,14 @@ import java.util.Objects;
  */
 public record ModelSpec(String scheme, String location, Map<String, String> parameters, String original) {
 
-    /** Validates and copies the values. */
+    /**
+     * Validates and copies the values.
+     *
+     * @param scheme the lower-cased part before the first colon
+     * @param location the part after the first colon, without the query
+     * @param parameters the query parameters in order
+     * @param original the spec as given
+     */
     public ModelSpec {
         Objects.requireNonNull(scheme, "scheme");
         Objects.requireNonNull(location, "location");

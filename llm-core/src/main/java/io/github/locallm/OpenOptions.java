@@ -91,7 +91,10 @@ public final class OpenOptions {
         private Builder() {
         }
 
-        /** @param name the backend to use when several accept the spec @return this builder */
+        /**
+         * @param name the backend to use when several accept the spec
+         * @return this builder
+         */
         public Builder backend(String name) {
             Objects.requireNonNull(name, "name");
             if (name.isBlank()) {
@@ -101,7 +104,10 @@ public final class OpenOptions {
             return this;
         }
 
-        /** @param tokens context window in tokens, at least 1 @return this builder */
+        /**
+         * @param tokens context window in tokens, at least 1
+         * @return this builder
+         */
         public Builder contextLength(int tokens) {
             if (tokens < 1) {
                 throw new IllegalArgumentException("contextLength must be >= 1: " + tokens);
@@ -109,7 +115,10 @@ public final class OpenOptions {
             return parameter(CONTEXT_LENGTH, Integer.toString(tokens));
         }
 
-        /** @param n CPU threads, at least 1 @return this builder */
+        /**
+         * @param n CPU threads, at least 1
+         * @return this builder
+         */
         public Builder threads(int n) {
             if (n < 1) {
                 throw new IllegalArgumentException("threads must be >= 1: " + n);
@@ -117,7 +126,10 @@ public final class OpenOptions {
             return parameter(THREADS, Integer.toString(n));
         }
 
-        /** @param n layers to offload to a GPU, at least 0 @return this builder */
+        /**
+         * @param n layers to offload to a GPU, at least 0
+         * @return this builder
+         */
         public Builder gpuLayers(int n) {
             if (n < 0) {
                 throw new IllegalArgumentException("gpuLayers must be >= 0: " + n);

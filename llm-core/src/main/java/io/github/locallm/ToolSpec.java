@@ -10,7 +10,13 @@ import java.util.Objects;
  * @param parametersSchema a JSON schema of the arguments object, in text form
  */
 public record ToolSpec(String name, String description, String parametersSchema) {
-    /** Validates the values. */
+    /**
+     * Validates the values.
+     *
+     * @param name the function name
+     * @param description what the function does, for the model
+     * @param parametersSchema a JSON schema of the arguments object, in text form
+     */
     public ToolSpec {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(description, "description");

@@ -7,7 +7,12 @@ package io.github.locallm;
  * @param completionTokens tokens the model produced
  */
 public record Usage(int promptTokens, int completionTokens) {
-    /** Validates the counts. */
+    /**
+     * Validates the counts.
+     *
+     * @param promptTokens tokens the model read (after the chat template was applied)
+     * @param completionTokens tokens the model produced
+     */
     public Usage {
         if (promptTokens < 0 || completionTokens < 0) {
             throw new IllegalArgumentException(

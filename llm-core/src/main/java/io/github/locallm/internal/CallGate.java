@@ -16,6 +16,8 @@ final class CallGate {
     private int active;
     private boolean closed;
     private boolean backendClosed;
+    // While close() waits, it closes the backend itself, so that close() returns only after backend.close().
+    private boolean closerWaiting;
 
     CallGate(String label, Runnable closer) {
         this.label = label;
@@ -36,7 +38,7 @@ final class CallGate {
             active--;
             if (active == 0) {
                 notifyAll();
-                if (closed && !backendClosed) {
+                if (closed && !backendClosed && !closerWaiting) {
                     backendClosed = true;
                     closeNow = true;
                 }
@@ -72,6 +74,7 @@ final class CallGate {
         boolean closeNow = false;
         boolean idle;
         synchronized (this) {
+            closerWaiting = true;
             boolean interrupted = false;
             while (active > 0) {
                 long left = deadline - System.nanoTime();
@@ -85,6 +88,7 @@ final class CallGate {
                     break;
                 }
             }
+            closerWaiting = false;
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }

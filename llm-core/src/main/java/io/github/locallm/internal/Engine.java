@@ -130,7 +130,10 @@ public final class Engine {
         }
     }
 
-    /** @param messages conversation @return the backend's exact count */
+    /**
+     * @param messages conversation
+     * @return the backend's exact count
+     */
     public int countTokens(List<ChatMessage> messages) {
         return call(() -> backend.countTokens(messages));
     }

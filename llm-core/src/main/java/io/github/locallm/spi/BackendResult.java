@@ -19,7 +19,15 @@ import java.util.Optional;
 public record BackendResult(FinishReason finishReason, int promptTokens, int completionTokens,
                             List<ToolCall> toolCalls, Timings timings) {
 
-    /** Validates and copies the values. */
+    /**
+     * Validates and copies the values.
+     *
+     * @param finishReason why it ended
+     * @param promptTokens tokens read
+     * @param completionTokens tokens produced
+     * @param toolCalls tool calls the model asked for
+     * @param timings timings the backend measured itself (a server's), or {@code null} to let core measure
+     */
     public BackendResult {
         Objects.requireNonNull(finishReason, "finishReason");
         toolCalls = List.copyOf(toolCalls);

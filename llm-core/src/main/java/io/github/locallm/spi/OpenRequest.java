@@ -19,13 +19,21 @@ import java.util.TreeSet;
  */
 public record OpenRequest(ModelSpec spec, Map<String, String> parameters) {
 
-    /** Validates and copies the values. */
+    /**
+     * Validates and copies the values.
+     *
+     * @param spec the parsed spec
+     * @param parameters merged settings
+     */
     public OpenRequest {
         Objects.requireNonNull(spec, "spec");
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
     }
 
-    /** @param key a setting @return its value, if given */
+    /**
+     * @param key a setting
+     * @return its value, if given
+     */
     public Optional<String> string(String key) {
         return Optional.ofNullable(parameters.get(key));
     }

@@ -1,21 +1,277 @@
 package io.github.locallm.template;
 
+import io.github.locallm.ChatMessage;
+import io.github.locallm.ToolCall;
+import io.github.locallm.ToolSpec;
+import io.github.locallm.internal.JsonCodec;
+import java.lang.reflect.Array;
+import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * A parsed chat template. Skeleton: the renderer lands with the template work (issue 5).
+ * A parsed Hugging Face chat template, rendered exactly as {@code transformers} renders it.
+ *
+ * <p>Checkpoints ship their prompt format as a Jinja2 template ({@code chat_template} in
+ * {@code tokenizer_config.json}, {@code tokenizer.chat_template} in GGUF files). This class
+ * parses such a template once and renders it any number of times, producing the same text as
+ * {@code apply_chat_template}: Jinja2's sandboxed environment with {@code trim_blocks} and
+ * {@code lstrip_blocks}, {@code break}/{@code continue}, and the {@code tojson} filter and
+ * {@code raise_exception}/{@code strftime_now} functions that {@code transformers} adds.
+ *
+ * <pre>{@code
+ * ChatTemplate template = ChatTemplate.parse(tokenizerConfigChatTemplate);
+ * String prompt = template.render(
+ *         List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi!")),
+ *         RenderOptions.builder().addGenerationPrompt(true).bosToken("<s>").build());
+ * }</pre>
+ *
+ * <p>Templates are untrusted input. A template sees only plain values (strings, numbers,
+ * booleans, {@code None}, lists, dicts) and the Python methods of strings, lists and dicts
+ * that read them; it cannot reach Java objects, classes or resources, cannot include or import
+ * other templates, cannot modify the values passed in, and text inside messages is printed,
+ * never rendered. Output size, loop iterations and macro recursion are bounded by
+ * {@link TemplateLimits}; exceeding them, like any rendering error, raises a
+ * {@link TemplateException}.
+ *
+ * <p>Instances are immutable and thread-safe: one parsed template can be rendered from many
+ * threads at once.
  */
 public final class ChatTemplate {
-    private ChatTemplate() {
+    private final String source;
+    private final Lexer.Lexed lexed;
+    private final List<Node> body;
+    private final TemplateLimits limits;
+
+    private ChatTemplate(String source, Lexer.Lexed lexed, List<Node> body, TemplateLimits limits) {
+        this.source = source;
+        this.lexed = lexed;
+        this.body = body;
+        this.limits = limits;
     }
 
-    /** @param source Jinja template text @return the parsed template */
+    /**
+     * Parses a template with the default {@link TemplateLimits}.
+     *
+     * @param source the Jinja2 template text
+     * @return the parsed template
+     * @throws TemplateException if the template has a syntax error (the message gives line and column)
+     *     or uses a tag the sandbox refuses ({@code include}, {@code import}, {@code extends})
+     */
     public static ChatTemplate parse(String source) {
-        throw new UnsupportedOperationException("not implemented yet");
+        return parse(source, TemplateLimits.defaults());
     }
 
-    /** @param context template variables @return the rendered text */
-    public String render(Map<String, Object> context) {
-        throw new UnsupportedOperationException("not implemented yet");
+    /**
+     * Parses a template.
+     *
+     * @param source the Jinja2 template text
+     * @param limits bounds on each rendering
+     * @return the parsed template
+     * @throws TemplateException if the template has a syntax error or uses a refused tag
+     */
+    public static ChatTemplate parse(String source, TemplateLimits limits) {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(limits, "limits");
+        Lexer.Lexed lexed = Lexer.tokenize(source);
+        List<Node> body = Parser.parse(lexed);
+        return new ChatTemplate(source, lexed, body, limits);
+    }
+
+    /**
+     * @param newLimits bounds on each rendering
+     * @return this template with other limits
+     */
+    public ChatTemplate withLimits(TemplateLimits newLimits) {
+        return new ChatTemplate(source, lexed, body, Objects.requireNonNull(newLimits, "limits"));
+    }
+
+    /** @return the template text this was parsed from */
+    public String source() {
+        return source;
+    }
+
+    /** @return the bounds on each rendering */
+    public TemplateLimits limits() {
+        return limits;
+    }
+
+    /**
+     * Renders the template with the given variables.
+     *
+     * @param context variables: String, Number, Boolean, {@code null}, and List, Map or arrays of these;
+     *     the values are copied, never modified
+     * @return the rendered text
+     * @throws TemplateException if rendering fails, the template calls {@code raise_exception}, or a limit
+     *     is hit
+     * @throws IllegalArgumentException if a value has another type
+     */
+    public String render(Map<String, ?> context) {
+        Objects.requireNonNull(context, "context");
+        Map<String, Object> vars = new LinkedHashMap<>();
+        for (Map.Entry<String, ?> e : context.entrySet()) {
+            vars.put(Objects.requireNonNull(e.getKey(), "context key"), fromJava(e.getValue(), e.getKey(), 0));
+        }
+        return new Interpreter(limits, lexed).render(body, vars);
+    }
+
+    /**
+     * Renders a conversation as {@code apply_chat_template} does.
+     *
+     * <p>The template sees {@code messages} (see {@link #contextOf}), {@code tools},
+     * {@code documents} ({@code None}), {@code add_generation_prompt}, {@code bos_token} and
+     * {@code eos_token} when given, and the extra variables of the options.
+     *
+     * @param messages the conversation
+     * @param options generation prompt, tools, special tokens and extra variables
+     * @return the prompt text
+     * @throws TemplateException if rendering fails or the template rejects the conversation
+     */
+    public String render(List<ChatMessage> messages, RenderOptions options) {
+        return render(contextOf(messages, options));
+    }
+
+    /**
+     * Builds the variables {@link #render(List, RenderOptions)} passes to a template.
+     *
+     * <p>Each message becomes {@code {"role": ..., "content": ...}}; an assistant message with tool
+     * calls adds {@code "tool_calls": [{"type": "function", "function": {"name": ..., "arguments":
+     * {...}}}]} (with {@code "id"} when the call has one, and the arguments parsed from JSON, or
+     * kept as text when they are not valid JSON); a tool message adds {@code "name"}. Each tool
+     * becomes {@code {"type": "function", "function": {"name", "description", "parameters"}}};
+     * no tools gives {@code tools = None}, as {@code transformers} passes when none are given.
+     *
+     * @param messages the conversation
+     * @param options generation prompt, tools, special tokens and extra variables
+     * @return a new mutable map of template variables
+     * @throws IllegalArgumentException if a tool's parameter schema is not valid JSON
+     */
+    public static Map<String, Object> contextOf(List<ChatMessage> messages, RenderOptions options) {
+        Objects.requireNonNull(messages, "messages");
+        Objects.requireNonNull(options, "options");
+        List<Object> msgs = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            Map<String, Object> d = new LinkedHashMap<>();
+            d.put("role", m.role().wireName());
+            d.put("content", m.content());
+            if (!m.toolCalls().isEmpty()) {
+                List<Object> calls = new ArrayList<>();
+                for (ToolCall c : m.toolCalls()) {
+                    Map<String, Object> call = new LinkedHashMap<>();
+                    if (!c.id().isEmpty()) {
+                        call.put("id", c.id());
+                    }
+                    call.put("type", "function");
+                    Map<String, Object> fn = new LinkedHashMap<>();
+                    fn.put("name", c.name());
+                    Object args;
+                    try {
+                        args = JsonCodec.parse(c.argumentsJson());
+                    } catch (JsonCodec.JsonException e) {
+                        args = c.argumentsJson();
+                    }
+                    fn.put("arguments", args);
+                    call.put("function", fn);
+                    calls.add(call);
+                }
+                d.put("tool_calls", calls);
+            }
+            if (m.role() == ChatMessage.Role.TOOL && !m.name().isEmpty()) {
+                d.put("name", m.name());
+            }
+            msgs.add(d);
+        }
+        Object tools = null;
+        if (!options.tools().isEmpty()) {
+            List<Object> list = new ArrayList<>();
+            for (ToolSpec t : options.tools()) {
+                Map<String, Object> fn = new LinkedHashMap<>();
+                fn.put("name", t.name());
+                fn.put("description", t.description());
+                try {
+                    fn.put("parameters", JsonCodec.parse(t.parametersSchema()));
+                } catch (JsonCodec.JsonException e) {
+                    throw new IllegalArgumentException("parameters schema of tool '" + t.name()
+                            + "' is not valid JSON: " + e.getMessage(), e);
+                }
+                Map<String, Object> tool = new LinkedHashMap<>();
+                tool.put("type", "function");
+                tool.put("function", fn);
+                list.add(tool);
+            }
+            tools = list;
+        }
+        Map<String, Object> ctx = new LinkedHashMap<>();
+        ctx.put("messages", msgs);
+        ctx.put("tools", tools);
+        ctx.put("documents", null);
+        ctx.put("add_generation_prompt", options.addGenerationPrompt());
+        options.bosToken().ifPresent(b -> ctx.put("bos_token", b));
+        options.eosToken().ifPresent(e -> ctx.put("eos_token", e));
+        ctx.putAll(options.variables());
+        return ctx;
+    }
+
+    /** Copies a Java value into the template's value model, refusing anything that is not plain data. */
+    private static Object fromJava(Object v, String path, int depth) {
+        if (depth > JsonCodec.MAX_DEPTH) {
+            throw new IllegalArgumentException("template variable nested deeper than " + JsonCodec.MAX_DEPTH
+                    + " levels (or circular) at " + path);
+        }
+        if (v == null || v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof Double) {
+            return v;
+        }
+        if (v instanceof Integer || v instanceof Short || v instanceof Byte) {
+            return ((Number) v).longValue();
+        }
+        if (v instanceof Float f) {
+            return Double.parseDouble(f.toString());
+        }
+        if (v instanceof BigInteger b) {
+            if (b.bitLength() < 64) {
+                return b.longValue();
+            }
+            return b.doubleValue();
+        }
+        if (v instanceof BigDecimal b) {
+            return b.doubleValue();
+        }
+        if (v instanceof Character c) {
+            return c.toString();
+        }
+        if (v instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                Object k = fromJava(e.getKey(), path + " key", depth + 1);
+                if (k instanceof List || k instanceof Map) {
+                    throw new IllegalArgumentException("template map keys must be plain values at " + path);
+                }
+                out.put(k, fromJava(e.getValue(), path + "." + e.getKey(), depth + 1));
+            }
+            return out;
+        }
+        if (v instanceof Collection<?> c) {
+            List<Object> out = new ArrayList<>(c.size());
+            int i = 0;
+            for (Object o : c) {
+                out.add(fromJava(o, path + "[" + i++ + "]", depth + 1));
+            }
+            return out;
+        }
+        if (v.getClass().isArray()) {
+            int n = Array.getLength(v);
+            List<Object> out = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                out.add(fromJava(Array.get(v, i), path + "[" + i + "]", depth + 1));
+            }
+            return out;
+        }
+        throw new IllegalArgumentException("template variable " + path + " has type " + v.getClass().getName()
+                + "; use String, Number, Boolean, null, List or Map");
     }
 }

@@ -40,6 +40,7 @@ public final class InMemoryBackend implements LlmBackend {
     private final ModelInfo info;
     private final int delayMs;
     private final int failAfter;
+    private final boolean tokenizes;
 
     /** Calls of {@link #generate}. */
     public final AtomicInteger generateCalls = new AtomicInteger();
@@ -53,10 +54,12 @@ public final class InMemoryBackend implements LlmBackend {
     public final AtomicInteger misuse = new AtomicInteger();
     private volatile boolean closed;
 
-    InMemoryBackend(String model, int ctx, int delayMs, int failAfter) {
-        this.info = new ModelInfo("memory", model, ctx,
-                Set.of(Capability.COMPLETION, Capability.CHAT, Capability.TOKENIZE, Capability.SEED),
+    InMemoryBackend(String model, int ctx, int delayMs, int failAfter, boolean tokenizes) {
+        this.info = new ModelInfo("memory", model, ctx, tokenizes
+                ? Set.of(Capability.COMPLETION, Capability.CHAT, Capability.TOKENIZE, Capability.SEED)
+                : Set.of(Capability.COMPLETION, Capability.CHAT, Capability.SEED),
                 Map.of("tokenizer", "one token per code point"));
+        this.tokenizes = tokenizes;
         this.delayMs = delayMs;
         this.failAfter = failAfter;
         OPENED.add(this);
@@ -169,18 +172,27 @@ public final class InMemoryBackend implements LlmBackend {
     @Override
     public int[] tokenize(String text) {
         checkOpen();
+        if (!tokenizes) {
+            return LlmBackend.super.tokenize(text);
+        }
         return text.codePoints().toArray();
     }
 
     @Override
     public String detokenize(int[] tokens) {
         checkOpen();
+        if (!tokenizes) {
+            return LlmBackend.super.detokenize(tokens);
+        }
         return new String(tokens, 0, tokens.length);
     }
 
     @Override
     public int countTokens(List<ChatMessage> messages) {
         checkOpen();
+        if (!tokenizes) {
+            return LlmBackend.super.countTokens(messages);
+        }
         String s = render(messages);
         return s.codePointCount(0, s.length());
     }

@@ -14,14 +14,15 @@ import java.util.Set;
  * {@code memory}, for example {@code memory:tiny?delay_ms=2&ctx=256}.
  *
  * <p>Settings: {@code ctx} (context length, default 512), {@code delay_ms} (pause before each token, so
- * that cancellation can be observed), {@code fail_after} (throw after that many tokens). The model name
+ * that cancellation can be observed), {@code fail_after} (throw after that many tokens), {@code tokenize}
+ * ({@code false} for a model that can neither tokenize nor count tokens). The model name
  * {@code missing} is not found. Paths ending in {@code .mem} are accepted by {@code LocalLlm.open(Path)}.
  *
  * <p>Thread-safe.
  */
 public final class InMemoryProvider implements LlmProvider {
     /** Settings this backend knows. */
-    static final List<String> KNOWN = List.of("ctx", "delay_ms", "fail_after");
+    static final List<String> KNOWN = List.of("ctx", "delay_ms", "fail_after", "tokenize");
 
     /** Creates the provider; called by the service loader. */
     public InMemoryProvider() {
@@ -52,6 +53,7 @@ public final class InMemoryProvider implements LlmProvider {
         int ctx = request.integer("ctx", 16).orElse(512);
         int delayMs = request.integer("delay_ms", 0).orElse(0);
         int failAfter = request.integer("fail_after", 0).orElse(-1);
-        return new InMemoryBackend(model, ctx, delayMs, failAfter);
+        boolean tokenize = request.bool("tokenize").orElse(true);
+        return new InMemoryBackend(model, ctx, delayMs, failAfter, tokenize);
     }
 }

@@ -151,7 +151,7 @@ final class Checkpoint {
                         + "fix or download the file again");
             }
             Map<String, SafetensorsFile> files = new LinkedHashMap<>();
-            for (Iterator<Map.Entry<String, JsonNode>> it = map.fields(); it.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = map.properties().iterator(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String fileName = e.getValue().asText();
                 Path shard = dir.resolve(fileName).normalize();

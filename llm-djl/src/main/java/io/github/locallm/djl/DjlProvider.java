@@ -3,6 +3,7 @@ package io.github.locallm.djl;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import io.github.locallm.BackendUnavailableException;
 import io.github.locallm.ModelLoadException;
 import io.github.locallm.OpenOptions;
@@ -28,6 +29,9 @@ import java.util.Set;
  *   <li>{@code ctx}: context window in tokens (default: the model's, at most 4096)</li>
  *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
  *       native library on the class path and a visible GPU</li>
+ *   <li>{@code threads}: PyTorch's intra-op CPU threads; a process-wide setting that the last model opened
+ *       with it decides (default: PyTorch's, one per core, or the system property
+ *       {@code ai.djl.pytorch.num_threads})</li>
  * </ul>
  * The engine runs offline: unless the system property {@code ai.djl.offline} is set, this provider sets it
  * to {@code true}, so the native library comes from the {@code pytorch-native-cpu} jar and nothing is
@@ -46,6 +50,7 @@ public final class DjlProvider implements LlmProvider {
     static final int DEFAULT_MAX_CONTEXT = 4096;
     private static final String CTX = OpenOptions.CONTEXT_LENGTH;
     private static final String DEVICE = "device";
+    private static final String THREADS = OpenOptions.THREADS;
 
     /** Creates the provider; cheap, loads no native code. */
     public DjlProvider() {
@@ -69,7 +74,7 @@ public final class DjlProvider implements LlmProvider {
     @Override
     public LlmBackend open(OpenRequest request) {
         Objects.requireNonNull(request, "request");
-        request.requireKnown(List.of(CTX, DEVICE));
+        request.requireKnown(List.of(CTX, DEVICE, THREADS));
         String model = request.spec().toString();
         Path dir;
         try {
@@ -83,6 +88,7 @@ public final class DjlProvider implements LlmProvider {
             throw new IllegalArgumentException("device must be cpu or gpu: '" + device + "' (model " + model + ")");
         }
         int askedCtx = request.integer(CTX, 16).orElse(0);
+        int threads = request.integer(THREADS, 1).orElse(0);
 
         // Everything is checked in Java before the engine or any native code starts.
         Checkpoint ckpt = Checkpoint.read(dir, model);
@@ -95,6 +101,9 @@ public final class DjlProvider implements LlmProvider {
         int ctx = askedCtx > 0 ? askedCtx : Math.min(limit, DEFAULT_MAX_CONTEXT);
 
         Engine engine = engine(model);
+        if (threads > 0) {
+            JniUtils.setNumThreads(threads);
+        }
         Device dev = Device.cpu();
         if (device.equals("gpu")) {
             if (engine.getGpuCount() == 0) {

@@ -307,6 +307,11 @@ final class LlamaDecoder implements AutoCloseable {
         return m.create(mask, new Shape(t, len));
     }
 
+    /** @return how many arrays the weights' manager and its sub-managers hold, for leak checks */
+    int liveArrays() {
+        return ((ai.djl.ndarray.BaseNDManager) manager).getManagedArrays().size();
+    }
+
     @Override
     public void close() {
         manager.close();

@@ -107,7 +107,7 @@ final class SafetensorsFile {
             throw corrupt(path, model, "the header is not a JSON object");
         }
         Map<String, Entry> out = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = root.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             String name = f.getKey();
             if (name.equals("__metadata__")) {

@@ -64,7 +64,7 @@ class LlamaCppAgreementTest {
                 }
 
                 // llama.cpp's ignore-eos masks every end-of-generation token; do the same here.
-                int[] ids = greedy(djl.decoder(), promptTokens, endOfGeneration);
+                int[] ids = DecoderRuns.greedy(djl.decoder(), promptTokens, TOKENS, endOfGeneration);
                 // Random weights end on arbitrary bytes: the server holds back an incomplete UTF-8 sequence at
                 // the end where decoding shows U+FFFD, so trailing replacement characters are not compared.
                 String fromDjl = trimReplacement(djl.tokenizer().decode(ids, 0, ids.length, true));
@@ -80,22 +80,5 @@ class LlamaCppAgreementTest {
 
     private static String trimReplacement(String s) {
         return s.replaceFirst("\uFFFD+$", "");
-    }
-
-    static int[] greedy(LlamaDecoder decoder, int[] prompt, int[] masked) {
-        int[] out = new int[TOKENS];
-        try (LlamaDecoder.KvCache cache = decoder.newCache(prompt.length + TOKENS)) {
-            float[] logits = decoder.forward(prompt, cache, false);
-            for (int i = 0; i < TOKENS; i++) {
-                for (int m : masked) {
-                    logits[m] = Float.NEGATIVE_INFINITY;
-                }
-                out[i] = Sampler.argmax(logits);
-                if (i + 1 < TOKENS) {
-                    logits = decoder.forward(new int[] {out[i]}, cache, false);
-                }
-            }
-        }
-        return out;
     }
 }

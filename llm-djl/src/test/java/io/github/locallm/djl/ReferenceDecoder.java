@@ -15,13 +15,31 @@ import java.util.Map;
 final class ReferenceDecoder {
     private final LlamaConfig c;
     private final Map<String, double[]> w = new HashMap<>();
+    private final double[] invFreq;
 
     /**
      * @param model the model
      * @param stored the element type the checkpoint stores, so the reference sees the same rounded weights
      */
     ReferenceDecoder(CheckpointModel model, HfCheckpointWriter.DType stored) {
+        this(model, stored, null);
+    }
+
+    /**
+     * @param model the model
+     * @param stored the element type the checkpoint stores
+     * @param invFreq RoPE inverse frequencies, or {@code null} for the unscaled ones of the config
+     */
+    ReferenceDecoder(CheckpointModel model, HfCheckpointWriter.DType stored, double[] invFreq) {
         this.c = model.config();
+        int half = c.headDim() / 2;
+        if (invFreq == null) {
+            invFreq = new double[half];
+            for (int i = 0; i < half; i++) {
+                invFreq[i] = 1.0 / Math.pow(c.ropeTheta(), 2.0 * i / c.headDim());
+            }
+        }
+        this.invFreq = invFreq;
         for (Map.Entry<String, Tensor> e : model.tensors().entrySet()) {
             float[] f = e.getValue().data();
             double[] d = new double[f.length];
@@ -155,8 +173,7 @@ final class ReferenceDecoder {
         for (int head = 0; head < heads; head++) {
             int base = head * hd;
             for (int i = 0; i < half; i++) {
-                double freq = 1.0 / Math.pow(c.ropeTheta(), 2.0 * i / hd);
-                double a = pos * freq;
+                double a = pos * invFreq[i];
                 double x1 = x[base + i];
                 double x2 = x[base + i + half];
                 x[base + i] = x1 * Math.cos(a) - x2 * Math.sin(a);

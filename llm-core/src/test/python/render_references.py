@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Renders the reference outputs of the chat-template tests with Python's jinja2.
+
+The environment is the one Hugging Face transformers uses in apply_chat_template:
+ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True) with the loopcontrols
+extension, a tojson filter that is json.dumps (ensure_ascii=False, optional indent, no key
+sorting, no HTML escaping), and the raise_exception and strftime_now globals.
+
+Each conversation under templates/conversations/ is turned into template variables with the same
+rules as ChatTemplate.contextOf (see to_context below), every template under templates/ is
+rendered with every conversation, and the result is written to
+templates/expected/<template>__<conversation>.txt, or, when the template calls
+raise_exception, the message to templates/expected/<template>__<conversation>.error.txt.
+Any other error stops the script: the test templates must render.
+
+The snippets under templates/snippets/snippets.txt (small templates, separated by lines
+"=== name"; a name containing "crlf" gets CRLF line ends) are rendered with the variables in
+templates/snippets/context.json; the results go to templates/snippets/expected.json as
+{"name": {"out": text}} or {"name": {"error": "ExceptionType: message", "raised": bool}}, where
+"raised" marks a raise_exception call.
+
+Re-run from the repository root after changing a template or a conversation:
+
+    python3 llm-core/src/test/python/render_references.py
+
+(needs only jinja2; tested with jinja2 3.1.6). Commit the regenerated files.
+"""
+import json
+import pathlib
+import sys
+from datetime import datetime
+
+import jinja2
+import jinja2.ext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+ROOT = pathlib.Path(__file__).resolve().parents[1] / "resources" / "templates"
+
+
+class RaisedByTemplate(Exception):
+    pass
+
+
+def make_env():
+    def raise_exception(message):
+        raise RaisedByTemplate(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def strftime_now(fmt):
+        return datetime.now().strftime(fmt)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[jinja2.ext.loopcontrols])
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    return env
+
+
+def to_context(conv):
+    messages = []
+    for m in conv["messages"]:
+        d = {"role": m["role"], "content": m["content"]}
+        if m.get("tool_calls"):
+            calls = []
+            for c in m["tool_calls"]:
+                call = {}
+                if c.get("id"):
+                    call["id"] = c["id"]
+                call["type"] = "function"
+                call["function"] = {"name": c["name"], "arguments": c["arguments"]}
+                calls.append(call)
+            d["tool_calls"] = calls
+        if m["role"] == "tool" and m.get("name"):
+            d["name"] = m["name"]
+        messages.append(d)
+    tools = None
+    if conv.get("tools"):
+        tools = [{"type": "function", "function": {"name": t["name"], "description": t["description"],
+                                                   "parameters": t["parameters"]}} for t in conv["tools"]]
+    ctx = {"messages": messages, "tools": tools, "documents": None,
+           "add_generation_prompt": conv["add_generation_prompt"]}
+    if conv.get("bos_token") is not None:
+        ctx["bos_token"] = conv["bos_token"]
+    if conv.get("eos_token") is not None:
+        ctx["eos_token"] = conv["eos_token"]
+    ctx.update(conv.get("variables", {}))
+    return ctx
+
+
+def read_snippets(path):
+    snippets = {}
+    name = None
+    lines = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("=== "):
+            if name is not None:
+                snippets[name] = "\n".join(lines)
+            name = line[4:].strip()
+            lines = []
+        else:
+            lines.append(line)
+    if name is not None:
+        snippets[name] = "\n".join(lines[:-1] if lines and lines[-1] == "" else lines)
+    for key in snippets:
+        if "crlf" in key:
+            snippets[key] = snippets[key].replace("\n", "\r\n")
+    return snippets
+
+
+def render_snippets(env):
+    folder = ROOT / "snippets"
+    context = json.loads((folder / "context.json").read_text(encoding="utf-8"))
+    results = {}
+    for name, source in read_snippets(folder / "snippets.txt").items():
+        try:
+            results[name] = {"out": env.from_string(source).render(**context)}
+        except RaisedByTemplate as e:
+            results[name] = {"error": f"TemplateError: {e}", "raised": True}
+        except Exception as e:
+            results[name] = {"error": f"{type(e).__name__}: {e}", "raised": False}
+    (folder / "expected.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n",
+                                          encoding="utf-8", newline="")
+    errors = sum(1 for r in results.values() if "error" in r)
+    print(f"{len(results)} snippets: {len(results) - errors} rendered, {errors} failed as expected")
+
+
+def main():
+    env = make_env()
+    out_dir = ROOT / "expected"
+    out_dir.mkdir(exist_ok=True)
+    for old in out_dir.glob("*.txt"):
+        old.unlink()
+    templates = sorted(ROOT.glob("*.jinja"))
+    conversations = sorted((ROOT / "conversations").glob("*.json"))
+    rendered = raised = 0
+    for tpath in templates:
+        template = env.from_string(tpath.read_text(encoding="utf-8"))
+        for cpath in conversations:
+            conv = json.loads(cpath.read_text(encoding="utf-8"))
+            name = f"{tpath.stem}__{cpath.stem}"
+            try:
+                text = template.render(**to_context(conv))
+                (out_dir / f"{name}.txt").write_text(text, encoding="utf-8", newline="")
+                rendered += 1
+            except RaisedByTemplate as e:
+                (out_dir / f"{name}.error.txt").write_text(str(e), encoding="utf-8", newline="")
+                raised += 1
+            except Exception as e:
+                sys.exit(f"{name}: {type(e).__name__}: {e}")
+    print(f"{len(templates)} templates x {len(conversations)} conversations: "
+          f"{rendered} rendered, {raised} raised by the template")
+    render_snippets(env)
+
+
+if __name__ == "__main__":
+    main()

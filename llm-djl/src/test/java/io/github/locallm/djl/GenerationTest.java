@@ -1,0 +1,270 @@
+package io.github.locallm.djl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.locallm.FinishReason;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.spi.BackendResult;
+import io.github.locallm.spi.CancelSignal;
+import io.github.locallm.spi.GenerationRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/** Sampling, limits, end tokens, streaming and cancellation of the backend, through its SPI. */
+class GenerationTest {
+    static final String PROMPT = "The weather is nice. The sky is";
+
+    private static final CancelSignal NEVER = new CancelSignal() {
+        @Override
+        public boolean isCancelled() {
+            return false;
+        }
+
+        @Override
+        public void onCancel(Runnable action) {
+        }
+    };
+
+    /** What one generation produced. */
+    record Run(List<String> pieces, BackendResult result) {
+        String text() {
+            return String.join("", pieces);
+        }
+    }
+
+    static Run run(DjlBackend b, String prompt, GenerationOptions o) {
+        List<String> pieces = new ArrayList<>();
+        BackendResult r = b.generate(GenerationRequest.completion(prompt, o), pieces::add, NEVER);
+        return new Run(pieces, r);
+    }
+
+    static DjlBackend backend() {
+        return Backends.shared(TinyCheckpoints.Variant.GQA_F32);
+    }
+
+    static GenerationOptions.Builder opts(int n) {
+        return GenerationOptions.builder().maxTokens(n);
+    }
+
+    /** Greedy ids straight from the decoder, no end tokens masked. */
+    static int[] greedyIds(DjlBackend b, String prompt, int n) {
+        return DecoderRuns.greedy(b.decoder(), b.tokenize(prompt), n, new int[0]);
+    }
+
+    @Test
+    void greedyMatchesTheDecodersArgmaxAndEndsWithLength() {
+        DjlBackend b = backend();
+        Run r = run(b, PROMPT, opts(24).temperature(0).build());
+        int[] ids = greedyIds(b, PROMPT, 24);
+        assertThat(r.result().finishReason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(r.result().completionTokens()).isEqualTo(24);
+        assertThat(r.result().promptTokens()).isEqualTo(b.tokenize(PROMPT).length);
+        assertThat(r.text()).isEqualTo(b.tokenizer().decode(ids, 0, ids.length, true));
+    }
+
+    @Test
+    void seedMakesSamplingReproducibleAndDifferentSeedsDiffer() {
+        DjlBackend b = backend();
+        GenerationOptions s1 = opts(32).temperature(1.0).seed(7).build();
+        String a = run(b, PROMPT, s1).text();
+        assertThat(run(b, PROMPT, s1).text()).isEqualTo(a);
+        boolean differs = false;
+        for (long seed = 8; seed < 12 && !differs; seed++) {
+            differs = !run(b, PROMPT, s1.toBuilder().seed(seed).build()).text().equals(a);
+        }
+        assertThat(differs).as("another seed gives another sample").isTrue();
+        assertThat(a).as("sampling at temperature 1 leaves the greedy path")
+                .isNotEqualTo(run(b, PROMPT, opts(32).temperature(0).build()).text());
+    }
+
+    @Test
+    void filtersThatKeepOneTokenAreGreedy() {
+        DjlBackend b = backend();
+        String greedy = run(b, PROMPT, opts(24).temperature(0).build()).text();
+        assertThat(run(b, PROMPT, opts(24).temperature(1.5).topK(1).seed(3).build()).text()).isEqualTo(greedy);
+        assertThat(run(b, PROMPT, opts(24).temperature(1.5).topP(1e-6).seed(3).build()).text()).isEqualTo(greedy);
+        assertThat(run(b, PROMPT, opts(24).temperature(1.5).minP(1.0).seed(3).build()).text()).isEqualTo(greedy);
+        assertThat(run(b, PROMPT, opts(24).temperature(1.5).topK(40).seed(3).build()).text()).isNotEqualTo(greedy);
+    }
+
+    @Test
+    void repetitionPenaltyFollowsItsDefinition() {
+        float[] logits = {2f, -1f, 0.5f, 3f};
+        new Sampler(0, 0, 1, 0, 2.0, 1).sample(logits, new int[] {0, 1, 1}, 3);
+        assertThat(logits).containsExactly(1f, -2f, 0.5f, 3f);
+        // With the top token penalized enough, greedy moves to the next one.
+        float[] l2 = {2f, 1.5f};
+        assertThat(new Sampler(0, 0, 1, 0, 2.0, 1).sample(l2, new int[] {0}, 1)).isEqualTo(1);
+        DjlBackend b = backend();
+        String plain = run(b, PROMPT, opts(32).temperature(0).build()).text();
+        assertThat(run(b, PROMPT, opts(32).temperature(0).repeatPenalty(3.0).build()).text()).isNotEqualTo(plain);
+    }
+
+    @Test
+    void samplingFrequenciesFollowTheProbabilities() {
+        float[] logits = {0f, (float) Math.log(3)};
+        Sampler s = new Sampler(1.0, 0, 1, 0, 1, 99);
+        int ones = 0;
+        int n = 20000;
+        for (int i = 0; i < n; i++) {
+            ones += s.sample(logits.clone(), new int[0], 0);
+        }
+        assertThat(ones / (double) n).isCloseTo(0.75, org.assertj.core.data.Offset.offset(0.02));
+    }
+
+    @Test
+    void stopSequenceCutsTheTextAndEnds() {
+        DjlBackend b = backend();
+        String full = run(b, PROMPT, opts(24).temperature(0).build()).text();
+        String stop = full.substring(10, 13);
+        Run r = run(b, PROMPT, opts(24).temperature(0).stop(stop).build());
+        assertThat(r.result().finishReason()).isEqualTo(FinishReason.STOP);
+        assertThat(r.text()).isEqualTo(full.substring(0, full.indexOf(stop))).doesNotContain(stop);
+    }
+
+    @Test
+    void everyEndTokenOfTheGenerationConfigStops() throws Exception {
+        DjlBackend shared = backend();
+        int[] ids = greedyIds(shared, PROMPT, 12);
+        int end = ids[5];
+        Path dir = TinyCheckpoints.copy(TinyCheckpoints.Variant.GQA_F32, "eos-list");
+        Path gen = dir.resolve("generation_config.json");
+        String s = Files.readString(gen);
+        Files.writeString(gen, s.replaceFirst("\"eos_token_id\" : \\[ ([0-9]+), ([0-9]+) \\]",
+                "\"eos_token_id\" : [ $1, $2, " + end + " ]"));
+        try (DjlBackend b = Backends.open(dir, Map.of())) {
+            assertThat(b.eosIds()).contains(end).hasSize(3);
+            int first = indexOf(ids, end);
+            Run r = run(b, PROMPT, opts(12).temperature(0).build());
+            assertThat(r.result().finishReason()).isEqualTo(FinishReason.STOP);
+            assertThat(r.result().completionTokens()).isEqualTo(first);
+        }
+    }
+
+    private static int indexOf(int[] a, int v) {
+        for (int i = 0; i < a.length; i++) {
+            if (a[i] == v) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
+    void streamedPiecesNeverSplitCharacters() {
+        DjlBackend b = backend();
+        // Multi-byte text in the prompt steers the tiny model towards byte tokens.
+        String prompt = "Café, naïve, résumé, 日本語 のテキスト; emoji 🙂 and 🚀";
+        for (long seed = 1; seed <= 6; seed++) {
+            Run r = run(b, prompt, opts(40).temperature(1.2).seed(seed).build());
+            for (String p : r.pieces()) {
+                assertThat(p).isNotEmpty();
+                assertThat(Character.isLowSurrogate(p.charAt(0))).as("piece %s", p).isFalse();
+                assertThat(Character.isHighSurrogate(p.charAt(p.length() - 1))).as("piece %s", p).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void byteByByteTextStreamsWholeCharacters() {
+        CheckpointTokenizer tok = backend().tokenizer();
+        String text = "Grüße, 日本語, emoji 🙂🚀 and naïve café";
+        byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int[] ids = new int[utf8.length];
+        for (int i = 0; i < utf8.length; i++) {
+            ids[i] = utf8[i] & 0xff; // token i < 256 is the byte i
+        }
+        CheckpointTokenizer.StreamDecoder d = tok.new StreamDecoder();
+        List<String> pieces = new ArrayList<>();
+        for (int id : ids) {
+            String p = d.push(id);
+            if (!p.isEmpty()) {
+                pieces.add(p);
+            }
+        }
+        String rest = d.flush();
+        assertThat(String.join("", pieces) + rest).isEqualTo(text);
+        assertThat(pieces).noneMatch(p -> p.contains("\uFFFD"));
+        assertThat(pieces).contains("🙂", "日");
+    }
+
+    @Test
+    void incrementalDecodingEqualsWholeDecoding() {
+        DjlBackend b = backend();
+        CheckpointTokenizer tok = b.tokenizer();
+        // Token ids of single bytes of multi-byte characters: "é" is C3 A9, "🙂" is F0 9F 99 82.
+        int[] ids = tok.encode("aé🙂b 日本", false);
+        int[] bytes = {0xC3, 0xA9, 0xF0, 0x9F, 0x99, 0x82};
+        int[] seq = new int[ids.length + bytes.length];
+        System.arraycopy(ids, 0, seq, 0, ids.length);
+        System.arraycopy(bytes, 0, seq, ids.length, bytes.length);
+        CheckpointTokenizer.StreamDecoder d = tok.new StreamDecoder();
+        StringBuilder sb = new StringBuilder();
+        List<String> pieces = new ArrayList<>();
+        for (int id : seq) {
+            String p = d.push(id);
+            if (!p.isEmpty()) {
+                pieces.add(p);
+            }
+            sb.append(p);
+        }
+        sb.append(d.flush());
+        assertThat(sb.toString()).isEqualTo(tok.decode(seq, 0, seq.length, true)).endsWith("é🙂");
+        assertThat(pieces).noneMatch(p -> p.contains("\uFFFD"));
+    }
+
+    @Test
+    void cancellationStopsPromptly() {
+        DjlBackend b = backend();
+        AtomicBoolean cancelled = new AtomicBoolean();
+        CancelSignal signal = new CancelSignal() {
+            @Override
+            public boolean isCancelled() {
+                return cancelled.get();
+            }
+
+            @Override
+            public void onCancel(Runnable action) {
+            }
+        };
+        List<String> pieces = new ArrayList<>();
+        BackendResult r = b.generate(GenerationRequest.completion(PROMPT, opts(200).temperature(0).build()), t -> {
+            pieces.add(t);
+            if (pieces.size() == 3) {
+                cancelled.set(true);
+            }
+        }, signal);
+        assertThat(r.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        assertThat(pieces).hasSize(3);
+        assertThat(r.completionTokens()).isLessThan(10);
+    }
+
+    @Test
+    void noArraysAccumulatePerToken() {
+        DjlBackend b = backend();
+        int before = b.decoder().liveArrays();
+        List<Integer> live = new ArrayList<>();
+        b.generate(GenerationRequest.completion(PROMPT, opts(48).temperature(0).build()),
+                t -> live.add(b.decoder().liveArrays()), NEVER);
+        assertThat(live).hasSizeGreaterThan(10);
+        assertThat(live).as("live arrays while generating").allMatch(n -> n.equals(live.get(0)));
+        assertThat(b.decoder().liveArrays()).as("after the generation").isEqualTo(before);
+    }
+
+    @Test
+    void contextOverflowIsReported() {
+        try (DjlBackend b = Backends.open(TinyCheckpoints.dir(TinyCheckpoints.Variant.GQA_F32), Map.of("ctx", "32"))) {
+            String longPrompt = "The quick brown fox jumps over the lazy dog. ".repeat(10);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> run(b, longPrompt, opts(4).build()))
+                    .isInstanceOf(io.github.locallm.ContextOverflowException.class)
+                    .hasMessageContaining("32");
+            Run r = run(b, "Hello", opts(100).temperature(0).build());
+            assertThat(r.result().promptTokens() + r.result().completionTokens()).isLessThanOrEqualTo(32);
+        }
+    }
+}

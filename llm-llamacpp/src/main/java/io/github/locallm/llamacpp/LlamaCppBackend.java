@@ -1,0 +1,492 @@
+package io.github.locallm.llamacpp;
+
+import de.kherud.llama.InferenceParameters;
+import de.kherud.llama.LlamaIterator;
+import de.kherud.llama.LlamaOutput;
+import io.github.locallm.Capability;
+import io.github.locallm.ChatMessage;
+import io.github.locallm.ContextOverflowException;
+import io.github.locallm.FinishReason;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.LlmException;
+import io.github.locallm.ModelInfo;
+import io.github.locallm.ResponseFormat;
+import io.github.locallm.UnsupportedCapabilityException;
+import io.github.locallm.spi.BackendResult;
+import io.github.locallm.spi.CancelSignal;
+import io.github.locallm.spi.GenerationRequest;
+import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.TokenSink;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One open handle on a shared native model. Thread-safe: calls that reach the model's worker are
+ * serialized by the shared model's fair lock; after {@link #close()} every call throws
+ * {@link IllegalStateException} instead of reaching native code (where it would block forever).
+ */
+final class LlamaCppBackend implements LlmBackend {
+
+    static final String NAME = "llamacpp";
+    /** Generation options this backend takes under {@code llamacpp.*}. */
+    static final Set<String> BACKEND_OPTIONS = Set.of("grammar", "cache_prompt", "frequency_penalty",
+            "presence_penalty", "repeat_last_n", "typical_p", "mirostat", "mirostat_tau", "mirostat_eta",
+            "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
+            "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
+
+    private static final char OPEN = '\uE000';
+    private static final char CLOSE = '\uE001';
+
+    private final SharedModel shared;
+    private final String spec;
+    private final LoadSettings settings;
+    private final ChatRenderer renderer;
+    private final List<String> controlTexts;
+    private final int vocabSize;
+    private final boolean addBos;
+    private final int bosId;
+    private final ModelInfo info;
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    LlamaCppBackend(SharedModel shared, String spec, LoadSettings settings) {
+        this.shared = shared;
+        this.spec = spec;
+        this.settings = settings;
+        GgufFile gguf = shared.gguf;
+        List<String> vocab = gguf.tokens();
+        this.vocabSize = vocab.size();
+        List<String> controls = new ArrayList<>(gguf.controlTokenTexts());
+        controls.sort(Comparator.comparingInt(String::length).reversed());
+        this.controlTexts = List.copyOf(controls);
+        String template = settings.template() != null ? settings.template()
+                : gguf.string("tokenizer.chat_template", null);
+        this.renderer = ChatRenderer.forTemplate(template, vocab);
+        Boolean bos = gguf.bool("tokenizer.ggml.add_bos_token");
+        this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
+        this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
+        Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
+        if (settings.embedding()) {
+            caps.add(Capability.EMBEDDINGS);
+        } else {
+            caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.JSON_SCHEMA,
+                    Capability.SEED));
+            if (renderer != null) {
+                caps.add(Capability.CHAT);
+            }
+        }
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("architecture", gguf.architecture());
+        details.put("path", shared.key.canonicalPath().toString());
+        details.put("file_type", Long.toString(gguf.number("general.file_type", -1)));
+        details.put("gguf_version", Integer.toString(gguf.version));
+        details.put("tensors", Long.toString(gguf.tensorCount));
+        details.put("vocab_size", Integer.toString(vocabSize));
+        details.put("trained_context_length", Long.toString(gguf.trainedContext()));
+        details.put("chat_template", renderer == null ? "none" : renderer.description());
+        details.put("threads", Integer.toString(settings.threads()));
+        details.put("kv_type", settings.kvType());
+        details.put("gpu_layers", settings.gpuLayers() == 0 ? "0" : settings.libPath() == null
+                ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)" : Integer.toString(settings.gpuLayers()));
+        details.put("native_library", String.valueOf(NativeRuntime.loadedFrom()));
+        this.info = new ModelInfo(NAME, spec, settings.ctx(), caps, details);
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    private void ensureOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("llamacpp model " + spec + " is closed; open it again");
+        }
+    }
+
+    // ---------------------------------------------------------------- tokenization
+
+    /** Tokenizes text that may contain special-token text, which becomes special tokens (a raw prompt). */
+    private int[] templateTokens(String text) {
+        return text.isEmpty() ? new int[0] : shared.model.encode(text);
+    }
+
+    /**
+     * Tokenizes text as plain text: where it contains the text of a control token, that text is tokenized
+     * in two parts, so it is read as ordinary characters and can never act as a control token.
+     */
+    private void plainTokens(String text, IntList out) {
+        int at = -1;
+        String found = null;
+        for (String c : controlTexts) {
+            int i = text.indexOf(c);
+            if (i >= 0 && (at < 0 || i < at)) {
+                at = i;
+                found = c;
+            }
+        }
+        if (found == null) {
+            out.addAll(templateTokens(text));
+            return;
+        }
+        out.addAll(templateTokens(text.substring(0, at)));
+        int cut = Character.charCount(found.codePointAt(0));
+        out.addAll(templateTokens(found.substring(0, cut)));
+        plainTokens(found.substring(cut) + text.substring(at + found.length()), out);
+    }
+
+    @Override
+    public int[] tokenize(String text) {
+        ensureOpen();
+        IntList out = new IntList();
+        plainTokens(text, out);
+        return out.toArray();
+    }
+
+    @Override
+    public String detokenize(int[] tokens) {
+        ensureOpen();
+        for (int t : tokens) {
+            if (t < 0 || t >= vocabSize) {
+                throw new IllegalArgumentException("token id " + t + " is outside the vocabulary [0, " + vocabSize
+                        + ") of model " + spec);
+            }
+        }
+        return shared.model.decode(tokens);
+    }
+
+    @Override
+    public int countTokens(List<ChatMessage> messages) {
+        ensureOpen();
+        return chatTokens(messages).length;
+    }
+
+    private int[] rawPromptTokens(String prompt) {
+        IntList out = new IntList();
+        if (addBos && bosId >= 0) {
+            out.add(bosId);
+        }
+        out.addAll(templateTokens(prompt));
+        if (out.size() == 0) {
+            out.add(bosId >= 0 ? bosId : 0);
+        }
+        return out.toArray();
+    }
+
+    SharedModel sharedForTest() {
+        return shared;
+    }
+
+    /** Returns the prompt tokens of a conversation (for tests of the escaping). */
+    int[] chatTokensForTest(List<ChatMessage> messages) {
+        ensureOpen();
+        return chatTokens(messages);
+    }
+
+    private int[] chatTokens(List<ChatMessage> messages) {
+        if (renderer == null) {
+            throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no chat template this backend"
+                    + " can render; open it with template=chatml (or another template) or use completion");
+        }
+        List<ChatMessage> placeholders = new ArrayList<>(messages.size());
+        for (int i = 0; i < messages.size(); i++) {
+            ChatMessage m = messages.get(i);
+            if (!m.images().isEmpty()) {
+                throw new UnsupportedCapabilityException("llamacpp model " + spec + " cannot read images"
+                        + " (VISION is not supported by this backend)");
+            }
+            if (!m.toolCalls().isEmpty()) {
+                throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calls");
+            }
+            placeholders.add(new ChatMessage(m.role(), OPEN + Integer.toString(i) + CLOSE, List.of(), List.of(),
+                    m.name()));
+        }
+        String rendered = renderer.render(placeholders, true);
+        IntList out = new IntList();
+        if (addBos && bosId >= 0) {
+            out.add(bosId);
+        }
+        int pos = 0;
+        while (pos < rendered.length()) {
+            int open = rendered.indexOf(OPEN, pos);
+            if (open < 0) {
+                out.addAll(templateTokens(rendered.substring(pos)));
+                break;
+            }
+            int close = rendered.indexOf(CLOSE, open);
+            out.addAll(templateTokens(rendered.substring(pos, open)));
+            int index = Integer.parseInt(rendered.substring(open + 1, close));
+            plainTokens(messages.get(index).content(), out);
+            pos = close + 1;
+        }
+        return out.toArray();
+    }
+
+    // ---------------------------------------------------------------- generation
+
+    @Override
+    public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
+        ensureOpen();
+        if (settings.embedding()) {
+            throw new UnsupportedCapabilityException("llamacpp model " + spec + " was opened with embedding=true and"
+                    + " cannot generate text; open it again without embedding to generate");
+        }
+        GenerationOptions o = request.options();
+        int[] prompt = request.isChat() ? chatTokens(request.messages()) : rawPromptTokens(request.prompt());
+        int room = settings.ctx() - prompt.length;
+        if (room < 1) {
+            throw new ContextOverflowException("the prompt of " + prompt.length + " tokens does not fit the context of "
+                    + settings.ctx() + " tokens of llamacpp model " + spec
+                    + "; shorten it or open the model with a larger ctx");
+        }
+        int nPredict = Math.min(o.maxTokens().orElse(room), room);
+        InferenceParameters p = NativeRequest.withTokens(prompt);
+        Map<String, String> extra = options(o);
+        boolean cachePrompt = !"false".equals(extra.remove("cache_prompt"));
+        NativeRequest.put(p, "n_predict", Integer.toString(nPredict));
+        NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
+        extra.forEach((k, v) -> NativeRequest.put(p, k, v));
+
+        StopFilter filter = new StopFilter(o.stop(), sink);
+        try {
+            shared.lock.lockInterruptibly();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
+        }
+        try {
+            ensureOpen();
+            if (cancel.isCancelled()) {
+                return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
+            }
+            LlamaIterator it;
+            try {
+                it = (LlamaIterator) shared.model.generate(p).iterator();
+            } catch (RuntimeException e) {
+                throw new LlmException("llamacpp model " + spec + " rejected the request: " + e.getMessage(), e);
+            }
+            int produced = 0;
+            boolean lastEmpty = false;
+            boolean finished = false;
+            FinishReason reason = null;
+            try {
+                while (it.hasNext()) {
+                    LlamaOutput out = it.next();
+                    if (!it.hasNext()) {
+                        finished = true;
+                        if (!out.text.isEmpty()) {
+                            lastEmpty = false;
+                            filter.accept(out.text);
+                        }
+                        break;
+                    }
+                    produced++;
+                    lastEmpty = out.text.isEmpty();
+                    if (!lastEmpty && filter.accept(out.text)) {
+                        reason = FinishReason.STOP;
+                        break;
+                    }
+                    if (cancel.isCancelled()) {
+                        reason = FinishReason.CANCELLED;
+                        break;
+                    }
+                }
+            } catch (RuntimeException e) {
+                throw new LlmException("llamacpp generation failed for model " + spec + ": " + e.getMessage(), e);
+            } finally {
+                if (!finished) {
+                    it.cancel();
+                }
+            }
+            if (reason == null) {
+                filter.flush();
+                if (filter.stopped()) {
+                    reason = FinishReason.STOP;
+                } else {
+                    reason = lastEmpty ? FinishReason.STOP : FinishReason.LENGTH;
+                }
+            }
+            if (reason == FinishReason.LENGTH) {
+                produced = Math.max(produced, nPredict);
+            }
+            return BackendResult.of(reason, prompt.length, produced);
+        } finally {
+            shared.lock.unlock();
+        }
+    }
+
+    /** Validates the options and returns the native request entries (raw JSON values) they call for. */
+    private Map<String, String> options(GenerationOptions o) {
+        if (!o.tools().isEmpty()) {
+            throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calling");
+        }
+        if (o.think().orElse(false)) {
+            throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no separate reasoning output;"
+                    + " leave think unset");
+        }
+        Map<String, String> m = new LinkedHashMap<>();
+        o.temperature().ifPresent(t -> m.put("temperature", num(t)));
+        o.topP().ifPresent(t -> m.put("top_p", num(t)));
+        o.topK().ifPresent(t -> m.put("top_k", Integer.toString(t)));
+        o.minP().ifPresent(t -> m.put("min_p", num(t)));
+        o.repeatPenalty().ifPresent(t -> m.put("repeat_penalty", num(t)));
+        // llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold a long seed into [0, 2^32 - 2].
+        o.seed().ifPresent(s -> m.put("seed", Long.toString(Long.remainderUnsigned(s, 0xFFFFFFFFL))));
+        Map<String, String> own = o.backendOptions(NAME);
+        for (Map.Entry<String, String> e : own.entrySet()) {
+            String k = e.getKey();
+            String v = e.getValue().strip();
+            if (!BACKEND_OPTIONS.contains(k)) {
+                throw new IllegalArgumentException("unknown llamacpp option '" + k + "' for model " + spec + "; known: "
+                        + new java.util.TreeSet<>(BACKEND_OPTIONS));
+            }
+            switch (k) {
+                case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
+                        + " token probabilities abort the native library of this llama.cpp build");
+                case "grammar" -> {
+                    Gbnf.validate(e.getValue());
+                    m.put("grammar", Json.quote(e.getValue()));
+                }
+                case "cache_prompt" -> m.put(k, Boolean.toString(bool(k, v)));
+                case "repeat_last_n", "mirostat", "min_keep", "dry_allowed_length", "dry_penalty_last_n" ->
+                        m.put(k, Integer.toString(integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
+                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE)));
+                default -> m.put(k, num(decimal(k, v)));
+            }
+        }
+        ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
+        if (rf.kind() != ResponseFormat.Kind.TEXT && m.containsKey("grammar")) {
+            throw new IllegalArgumentException("give either a response format or llamacpp.grammar, not both (model "
+                    + spec + ")");
+        }
+        if (rf.kind() == ResponseFormat.Kind.JSON) {
+            m.put("grammar", Json.quote(Gbnf.JSON_GRAMMAR));
+        } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
+            Object schema;
+            try {
+                schema = Json.parse(rf.schema().orElseThrow());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("the JSON schema for model " + spec + " is not valid JSON: "
+                        + e.getMessage(), e);
+            }
+            if (!(schema instanceof Map)) {
+                throw new IllegalArgumentException("the JSON schema for model " + spec + " must be a JSON object");
+            }
+            m.put("json_schema", Json.write(schema));
+        }
+        return m;
+    }
+
+    private String num(double d) {
+        if (!Double.isFinite(d)) {
+            throw new IllegalArgumentException("option value must be finite: " + d + " (model " + spec + ")");
+        }
+        return Double.toString(d);
+    }
+
+    private double decimal(String key, String v) {
+        try {
+            double d = Double.parseDouble(v);
+            if (!Double.isFinite(d) || d < 0) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("llamacpp option " + key + " must be a finite number >= 0: '" + v
+                    + "' (model " + spec + ")", e);
+        }
+    }
+
+    private int integer(String key, String v, int min, int max) {
+        try {
+            int n = Integer.parseInt(v);
+            if (n < min || n > max) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("llamacpp option " + key + " must be an integer in [" + min + ", "
+                    + max + "]: '" + v + "' (model " + spec + ")", e);
+        }
+    }
+
+    private boolean bool(String key, String v) {
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        throw new IllegalArgumentException("llamacpp option " + key + " must be true or false: '" + v + "' (model "
+                + spec + ")");
+    }
+
+    // ---------------------------------------------------------------- embeddings
+
+    @Override
+    public List<float[]> embed(List<String> texts) {
+        ensureOpen();
+        if (!settings.embedding()) {
+            throw new UnsupportedCapabilityException("llamacpp model " + spec + " was not opened for embeddings;"
+                    + " open it with embedding=true (pooling=last or cls)");
+        }
+        List<float[]> out = new ArrayList<>(texts.size());
+        for (String text : texts) {
+            int n = rawPromptTokens(text).length;
+            if (n > settings.batch() || n >= settings.ctx()) {
+                throw new ContextOverflowException("a text of " + n + " tokens is longer than the batch of "
+                        + settings.batch() + " tokens of llamacpp embedding model " + spec
+                        + "; open it with a larger batch (and ctx)");
+            }
+            shared.lock.lock();
+            try {
+                ensureOpen();
+                out.add(shared.model.embed(text));
+            } catch (RuntimeException e) {
+                if (e instanceof IllegalStateException ise && closed.get()) {
+                    throw ise;
+                }
+                throw new LlmException("llamacpp embedding failed for model " + spec + ": " + e.getMessage(), e);
+            } finally {
+                shared.lock.unlock();
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            shared.release();
+        }
+    }
+
+    /** A growable int array. */
+    static final class IntList {
+        private int[] data = new int[64];
+        private int size;
+
+        void add(int v) {
+            if (size == data.length) {
+                data = java.util.Arrays.copyOf(data, size * 2);
+            }
+            data[size++] = v;
+        }
+
+        void addAll(int[] values) {
+            for (int v : values) {
+                add(v);
+            }
+        }
+
+        int size() {
+            return size;
+        }
+
+        int[] toArray() {
+            return java.util.Arrays.copyOf(data, size);
+        }
+    }
+}

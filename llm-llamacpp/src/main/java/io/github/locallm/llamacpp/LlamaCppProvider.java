@@ -1,0 +1,109 @@
+package io.github.locallm.llamacpp;
+
+import io.github.locallm.ModelLoadException;
+import io.github.locallm.ModelNotFoundException;
+import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.spi.OpenRequest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Runs GGUF models in-process with llama.cpp (through {@code de.kherud:llama}, build b4916), for the spec
+ * schemes {@code llamacpp} and {@code gguf} and for {@code LocalLlm.open(Path)} on {@code .gguf} files.
+ *
+ * <pre>{@code
+ * try (LocalLlm llm = LocalLlm.open("llamacpp:/models/qwen2.5-0.5b-instruct-q8_0.gguf?ctx=4096&threads=4")) {
+ *     System.out.println(llm.complete("The capital of France is"));
+ * }
+ * }</pre>
+ *
+ * <p>Settings (spec query or {@code OpenOptions}), validated in Java before anything reaches native code:
+ * <ul>
+ *   <li>{@code ctx}: context size in tokens; default the model's trained length, at most 4096</li>
+ *   <li>{@code threads}: CPU threads; default the number of physical cores</li>
+ *   <li>{@code batch}: prompt batch size; default min(512, ctx)</li>
+ *   <li>{@code gpu_layers}: layers offloaded to a GPU (-1 for all); default 0 (the bundled build is CPU-only)</li>
+ *   <li>{@code mmap} (default true), {@code mlock} (default false)</li>
+ *   <li>{@code template} or {@code template_file}: chat template override ({@code chatml} or a template text)</li>
+ *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default) or {@code cls}.
+ *       MEAN and NONE are refused: this build aborts on MEAN and returns one token's state for NONE</li>
+ *   <li>{@code lib_path}: a directory holding another {@code libjllama} build (one build per JVM)</li>
+ *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
+ * </ul>
+ *
+ * <p>Native memory: this binding frees nothing when a model is closed, so a loaded model stays loaded
+ * (idle) after its last handle closes and is reused by the next open of the same file with the same
+ * settings. Each distinct (file, settings) pair therefore costs its memory once per JVM, until the JVM exits.
+ *
+ * <p>Thread-safe and stateless; one instance is created by {@link java.util.ServiceLoader}.
+ */
+public final class LlamaCppProvider implements LlmProvider {
+
+    /** Creates the provider; does no work (the native library is loaded on the first open). */
+    public LlamaCppProvider() {
+    }
+
+    @Override
+    public String name() {
+        return LlamaCppBackend.NAME;
+    }
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("llamacpp", "gguf");
+    }
+
+    @Override
+    public boolean accepts(Path path) {
+        Path name = path.getFileName();
+        return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".gguf") && Files.isRegularFile(path);
+    }
+
+    @Override
+    public LlmBackend open(OpenRequest request) {
+        String spec = request.spec().toString();
+        String location = request.spec().location();
+        Path path;
+        try {
+            path = Path.of(location);
+        } catch (InvalidPathException e) {
+            throw new ModelNotFoundException("'" + location + "' is not a valid file path (model " + spec + ")", e);
+        }
+        if (!Files.exists(path)) {
+            throw new ModelNotFoundException("GGUF model file " + path.toAbsolutePath() + " does not exist (model "
+                    + spec + "); check the path");
+        }
+        if (Files.isDirectory(path)) {
+            throw new ModelNotFoundException(path.toAbsolutePath() + " is a directory, not a GGUF file (model " + spec
+                    + "); give the path of the .gguf file");
+        }
+        if (!Files.isReadable(path)) {
+            throw new ModelLoadException("GGUF model file " + path.toAbsolutePath() + " is not readable (model "
+                    + spec + "); check its permissions");
+        }
+        Path canonical;
+        GgufFile gguf;
+        try {
+            canonical = path.toRealPath();
+            gguf = GgufFile.read(canonical);
+        } catch (GgufFile.GgufException e) {
+            throw new ModelLoadException(path.toAbsolutePath() + " is not a usable GGUF model: " + e.getMessage()
+                    + " (model " + spec + "); download or convert the file again", e);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
+        }
+        LoadSettings settings = LoadSettings.parse(request, gguf.trainedContext());
+        NativeRuntime.ensureLoaded(settings.libPath());
+        try {
+            return new LlamaCppBackend(SharedModel.acquire(canonical, gguf, settings, spec), spec, settings);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package io.github.locallm.llamacpp;
+
+import io.github.locallm.spi.OpenRequest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The load settings of a model, parsed and validated in Java so that no bad value reaches the native
+ * argument parser (which prints usage text and leaves a broken model behind).
+ */
+record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap, boolean mlock,
+                    String template, boolean embedding, String pooling, Path libPath, String kvType) {
+
+    static final String CTX = "ctx";
+    static final String THREADS = "threads";
+    static final String BATCH = "batch";
+    static final String GPU_LAYERS = "gpu_layers";
+    static final String MMAP = "mmap";
+    static final String MLOCK = "mlock";
+    static final String TEMPLATE = "template";
+    static final String TEMPLATE_FILE = "template_file";
+    static final String EMBEDDING = "embedding";
+    static final String POOLING = "pooling";
+    static final String LIB_PATH = "lib_path";
+    static final String KV_TYPE = "kv_type";
+    static final List<String> KEYS = List.of(CTX, THREADS, BATCH, GPU_LAYERS, MMAP, MLOCK, TEMPLATE, TEMPLATE_FILE,
+            EMBEDDING, POOLING, LIB_PATH, KV_TYPE);
+
+    /** The context size used when the model's own is larger or unknown. */
+    static final int DEFAULT_CTX_CAP = 4096;
+    private static final int MAX_CTX = 1 << 20;
+    private static final Set<String> KV_TYPES = Set.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl",
+            "q5_0", "q5_1");
+
+    /**
+     * Parses the settings of an open request.
+     *
+     * @param request      the request
+     * @param trainedCtx   the model's trained context length (0 if unknown)
+     * @throws IllegalArgumentException naming the bad setting and what is accepted
+     */
+    static LoadSettings parse(OpenRequest request, long trainedCtx) {
+        request.requireKnown(KEYS);
+        String model = request.spec().toString();
+        int ctx = request.integer(CTX, 1).orElse((int) Math.min(trainedCtx > 0 ? trainedCtx : DEFAULT_CTX_CAP,
+                DEFAULT_CTX_CAP));
+        if (ctx < 16 || ctx > MAX_CTX) {
+            throw new IllegalArgumentException("ctx must be in [16, " + MAX_CTX + "]: " + ctx + " (model " + model + ")");
+        }
+        int threads = request.integer(THREADS, 1).orElse(physicalCores());
+        if (threads > 1024) {
+            throw new IllegalArgumentException("threads must be in [1, 1024]: " + threads + " (model " + model + ")");
+        }
+        int batch = request.integer(BATCH, 1).orElse(Math.min(512, ctx));
+        if (batch > MAX_CTX) {
+            throw new IllegalArgumentException("batch must be in [1, " + MAX_CTX + "]: " + batch + " (model " + model + ")");
+        }
+        int gpuLayers = request.integer(GPU_LAYERS, -1).orElse(0);
+        boolean mmap = request.bool(MMAP).orElse(Boolean.TRUE);
+        boolean mlock = request.bool(MLOCK).orElse(Boolean.FALSE);
+        String template = request.string(TEMPLATE).orElse(null);
+        String templateFile = request.string(TEMPLATE_FILE).orElse(null);
+        if (template != null && templateFile != null) {
+            throw new IllegalArgumentException("give either template or template_file, not both (model " + model + ")");
+        }
+        if (templateFile != null) {
+            try {
+                template = Files.readString(Path.of(templateFile));
+            } catch (IOException | RuntimeException e) {
+                throw new IllegalArgumentException("template_file " + templateFile + " cannot be read: " + e.getMessage()
+                        + " (model " + model + ")", e);
+            }
+        }
+        if (template != null && template.isBlank()) {
+            throw new IllegalArgumentException("template must not be blank (model " + model + ")");
+        }
+        boolean embedding = request.bool(EMBEDDING).orElse(Boolean.FALSE);
+        String pooling = request.string(POOLING).map(p -> p.strip().toLowerCase(Locale.ROOT)).orElse(null);
+        if (pooling != null) {
+            if (!embedding) {
+                throw new IllegalArgumentException("pooling only applies with embedding=true (model " + model + ")");
+            }
+            if (pooling.equals("mean") || pooling.equals("none")) {
+                throw new IllegalArgumentException("pooling=" + pooling + " is not available with this llama.cpp build: "
+                        + (pooling.equals("mean") ? "MEAN pooling aborts the native library"
+                        : "NONE returns one token's hidden state, not a sentence embedding")
+                        + "; use pooling=last or pooling=cls (model " + model + ")");
+            }
+            if (!pooling.equals("last") && !pooling.equals("cls")) {
+                throw new IllegalArgumentException("pooling must be last or cls: '" + pooling + "' (model " + model + ")");
+            }
+        } else if (embedding) {
+            pooling = "last";
+        }
+        Path libPath = null;
+        String lib = request.string(LIB_PATH).orElse(null);
+        if (lib != null) {
+            libPath = Path.of(lib).toAbsolutePath().normalize();
+            if (!Files.isRegularFile(libPath.resolve(NativeRuntime.libraryFileName()))) {
+                throw new IllegalArgumentException("lib_path " + libPath + " must be a directory holding "
+                        + NativeRuntime.libraryFileName() + " (model " + model + ")");
+            }
+        }
+        String kvType = request.string(KV_TYPE).map(k -> k.strip().toLowerCase(Locale.ROOT)).orElse("f16");
+        if (!KV_TYPES.contains(kvType)) {
+            throw new IllegalArgumentException("kv_type must be one of " + new java.util.TreeSet<>(KV_TYPES) + ": '"
+                    + kvType + "' (model " + model + ")");
+        }
+        return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, pooling, libPath,
+                kvType);
+    }
+
+    /** Returns the number of physical cores (not hardware threads) available, at least 1. */
+    static int physicalCores() {
+        int logical = Runtime.getRuntime().availableProcessors();
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            Set<String> cores = new HashSet<>();
+            String physical = "0";
+            for (String line : lines) {
+                if (line.startsWith("physical id")) {
+                    physical = line.substring(line.indexOf(':') + 1).strip();
+                } else if (line.startsWith("core id")) {
+                    cores.add(physical + "/" + line.substring(line.indexOf(':') + 1).strip());
+                }
+            }
+            if (!cores.isEmpty()) {
+                return Math.max(1, Math.min(cores.size(), logical));
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux: fall back to the logical count
+        }
+        return Math.max(1, logical);
+    }
+}

@@ -1,0 +1,50 @@
+package io.github.locallm.llamacpp;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Nothing native reaches stdout or stderr at the default log level, and the native library stays private. */
+class QuietNativeTest {
+
+    @Test
+    void aChildJvmUsingTheBackendPrintsNothing(@TempDir Path dir) throws Exception {
+        Path tmp = Files.createDirectories(dir.resolve("tmp"));
+        Path decoy = Files.writeString(tmp.resolve("llama-user-file.txt"), "someone else's file");
+        Path decoy2 = Files.writeString(tmp.resolve("jllama-other.so"), "someone else's file");
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Path out = dir.resolve("stdout.txt");
+        Path err = dir.resolve("stderr.txt");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(List.of(javaBin, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), QuietProbe.class.getName(), work.toString()))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("probe finished").isTrue();
+        String stdout = Files.readString(out, StandardCharsets.UTF_8);
+        String stderr = Files.readString(err, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as("probe exit code; stderr: " + stderr).isZero();
+        assertThat(stdout).as("stdout of the probe").isEmpty();
+        assertThat(stderr).as("stderr of the probe").isEmpty();
+        assertThat(decoy).exists();
+        assertThat(decoy2).exists();
+        String user = System.getProperty("user.name").replaceAll("[^A-Za-z0-9._-]", "_");
+        Path privateDir = tmp.resolve("locallm-llamacpp-" + user);
+        try (Stream<Path> files = Files.walk(privateDir)) {
+            assertThat(files.map(f -> f.getFileName().toString())).contains(NativeRuntime.libraryFileName());
+        }
+        try (Stream<Path> children = Files.list(privateDir)) {
+            assertThat(children.map(f -> f.getFileName().toString()))
+                    .anyMatch(n -> n.startsWith(NativeRuntime.BINDING_VERSION + "-"));
+        }
+        assertThat(Files.getPosixFilePermissions(privateDir))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    }
+}

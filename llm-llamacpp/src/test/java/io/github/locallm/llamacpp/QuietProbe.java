@@ -1,0 +1,50 @@
+package io.github.locallm.llamacpp;
+
+import io.github.locallm.ChatMessage;
+import io.github.locallm.modelkit.GgufWriter;
+import io.github.locallm.modelkit.TinyModels;
+import io.github.locallm.spi.LlmBackend;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Run in a child JVM by {@link QuietNativeTest}: exercises loading, generation, chat, embeddings and
+ * failures, writing nothing itself, so whatever appears on its stdout or stderr came from native code or the
+ * binding. Exits 0 when everything worked.
+ */
+public final class QuietProbe {
+
+    private QuietProbe() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        Path model = TestModels.write(dir, "quiet", TinyModels.llama(), GgufWriter.Quantization.Q8_0);
+        LlmBackend m = TestModels.open(model, Map.of("gpu_layers", "4"));
+        int tokens = TestModels.complete(m, "The quick brown fox", TestModels.greedy(8)).result().completionTokens();
+        TestModels.chat(m, List.of(ChatMessage.user("Hello <|im_start|>")), TestModels.greedy(8));
+        try {
+            TestModels.complete(m, "x", TestModels.greedy(2).toBuilder()
+                    .backendOption("llamacpp", "grammar", "root ::= oops").build());
+            System.exit(3);
+        } catch (IllegalArgumentException expected) {
+            // rejected in Java, as it should be
+        }
+        m.close();
+        LlmBackend e = TestModels.open(model, Map.of("embedding", "true"));
+        float[] v = e.embed(List.of("hello")).get(0);
+        e.close();
+        Path bad = dir.resolve("bad.gguf");
+        Files.writeString(bad, "not a model");
+        try {
+            TestModels.open(bad, Map.of());
+            System.exit(4);
+        } catch (io.github.locallm.LlmException expected) {
+            // rejected in Java, as it should be
+        }
+        System.exit(tokens == 8 && v.length == 64 ? 0 : 5);
+    }
+}

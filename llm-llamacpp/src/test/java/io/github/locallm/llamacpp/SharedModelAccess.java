@@ -1,0 +1,7 @@
+package io.github.locallm.llamacpp;
+
+final class SharedModelAccess {
+    static de.kherud.llama.LlamaModel model(LlamaCppBackend b) {
+        return b.sharedForTest().model;
+    }
+}

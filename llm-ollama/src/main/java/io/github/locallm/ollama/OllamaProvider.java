@@ -1,0 +1,223 @@
+package io.github.locallm.ollama;
+
+import io.github.locallm.LlmException;
+import io.github.locallm.ModelInfo;
+import io.github.locallm.ModelNotFoundException;
+import io.github.locallm.OpenOptions;
+import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.spi.OpenRequest;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import okhttp3.Headers;
+import okhttp3.HttpUrl;
+
+/**
+ * The Ollama backend: opens models served by an Ollama server, for the spec scheme {@code ollama}.
+ *
+ * <p>Specs:
+ * <ul>
+ *   <li>{@code ollama:MODEL}, such as {@code ollama:llama3.2} or {@code ollama:qwen2.5:7b}: the server
+ *       comes from the {@code host} setting, else {@code OLLAMA_HOST} (Ollama's forms {@code host},
+ *       {@code host:port}, {@code http://host:port}, {@code https://host[/prefix]}), else
+ *       {@code http://127.0.0.1:11434};</li>
+ *   <li>{@code ollama://host:port/MODEL}: plain HTTP to that server (port 11434 when left out), or HTTPS
+ *       with the setting {@code tls=true};</li>
+ *   <li>{@code ollama:https://host/MODEL} and {@code ollama:http://host:port/MODEL}: that URL (ports 443 and
+ *       80 when left out). The whole path after the host is the model name; a proxy's path prefix goes in
+ *       the {@code host} setting instead.</li>
+ * </ul>
+ *
+ * <p>Settings (in the spec's query or {@link OpenOptions}):
+ * {@code ctx} (sent as {@code num_ctx}), {@code threads} ({@code num_thread}), {@code gpu_layers}
+ * ({@code num_gpu}), {@code keep_alive} (such as {@code 10m}, {@code -1}, {@code 0}), {@code host},
+ * {@code tls}, {@code bearer_token} (sent as {@code Authorization: Bearer ...}), {@code header.NAME}
+ * (any header), {@code pull} ({@code true}: pull the model when the server lacks it), and the time limits
+ * {@code connect_timeout} (default 10s), {@code first_token_timeout} (5m: covers loading the model and
+ * reading the prompt, slow on a CPU), {@code idle_timeout} (2m between streamed tokens) and
+ * {@code request_timeout} (none), each like {@code 500ms}, {@code 30s}, {@code 5m} or {@code 0} for none.
+ *
+ * <pre>{@code
+ * try (LocalLlm llm = LocalLlm.open("ollama:llama3.2?ctx=8192&keep_alive=10m")) {
+ *     System.out.println(llm.generate("Why is the sky blue?").text());
+ * }
+ * try (LocalLlm remote = LocalLlm.open("ollama:https://ollama.example.com/qwen2.5:7b",
+ *         OpenOptions.builder().parameter("bearer_token", token).build())) {
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Per call, {@code GenerationOptions.backendOption("ollama", key, value)} takes {@code keep_alive},
+ * {@code think} ({@code true}, {@code false} or a level such as {@code high}), {@code raw}, {@code system},
+ * {@code suffix}, {@code template} (completions), {@code stream} ({@code false} asks for one answer object),
+ * {@code options} (a JSON object merged into Ollama's {@code options}); any other key is sent as an Ollama
+ * option, such as {@code num_batch} or {@code presence_penalty}. A completion uses the model's prompt
+ * template, as Ollama's {@code /api/generate} does, unless {@code raw} is true.
+ *
+ * <p>Opening asks the server about the model ({@code /api/show}): its capabilities and context length
+ * feed {@link ModelInfo}. The context length is the {@code ctx} setting, else the window of the model if
+ * the server has it loaded, else its Modelfile's {@code num_ctx}, else the smaller of its trained length
+ * and 4096 (Ollama's smallest default). Models of one server share one connection pool (see
+ * {@link OllamaClient#setSharedHttpClient}). Exact tokenization is not offered.
+ *
+ * <p>Thread-safe; instances hold no state.
+ */
+public final class OllamaProvider implements LlmProvider {
+    static final String HOST = "host";
+    static final String TLS = "tls";
+    static final String BEARER_TOKEN = "bearer_token";
+    static final String HEADER_PREFIX = "header.";
+    static final String KEEP_ALIVE = "keep_alive";
+    static final String PULL = "pull";
+    static final String CONNECT_TIMEOUT = "connect_timeout";
+    static final String FIRST_TOKEN_TIMEOUT = "first_token_timeout";
+    static final String IDLE_TIMEOUT = "idle_timeout";
+    static final String REQUEST_TIMEOUT = "request_timeout";
+    static final int FALLBACK_CONTEXT = 4096;
+    private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
+            OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
+            IDLE_TIMEOUT, REQUEST_TIMEOUT);
+
+    /** Creates the provider; {@link java.util.ServiceLoader} calls this. */
+    public OllamaProvider() {
+    }
+
+    @Override
+    public String name() {
+        return "ollama";
+    }
+
+    @Override
+    public Set<String> schemes() {
+        return Set.of("ollama");
+    }
+
+    @Override
+    public LlmBackend open(OpenRequest request) {
+        Map<String, String> params = request.parameters();
+        List<String> keys = new ArrayList<>(KNOWN);
+        Headers.Builder headers = new Headers.Builder();
+        for (Map.Entry<String, String> e : params.entrySet()) {
+            if (e.getKey().startsWith(HEADER_PREFIX)) {
+                String name = e.getKey().substring(HEADER_PREFIX.length());
+                try {
+                    headers.set(name, e.getValue());
+                } catch (IllegalArgumentException ex) {
+                    throw new IllegalArgumentException("invalid header setting '" + e.getKey() + "' for model "
+                            + request.spec() + ": " + ex.getMessage(), ex);
+                }
+                keys.add(e.getKey());
+            }
+        }
+        request.requireKnown(keys);
+        request.string(BEARER_TOKEN).ifPresent(t -> headers.set("Authorization", "Bearer " + t.strip()));
+
+        ServerAddress.Target target = ServerAddress.parseLocation(request.spec().location(), request.spec().toString());
+        HttpUrl base = target.baseUrl();
+        if (request.string(HOST).isPresent()) {
+            if (base != null) {
+                throw new IllegalArgumentException("model spec " + request.spec()
+                        + " names a server and a host setting; give only one");
+            }
+            base = ServerAddress.parseHost(request.string(HOST).get(), "host setting");
+        }
+        if (base == null) {
+            base = ServerAddress.parseHost(System.getenv("OLLAMA_HOST"), "OLLAMA_HOST");
+        }
+        if (request.bool(TLS).orElse(false)) {
+            base = ServerAddress.withTls(base);
+        }
+
+        Limits limits = Limits.DEFAULTS;
+        if (request.string(CONNECT_TIMEOUT).isPresent()) {
+            limits = limits.withConnect(Limits.parse(CONNECT_TIMEOUT, request.string(CONNECT_TIMEOUT).get()));
+        }
+        if (request.string(FIRST_TOKEN_TIMEOUT).isPresent()) {
+            limits = limits.withFirstToken(Limits.parse(FIRST_TOKEN_TIMEOUT, request.string(FIRST_TOKEN_TIMEOUT).get()));
+        }
+        if (request.string(IDLE_TIMEOUT).isPresent()) {
+            limits = limits.withIdle(Limits.parse(IDLE_TIMEOUT, request.string(IDLE_TIMEOUT).get()));
+        }
+        if (request.string(REQUEST_TIMEOUT).isPresent()) {
+            limits = limits.withRequest(Limits.parse(REQUEST_TIMEOUT, request.string(REQUEST_TIMEOUT).get()));
+        }
+
+        Integer numCtx = boxed(request.integer(OpenOptions.CONTEXT_LENGTH, 1));
+        Integer numThread = boxed(request.integer(OpenOptions.THREADS, 1));
+        Integer numGpu = boxed(request.integer(OpenOptions.GPU_LAYERS, 0));
+        String keepAlive = request.string(KEEP_ALIVE).map(String::strip).orElse(null);
+        if (keepAlive != null && keepAlive.isEmpty()) {
+            throw new IllegalArgumentException("keep_alive must not be empty (model " + request.spec() + ")");
+        }
+
+        OllamaHttp http = new OllamaHttp(base, headers.build(), OllamaClient.sharedHttpClient(), limits);
+        OllamaClient client = OllamaClient.of(http);
+        String model = target.model();
+        OllamaClient.ModelDescription description;
+        try {
+            description = client.show(model);
+        } catch (ModelNotFoundException e) {
+            if (!request.bool(PULL).orElse(false)) {
+                throw e;
+            }
+            client.pull(model, p -> { });
+            description = client.show(model);
+        }
+
+        Map<String, String> details = new LinkedHashMap<>(description.details());
+        details.put("server", http.server());
+        details.put("capabilities", String.join(",", description.serverCapabilities()));
+        if (description.contextLength() > 0) {
+            details.put("trained_context_length", Integer.toString(description.contextLength()));
+        }
+        int ctx;
+        String source;
+        if (numCtx != null) {
+            ctx = numCtx;
+            source = "setting";
+        } else {
+            int running = runningContext(client, model);
+            if (running > 0) {
+                ctx = running;
+                source = "running";
+            } else if (description.numCtx() > 0) {
+                ctx = description.numCtx();
+                source = "modelfile";
+            } else {
+                ctx = description.contextLength() > 0 ? Math.min(description.contextLength(), FALLBACK_CONTEXT)
+                        : FALLBACK_CONTEXT;
+                source = "default";
+            }
+        }
+        details.put("context_length_source", source);
+        ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
+        WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive);
+        return new OllamaBackend(http, settings, info, !description.serverCapabilities().isEmpty());
+    }
+
+    private static int runningContext(OllamaClient client, String model) {
+        try {
+            String tagged = model.contains(":") ? model : model + ":latest";
+            for (OllamaClient.RunningModel m : client.running()) {
+                if (m.name().equals(model) || m.name().equals(tagged) || m.model().equals(tagged)) {
+                    return m.contextLength();
+                }
+            }
+        } catch (LlmException e) {
+            // the window is only a hint; older servers lack /api/ps
+        }
+        return 0;
+    }
+
+    private static Integer boxed(java.util.OptionalInt v) {
+        return v.isPresent() ? v.getAsInt() : null;
+    }
+
+    @Override
+    public String toString() {
+        return "OllamaProvider[ollama]";
+    }
+}
