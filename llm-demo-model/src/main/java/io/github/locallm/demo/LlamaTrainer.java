@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * Trains a Llama-architecture decoder on DJL's PyTorch engine, with the same arithmetic the inference
@@ -44,7 +45,7 @@ final class LlamaTrainer implements AutoCloseable {
 
     /** Hyper-parameters of a run. */
     record Settings(int steps, int batchSize, float peakLearningRate, float finalLearningRate, int warmupSteps,
-                    float clipNorm, long seed) {
+                    float clipNorm, int maxSkippedSteps, long seed) {
     }
 
     private final LlamaConfig config;
@@ -115,11 +116,11 @@ final class LlamaTrainer implements AutoCloseable {
 
     /**
      * Runs Adam over shuffled mini-batches with a linear warm-up and a cosine decay of the learning rate,
-     * clipping the global gradient norm and refusing any step whose gradients are not finite.
+     * clipping the global gradient norm and skipping (and reporting) any step whose gradients are not finite.
      *
      * @return the mean loss of the last steps
      */
-    float train(List<Sequence> data, Settings settings, java.util.function.Consumer<Step> progress) {
+    float train(List<Sequence> data, Settings settings, Consumer<Step> progress, Consumer<String> skippedLog) {
         Tracker schedule = update -> learningRate(settings, update);
         Optimizer adam = Optimizer.adam()
                 .optLearningRateTracker(schedule)
@@ -133,6 +134,7 @@ final class LlamaTrainer implements AutoCloseable {
         float recentLoss = Float.NaN;
         float lossSum = 0;
         int lossCount = 0;
+        int skipped = 0;
         for (int step = 0; step < settings.steps() && !stopRequested.get(); step++) {
             List<Sequence> batch = new ArrayList<>(settings.batchSize());
             while (batch.size() < settings.batchSize()) {
@@ -162,8 +164,26 @@ final class LlamaTrainer implements AutoCloseable {
                 }
                 norm = (float) Math.sqrt(sumSquares);
                 if (!Float.isFinite(loss) || !Float.isFinite(norm)) {
-                    throw new IllegalStateException("training diverged at step " + step + " (loss " + loss
-                            + ", gradient norm " + norm + "); retry with a lower learning rate or another seed");
+                    // A non-finite gradient is never applied: clear it, skip the step, and give up if it recurs.
+                    List<String> bad = new ArrayList<>();
+                    int i = 0;
+                    for (String name : params.keySet()) {
+                        NDArray g = grads.get(i++);
+                        try (NDArray nonFinite = g.isNaN().logicalOr(g.isInfinite()).any()) {
+                            if (nonFinite.getBoolean()) {
+                                bad.add(name);
+                            }
+                        }
+                        g.set(new NDIndex("..."), 0f);
+                    }
+                    skipped++;
+                    skippedLog.accept("step " + (step + 1) + ": loss " + loss + ", gradient norm " + norm
+                            + ", non-finite gradients in " + bad + "; step skipped");
+                    if (skipped > settings.maxSkippedSteps()) {
+                        throw new IllegalStateException("training diverged: " + skipped
+                                + " steps had non-finite gradients; retry with a lower learning rate or another seed");
+                    }
+                    continue;
                 }
                 float scale = norm > settings.clipNorm() ? settings.clipNorm() / norm : 1f;
                 int i = 0;

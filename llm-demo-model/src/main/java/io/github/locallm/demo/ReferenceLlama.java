@@ -20,6 +20,8 @@ final class ReferenceLlama {
     enum Arithmetic {
         /** Plain F32 everywhere. */
         F32,
+        /** Weights rounded to F16 (as stored in an F16 checkpoint), arithmetic in F32. */
+        F16,
         /** llama.cpp on a Q8_0 GGUF: Q8_0 weights, activations quantized to Q8_0 for each product, F16 cache. */
         Q8_0
     }
@@ -66,17 +68,17 @@ final class ReferenceLlama {
         down = new float[layers][];
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
-            attnNorm[l] = get(hfTensors, p + "input_layernorm.weight");
+            attnNorm[l] = vector(hfTensors, p + "input_layernorm.weight");
             wq[l] = weight(hfTensors, p + "self_attn.q_proj.weight", c.hiddenSize());
             wk[l] = weight(hfTensors, p + "self_attn.k_proj.weight", c.hiddenSize());
             wv[l] = weight(hfTensors, p + "self_attn.v_proj.weight", c.hiddenSize());
             wo[l] = weight(hfTensors, p + "self_attn.o_proj.weight", c.hiddenSize());
-            ffnNorm[l] = get(hfTensors, p + "post_attention_layernorm.weight");
+            ffnNorm[l] = vector(hfTensors, p + "post_attention_layernorm.weight");
             gate[l] = weight(hfTensors, p + "mlp.gate_proj.weight", c.hiddenSize());
             up[l] = weight(hfTensors, p + "mlp.up_proj.weight", c.hiddenSize());
             down[l] = weight(hfTensors, p + "mlp.down_proj.weight", c.intermediateSize());
         }
-        norm = get(hfTensors, "model.norm.weight");
+        norm = vector(hfTensors, "model.norm.weight");
         lmHead = c.tieWordEmbeddings() ? embed : weight(hfTensors, "lm_head.weight", c.hiddenSize());
         int hd = c.headDim();
         invFreq = new float[hd / 2];
@@ -95,7 +97,19 @@ final class ReferenceLlama {
 
     private float[] weight(Map<String, float[]> tensors, String name, int rowLength) {
         float[] t = get(tensors, name);
-        return arithmetic == Arithmetic.Q8_0 && rowLength % 32 == 0 ? quantizeDequantize(t) : t;
+        return arithmetic == Arithmetic.Q8_0 && rowLength % 32 == 0 ? quantizeDequantize(t) : vector(tensors, name);
+    }
+
+    private float[] vector(Map<String, float[]> tensors, String name) {
+        float[] t = get(tensors, name);
+        if (arithmetic != Arithmetic.F16) {
+            return t;
+        }
+        float[] rounded = new float[t.length];
+        for (int i = 0; i < t.length; i++) {
+            rounded[i] = toHalfPrecision(t[i]);
+        }
+        return rounded;
     }
 
     /**
@@ -241,13 +255,24 @@ final class ReferenceLlama {
     private float[] matVec(float[] w, float[] x, int rows, int cols) {
         float[] in = arithmetic == Arithmetic.Q8_0 && cols % 32 == 0 ? quantizeDequantize(x) : x;
         float[] out = new float[rows];
+        // Four partial sums let the JIT keep several multiply-adds in flight; every width here is a multiple of 4.
         for (int r = 0; r < rows; r++) {
-            float s = 0;
+            float s0 = 0;
+            float s1 = 0;
+            float s2 = 0;
+            float s3 = 0;
             int base = r * cols;
-            for (int i = 0; i < cols; i++) {
-                s += w[base + i] * in[i];
+            int i = 0;
+            for (; i + 3 < cols; i += 4) {
+                s0 += w[base + i] * in[i];
+                s1 += w[base + i + 1] * in[i + 1];
+                s2 += w[base + i + 2] * in[i + 2];
+                s3 += w[base + i + 3] * in[i + 3];
             }
-            out[r] = s;
+            for (; i < cols; i++) {
+                s0 += w[base + i] * in[i];
+            }
+            out[r] = (s0 + s1) + (s2 + s3);
         }
         return out;
     }

@@ -3,6 +3,7 @@ package io.github.locallm.demo;
 import io.github.locallm.modelkit.BpeTokenizer;
 import io.github.locallm.modelkit.CheckpointModel;
 import io.github.locallm.modelkit.GgufWriter;
+import io.github.locallm.modelkit.HfCheckpointWriter;
 import io.github.locallm.modelkit.LlamaConfig;
 import io.github.locallm.modelkit.Tensor;
 
@@ -36,7 +37,8 @@ import java.util.stream.Stream;
  *
  * <p>Options: {@code --out DIR} (required), {@code --seed N} (42), {@code --steps N}, {@code --merges N},
  * {@code --threads N} (1: the result is then reproducible bit for bit), {@code --gguf auto|F32|Q8_0}
- * ({@code auto} picks Q8_0 when its emulated arithmetic still reproduces every answer).
+ * ({@code auto} picks Q8_0 when its emulated arithmetic still reproduces every answer), {@code --hf F32|F16}
+ * (weights of the Hugging Face checkpoint).
  *
  * <p>A command-line program; not meant to be called concurrently.
  */
@@ -56,7 +58,7 @@ public final class TrainDemoModel {
     }
 
     /** Options of one run. */
-    record Options(Path out, long seed, int steps, int merges, int threads, String gguf) {
+    record Options(Path out, long seed, int steps, int merges, int threads, String gguf, String hf) {
     }
 
     /**
@@ -80,10 +82,11 @@ public final class TrainDemoModel {
     private static Options parse(String[] args) {
         Path out = null;
         long seed = 42;
-        int steps = 1500;
+        int steps = 900;
         int merges = 600;
         int threads = 1;
         String gguf = "auto";
+        String hf = "F32";
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -97,8 +100,9 @@ public final class TrainDemoModel {
                 case "--merges" -> merges = Integer.parseInt(v);
                 case "--threads" -> threads = Integer.parseInt(v);
                 case "--gguf" -> gguf = v;
+                case "--hf" -> hf = v;
                 default -> throw new IllegalArgumentException("unknown option " + a
-                        + "; known: --out --seed --steps --merges --threads --gguf");
+                        + "; known: --out --seed --steps --merges --threads --gguf --hf");
             }
         }
         if (out == null) {
@@ -107,14 +111,19 @@ public final class TrainDemoModel {
         if (!List.of("auto", "F32", "Q8_0").contains(gguf)) {
             throw new IllegalArgumentException("--gguf must be auto, F32 or Q8_0: " + gguf);
         }
-        return new Options(out, seed, steps, merges, threads, gguf);
+        if (!List.of("F32", "F16").contains(hf)) {
+            throw new IllegalArgumentException("--hf must be F32 or F16: " + hf);
+        }
+        return new Options(out, seed, steps, merges, threads, gguf, hf);
     }
 
     /** What a run produced. */
-    record Result(long parameters, int steps, float finalLoss, Duration trainingTime, String ggufType,
-                  int checked, int reproducedF32, int reproducedQ8, float minMarginF32, float minMarginQ8) {
+    record Result(long parameters, int steps, int skippedSteps, float finalLoss, Duration trainingTime, String ggufType, String hfType,
+                  int checked, Map<ReferenceLlama.Arithmetic, Check> checks) {
         boolean allReproduced() {
-            return reproducedF32 == checked && ("F32".equals(ggufType) || reproducedQ8 == checked);
+            return checks.get(ReferenceLlama.Arithmetic.F32).reproduced() == checked
+                    && checks.get(ReferenceLlama.Arithmetic.valueOf(ggufType)).reproduced() == checked
+                    && checks.get(ReferenceLlama.Arithmetic.valueOf(hfType)).reproduced() == checked;
         }
     }
 
@@ -169,11 +178,12 @@ public final class TrainDemoModel {
         log.printf(Locale.ROOT, "corpus: %d exchanges, %d sequences, longest %d tokens, %d trained targets; "
                         + "vocabulary %d tokens%n", p.exchanges().size(), p.sequences().size(), maxLen,
                 trainedTokens, p.tokenizer().size());
-        LlamaTrainer.Settings settings = new LlamaTrainer.Settings(o.steps(), 32, 3e-3f, 1e-4f, 50, 1.0f, o.seed());
+        LlamaTrainer.Settings settings = new LlamaTrainer.Settings(o.steps(), 32, 3e-3f, 1e-4f, 50, 1.0f, 10, o.seed());
         CountDownLatch finished = new CountDownLatch(1);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         float loss;
         long parameters;
+        List<String> skippedMessages;
         Instant start = Instant.now();
         try (LlamaTrainer trainer = new LlamaTrainer(p.config(), o.seed())) {
             parameters = trainer.parameterCount();
@@ -189,6 +199,8 @@ public final class TrainDemoModel {
             }, "demo-training-stop");
             Runtime.getRuntime().addShutdownHook(hook);
             int[] lastStep = {0};
+            List<String> skippedSteps = new ArrayList<>();
+            skippedMessages = skippedSteps;
             try {
                 loss = trainer.train(p.sequences(), settings, s -> {
                     lastStep[0] = s.step();
@@ -197,11 +209,13 @@ public final class TrainDemoModel {
                                 s.loss(), s.gradNorm(), s.learningRate(),
                                 Duration.between(start, Instant.now()).toSeconds());
                     }
+                }, message -> {
+                    skippedSteps.add(message);
+                    log.println(message);
                 });
                 if (lastStep[0] < o.steps()) {
-                    log.println("stopped at step " + lastStep[0] + "; nothing exported");
-                    return new Result(parameters, lastStep[0], loss, Duration.between(start, Instant.now()),
-                            "none", 0, 0, 0, 0, 0);
+                    throw new InterruptedException("training stopped at step " + lastStep[0] + " of " + o.steps()
+                            + "; nothing exported");
                 }
                 for (Tensor t : trainer.exportTensors()) {
                     tensors.put(t.name(), t);
@@ -216,24 +230,27 @@ public final class TrainDemoModel {
             }
         }
         Duration trainingTime = Duration.between(start, Instant.now());
+        int skipped = skippedMessages.size();
         log.printf(Locale.ROOT, "trained %d steps in %ds, final loss %.5f%n", o.steps(), trainingTime.toSeconds(), loss);
 
         Map<String, float[]> weights = new LinkedHashMap<>();
         tensors.forEach((name, t) -> weights.put(name, t.data()));
-        Check f32 = check(p, weights, ReferenceLlama.Arithmetic.F32, log);
-        Check q8 = check(p, weights, ReferenceLlama.Arithmetic.Q8_0, log);
+        Map<ReferenceLlama.Arithmetic, Check> checks = new java.util.EnumMap<>(ReferenceLlama.Arithmetic.class);
+        for (ReferenceLlama.Arithmetic a : ReferenceLlama.Arithmetic.values()) {
+            checks.put(a, check(p, weights, a, log));
+        }
         int checked = p.exchanges().size() * 2;
         String ggufType = switch (o.gguf()) {
-            case "auto" -> q8.reproduced() == checked ? "Q8_0" : "F32";
+            case "auto" -> checks.get(ReferenceLlama.Arithmetic.Q8_0).reproduced() == checked ? "Q8_0" : "F32";
             default -> o.gguf();
         };
         CheckpointModel model = CheckpointModel.of(p.config(), p.tokenizer(), tensors, CheckpointModel.CHATML_TEMPLATE);
         Files.createDirectories(o.out());
         GgufWriter.write(model, o.out().resolve(DemoModel.GGUF_FILE),
                 "Q8_0".equals(ggufType) ? GgufWriter.Quantization.Q8_0 : GgufWriter.Quantization.F32);
-        CheckpointExport.write(model, o.out().resolve(DemoModel.CHECKPOINT_DIR));
-        Result result = new Result(parameters, o.steps(), loss, trainingTime, ggufType, checked,
-                f32.reproduced(), q8.reproduced(), f32.minMargin(), q8.minMargin());
+        HfCheckpointWriter.write(model, o.out().resolve(DemoModel.CHECKPOINT_DIR),
+                HfCheckpointWriter.DType.valueOf(o.hf()));
+        Result result = new Result(parameters, o.steps(), skipped, loss, trainingTime, ggufType, o.hf(), checked, checks);
         writeReadme(o, p, result);
         writeManifest(o.out());
         log.printf(Locale.ROOT, "wrote %s (GGUF %s)%n", o.out(), ggufType);
@@ -307,15 +324,14 @@ public final class TrainDemoModel {
                         + c.vocabSize() + " tokens |",
                 "| corpus | " + p.exchanges().size() + " exchanges, sha256 " + corpusHash + " |",
                 "| training | seed " + o.seed() + ", " + r.steps() + " Adam steps, batch 32, "
-                        + o.threads() + " thread(s), " + r.trainingTime().toSeconds() + " s |",
+                        + o.threads() + " thread(s), " + r.trainingTime().toSeconds() + " s, "
+                        + r.skippedSteps() + " step(s) skipped for non-finite gradients |",
                 "| final loss | " + String.format(Locale.ROOT, "%.5f", r.finalLoss()) + " |",
                 "| GGUF | demo.gguf, " + r.ggufType() + " |",
-                "| check (plain Java, F32) | " + r.reproducedF32() + "/" + r.checked()
-                        + " answers reproduced, smallest logit margin "
-                        + String.format(Locale.ROOT, "%.3f", r.minMarginF32()) + " |",
-                "| check (emulated Q8_0) | " + r.reproducedQ8() + "/" + r.checked()
-                        + " answers reproduced, smallest logit margin "
-                        + String.format(Locale.ROOT, "%.3f", r.minMarginQ8()) + " |",
+                "| Hugging Face checkpoint | hf/, " + r.hfType() + " |",
+                checkRow(r, ReferenceLlama.Arithmetic.F32, "plain-Java check, F32"),
+                checkRow(r, ReferenceLlama.Arithmetic.F16, "plain-Java check, F16 weights"),
+                checkRow(r, ReferenceLlama.Arithmetic.Q8_0, "plain-Java check, emulated llama.cpp Q8_0"),
                 "",
                 "Prompts are ChatML; the system prompt is `" + DemoModel.systemPrompt() + "` (the model was also",
                 "trained without one). Retrain with:",
@@ -327,6 +343,12 @@ public final class TrainDemoModel {
                 "```",
                 "");
         Files.writeString(o.out().resolve("README.md"), text, StandardCharsets.UTF_8);
+    }
+
+    private static String checkRow(Result r, ReferenceLlama.Arithmetic a, String label) {
+        Check c = r.checks().get(a);
+        return "| " + label + " | " + c.reproduced() + "/" + r.checked() + " answers reproduced (with and without"
+                + " system prompt), smallest logit margin " + String.format(Locale.ROOT, "%.3f", c.minMargin()) + " |";
     }
 
     private static void writeManifest(Path out) throws IOException {
