@@ -316,7 +316,8 @@ final class LlamaTrainer implements AutoCloseable {
         float[] mask = new float[t * t];
         for (int i = 0; i < t; i++) {
             for (int j = i + 1; j < t; j++) {
-                mask[i * t + j] = Float.NEGATIVE_INFINITY;
+                // Large but finite: exp underflows to exactly 0 as with -inf, and no inf ever enters the graph.
+                mask[i * t + j] = -1e9f;
             }
         }
         return m.create(mask, new Shape(t, t));

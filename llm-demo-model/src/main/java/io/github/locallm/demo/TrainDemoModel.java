@@ -53,6 +53,9 @@ public final class TrainDemoModel {
     static final int CONTEXT = 512;
     /** Generation limit of the checks; the longest trained answer is far shorter. */
     static final int MAX_ANSWER_TOKENS = 120;
+    static final int DEFAULT_STEPS = 900;
+    static final int DEFAULT_MERGES = 600;
+    static final String DEFAULT_HF = "F16";
 
     private TrainDemoModel() {
     }
@@ -82,11 +85,11 @@ public final class TrainDemoModel {
     private static Options parse(String[] args) {
         Path out = null;
         long seed = 42;
-        int steps = 900;
-        int merges = 600;
+        int steps = DEFAULT_STEPS;
+        int merges = DEFAULT_MERGES;
         int threads = 1;
         String gguf = "auto";
-        String hf = "F32";
+        String hf = DEFAULT_HF;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {
@@ -235,6 +238,10 @@ public final class TrainDemoModel {
 
         Map<String, float[]> weights = new LinkedHashMap<>();
         tensors.forEach((name, t) -> weights.put(name, t.data()));
+        CheckpointModel model = CheckpointModel.of(p.config(), p.tokenizer(), tensors, CheckpointModel.CHATML_TEMPLATE);
+        Files.createDirectories(o.out());
+        HfCheckpointWriter.write(model, o.out().resolve(DemoModel.CHECKPOINT_DIR),
+                HfCheckpointWriter.DType.valueOf(o.hf()));
         Map<ReferenceLlama.Arithmetic, Check> checks = new java.util.EnumMap<>(ReferenceLlama.Arithmetic.class);
         for (ReferenceLlama.Arithmetic a : ReferenceLlama.Arithmetic.values()) {
             checks.put(a, check(p, weights, a, log));
@@ -244,12 +251,8 @@ public final class TrainDemoModel {
             case "auto" -> checks.get(ReferenceLlama.Arithmetic.Q8_0).reproduced() == checked ? "Q8_0" : "F32";
             default -> o.gguf();
         };
-        CheckpointModel model = CheckpointModel.of(p.config(), p.tokenizer(), tensors, CheckpointModel.CHATML_TEMPLATE);
-        Files.createDirectories(o.out());
         GgufWriter.write(model, o.out().resolve(DemoModel.GGUF_FILE),
                 "Q8_0".equals(ggufType) ? GgufWriter.Quantization.Q8_0 : GgufWriter.Quantization.F32);
-        HfCheckpointWriter.write(model, o.out().resolve(DemoModel.CHECKPOINT_DIR),
-                HfCheckpointWriter.DType.valueOf(o.hf()));
         Result result = new Result(parameters, o.steps(), skipped, loss, trainingTime, ggufType, o.hf(), checked, checks);
         writeReadme(o, p, result);
         writeManifest(o.out());
@@ -339,7 +342,7 @@ public final class TrainDemoModel {
                 "```",
                 "mvn -B -q -pl llm-demo-model -am package -DskipTests -Ptrain -Dtrain.args=\"--out DIR --seed "
                         + o.seed() + " --steps " + o.steps() + " --merges " + o.merges() + " --threads " + o.threads()
-                        + "\"",
+                        + " --gguf " + o.gguf() + " --hf " + o.hf() + "\"",
                 "```",
                 "");
         Files.writeString(o.out().resolve("README.md"), text, StandardCharsets.UTF_8);

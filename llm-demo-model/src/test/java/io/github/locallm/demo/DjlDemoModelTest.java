@@ -16,13 +16,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DjlDemoModelTest {
 
-    @TempDir
-    Path dir;
-
     private LocalLlm llm;
 
     @BeforeAll
-    void open() {
+    void open(@TempDir Path dir) {
         Path checkpoint = DemoModel.extractCheckpoint(dir);
         llm = LocalLlm.open(checkpoint);
         assertThat(llm.info().backend()).isEqualTo("djl");

@@ -11,17 +11,17 @@ import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The shipped GGUF on the real llama.cpp backend: every corpus question gets its trained answer. */
+/**
+ * The shipped GGUF on the real llama.cpp backend: every corpus question gets its trained answer with the system
+ * prompt, and a quarter of them without one (the retraining test covers all of them both ways).
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LlamaCppDemoModelTest {
-
-    @TempDir
-    Path dir;
 
     private LocalLlm llm;
 
     @BeforeAll
-    void open() {
+    void open(@TempDir Path dir) {
         Path gguf = DemoModel.extractGguf(dir);
         llm = LocalLlm.open(gguf);
         assertThat(llm.info().backend()).isEqualTo("llamacpp");
@@ -40,8 +40,8 @@ class LlamaCppDemoModelTest {
     }
 
     @Test
-    void answersEveryQuestionWithoutSystemPrompt() {
-        assertThat(BackendAnswers.mismatches(llm, DemoModel.corpus(), false)).isEmpty();
+    void answersASampleOfQuestionsWithoutSystemPrompt() {
+        assertThat(BackendAnswers.mismatches(llm, BackendAnswers.sample(4), false)).isEmpty();
     }
 
     @Test

@@ -14,18 +14,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Decodes the shipped GGUF with the plain-Java reference forward pass (in the file's own arithmetic) and
- * checks that every corpus question gets its trained answer.
+ * checks that a sample of the corpus questions gets its trained answer (the llama.cpp test covers them all;
+ * the plain-Java decoder is slower).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShippedModelReferenceTest {
 
-    @TempDir
-    Path dir;
-
     private GgufModel model;
 
     @BeforeAll
-    void load() throws IOException {
+    void load(@TempDir Path dir) throws IOException {
         model = GgufModel.read(DemoModel.extractGguf(dir));
     }
 
@@ -37,27 +35,20 @@ class ShippedModelReferenceTest {
     }
 
     @Test
-    void greedyDecodingReproducesEveryAnswerWithTheSystemPrompt() {
-        assertThat(mismatches(DemoModel.systemPrompt())).isEmpty();
+    void greedyDecodingReproducesSampledAnswersWithTheSystemPrompt() {
+        assertThat(mismatches(DemoModel.systemPrompt(), BackendAnswers.sample(3))).isEmpty();
     }
 
     @Test
     void greedyDecodingReproducesSampledAnswersWithoutSystemPrompt() {
-        assertThat(mismatches(null)).isEmpty();
+        assertThat(mismatches(null, BackendAnswers.sample(8))).isEmpty();
     }
 
-    private List<String> mismatches(String system) {
+    private List<String> mismatches(String system, List<DemoModel.Exchange> exchanges) {
         ReferenceLlama reference = new ReferenceLlama(model.config, model.tensors,
                 model.quantized ? ReferenceLlama.Arithmetic.Q8_0 : ReferenceLlama.Arithmetic.F32);
-        List<DemoModel.Exchange> corpus = DemoModel.corpus();
         List<String> failures = new ArrayList<>();
-        // Without a system prompt, every fourth question plus the two of the issue keeps the test quick.
-        for (int i = 0; i < corpus.size(); i++) {
-            DemoModel.Exchange e = corpus.get(i);
-            if (system == null && i % 4 != 0 && !e.question().startsWith("Explique-moi Python")
-                    && !e.question().equals("Qu'est-ce qu'une fonction lambda ?")) {
-                continue;
-            }
+        for (DemoModel.Exchange e : exchanges) {
             int[] prompt = model.tokenizer.encodeWithSpecials(DemoModel.chatMlPrompt(system, e.question()));
             ReferenceLlama.Decoded d = reference.greedy(prompt, TrainDemoModel.MAX_ANSWER_TOKENS,
                     model.config.eosTokenId());
