@@ -3,7 +3,8 @@
 
 The environment is the one Hugging Face transformers uses in apply_chat_template:
 ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True) with the loopcontrols
-extension, a tojson filter that is json.dumps (ensure_ascii=False, optional indent, no key
+extension and a {% generation %} block (transformers' AssistantTracker, which renders its body as
+a call block), a tojson filter that is json.dumps (ensure_ascii=False, optional indent, no key
 sorting, no HTML escaping), and the raise_exception and strftime_now globals.
 
 Each conversation under templates/conversations/ is turned into template variables with the same
@@ -41,6 +42,22 @@ class RaisedByTemplate(Exception):
     pass
 
 
+class GenerationBlock(jinja2.ext.Extension):
+    """{% generation %}...{% endgeneration %}, rendered like transformers' AssistantTracker does
+    when no assistant mask is requested: the body, as a call block."""
+
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        call = self.call_method("_body")
+        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _body(self, caller):
+        return caller()
+
+
 def make_env():
     def raise_exception(message):
         raise RaisedByTemplate(message)
@@ -52,7 +69,7 @@ def make_env():
         return datetime.now().strftime(fmt)
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[jinja2.ext.loopcontrols])
+                                        extensions=[GenerationBlock, jinja2.ext.loopcontrols])
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now

@@ -283,7 +283,7 @@ public final class LocalLlm implements AutoCloseable {
      * @return the publisher
      */
     public Flow.Publisher<String> publisher(String prompt, GenerationOptions options) {
-        return new GenerationPublisher(engine, completionRequest(prompt, options));
+        return new GenerationPublisher(engine, completionRequest(prompt, options), this);
     }
 
     /**
@@ -294,7 +294,7 @@ public final class LocalLlm implements AutoCloseable {
      * @return the publisher
      */
     public Flow.Publisher<String> chatPublisher(List<ChatMessage> messages, GenerationOptions options) {
-        return new GenerationPublisher(engine, chatRequest(messages, options));
+        return new GenerationPublisher(engine, chatRequest(messages, options), this);
     }
 
     /**

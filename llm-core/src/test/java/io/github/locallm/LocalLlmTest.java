@@ -224,7 +224,7 @@ class LocalLlmTest {
 
     @Test
     void interruptingABlockingCallCancelsTheGeneration() throws Exception {
-        try (LocalLlm llm = LocalLlm.open("memory:interrupt?delay_ms=2")) {
+        try (LocalLlm llm = LocalLlm.open("memory:interrupt?delay_ms=2&ctx=100000")) {
             InMemoryBackend backend = InMemoryBackend.last();
             AtomicReference<Throwable> thrown = new AtomicReference<>();
             Thread t = new Thread(() -> {
@@ -241,11 +241,7 @@ class LocalLlmTest {
             t.interrupt();
             t.join(10_000);
             assertThat(thrown.get()).isInstanceOf(GenerationCancelledException.class);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (backend.activeCalls.get() > 0 && System.nanoTime() < deadline) {
-                Thread.sleep(1);
-            }
-            assertThat(backend.activeCalls.get()).isZero();
+            awaitActive(backend, 0);
         }
     }
 
@@ -309,5 +305,71 @@ class LocalLlmTest {
         try (LocalLlm llm = LocalLlm.open("memory:room?ctx=400")) {
             assertThat(llm.newChatSession().replyRoom()).as("a quarter of the context by default").isEqualTo(100);
         }
+    }
+
+    @Test
+    void cleanerClosesTheBackendOfAModelNobodyClosed() throws Exception {
+        openAndForget();
+        InMemoryBackend backend = InMemoryBackend.last();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!backend.isClosed() && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertThat(backend.isClosed()).as("closed by the safety net").isTrue();
+        assertThat(backend.closeCalls.get()).isEqualTo(1);
+    }
+
+    private static void openAndForget() {
+        LocalLlm llm = LocalLlm.open("memory:forgotten");
+        assertThat(llm.generate("p", GREEDY).text()).isNotEmpty();
+    }
+
+    @Test
+    void cancellingAFutureOrASubscriptionStopsTheBackend() throws Exception {
+        try (LocalLlm llm = LocalLlm.open("memory:cancel?delay_ms=2&ctx=100000")) {
+            InMemoryBackend backend = InMemoryBackend.last();
+            GenerationOptions longRun = GenerationOptions.builder().maxTokens(5000).build();
+            CompletableFuture<Completion> f = llm.generateAsync("p", longRun);
+            awaitActive(backend, 1);
+            assertThat(f.cancel(true)).isTrue();
+            awaitActive(backend, 0);
+
+            AtomicReference<Flow.Subscription> sub = new AtomicReference<>();
+            CountDownLatch first = new CountDownLatch(1);
+            llm.publisher("p", longRun).subscribe(new Flow.Subscriber<String>() {
+                @Override
+                public void onSubscribe(Flow.Subscription s) {
+                    sub.set(s);
+                    s.request(Long.MAX_VALUE);
+                }
+
+                @Override
+                public void onNext(String item) {
+                    first.countDown();
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onComplete() {
+                }
+            });
+            assertThat(first.await(10, TimeUnit.SECONDS)).isTrue();
+            sub.get().cancel();
+            awaitActive(backend, 0);
+            assertThat(backend.generateCalls.get()).isEqualTo(2);
+        }
+    }
+
+    // An uncancelled run of 5000 tokens at 2 ms each takes 10 s, well past this deadline.
+    private static void awaitActive(InMemoryBackend backend, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+        while (backend.activeCalls.get() != n && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(backend.activeCalls.get()).as("generate calls running").isEqualTo(n);
     }
 }

@@ -18,8 +18,11 @@ public final class CompletionFuture extends CompletableFuture<Completion> implem
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
+        // Cancel the future before the generation: a backend that stops at once would otherwise complete
+        // it first, and cancel(true) on a running generation would return false.
+        boolean cancelled = super.cancel(mayInterruptIfRunning);
         cancellation.cancel();
-        return super.cancel(mayInterruptIfRunning);
+        return cancelled;
     }
 
     @Override

@@ -118,7 +118,8 @@ public final class Generation implements Runnable {
         if (result == null) {
             reason = FinishReason.CANCELLED;
         } else {
-            reason = cancellation.isCancelled() ? FinishReason.CANCELLED : result.finishReason();
+            // The backend's word counts: a generation that ended before it saw the cancel did end normally.
+            reason = result.finishReason();
             promptTokens = Math.max(0, result.promptTokens());
             completionTokens = Math.max(0, result.completionTokens());
             toolCalls = result.toolCalls();

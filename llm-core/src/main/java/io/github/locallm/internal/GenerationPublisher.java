@@ -20,14 +20,18 @@ import java.util.concurrent.Flow;
 public final class GenerationPublisher implements Flow.Publisher<String> {
     private final Engine engine;
     private final GenerationRequest request;
+    @SuppressWarnings("unused") // keeps the owner, and so its backend, alive while the publisher is held
+    private final Object owner;
 
     /**
      * @param engine where generations run
      * @param request the validated request each subscription runs
+     * @param owner the object whose unreachability would close the engine
      */
-    public GenerationPublisher(Engine engine, GenerationRequest request) {
+    public GenerationPublisher(Engine engine, GenerationRequest request, Object owner) {
         this.engine = engine;
         this.request = request;
+        this.owner = owner;
     }
 
     @Override

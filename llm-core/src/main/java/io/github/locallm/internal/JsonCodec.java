@@ -47,6 +47,7 @@ public final class JsonCodec {
         String keySeparator = ": ";
         boolean sortKeys;
         boolean ensureAscii;
+        long maxChars = Long.MAX_VALUE;
         Function<Object, Object> adapter = v -> {
             throw new JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
         };
@@ -56,28 +57,50 @@ public final class JsonCodec {
             return new WriteOptions();
         }
 
-        /** @param indent indentation text per level, or {@code null} for one line @return this */
+        /**
+         * @param indent indentation text per level, or {@code null} for one line
+         * @return this
+         */
         public WriteOptions indent(String indent) {
             this.indent = indent;
             return this;
         }
 
-        /** @param item separator between items @param key separator between key and value @return this */
+        /**
+         * @param item separator between items
+         * @param key separator between key and value
+         * @return this
+         */
         public WriteOptions separators(String item, String key) {
             this.itemSeparator = item;
             this.keySeparator = key;
             return this;
         }
 
-        /** @param sort whether object keys are sorted @return this */
+        /**
+         * @param sort whether object keys are sorted
+         * @return this
+         */
         public WriteOptions sortKeys(boolean sort) {
             this.sortKeys = sort;
             return this;
         }
 
-        /** @param ascii whether non-ASCII characters are escaped @return this */
+        /**
+         * @param ascii whether non-ASCII characters are escaped
+         * @return this
+         */
         public WriteOptions ensureAscii(boolean ascii) {
             this.ensureAscii = ascii;
+            return this;
+        }
+
+        /**
+         * @param max the longest text to produce; writing more throws {@link JsonException}
+         * @return this
+         */
+        public WriteOptions maxChars(long max) {
+            this.maxChars = max;
             return this;
         }
 
@@ -187,6 +210,9 @@ public final class JsonCodec {
             if (depth > MAX_DEPTH) {
                 throw new JsonException("value nested deeper than " + MAX_DEPTH + " levels (or circular)");
             }
+            if (sb.length() > o.maxChars) {
+                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+            }
             if (v == null) {
                 sb.append("null");
             } else if (v instanceof String s) {
@@ -212,9 +238,15 @@ public final class JsonCodec {
             } else {
                 value(o.adapter.apply(v), depth + 1);
             }
+            if (sb.length() > o.maxChars) {
+                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+            }
         }
 
         private void newline(int level) {
+            if (sb.length() + (long) level * o.indent.length() > o.maxChars) {
+                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+            }
             sb.append('\n');
             for (int i = 0; i < level; i++) {
                 sb.append(o.indent);

@@ -27,7 +27,7 @@ final class Builtins {
     static final int MAX_RANGE = 100_000;
 
     static final Set<String> FILTERS = Set.of("abs", "attr", "capitalize", "center", "count", "d", "default",
-            "dictsort", "e", "escape", "first", "float", "forceescape", "format", "indent", "int", "items", "join",
+            "batch", "dictsort", "e", "escape", "first", "float", "forceescape", "format", "indent", "int", "items", "join",
             "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
             "round", "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson", "trim", "truncate",
             "unique", "upper", "wordcount");
@@ -128,7 +128,7 @@ final class Builtins {
         }
     }
 
-    private static List<Object> range(Args a) {
+    private static Py.Range range(Args a) {
         long start = 0;
         long stop;
         long step = 1;
@@ -151,11 +151,7 @@ final class Builtins {
         if (n > MAX_RANGE) {
             throw new RenderError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (" + MAX_RANGE + ").");
         }
-        List<Object> out = new ArrayList<>((int) n);
-        for (long i = 0; i < n; i++) {
-            out.add(start + i * step);
-        }
-        return out;
+        return new Py.Range(start, stop, step);
     }
 
     // ---- attribute and item access ----
@@ -258,7 +254,15 @@ final class Builtins {
 
     // ---- tests ----
 
+    private static final Set<String> ONE_ARG_TESTS = Set.of("divisibleby", "sameas", "eq", "equalto", "==", "ne",
+            "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "in");
+
     static boolean test(Interpreter in, String name, Object v, Args a) {
+        int wanted = ONE_ARG_TESTS.contains(name) ? 1 : 0;
+        if (a.size() + a.keywords().size() != wanted) {
+            throw new RenderError("test '" + name + "' takes " + wanted + " argument(s), got "
+                    + (a.size() + a.keywords().size()));
+        }
         Object arg = a.get(0, null, null);
         switch (name) {
             case "defined":
@@ -285,12 +289,13 @@ final class Builtins {
                 return v instanceof Map;
             case "iterable":
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined;
+                        || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView
+                        || v instanceof Py.Range;
             case "sequence":
                 return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined;
+                        || v instanceof Undefined || v instanceof Py.Range;
             case "callable":
-                return v instanceof Py.Callable;
+                return v instanceof Py.Callable || v instanceof Undefined;
             case "sameas":
                 return v == arg || (v instanceof Boolean && v.equals(arg))
                         || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256);
@@ -301,11 +306,11 @@ final class Builtins {
             case "upper":
                 return isCasedAnd(Py.str(v), true);
             case "odd":
-                return Math.floorMod(Py.requireInt(v, "odd"), 2L) == 1;
+                return Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 1L);
             case "even":
-                return Math.floorMod(Py.requireInt(v, "even"), 2L) == 0;
+                return Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 0L);
             case "divisibleby":
-                return Math.floorMod(Py.requireInt(v, "divisibleby"), Py.requireInt(arg, "divisibleby")) == 0;
+                return Py.eq(Py.binary("%", v, arg, Integer.MAX_VALUE), 0L);
             case "eq", "equalto", "==":
                 return Py.eq(v, arg);
             case "ne", "!=":
@@ -384,29 +389,45 @@ final class Builtins {
                 if (v instanceof Undefined) {
                     return new Undefined("No last item, sequence was empty.");
                 }
+                if (v instanceof Py.Generator) {
+                    throw new RenderError("'" + Py.typeName(v) + "' object is not reversible");
+                }
                 List<Object> items = Py.iterate(v);
                 return items.isEmpty() ? new Undefined("No last item, sequence was empty.")
                         : items.get(items.size() - 1);
             }
             case "float":
+                if (v instanceof Undefined u) {
+                    throw u.error();
+                }
                 return toFloat(v, a.get(0, "default", 0.0));
             case "format":
                 return Py.checkSize(percentFormat(Py.str(v),
                         a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords()), max);
             case "indent":
+                if (!(v instanceof String)) {
+                    if (v instanceof Undefined u) {
+                        throw u.error();
+                    }
+                    throw new RenderError("unsupported operand type(s) for +=: '" + Py.typeName(v) + "' and 'str'");
+                }
                 return Py.checkSize(indent(Py.str(v), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
-                        Py.truthy(a.get(2, "blank", false))), max);
+                        Py.truthy(a.get(2, "blank", false)), max), max);
             case "int":
+                if (v instanceof Undefined u) {
+                    throw u.error();
+                }
                 return toInt(v, a.get(0, "default", 0L), (int) Py.requireInt(a.get(1, "base", 10L), "base"));
-            case "items": {
-                if (v instanceof Undefined) {
-                    return new ArrayList<>();
-                }
-                if (!(v instanceof Map<?, ?> m)) {
-                    throw new RenderError("Can only get item pairs from a mapping.");
-                }
-                return items(m);
-            }
+            case "items":
+                return new Py.Generator("do_items", () -> {
+                    if (v instanceof Undefined) {
+                        return new ArrayList<>();
+                    }
+                    if (!(v instanceof Map<?, ?> m)) {
+                        throw new RenderError("Can only get item pairs from a mapping.");
+                    }
+                    return items(m);
+                });
             case "join": {
                 List<Object> items = Py.iterate(v);
                 Object attribute = a.get(1, "attribute", null);
@@ -430,7 +451,33 @@ final class Builtins {
             case "upper":
                 return Py.str(v).toUpperCase(Locale.ROOT);
             case "map":
-                return map(in, v, a);
+                return new Py.Generator("sync_do_map", () -> map(in, v, a));
+            case "batch": {
+                long size = Py.requireInt(a.get(0, "linecount", null), "linecount");
+                if (size <= 0) {
+                    throw new RenderError("batch size must be positive");
+                }
+                boolean fill = a.has(1, "fill_with");
+                Object filler = a.get(1, "fill_with", null);
+                return new Py.Generator("do_batch", () -> {
+                    List<Object> out = new ArrayList<>();
+                    List<Object> cur = new ArrayList<>();
+                    for (Object o : Py.iterate(v)) {
+                        cur.add(o);
+                        if (cur.size() == size) {
+                            out.add(cur);
+                            cur = new ArrayList<>();
+                        }
+                    }
+                    if (!cur.isEmpty()) {
+                        while (fill && cur.size() < size) {
+                            cur.add(filler);
+                        }
+                        out.add(cur);
+                    }
+                    return out;
+                });
+            }
             case "max", "min": {
                 List<Object> items = new ArrayList<>(Py.iterate(v));
                 if (items.isEmpty()) {
@@ -448,11 +495,12 @@ final class Builtins {
                 return best;
             }
             case "select", "reject":
-                return select(in, v, a, name.equals("select"), false);
+                return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("select"), false));
             case "selectattr", "rejectattr":
-                return select(in, v, a, name.equals("selectattr"), true);
+                return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true));
             case "replace": {
                 Object count = a.get(2, "count", null);
+                Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
                 return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
                         count == null ? -1 : Py.requireInt(count, "count")), max);
             }
@@ -460,9 +508,10 @@ final class Builtins {
                 if (v instanceof String s) {
                     return new StringBuilder(s).reverse().toString();
                 }
+                boolean reversible = v instanceof List || v instanceof Tuple || v instanceof Map;
                 List<Object> items = new ArrayList<>(Py.iterate(v));
                 java.util.Collections.reverse(items);
-                return items;
+                return reversible ? new Py.Generator("<reversed>", () -> items) : items;
             }
             case "round":
                 return round(v, (int) Py.requireInt(a.get(0, "precision", 0L), "precision"),
@@ -487,30 +536,51 @@ final class Builtins {
             case "title":
                 return jinjaTitle(Py.str(v));
             case "tojson":
-                return Py.checkSize(toJson(v, a), max);
+                return Py.checkSize(toJson(v, a, max), max);
             case "trim":
                 return strip(Py.str(v), a.get(0, "chars", null), true, true);
             case "truncate":
+                if (!(v instanceof String) && Py.len(v) <= Py.requireInt(a.get(0, "length", 255L), "length")
+                        + Py.requireInt(a.get(3, "leeway", 5L), "leeway")) {
+                    return v;
+                }
                 return truncate(Py.str(v), (int) Py.requireInt(a.get(0, "length", 255L), "length"),
                         Py.truthy(a.get(1, "killwords", false)), Py.str(a.get(2, "end", "...")),
                         (int) Py.requireInt(a.get(3, "leeway", 5L), "leeway"));
             case "unique": {
                 boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
                 Object attribute = a.get(1, "attribute", null);
-                List<Object> out = new ArrayList<>();
-                List<Object> seen = new ArrayList<>();
-                for (Object o : Py.iterate(v)) {
-                    Object key = attribute != null ? attrPath(o, attribute) : o;
-                    if (!cs && key instanceof String s) {
-                        key = s.toLowerCase(Locale.ROOT);
+                return new Py.Generator("sync_do_unique", () -> {
+                    List<Object> out = new ArrayList<>();
+                    java.util.Set<Object> seenScalars = new java.util.HashSet<>();
+                    List<Object> seenOthers = new ArrayList<>();
+                    for (Object o : Py.iterate(v)) {
+                        Object key = attribute != null ? attrPath(o, attribute) : o;
+                        if (!cs && key instanceof String str) {
+                            key = str.toLowerCase(Locale.ROOT);
+                        }
+                        boolean fresh;
+                        if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
+                                || key instanceof Double) {
+                            // 1, 1.0 and True are one key in Python.
+                            Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
+                                    : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
+                                    ? (Object) (long) (double) d : key;
+                            fresh = seenScalars.add(norm);
+                        } else {
+                            Object k = key;
+                            Py.work(seenOthers.size());
+                            fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
+                            if (fresh) {
+                                seenOthers.add(key);
+                            }
+                        }
+                        if (fresh) {
+                            out.add(o);
+                        }
                     }
-                    Object k = key;
-                    if (seen.stream().noneMatch(x -> Py.eq(x, k))) {
-                        seen.add(key);
-                        out.add(o);
-                    }
-                }
-                return out;
+                    return out;
+                });
             }
             case "wordcount": {
                 Matcher m = WORD.matcher(Py.str(v));
@@ -545,7 +615,8 @@ final class Builtins {
                 a = ignoreCase(a);
                 b = ignoreCase(b);
             }
-            return Py.compare(a, b, "<");
+            // Jinja2 sorts by one-element lists, which compare equal elements without '<'.
+            return Py.eq(a, b) ? 0 : Py.compare(a, b, "<");
         };
     }
 
@@ -614,16 +685,17 @@ final class Builtins {
         return out;
     }
 
-    private static String toJson(Object v, Args a) {
+    private static String toJson(Object v, Args a, int max) {
         boolean ascii = Py.truthy(a.get(0, "ensure_ascii", false));
         Object indent = a.get(1, "indent", null);
         Object separators = a.get(2, "separators", null);
         boolean sortKeys = Py.truthy(a.get(3, "sort_keys", false));
-        JsonCodec.WriteOptions o = JsonCodec.WriteOptions.python().ensureAscii(ascii).sortKeys(sortKeys);
+        JsonCodec.WriteOptions o = JsonCodec.WriteOptions.python().ensureAscii(ascii).sortKeys(sortKeys)
+                .maxChars(max);
         if (indent instanceof String s) {
             o.indent(s);
         } else if (indent != null) {
-            o.indent(" ".repeat((int) Math.max(0, Math.min(1000, Py.requireInt(indent, "indent")))));
+            o.indent(" ".repeat((int) Math.max(0, limited(Py.requireInt(indent, "indent"), 1000))));
         }
         if (separators != null) {
             List<Object> seps = Py.iterate(separators);
@@ -738,9 +810,9 @@ final class Builtins {
         return dflt;
     }
 
-    private static String indent(String s, Object width, boolean first, boolean blank) {
-        String ind = width instanceof String w ? w : " ".repeat((int) Math.max(0, Math.min(10_000,
-                Py.requireInt(width, "width"))));
+    private static String indent(String s, Object width, boolean first, boolean blank, int max) {
+        String ind = width instanceof String w ? w : " ".repeat((int) Math.max(0, limited(
+                Py.requireInt(width, "width"), max)));
         List<String> lines = splitlines(s + "\n", false);
         StringBuilder rv = new StringBuilder();
         if (blank) {
@@ -823,12 +895,8 @@ final class Builtins {
         int max = in.limits.maxOutputChars();
         if (self instanceof Map<?, ?> m) {
             switch (name) {
-                case "items":
-                    return items(m);
-                case "keys":
-                    return new ArrayList<Object>(m.keySet());
-                case "values":
-                    return new ArrayList<Object>(m.values());
+                case "items", "keys", "values":
+                    return new Py.DictView(name, m);
                 case "get": {
                     Object k = a.get(0, "key", null);
                     return m.containsKey(k) ? m.get(k) : a.get(1, "default", null);
@@ -862,7 +930,23 @@ final class Builtins {
         throw new RenderError("'" + Py.typeName(self) + "' object has no method '" + name + "'");
     }
 
+    private static final Map<String, Set<String>> STR_KEYWORDS = Map.of("split", Set.of("sep", "maxsplit"),
+            "rsplit", Set.of("sep", "maxsplit"), "splitlines", Set.of("keepends"));
+
     private static Object strMethod(String s, String name, Args a, int max) {
+        if (!a.keywords().isEmpty() && !name.equals("format")) {
+            Set<String> allowed = STR_KEYWORDS.getOrDefault(name, Set.of());
+            for (String k : a.keywords().keySet()) {
+                if (!allowed.contains(k)) {
+                    throw new RenderError(allowed.isEmpty() ? "str." + name + "() takes no keyword arguments"
+                            : "'" + k + "' is an invalid keyword argument for str." + name + "()");
+                }
+            }
+        }
+        if (Set.of("find", "rfind", "index", "rindex", "count", "replace", "split", "rsplit", "partition",
+                "rpartition").contains(name) && a.get(0, null, null) instanceof String needle) {
+            Py.searchWork(s, needle);
+        }
         switch (name) {
             case "strip":
                 return strip(s, a.get(0, "chars", null), true, true);
@@ -968,7 +1052,7 @@ final class Builtins {
             case "islower":
                 return isCasedAnd(s, false);
             case "zfill": {
-                int w = (int) Math.min(max, Py.requireInt(a.get(0, "width", 0L), "width"));
+                int w = (int) limited(Py.requireInt(a.get(0, "width", 0L), "width"), max);
                 int n = s.codePointCount(0, s.length());
                 if (n >= w) {
                     return s;
@@ -988,7 +1072,7 @@ final class Builtins {
                 if (n >= w) {
                     return s;
                 }
-                String pad = fill.repeat(Math.min(max, w - n));
+                String pad = fill.repeat((int) limited(w - n, max));
                 return name.equals("ljust") ? s + pad : pad + s;
             }
             case "partition":
@@ -1011,6 +1095,13 @@ final class Builtins {
             default:
                 throw new RenderError("'str' object has no method '" + name + "'");
         }
+    }
+
+    private static long limited(long size, int max) {
+        if (size > max) {
+            throw new RenderError("a width of " + size + " exceeds the output limit of " + max + " characters");
+        }
+        return size;
     }
 
     private static String sliceArgs(String s, Args a) {
@@ -1308,6 +1399,9 @@ final class Builtins {
             values = java.util.Collections.singletonList(null);
         }
         Map<?, ?> named = args instanceof Map<?, ?> m ? m : null;
+        // Python treats any non-tuple argument with item access (a list, a dict) as a mapping: no count check.
+        boolean mappingLike = named != null || args instanceof List || args instanceof Py.Range
+                || args instanceof Py.DictView;
         StringBuilder sb = new StringBuilder();
         int next = 0;
         for (int i = 0; i < fmt.length(); i++) {
@@ -1372,7 +1466,7 @@ final class Builtins {
                 default -> throw new RenderError("unsupported format character '" + fmt.charAt(i) + "'");
             }
         }
-        if (named == null && next < values.size()) {
+        if (!mappingLike && next < values.size()) {
             throw new RenderError("not all arguments converted during string formatting");
         }
         return sb.toString();

@@ -78,9 +78,13 @@ public final class ChatTemplate {
     public static ChatTemplate parse(String source, TemplateLimits limits) {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(limits, "limits");
-        Lexer.Lexed lexed = Lexer.tokenize(source);
-        List<Node> body = Parser.parse(lexed);
-        return new ChatTemplate(source, lexed, body, limits);
+        try {
+            Lexer.Lexed lexed = Lexer.tokenize(source);
+            List<Node> body = Parser.parse(lexed);
+            return new ChatTemplate(source, lexed, body, limits);
+        } catch (StackOverflowError e) {
+            throw new TemplateException("template nested too deeply to parse: the Java stack overflowed");
+        }
     }
 
     /**
@@ -139,7 +143,9 @@ public final class ChatTemplate {
     /**
      * Builds the variables {@link #render(List, RenderOptions)} passes to a template.
      *
-     * <p>Each message becomes {@code {"role": ..., "content": ...}}; an assistant message with tool
+     * <p>Each message becomes {@code {"role": ..., "content": ...}} (a message with images gets
+     * the multimodal form {@code "content": [{"type": "image"}, ..., {"type": "text", "text": ...}]},
+     * one image part per image, the image data itself is not part of the prompt text); an assistant message with tool
      * calls adds {@code "tool_calls": [{"type": "function", "function": {"name": ..., "arguments":
      * {...}}}]} (with {@code "id"} when the call has one, and the arguments parsed from JSON, or
      * kept as text when they are not valid JSON); a tool message adds {@code "name"}. Each tool
@@ -158,7 +164,19 @@ public final class ChatTemplate {
         for (ChatMessage m : messages) {
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("role", m.role().wireName());
-            d.put("content", m.content());
+            if (m.images().isEmpty()) {
+                d.put("content", m.content());
+            } else {
+                List<Object> parts = new ArrayList<>();
+                for (int i = 0; i < m.images().size(); i++) {
+                    parts.add(new LinkedHashMap<>(Map.of("type", "image")));
+                }
+                Map<String, Object> text = new LinkedHashMap<>();
+                text.put("type", "text");
+                text.put("text", m.content());
+                parts.add(text);
+                d.put("content", parts);
+            }
             if (!m.toolCalls().isEmpty()) {
                 List<Object> calls = new ArrayList<>();
                 for (ToolCall c : m.toolCalls()) {

@@ -65,7 +65,6 @@ final class Interpreter {
     private StringBuilder out = new StringBuilder();
     private long iterations;
     private int callDepth;
-    private int loopDepth;
 
     Interpreter(TemplateLimits limits, Lexer.Lexed lexed) {
         this.limits = limits;
@@ -77,6 +76,13 @@ final class Interpreter {
         Builtins.installGlobals(globals.vars);
         Scope root = new Scope(globals);
         root.vars.putAll(context);
+        int[] printLimit = Py.PRINT_LIMIT.get();
+        int savedLimit = printLimit[0];
+        printLimit[0] = limits.maxOutputChars();
+        long[] work = Py.WORK.get();
+        long[] savedWork = work.clone();
+        work[0] = 0;
+        work[1] = limits.maxLoopIterations() > Long.MAX_VALUE / 100 ? Long.MAX_VALUE : limits.maxLoopIterations() * 100;
         try {
             execBody(body, root);
         } catch (RenderError e) {
@@ -89,6 +95,10 @@ final class Interpreter {
             throw new TemplateException(e.getMessage());
         } catch (StackOverflowError e) {
             throw new TemplateException("template recursion too deep: the Java stack overflowed");
+        } finally {
+            printLimit[0] = savedLimit;
+            work[0] = savedWork[0];
+            work[1] = savedWork[1];
         }
         return out.toString();
     }
@@ -138,7 +148,20 @@ final class Interpreter {
             } else if (n instanceof Node.Set s) {
                 assign(s.target(), eval(s.value(), scope), scope);
             } else if (n instanceof Node.SetBlock s) {
-                Object value = capture(s.body(), new Scope(scope));
+                // Set and filter blocks run inline: a break or continue inside them reaches the loop.
+                StringBuilder saved = out;
+                out = new StringBuilder();
+                Signal sig;
+                Object value;
+                try {
+                    sig = execBody(s.body(), new Scope(scope));
+                    value = out.toString();
+                } finally {
+                    out = saved;
+                }
+                if (sig != Signal.NORMAL) {
+                    return sig;
+                }
                 if (s.filter() != null) {
                     value = applyFilterChain(s.filter(), value, scope);
                 }
@@ -153,7 +176,19 @@ final class Interpreter {
                 kw.put("caller", caller);
                 emit(Py.str(call(fn, new Args(args.positional(), kw))));
             } else if (n instanceof Node.FilterBlock f) {
-                String body = capture(f.body(), scope);
+                StringBuilder saved = out;
+                out = new StringBuilder();
+                Signal sig;
+                String body;
+                try {
+                    sig = execBody(f.body(), scope);
+                    body = out.toString();
+                } finally {
+                    out = saved;
+                }
+                if (sig != Signal.NORMAL) {
+                    return sig;
+                }
                 emit(Py.str(applyFilterChain(f.filter(), body, scope)));
             } else if (n instanceof Node.With w) {
                 Scope inner = new Scope(scope);
@@ -162,11 +197,12 @@ final class Interpreter {
                 }
                 return execBody(w.body(), inner);
             } else if (n instanceof Node.Scope s) {
-                return execBody(s.body(), scope);
+                // A generation block is a call block in transformers: its assignments stay inside.
+                emit(capture(s.body(), new Scope(scope)));
             } else if (n instanceof Node.Break) {
-                return loopDepth > 0 ? Signal.BREAK : Signal.NORMAL;
+                return Signal.BREAK;
             } else if (n instanceof Node.Continue) {
-                return loopDepth > 0 ? Signal.CONTINUE : Signal.NORMAL;
+                return Signal.CONTINUE;
             }
             return Signal.NORMAL;
         } catch (RenderError e) {
@@ -177,22 +213,20 @@ final class Interpreter {
     private String capture(List<Node> body, Scope scope) {
         StringBuilder saved = out;
         out = new StringBuilder();
-        int savedLoopDepth = loopDepth;
-        loopDepth = 0;
         try {
             execBody(body, scope);
             return out.toString();
         } finally {
             out = saved;
-            loopDepth = savedLoopDepth;
         }
     }
 
     private Signal execFor(Node.For f, Scope scope) {
-        if (f.recursive()) {
-            throw new RenderError("recursive for loops are not supported");
-        }
-        List<Object> items = Py.iterate(eval(f.iter(), scope));
+        return runLoop(f, eval(f.iter(), scope), scope, 0);
+    }
+
+    private Signal runLoop(Node.For f, Object iterable, Scope scope, int depth0) {
+        List<Object> items = Py.iterate(iterable);
         if (f.filter() != null) {
             List<Object> kept = new ArrayList<>();
             for (Object item : items) {
@@ -207,22 +241,34 @@ final class Interpreter {
         } else {
             items = new ArrayList<>(items);
         }
-        LoopContext loop = new LoopContext(items, 0);
-        loopDepth++;
-        try {
-            for (int i = 0; i < items.size(); i++) {
-                countIteration();
-                loop.index0 = i;
-                Scope s = new Scope(scope);
-                assign(f.target(), items.get(i), s);
-                s.vars.put("loop", loop);
-                Signal sig = execBody(f.body(), s);
-                if (sig == Signal.BREAK) {
-                    break;
+        LoopContext loop = new LoopContext(items, depth0);
+        if (f.recursive()) {
+            loop.recurse = nested -> {
+                if (++callDepth > limits.maxRecursionDepth()) {
+                    callDepth--;
+                    throw new RenderError("recursive loop nested more than " + limits.maxRecursionDepth()
+                            + " deep (TemplateLimits.maxRecursionDepth)");
                 }
+                StringBuilder saved = out;
+                out = new StringBuilder();
+                try {
+                    runLoop(f, nested, scope, depth0 + 1);
+                    return out.toString();
+                } finally {
+                    out = saved;
+                    callDepth--;
+                }
+            };
+        }
+        for (int i = 0; i < items.size(); i++) {
+            countIteration();
+            loop.index0 = i;
+            Scope s = new Scope(scope);
+            assign(f.target(), items.get(i), s);
+            s.vars.put("loop", loop);
+            if (execBody(f.body(), s) == Signal.BREAK) {
+                break;
             }
-        } finally {
-            loopDepth--;
         }
         if (items.isEmpty()) {
             return execBody(f.orElse(), new Scope(scope));
@@ -233,7 +279,7 @@ final class Interpreter {
     private void countIteration() {
         if (++iterations > limits.maxLoopIterations()) {
             throw new RenderError("template ran more than " + limits.maxLoopIterations()
-                    + " loop iterations (TemplateLimits.maxLoopIterations)");
+                    + " loop iterations and macro calls (TemplateLimits.maxLoopIterations)");
         }
     }
 
@@ -262,6 +308,7 @@ final class Interpreter {
     }
 
     Object callMacro(Macro m, Args args) {
+        countIteration();
         if (++callDepth > limits.maxRecursionDepth()) {
             callDepth--;
             throw new RenderError("macro calls nested more than " + limits.maxRecursionDepth()
@@ -415,8 +462,8 @@ final class Interpreter {
             }
             return map;
         }
-        if (e instanceof Expr.Slice s) {
-            throw new RenderError("a slice is only allowed inside []");
+        if (e instanceof Expr.Slice || e instanceof Expr.Starred) {
+            throw new RenderError("a slice or starred argument is only allowed inside [] or a call");
         }
         if (e instanceof Expr.NsRef r) {
             return Builtins.getattr(scope.lookup(r.name()), r.attr());
@@ -464,11 +511,28 @@ final class Interpreter {
         }
         List<Object> pos = new ArrayList<>(args.size());
         for (Expr a : args) {
-            pos.add(eval(a, scope));
+            if (a instanceof Expr.Starred st) {
+                pos.addAll(Py.iterate(eval(st.value(), scope)));
+            } else {
+                pos.add(eval(a, scope));
+            }
         }
         Map<String, Object> kw = new LinkedHashMap<>();
         for (int i = 0; i < kwNames.size(); i++) {
-            kw.put(kwNames.get(i), eval(kwValues.get(i), scope));
+            if (kwValues.get(i) instanceof Expr.Starred st) {
+                Object m = eval(st.value(), scope);
+                if (!(m instanceof Map<?, ?> map)) {
+                    throw new RenderError("argument after ** must be a mapping, not " + Py.typeName(m));
+                }
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    if (!(e.getKey() instanceof String k)) {
+                        throw new RenderError("keywords must be strings");
+                    }
+                    kw.put(k, e.getValue());
+                }
+            } else {
+                kw.put(kwNames.get(i), eval(kwValues.get(i), scope));
+            }
         }
         return new Args(pos, kw);
     }

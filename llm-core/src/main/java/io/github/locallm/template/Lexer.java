@@ -159,6 +159,7 @@ final class Lexer {
         } else {
             p += 2;
         }
+        lineStarting = p > 0 && src.charAt(p - 1) == '\n';
         int search = p;
         while (true) {
             int j = src.indexOf("{%", search);

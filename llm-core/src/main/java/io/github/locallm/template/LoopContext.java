@@ -2,17 +2,34 @@ package io.github.locallm.template;
 
 import java.util.List;
 
-/** The {@code loop} variable of a for loop. */
-final class LoopContext {
+/** The {@code loop} variable of a for loop; calling it recurses in a {@code recursive} loop. */
+final class LoopContext implements Py.Callable {
     final List<Object> items;
     final int depth0;
     int index0;
     private Object lastChanged = NOT_SET;
     private static final Object NOT_SET = new Object();
+    java.util.function.Function<Object, String> recurse;
 
     LoopContext(List<Object> items, int depth0) {
         this.items = items;
         this.depth0 = depth0;
+    }
+
+    @Override
+    public Object call(Interpreter in, Py.Args args) {
+        if (recurse == null) {
+            throw new Py.RenderError("The loop must have the 'recursive' marker to be called recursively.");
+        }
+        if (args.size() != 1) {
+            throw new Py.RenderError("loop() takes exactly one argument, the items to loop over");
+        }
+        return recurse.apply(args.positional().get(0));
+    }
+
+    @Override
+    public String name() {
+        return "loop";
     }
 
     Object attribute(String name) {

@@ -80,6 +80,10 @@ interface Node {
         record Slice(int pos, Expr start, Expr stop, Expr step) implements Expr {
         }
 
+        /** {@code *expr} or {@code **expr} in the arguments of a call. */
+        record Starred(int pos, Expr value, boolean mapping) implements Expr {
+        }
+
         record Call(int pos, Expr fn, List<Expr> args, List<String> kwNames, List<Expr> kwValues) implements Expr {
         }
 

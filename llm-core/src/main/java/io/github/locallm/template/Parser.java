@@ -17,6 +17,8 @@ final class Parser {
     private final List<Token> tokens;
     private int i;
     private int depth;
+    /** For loops around the statement being parsed, within the current macro; break/continue need one. */
+    private int loops;
 
     private Parser(Lexer.Lexed lexed) {
         this.lexed = lexed;
@@ -158,6 +160,15 @@ final class Parser {
 
     private Node parseStatement() {
         Token t = cur();
+        enter(t);
+        try {
+            return parseStatementInner(t);
+        } finally {
+            depth--;
+        }
+    }
+
+    private Node parseStatementInner(Token t) {
         if (t.kind() != Kind.NAME) {
             throw fail(t, "tag name expected");
         }
@@ -180,15 +191,22 @@ final class Parser {
                 return parseFilterBlock();
             case "with":
                 return parseWith();
-            case "break":
+            case "break", "continue":
+                if (loops == 0) {
+                    throw fail(t, "'" + name + "' outside loop");
+                }
                 next();
-                return new Node.Break(t.pos());
-            case "continue":
+                return name.equals("break") ? new Node.Break(t.pos()) : new Node.Continue(t.pos());
+            case "generation": {
                 next();
-                return new Node.Continue(t.pos());
-            case "generation":
-                next();
-                return new Node.Scope(t.pos(), statements(Set.of("endgeneration"), true));
+                int saved = loops;
+                loops = 0;
+                try {
+                    return new Node.Scope(t.pos(), statements(Set.of("endgeneration"), true));
+                } finally {
+                    loops = saved;
+                }
+            }
             default:
                 throw fail(t, "Encountered unknown tag '" + name + "'.");
         }
@@ -204,7 +222,13 @@ final class Parser {
             filter = parseExpression(true);
         }
         boolean recursive = skipName("recursive");
-        List<Node> body = statements(Set.of("endfor", "else"), false);
+        loops++;
+        List<Node> body;
+        try {
+            body = statements(Set.of("endfor", "else"), false);
+        } finally {
+            loops--;
+        }
         List<Node> orElse = List.of();
         if (next().text().equals("else")) {
             orElse = statements(Set.of("endfor"), true);
@@ -249,8 +273,14 @@ final class Parser {
         List<String> params = new ArrayList<>();
         List<Expr> defaults = new ArrayList<>();
         parseSignature(params, defaults);
-        List<Node> body = statements(Set.of("endmacro"), true);
-        return new Node.Macro(start.pos(), name, params, defaults, body);
+        int saved = loops;
+        loops = 0;
+        try {
+            List<Node> body = statements(Set.of("endmacro"), true);
+            return new Node.Macro(start.pos(), name, params, defaults, body);
+        } finally {
+            loops = saved;
+        }
     }
 
     private void parseSignature(List<String> params, List<Expr> defaults) {
@@ -281,8 +311,14 @@ final class Parser {
         if (!(call instanceof Expr.Call c)) {
             throw fail(start, "expected call");
         }
-        List<Node> body = statements(Set.of("endcall"), true);
-        return new Node.CallBlock(start.pos(), c, params, defaults, body);
+        int saved = loops;
+        loops = 0;
+        try {
+            List<Node> body = statements(Set.of("endcall"), true);
+            return new Node.CallBlock(start.pos(), c, params, defaults, body);
+        } finally {
+            loops = saved;
+        }
     }
 
     private Node parseFilterBlock() {
@@ -458,7 +494,7 @@ final class Parser {
 
     private void enter(Token t) {
         if (++depth > MAX_NESTING) {
-            throw fail(t, "expression nested more than " + MAX_NESTING + " levels deep");
+            throw fail(t, "expressions and blocks nested more than " + MAX_NESTING + " levels deep");
         }
     }
 
@@ -681,6 +717,8 @@ final class Parser {
         List<String> kwNames = new ArrayList<>();
         List<Expr> kwValues = new ArrayList<>();
         boolean requireComma = false;
+        boolean dynArgs = false;
+        boolean dynKwargs = false;
         while (!cur().isOp(")")) {
             if (requireComma) {
                 expectOp(",");
@@ -688,15 +726,30 @@ final class Parser {
                     break;
                 }
             }
-            if (cur().isOp("*") || cur().isOp("**")) {
-                throw fail(cur(), "argument unpacking (* and **) is not supported");
-            }
-            if (cur().kind() == Kind.NAME && look().isOp("=")) {
+            if (cur().isOp("*")) {
+                if (dynArgs || dynKwargs) {
+                    throw fail(start, "invalid syntax for function call expression");
+                }
+                Token star = next();
+                args.add(new Expr.Starred(star.pos(), parseExpression(true), false));
+                dynArgs = true;
+            } else if (cur().isOp("**")) {
+                if (dynKwargs) {
+                    throw fail(start, "invalid syntax for function call expression");
+                }
+                Token star = next();
+                kwNames.add("**");
+                kwValues.add(new Expr.Starred(star.pos(), parseExpression(true), true));
+                dynKwargs = true;
+            } else if (cur().kind() == Kind.NAME && look().isOp("=")) {
+                if (dynKwargs) {
+                    throw fail(start, "invalid syntax for function call expression");
+                }
                 kwNames.add(next().text());
                 next();
                 kwValues.add(parseExpression(true));
             } else {
-                if (!kwNames.isEmpty()) {
+                if (!kwNames.isEmpty() || dynArgs || dynKwargs) {
                     throw fail(start, "invalid syntax for function call expression");
                 }
                 args.add(parseExpression(true));

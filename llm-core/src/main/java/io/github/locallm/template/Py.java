@@ -67,6 +67,62 @@ final class Py {
         }
     }
 
+    /**
+     * A one-shot iterator, as Jinja2's {@code select}, {@code map}, {@code unique} and friends return:
+     * always true, no length, not indexable, empty once iterated.
+     */
+    static final class Generator {
+        final String label;
+        private java.util.function.Supplier<List<Object>> source;
+
+        /** @param source computes the items when the generator is first iterated, as Python's are lazy */
+        Generator(String label, java.util.function.Supplier<List<Object>> source) {
+            this.label = label;
+            this.source = source;
+        }
+
+        List<Object> consume() {
+            if (source == null) {
+                return List.of();
+            }
+            java.util.function.Supplier<List<Object>> s = source;
+            source = null;
+            return s.get();
+        }
+    }
+
+    /** Python's {@code range}: a lazy arithmetic sequence (bounded by the sandbox when created). */
+    record Range(long start, long stop, long step) {
+        long size() {
+            return step > 0 ? (stop > start ? (stop - start + step - 1) / step : 0)
+                    : (start > stop ? (start - stop - step - 1) / -step : 0);
+        }
+
+        List<Object> items() {
+            long n = size();
+            List<Object> out = new ArrayList<>((int) n);
+            for (long i = 0; i < n; i++) {
+                out.add(start + i * step);
+            }
+            return out;
+        }
+    }
+
+    /** A live view of a dict, as {@code dict.keys()}, {@code .values()} and {@code .items()} return. */
+    record DictView(String kind, Map<?, ?> map) {
+        List<Object> items() {
+            List<Object> out = new ArrayList<>(map.size());
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                out.add(switch (kind) {
+                    case "keys" -> e.getKey();
+                    case "values" -> e.getValue();
+                    default -> Tuple.of(e.getKey(), e.getValue());
+                });
+            }
+            return out;
+        }
+    }
+
     /** Jinja2's {@code namespace()}: an object whose attributes can be set from inside loops. */
     static final class Namespace {
         final Map<String, Object> attrs = new LinkedHashMap<>();
@@ -137,6 +193,15 @@ final class Py {
         }
         if (v instanceof Undefined) {
             return "Undefined";
+        }
+        if (v instanceof Generator g) {
+            return g.label.startsWith("<") ? "list_reverseiterator" : "generator";
+        }
+        if (v instanceof DictView dv) {
+            return "dict_" + dv.kind();
+        }
+        if (v instanceof Range) {
+            return "range";
         }
         if (v instanceof Namespace) {
             return "Namespace";
@@ -209,6 +274,12 @@ final class Py {
         if (v instanceof Map<?, ?> m) {
             return !m.isEmpty();
         }
+        if (v instanceof DictView dv) {
+            return !dv.map().isEmpty();
+        }
+        if (v instanceof Range r) {
+            return r.size() > 0;
+        }
         return true;
     }
 
@@ -222,6 +293,27 @@ final class Py {
         return repr(v);
     }
 
+    /** The output limit of the rendering running on this thread, so printing a huge value stops early. */
+    static final ThreadLocal<int[]> PRINT_LIMIT = ThreadLocal.withInitial(() -> new int[] {Integer.MAX_VALUE});
+
+    /** Element operations (comparisons, membership tests) done and allowed by the rendering on this thread. */
+    static final ThreadLocal<long[]> WORK = ThreadLocal.withInitial(() -> new long[] {0, Long.MAX_VALUE});
+
+    /** Charges element operations to the rendering, so comparing or searching huge values cannot hang it. */
+    static void work(long n) {
+        long[] w = WORK.get();
+        w[0] += n;
+        if (w[0] > w[1]) {
+            throw new RenderError("template did more than " + w[1] + " element comparisons "
+                    + "(100 per TemplateLimits.maxLoopIterations)");
+        }
+    }
+
+    /** Charges a substring search: Java's search is quadratic in the worst case, unlike Python's. */
+    static void searchWork(String haystack, String needle) {
+        work((long) haystack.length() * Math.max(1, needle.length()) / 64);
+    }
+
     static String repr(Object v) {
         StringBuilder sb = new StringBuilder();
         repr(v, sb, 0);
@@ -231,6 +323,9 @@ final class Py {
     private static void repr(Object v, StringBuilder sb, int depth) {
         if (depth > JsonCodec.MAX_DEPTH) {
             throw new RenderError("value nested too deeply to print");
+        }
+        if (sb.length() > PRINT_LIMIT.get()[0]) {
+            throw new RenderError("printed value exceeds the output limit of " + PRINT_LIMIT.get()[0] + " characters");
         }
         if (v == null) {
             sb.append("None");
@@ -275,6 +370,19 @@ final class Py {
             sb.append('}');
         } else if (v instanceof Undefined) {
             sb.append("Undefined");
+        } else if (v instanceof Range r) {
+            sb.append("range(").append(r.start()).append(", ").append(r.stop());
+            if (r.step() != 1) {
+                sb.append(", ").append(r.step());
+            }
+            sb.append(')');
+        } else if (v instanceof DictView dv) {
+            sb.append("dict_").append(dv.kind()).append('(');
+            repr(dv.items(), sb, depth + 1);
+            sb.append(')');
+        } else if (v instanceof Generator g) {
+            sb.append(g.label.startsWith("<") ? "<list_reverseiterator object at 0x7f0000000000>"
+                    : "<generator object " + g.label + " at 0x7f0000000000>");
         } else if (v instanceof Namespace ns) {
             sb.append("<Namespace ");
             repr(ns.attrs, sb, depth + 1);
@@ -355,10 +463,19 @@ final class Py {
         if (a instanceof Tuple x && b instanceof Tuple y) {
             return seqEq(x.items(), y.items());
         }
+        if (a instanceof Range x && b instanceof Range y) {
+            return seqEq(x.items(), y.items());
+        }
+        if (a instanceof DictView x && b instanceof DictView y && x.kind().equals(y.kind()) && !x.kind().equals("values")) {
+            List<Object> xs = x.items();
+            List<Object> ys = y.items();
+            return xs.size() == ys.size() && xs.stream().allMatch(o -> ys.stream().anyMatch(p -> eq(o, p)));
+        }
         if (a instanceof Map<?, ?> x && b instanceof Map<?, ?> y) {
             if (x.size() != y.size()) {
                 return false;
             }
+            work(x.size());
             for (Map.Entry<?, ?> e : x.entrySet()) {
                 if (!y.containsKey(e.getKey()) || !eq(e.getValue(), y.get(e.getKey()))) {
                     return false;
@@ -373,6 +490,7 @@ final class Py {
         if (x.size() != y.size()) {
             return false;
         }
+        work(x.size());
         for (int i = 0; i < x.size(); i++) {
             if (!eq(x.get(i), y.get(i))) {
                 return false;
@@ -382,6 +500,7 @@ final class Py {
     }
 
     static int compare(Object a, Object b, String op) {
+        work(1);
         if (isNumber(a) && isNumber(b)) {
             if (isInt(a) && isInt(b)) {
                 return Long.compare(asLong(a), asLong(b));
@@ -394,6 +513,7 @@ final class Py {
         List<?> x = a instanceof List<?> l ? l : a instanceof Tuple t && b instanceof Tuple ? t.items() : null;
         List<?> y = b instanceof List<?> l ? l : b instanceof Tuple t && a instanceof Tuple ? t.items() : null;
         if (x != null && y != null) {
+            work(Math.min(x.size(), y.size()));
             for (int i = 0; i < Math.min(x.size(), y.size()); i++) {
                 if (!eq(x.get(i), y.get(i))) {
                     return compare(x.get(i), y.get(i), op);
@@ -431,12 +551,14 @@ final class Py {
             if (!(item instanceof String sub)) {
                 throw new RenderError("'in <string>' requires string as left operand, not " + typeName(item));
             }
+            searchWork(s, sub);
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
             if (m.containsKey(item)) {
                 return true;
             }
+            work(m.size());
             for (Object k : m.keySet()) {
                 if (eq(k, item)) {
                     return true;
@@ -447,7 +569,9 @@ final class Py {
         if (container instanceof Undefined) {
             return false;
         }
-        for (Object o : iterate(container)) {
+        List<Object> items = iterate(container);
+        work(items.size());
+        for (Object o : items) {
             if (eq(o, item)) {
                 return true;
             }
@@ -475,6 +599,15 @@ final class Py {
         if (v instanceof Undefined) {
             return List.of();
         }
+        if (v instanceof Generator g) {
+            return g.consume();
+        }
+        if (v instanceof DictView dv) {
+            return dv.items();
+        }
+        if (v instanceof Range r) {
+            return r.items();
+        }
         throw new RenderError("'" + typeName(v) + "' object is not iterable");
     }
 
@@ -494,6 +627,12 @@ final class Py {
         if (v instanceof Undefined) {
             return 0;
         }
+        if (v instanceof DictView dv) {
+            return dv.map().size();
+        }
+        if (v instanceof Range r) {
+            return r.size();
+        }
         if (v instanceof Namespace) {
             throw new RenderError("object of type 'Namespace' has no len()");
         }
@@ -511,6 +650,9 @@ final class Py {
         if (v instanceof String s) {
             return iterate(s);
         }
+        if (v instanceof Range r) {
+            return r.items();
+        }
         return null;
     }
 
@@ -520,7 +662,8 @@ final class Py {
         }
         List<Object> seq = sequence(v);
         if (seq == null) {
-            throw new RenderError("'" + typeName(v) + "' object is not subscriptable");
+            throw new RenderError(v instanceof Map ? "unhashable type: 'slice'"
+                    : "'" + typeName(v) + "' object is not subscriptable");
         }
         int n = seq.size();
         long st = step == null ? 1 : requireInt(step, "slice step");
@@ -535,6 +678,9 @@ final class Py {
         } else {
             lo = start == null ? n - 1 : clampIndex(requireInt(start, "slice index"), n, -1, n - 1);
             hi = stop == null ? -1 : clampIndex(requireInt(stop, "slice index"), n, -1, n - 1);
+        }
+        if (v instanceof Range r) {
+            return new Range(r.start() + lo * r.step(), r.start() + hi * r.step(), r.step() * st);
         }
         List<Object> out = new ArrayList<>();
         if (st > 0) {
@@ -677,6 +823,9 @@ final class Py {
                         return Math.floorMod(x, y);
                     case "**":
                         if (y < 0) {
+                            if (x == 0) {
+                                throw new RenderError("0.0 cannot be raised to a negative power");
+                            }
                             return Math.pow(x, y);
                         }
                         long r = 1;
@@ -712,18 +861,38 @@ final class Py {
                 if (y == 0) {
                     throw new RenderError("float floor division by zero");
                 }
-                return Math.floor(x / y);
+                return floorDiv(x, y);
             case "%":
                 if (y == 0) {
                     throw new RenderError("float modulo");
                 }
                 double m = x % y;
-                return (m != 0 && ((m < 0) != (y < 0))) ? m + y : m;
+                if (m == 0) {
+                    return Math.copySign(0.0, y);
+                }
+                return (m < 0) != (y < 0) ? m + y : m;
             case "**":
+                if (x == 0 && y < 0) {
+                    throw new RenderError("0.0 cannot be raised to a negative power");
+                }
                 return Math.pow(x, y);
             default:
                 throw new RenderError("unknown operator " + op);
         }
+    }
+
+    /** Python's float floor division, which works from fmod and so differs from floor(x / y). */
+    private static double floorDiv(double x, double y) {
+        double mod = x % y;
+        double div = (x - mod) / y;
+        if (mod != 0 && (y < 0) != (mod < 0)) {
+            div -= 1.0;
+        }
+        if (div != 0) {
+            double fl = Math.floor(div);
+            return div - fl > 0.5 ? fl + 1.0 : fl;
+        }
+        return Math.copySign(0.0, x / y);
     }
 
     static Object negate(Object v) {

@@ -14,16 +14,16 @@ package io.github.locallm.template;
  * <p>Instances are immutable and thread-safe.
  *
  * @param maxOutputChars the largest output, and the largest string or list built on the way, in characters
- * @param maxLoopIterations the most iterations of all for loops together in one rendering
- * @param maxRecursionDepth the deepest nesting of macro calls
+ * @param maxLoopIterations the most iterations of all for loops together, plus macro calls, in one rendering
+ * @param maxRecursionDepth the deepest nesting of macro calls and recursive loops
  */
 public record TemplateLimits(int maxOutputChars, long maxLoopIterations, int maxRecursionDepth) {
     /**
      * Validates the values.
      *
      * @param maxOutputChars the largest output in characters
-     * @param maxLoopIterations the most loop iterations in one rendering
-     * @param maxRecursionDepth the deepest nesting of macro calls
+     * @param maxLoopIterations the most loop iterations and macro calls in one rendering
+     * @param maxRecursionDepth the deepest nesting of macro calls and recursive loops, at most 1000
      */
     public TemplateLimits {
         if (maxOutputChars <= 0) {
@@ -37,7 +37,12 @@ public record TemplateLimits(int maxOutputChars, long maxLoopIterations, int max
         }
     }
 
-    /** @return 1 MiB of output, one million loop iterations, macro calls 100 deep */
+    /**
+     * Returns the limits used when none are given.
+     *
+     * @return 1 MiB (1,048,576 characters) of output, one million loop iterations and macro calls,
+     *     macro calls 100 deep
+     */
     public static TemplateLimits defaults() {
         return new TemplateLimits(1 << 20, 1_000_000, 100);
     }

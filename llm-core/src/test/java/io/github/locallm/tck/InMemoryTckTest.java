@@ -6,6 +6,6 @@ import io.github.locallm.LocalLlm;
 class InMemoryTckTest extends LlmProviderTck {
     @Override
     protected LocalLlm openModel() {
-        return LocalLlm.open("memory:tiny?ctx=256&delay_ms=1");
+        return LocalLlm.open("memory:tiny?ctx=256&delay_ms=4");
     }
 }

@@ -236,6 +236,14 @@ final class Checkpoint {
                         + Arrays.toString(e.getValue()));
             }
         }
+        for (String name : expectedShapes(c).keySet()) {
+            Located l = tensors.get(name);
+            if (l != null && l.entry().dtype() == null) {
+                throw new ModelLoadException("tensor " + name + " of djl model " + model + " has dtype '"
+                        + l.entry().dtypeName() + "'; supported: F32, F16, BF16. Use an unquantized checkpoint or "
+                        + "convert it to one of them");
+            }
+        }
         if (!wrong.isEmpty()) {
             throw new ModelLoadException("tensor shapes of djl model " + model + " disagree with its config.json ("
                     + c.architecture() + "): " + String.join("; ", wrong.subList(0, Math.min(5, wrong.size())))
@@ -282,12 +290,12 @@ final class Checkpoint {
 
     /** @return the most common element type of the stored weights */
     String storedDtype() {
-        Map<SafetensorsFile.DType, Long> count = new HashMap<>();
-        for (Located l : tensors.values()) {
-            count.merge(l.entry().dtype(), l.entry().elements(), Long::sum);
+        Map<String, Long> count = new HashMap<>();
+        for (String name : expectedShapes(config).keySet()) {
+            SafetensorsFile.Entry e = tensors.get(name).entry();
+            count.merge(e.dtypeName(), e.elements(), Long::sum);
         }
-        return count.entrySet().stream().max(Map.Entry.comparingByValue()).map(e -> e.getKey().name())
-                .orElse("F32");
+        return count.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse("F32");
     }
 
     /**

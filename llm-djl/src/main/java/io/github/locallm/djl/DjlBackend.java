@@ -2,7 +2,6 @@ package io.github.locallm.djl;
 
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.locallm.Capability;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ContextOverflowException;
@@ -20,8 +19,7 @@ import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
-import java.io.IOException;
-import java.util.ArrayList;
+import io.github.locallm.template.RenderOptions;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -37,8 +35,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread-safe: generations are serialized by a lock; tokenizing runs concurrently.
  */
 final class DjlBackend implements LlmBackend {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private final Checkpoint ckpt;
     private final CheckpointTokenizer tokenizer;
     private final LlamaDecoder decoder;
@@ -236,55 +232,18 @@ final class DjlBackend implements LlmBackend {
             throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot chat because " + why
                     + "; use generate with a prompt you format yourself", templateError);
         }
-        List<Map<String, Object>> msgs = new ArrayList<>();
-        for (ChatMessage m : messages) {
-            Map<String, Object> map = new LinkedHashMap<>();
-            map.put("role", m.role().wireName());
-            map.put("content", m.content());
-            if (!m.name().isEmpty()) {
-                map.put("name", m.name());
-            }
-            if (!m.toolCalls().isEmpty()) {
-                List<Map<String, Object>> calls = new ArrayList<>();
-                for (ToolCall c : m.toolCalls()) {
-                    Map<String, Object> fn = new LinkedHashMap<>();
-                    fn.put("name", c.name());
-                    fn.put("arguments", parseArguments(c.argumentsJson()));
-                    Map<String, Object> call = new LinkedHashMap<>();
-                    if (!c.id().isEmpty()) {
-                        call.put("id", c.id());
-                    }
-                    call.put("type", "function");
-                    call.put("function", fn);
-                    calls.add(call);
-                }
-                map.put("tool_calls", calls);
-            }
-            msgs.add(map);
-        }
-        Map<String, Object> ctx = new LinkedHashMap<>();
-        ctx.put("messages", msgs);
-        ctx.put("add_generation_prompt", Boolean.TRUE);
+        RenderOptions.Builder options = RenderOptions.builder().addGenerationPrompt(true);
         if (bosToken != null) {
-            ctx.put("bos_token", bosToken);
+            options.bosToken(bosToken);
         }
         if (eosToken != null) {
-            ctx.put("eos_token", eosToken);
+            options.eosToken(eosToken);
         }
         try {
-            return template.render(ctx);
-        } catch (LlmException | IllegalArgumentException e) {
-            throw e;
+            return template.render(messages, options.build());
         } catch (RuntimeException e) {
-            throw new LlmException("the chat template of djl model " + ckpt.model() + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    private static Object parseArguments(String json) {
-        try {
-            return JSON.readValue(json, Object.class);
-        } catch (IOException e) {
-            return json;
+            throw new LlmException("the chat template of djl model " + ckpt.model() + " cannot render this "
+                    + "conversation: " + e.getMessage(), e);
         }
     }
 

@@ -24,7 +24,10 @@ import java.util.Set;
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32, F16 or BF16 and are computed in F32. Settings (spec query or {@link OpenOptions}):
+ * F32, F16 or BF16 and are computed in F32. Chat uses the template of {@code tokenizer_config.json} (or
+ * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and
+ * the tokenizer's {@code eos_token}; sampling defaults from {@code generation_config.json}. Settings (spec
+ * query or {@link OpenOptions}):
  * <ul>
  *   <li>{@code ctx}: context window in tokens (default: the model's, at most 4096)</li>
  *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
@@ -116,7 +119,8 @@ public final class DjlProvider implements LlmProvider {
         CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model);
         NDManager weights = engine.newBaseManager(dev);
         try {
-            return new DjlBackend(ckpt, tokenizer, weights, ctx, dev.toString());
+            String where = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
+            return new DjlBackend(ckpt, tokenizer, weights, ctx, where);
         } catch (RuntimeException | Error e) {
             weights.close();
             tokenizer.close();
@@ -134,7 +138,7 @@ public final class DjlProvider implements LlmProvider {
         }
         try {
             return Engine.getEngine("PyTorch");
-        } catch (RuntimeException | UnsatisfiedLinkError e) {
+        } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {
             throw new BackendUnavailableException("the PyTorch engine of DJL cannot start for djl model " + model
                     + ": " + e.getMessage() + ". Put ai.djl.pytorch:pytorch-jni and ai.djl.pytorch:pytorch-native-cpu "
                     + "(classifier for this platform, for example linux-x86_64) on the class path", e);

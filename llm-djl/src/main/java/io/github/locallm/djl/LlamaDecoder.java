@@ -28,7 +28,7 @@ import java.util.List;
  */
 final class LlamaDecoder implements AutoCloseable {
     /** Largest piece of one tensor built at once, in F32 bytes; bounds the transient direct memory. */
-    private static final long PIECE_BYTES = 256L << 20;
+    static final long PIECE_BYTES = 256L << 20;
 
     private final CheckpointConfig cfg;
     private final NDManager manager;
@@ -43,24 +43,59 @@ final class LlamaDecoder implements AutoCloseable {
                          NDArray upB, NDArray down, NDArray downB) {
     }
 
-    /** Keys and values of the positions seen so far, for one generation. */
+    /**
+     * Keys and values of the positions seen so far, for one generation. Storage starts small and doubles
+     * when needed, up to the capacity asked for, so a long allowance costs nothing until it is used.
+     */
     static final class KvCache implements AutoCloseable {
+        /** Positions allocated at first, when the allowance is larger. */
+        static final int INITIAL = 256;
+
         private final NDManager manager;
         private final NDArray[] keys;
         private final NDArray[] values;
         private final int capacity;
+        private final int kvHeads;
+        private final int headDim;
+        private int allocated;
         private int length;
 
         private KvCache(NDManager parent, CheckpointConfig c, int capacity) {
             this.manager = parent.newSubManager();
             this.capacity = capacity;
+            this.kvHeads = c.numKvHeads();
+            this.headDim = c.headDim();
             keys = new NDArray[c.numLayers()];
             values = new NDArray[c.numLayers()];
-            Shape shape = new Shape(c.numKvHeads(), capacity, c.headDim());
-            for (int i = 0; i < keys.length; i++) {
-                keys[i] = manager.zeros(shape, DataType.FLOAT32);
-                values[i] = manager.zeros(shape, DataType.FLOAT32);
+            allocate(Math.min(capacity, INITIAL));
+        }
+
+        /** Makes room for {@code positions}, copying what is held into larger storage. */
+        private void reserve(int positions) {
+            if (positions > allocated) {
+                allocate(Math.min(capacity, Math.max(positions, allocated * 2)));
             }
+        }
+
+        private void allocate(int size) {
+            Shape shape = new Shape(kvHeads, size, headDim);
+            NDIndex held = new NDIndex(":, :{}, :", length);
+            for (int i = 0; i < keys.length; i++) {
+                // Uninitialized storage: positions at or past the length are never read.
+                NDArray k = manager.create(shape, DataType.FLOAT32);
+                NDArray v = manager.create(shape, DataType.FLOAT32);
+                if (length > 0) {
+                    try (NDArray oldK = keys[i].get(held); NDArray oldV = values[i].get(held)) {
+                        k.set(held, oldK);
+                        v.set(held, oldV);
+                    }
+                    keys[i].close();
+                    values[i].close();
+                }
+                keys[i] = k;
+                values[i] = v;
+            }
+            allocated = size;
         }
 
         /** @return positions held */
@@ -71,6 +106,11 @@ final class LlamaDecoder implements AutoCloseable {
         /** @return positions the cache can hold */
         int capacity() {
             return capacity;
+        }
+
+        /** @return positions currently allocated */
+        int allocated() {
+            return allocated;
         }
 
         @Override
@@ -102,8 +142,20 @@ final class LlamaDecoder implements AutoCloseable {
      * @return the decoder
      */
     static LlamaDecoder load(Checkpoint ckpt, NDManager manager) {
+        return load(ckpt, manager, PIECE_BYTES);
+    }
+
+    /**
+     * Loads the weights, building each tensor from pieces of at most {@code pieceBytes}.
+     *
+     * @param ckpt the checkpoint
+     * @param manager owns the weights
+     * @param pieceBytes the largest piece, in F32 bytes
+     * @return the decoder
+     */
+    static LlamaDecoder load(Checkpoint ckpt, NDManager manager, long pieceBytes) {
         CheckpointConfig c = ckpt.config();
-        Loader l = new Loader(ckpt, manager);
+        Loader l = new Loader(ckpt, manager, pieceBytes);
         NDArray embed = l.get("model.embed_tokens.weight");
         NDArray lmHead = c.tieWordEmbeddings() ? embed : l.get("lm_head.weight");
         Layer[] layers = new Layer[c.numLayers()];
@@ -127,10 +179,12 @@ final class LlamaDecoder implements AutoCloseable {
     private static final class Loader {
         private final Checkpoint ckpt;
         private final NDManager manager;
+        private final long pieceBytes;
 
-        Loader(Checkpoint ckpt, NDManager manager) {
+        Loader(Checkpoint ckpt, NDManager manager, long pieceBytes) {
             this.ckpt = ckpt;
             this.manager = manager;
+            this.pieceBytes = pieceBytes;
         }
 
         NDArray opt(String name, boolean present) {
@@ -146,7 +200,7 @@ final class LlamaDecoder implements AutoCloseable {
                 rowElems *= shape[i];
             }
             long rows = shape.length == 0 ? 1 : shape[0];
-            long rowsPerPiece = Math.max(1, Math.min(rows, PIECE_BYTES / 4 / Math.max(1, rowElems)));
+            long rowsPerPiece = Math.max(1, Math.min(rows, pieceBytes / 4 / Math.max(1, rowElems)));
             List<NDArray> pieces = new ArrayList<>();
             try {
                 for (long r = 0; r < rows; r += rowsPerPiece) {
@@ -202,6 +256,7 @@ final class LlamaDecoder implements AutoCloseable {
             throw new IllegalStateException("cache of " + cache.capacity + " positions cannot take " + t
                     + " tokens after " + start);
         }
+        cache.reserve(end);
         int nH = cfg.numHeads();
         int nKv = cfg.numKvHeads();
         int hd = cfg.headDim();

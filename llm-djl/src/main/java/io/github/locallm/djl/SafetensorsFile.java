@@ -27,8 +27,8 @@ import java.util.Map;
  * <p>Not thread-safe; used while loading only.
  */
 final class SafetensorsFile {
-    /** Largest window mapped at once; mappings are limited to 2 GB each. */
-    private static final long WINDOW = 1L << 30;
+    /** Largest window mapped at once by default; a mapping is limited to 2 GB. */
+    static final long DEFAULT_WINDOW = 1L << 30;
     private static final long MAX_HEADER = 100L << 20;
 
     /** Element types this reader widens to F32. */
@@ -42,8 +42,21 @@ final class SafetensorsFile {
         }
     }
 
-    /** Where one tensor lies in the file. */
-    record Entry(String name, DType dtype, long[] shape, long begin, long end) {
+    /** Sizes of the element types a checkpoint may hold besides the ones read, for checking offsets. */
+    private static final Map<String, Integer> OTHER_SIZES = Map.of("F64", 8, "I64", 8, "I32", 4, "I16", 2,
+            "I8", 1, "U8", 1, "BOOL", 1, "F8_E4M3", 1, "F8_E5M2", 1);
+
+    /**
+     * Where one tensor lies in the file.
+     *
+     * @param name the tensor name
+     * @param dtype the element type, or {@code null} when this reader cannot widen it
+     * @param dtypeName the element type as the header names it
+     * @param shape the dimensions
+     * @param begin first byte in the data section
+     * @param end end byte in the data section
+     */
+    record Entry(String name, DType dtype, String dtypeName, long[] shape, long begin, long end) {
         long elements() {
             long n = 1;
             for (long d : shape) {
@@ -56,11 +69,13 @@ final class SafetensorsFile {
     private final Path path;
     private final long dataStart;
     private final Map<String, Entry> entries;
+    private final long window;
 
-    private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries) {
+    private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries, long window) {
         this.path = path;
         this.dataStart = dataStart;
         this.entries = entries;
+        this.window = window;
     }
 
     /**
@@ -72,6 +87,18 @@ final class SafetensorsFile {
      * @throws ModelLoadException when the file is unreadable, truncated or not safetensors
      */
     static SafetensorsFile open(Path path, String model) {
+        return open(path, model, DEFAULT_WINDOW);
+    }
+
+    /**
+     * Reads and checks the header of a file.
+     *
+     * @param path the file
+     * @param model the model, for messages
+     * @param window the largest mapping made while reading data, in bytes
+     * @return the parsed file
+     */
+    static SafetensorsFile open(Path path, String model, long window) {
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -89,7 +116,7 @@ final class SafetensorsFile {
             String json = new String(header.array(), StandardCharsets.UTF_8);
             long dataStart = 8 + headerLen;
             Map<String, Entry> entries = parseHeader(json, path, model, size - dataStart);
-            return new SafetensorsFile(path, dataStart, entries);
+            return new SafetensorsFile(path, dataStart, entries, window);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path + " of model " + model + ": " + e.getMessage()
                     + "; check that the file exists and is readable", e);
@@ -115,12 +142,14 @@ final class SafetensorsFile {
             }
             JsonNode t = f.getValue();
             String dt = t.path("dtype").asText("");
-            DType dtype;
+            DType dtype = null;
+            int size;
             try {
                 dtype = DType.valueOf(dt);
+                size = dtype.size;
             } catch (IllegalArgumentException e) {
-                throw new ModelLoadException("tensor " + name + " in " + path + " of model " + model
-                        + " has dtype '" + dt + "'; supported: F32, F16, BF16. Convert the checkpoint to one of them");
+                // Only a tensor the decoder reads must have a supported type; the checkpoint check says so.
+                size = OTHER_SIZES.getOrDefault(dt, -1);
             }
             JsonNode shapeNode = t.path("shape");
             JsonNode offs = t.path("data_offsets");
@@ -138,7 +167,7 @@ final class SafetensorsFile {
             }
             long begin = offs.get(0).asLong(-1);
             long end = offs.get(1).asLong(-1);
-            if (begin < 0 || end < begin || end - begin != elements * dtype.size) {
+            if (begin < 0 || end < begin || (size > 0 && end - begin != elements * size)) {
                 throw corrupt(path, model, "tensor " + name + " has data_offsets [" + begin + ", " + end
                         + "] that disagree with its shape and dtype");
             }
@@ -147,7 +176,7 @@ final class SafetensorsFile {
                         + " ends at byte " + end + " of the data section, which holds only " + dataLen
                         + " bytes. Download or write the file again");
             }
-            out.put(name, new Entry(name, dtype, shape, begin, end));
+            out.put(name, new Entry(name, dtype, dt, shape, begin, end));
         }
         return Collections.unmodifiableMap(out);
     }
@@ -179,7 +208,7 @@ final class SafetensorsFile {
 
     /**
      * Reads elements of a tensor widened to F32 into a buffer, through read-only mappings of at most
-     * {@link #WINDOW} bytes each.
+     * {@code window} bytes each.
      *
      * @param e the tensor
      * @param firstElement the first element to read
@@ -193,7 +222,7 @@ final class SafetensorsFile {
             long pos = dataStart + e.begin() + firstElement * es;
             long left = count;
             while (left > 0) {
-                long n = Math.min(left, WINDOW / es);
+                long n = Math.min(left, Math.max(1, window / es));
                 MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, pos, n * es);
                 map.order(ByteOrder.LITTLE_ENDIAN);
                 widen(e.dtype(), map, (int) n, out);

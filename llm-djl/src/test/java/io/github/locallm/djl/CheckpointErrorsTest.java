@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.locallm.ModelLoadException;
 import io.github.locallm.ModelNotFoundException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,6 +109,51 @@ class CheckpointErrorsTest {
         assertThatThrownBy(() -> Checkpoint.read(dir, "m"))
                 .isInstanceOf(ModelLoadException.class)
                 .hasMessageContaining("not a valid safetensors file");
+    }
+
+    /** Rewrites the safetensors header of a copy, keeping the data section as it is. */
+    private static void editHeader(Path file, java.util.function.Consumer<ObjectNode> change) throws IOException {
+        byte[] all = Files.readAllBytes(file);
+        int len = (int) ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode header = (ObjectNode) json.readTree(new String(all, 8, len, StandardCharsets.UTF_8));
+        change.accept(header);
+        byte[] h = json.writeValueAsBytes(header);
+        int padded = (h.length + 7) / 8 * 8;
+        ByteBuffer out = ByteBuffer.allocate(8 + padded + all.length - 8 - len).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(padded).put(h);
+        for (int i = h.length; i < padded; i++) {
+            out.put((byte) ' ');
+        }
+        out.put(all, 8 + len, all.length - 8 - len);
+        Files.write(file, out.array());
+    }
+
+    @Test
+    void unreadTensorsOfOtherTypesAreIgnored() throws IOException {
+        Path dir = copy("extra-i64");
+        editHeader(dir.resolve("model.safetensors"), h -> {
+            ObjectNode t = h.putObject("model.layers.0.self_attn.rotary_emb.inv_freq");
+            t.put("dtype", "I64");
+            t.putArray("shape").add(2);
+            t.putArray("data_offsets").add(0).add(16);
+        });
+        DjlBackend shared = Backends.shared(TinyCheckpoints.Variant.GQA_F32);
+        try (DjlBackend b = Backends.open(dir, Map.of())) {
+            int[] prompt = shared.tokenize("Hello");
+            assertThat(DecoderRuns.greedy(b.decoder(), prompt, 8, new int[0]))
+                    .containsExactly(DecoderRuns.greedy(shared.decoder(), prompt, 8, new int[0]));
+        }
+    }
+
+    @Test
+    void aReadTensorOfAnUnsupportedTypeIsNamed() throws IOException {
+        Path dir = copy("norm-i32");
+        editHeader(dir.resolve("model.safetensors"),
+                h -> ((ObjectNode) h.get("model.norm.weight")).put("dtype", "I32"));
+        assertThatThrownBy(() -> Checkpoint.read(dir, "m"))
+                .isInstanceOf(ModelLoadException.class)
+                .hasMessageContaining("tensor model.norm.weight").hasMessageContaining("dtype 'I32'");
     }
 
     @Test

@@ -30,6 +30,11 @@ class GenerationTest {
         }
     };
 
+    /** @return a signal that never cancels */
+    static CancelSignal neverCancelled() {
+        return NEVER;
+    }
+
     /** What one generation produced. */
     record Run(List<String> pieces, BackendResult result) {
         String text() {
@@ -191,6 +196,31 @@ class GenerationTest {
         assertThat(String.join("", pieces) + rest).isEqualTo(text);
         assertThat(pieces).noneMatch(p -> p.contains("\uFFFD"));
         assertThat(pieces).contains("🙂", "日");
+    }
+
+    @Test
+    void streamingGivesTheWholeDecodingOfRandomTokens() {
+        CheckpointTokenizer tok = backend().tokenizer();
+        java.util.Random random = new java.util.Random(5);
+        int vocab = backend().decoder().config().vocabSize();
+        for (int round = 0; round < 200; round++) {
+            int[] seq = new int[1 + random.nextInt(30)];
+            for (int i = 0; i < seq.length; i++) {
+                // Mostly single bytes (often partial characters), some merged and special tokens.
+                seq[i] = random.nextInt(3) == 0 ? random.nextInt(vocab) : 0x80 + random.nextInt(0x80);
+            }
+            String whole = tok.decode(seq, 0, seq.length, true);
+            // Invalid byte sequences included: the pieces render them exactly as the tokenizer's decode does.
+            CheckpointTokenizer.StreamDecoder d = tok.new StreamDecoder();
+            StringBuilder sb = new StringBuilder();
+            for (int id : seq) {
+                String p = d.push(id);
+                assertThat(p.isEmpty() || !Character.isHighSurrogate(p.charAt(p.length() - 1))).isTrue();
+                sb.append(p);
+            }
+            sb.append(d.flush());
+            assertThat(sb.toString()).as("streaming of %s", java.util.Arrays.toString(seq)).isEqualTo(whole);
+        }
     }
 
     @Test

@@ -1,28 +1,32 @@
 package io.github.locallm.llamacpp;
 
 import io.github.locallm.ChatMessage;
+import io.github.locallm.template.ChatTemplate;
+import io.github.locallm.template.RenderOptions;
+import io.github.locallm.template.TemplateException;
 
 import java.util.List;
 
 /**
- * Renders a conversation with a model's chat template. Message contents arrive as opaque placeholders, so
- * that the caller can tokenize template text (with special tokens) apart from user text (without).
+ * Renders a conversation with a model's chat template, in Java (the binding's native renderer accepts only
+ * user/assistant turns and aborts the JVM when a template raises an error).
  */
 interface ChatRenderer {
 
     /**
      * Renders the conversation.
      *
-     * @param messages            the messages, contents replaced by placeholders
+     * @param messages            the messages
      * @param addGenerationPrompt whether to open the assistant's turn
      * @return the rendered prompt text
+     * @throws TemplateException when the template rejects the conversation
      */
     String render(List<ChatMessage> messages, boolean addGenerationPrompt);
 
     /** Returns a short description of the template used, for {@code ModelInfo.details()}. */
     String description();
 
-    /** ChatML, rendered in Java: {@code <|im_start|>role\ncontent<|im_end|>\n}. */
+    /** ChatML: {@code <|im_start|>role\ncontent<|im_end|>\n}. */
     final class ChatMl implements ChatRenderer {
         @Override
         public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
@@ -39,23 +43,39 @@ interface ChatRenderer {
 
         @Override
         public String description() {
-            return "chatml";
+            return "chatml (built in)";
         }
     }
 
-    /**
-     * Picks the renderer for a template text.
-     *
-     * @return the renderer, or {@code null} if no renderer in this build can render the template
-     */
-    static ChatRenderer forTemplate(String template, List<String> vocabulary) {
-        if (template == null) {
-            return vocabulary.contains("<|im_start|>") && vocabulary.contains("<|im_end|>") ? new ChatMl() : null;
+    /** A Jinja chat template from the GGUF metadata or the {@code template} setting. */
+    final class Jinja implements ChatRenderer {
+        private final ChatTemplate template;
+        private final String bos;
+        private final String eos;
+        private final String origin;
+
+        Jinja(ChatTemplate template, String bos, String eos, String origin) {
+            this.template = template;
+            this.bos = bos;
+            this.eos = eos;
+            this.origin = origin;
         }
-        if (template.strip().equalsIgnoreCase("chatml")
-                || (template.contains("<|im_start|>") && template.contains("<|im_end|>"))) {
-            return new ChatMl();
+
+        @Override
+        public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+            RenderOptions.Builder o = RenderOptions.builder().addGenerationPrompt(addGenerationPrompt);
+            if (bos != null) {
+                o.bosToken(bos);
+            }
+            if (eos != null) {
+                o.eosToken(eos);
+            }
+            return template.render(messages, o.build());
         }
-        return null;
+
+        @Override
+        public String description() {
+            return "jinja (" + origin + ")";
+        }
     }
 }

@@ -16,7 +16,10 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
+import io.github.locallm.template.ChatTemplate;
+import io.github.locallm.template.TemplateException;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,6 +28,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -41,6 +45,7 @@ final class LlamaCppBackend implements LlmBackend {
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
             "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
 
+    private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
 
@@ -65,9 +70,7 @@ final class LlamaCppBackend implements LlmBackend {
         List<String> controls = new ArrayList<>(gguf.controlTokenTexts());
         controls.sort(Comparator.comparingInt(String::length).reversed());
         this.controlTexts = List.copyOf(controls);
-        String template = settings.template() != null ? settings.template()
-                : gguf.string("tokenizer.chat_template", null);
-        this.renderer = ChatRenderer.forTemplate(template, vocab);
+        this.renderer = renderer(settings, gguf, vocab, spec);
         Boolean bos = gguf.bool("tokenizer.ggml.add_bos_token");
         this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
         this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
@@ -96,6 +99,40 @@ final class LlamaCppBackend implements LlmBackend {
                 ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)" : Integer.toString(settings.gpuLayers()));
         details.put("native_library", String.valueOf(NativeRuntime.loadedFrom()));
         this.info = new ModelInfo(NAME, spec, settings.ctx(), caps, details);
+    }
+
+    /**
+     * Picks the chat renderer: {@code template=chatml} or a template text from the settings (which must
+     * parse), else the GGUF's own template, else ChatML when the vocabulary has its tokens.
+     */
+    private static ChatRenderer renderer(LoadSettings settings, GgufFile gguf, List<String> vocab, String spec) {
+        String bos = tokenText(gguf, vocab, "tokenizer.ggml.bos_token_id");
+        String eos = tokenText(gguf, vocab, "tokenizer.ggml.eos_token_id");
+        if (settings.template() != null) {
+            if (settings.template().strip().equalsIgnoreCase("chatml")) {
+                return new ChatRenderer.ChatMl();
+            }
+            try {
+                return new ChatRenderer.Jinja(ChatTemplate.parse(settings.template()), bos, eos, "template setting");
+            } catch (TemplateException e) {
+                throw new IllegalArgumentException("the template setting of model " + spec + " is not a valid chat"
+                        + " template: " + e.getMessage(), e);
+            }
+        }
+        String own = gguf.string("tokenizer.chat_template", null);
+        if (own != null) {
+            try {
+                return new ChatRenderer.Jinja(ChatTemplate.parse(own), bos, eos, "gguf");
+            } catch (TemplateException e) {
+                LOG.log(System.Logger.Level.DEBUG, "chat template of {0} does not parse: {1}", spec, e.getMessage());
+            }
+        }
+        return vocab.contains("<|im_start|>") && vocab.contains("<|im_end|>") ? new ChatRenderer.ChatMl() : null;
+    }
+
+    private static String tokenText(GgufFile gguf, List<String> vocab, String key) {
+        long id = gguf.number(key, -1);
+        return id >= 0 && id < vocab.size() ? vocab.get((int) id) : null;
     }
 
     @Override
@@ -207,10 +244,8 @@ final class LlamaCppBackend implements LlmBackend {
                     m.name()));
         }
         String rendered = renderer.render(placeholders, true);
+        List<String> contents = contentsAsRendered(rendered, messages);
         IntList out = new IntList();
-        if (addBos && bosId >= 0) {
-            out.add(bosId);
-        }
         int pos = 0;
         while (pos < rendered.length()) {
             int open = rendered.indexOf(OPEN, pos);
@@ -221,10 +256,56 @@ final class LlamaCppBackend implements LlmBackend {
             int close = rendered.indexOf(CLOSE, open);
             out.addAll(templateTokens(rendered.substring(pos, open)));
             int index = Integer.parseInt(rendered.substring(open + 1, close));
-            plainTokens(messages.get(index).content(), out);
+            plainTokens(contents.get(index), out);
             pos = close + 1;
         }
-        return out.toArray();
+        int[] tokens = out.toArray();
+        if (addBos && bosId >= 0 && (tokens.length == 0 || tokens[0] != bosId)) {
+            int[] withBos = new int[tokens.length + 1];
+            withBos[0] = bosId;
+            System.arraycopy(tokens, 0, withBos, 1, tokens.length);
+            return withBos;
+        }
+        return tokens;
+    }
+
+    /**
+     * Returns the message contents as the template prints them. Templates that print contents as they are
+     * (almost all) get them unchanged; a template that trims them gets them trimmed; for one that changes
+     * them otherwise the contents are used as given, which is the template's structure with the user's text.
+     */
+    private List<String> contentsAsRendered(String withPlaceholders, List<ChatMessage> messages) {
+        List<String> given = new ArrayList<>();
+        List<String> stripped = new ArrayList<>();
+        for (ChatMessage m : messages) {
+            given.add(m.content());
+            stripped.add(m.content().strip());
+        }
+        String real = renderer.render(messages, true);
+        if (substitute(withPlaceholders, given).equals(real)) {
+            return given;
+        }
+        if (substitute(withPlaceholders, stripped).equals(real)) {
+            return stripped;
+        }
+        LOG.log(System.Logger.Level.DEBUG, "chat template of {0} changes message contents; they are used as given",
+                spec);
+        return given;
+    }
+
+    private static String substitute(String withPlaceholders, List<String> contents) {
+        StringBuilder sb = new StringBuilder();
+        int pos = 0;
+        while (true) {
+            int open = withPlaceholders.indexOf(OPEN, pos);
+            if (open < 0) {
+                return sb.append(withPlaceholders, pos, withPlaceholders.length()).toString();
+            }
+            int close = withPlaceholders.indexOf(CLOSE, open);
+            sb.append(withPlaceholders, pos, open);
+            sb.append(contents.get(Integer.parseInt(withPlaceholders.substring(open + 1, close))));
+            pos = close + 1;
+        }
     }
 
     // ---------------------------------------------------------------- generation
@@ -252,9 +333,14 @@ final class LlamaCppBackend implements LlmBackend {
         NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
         extra.forEach((k, v) -> NativeRequest.put(p, k, v));
 
-        StopFilter filter = new StopFilter(o.stop(), sink);
+        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
         try {
-            shared.lock.lockInterruptibly();
+            // Waits for the model in short slices, so that a call cancelled while queued returns at once.
+            while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+                if (cancel.isCancelled()) {
+                    return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
+                }
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
@@ -268,7 +354,7 @@ final class LlamaCppBackend implements LlmBackend {
             try {
                 it = (LlamaIterator) shared.model.generate(p).iterator();
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp model " + spec + " rejected the request: " + e.getMessage(), e);
+                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
             }
             int produced = 0;
             boolean lastEmpty = false;
@@ -297,7 +383,7 @@ final class LlamaCppBackend implements LlmBackend {
                     }
                 }
             } catch (RuntimeException e) {
-                throw new LlmException("llamacpp generation failed for model " + spec + ": " + e.getMessage(), e);
+                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
             } finally {
                 if (!finished) {
                     it.cancel();
@@ -318,6 +404,21 @@ final class LlamaCppBackend implements LlmBackend {
         } finally {
             shared.lock.unlock();
         }
+    }
+
+    /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */
+    private static String nativeMessage(RuntimeException e) {
+        String m = String.valueOf(e.getMessage());
+        if (m.startsWith("{")) {
+            try {
+                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String s) {
+                    return s.replace('\n', ' ');
+                }
+            } catch (IllegalArgumentException notJson) {
+                // keep the raw text
+            }
+        }
+        return m;
     }
 
     /** Validates the options and returns the native request entries (raw JSON values) they call for. */

@@ -37,6 +37,18 @@ import java.util.Set;
  *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
  * </ul>
  *
+ * <p>Shielding: the file's GGUF header (magic, version, counts, metadata, tensor extents) is checked in Java
+ * before llama.cpp sees the path; settings, grammars and JSON schemas are validated in Java; prompts reach
+ * native code as token ids, with user text tokenized so that special-token text in it stays text; chat
+ * templates are rendered in Java, so a template error is an exception rather than a native abort; every
+ * generation is cancelled natively when it ends early; calls after {@code close()} throw
+ * {@link IllegalStateException}; calls on one model are serialized. The native library is unpacked into a
+ * private directory ({@code <java.io.tmpdir>/locallm-llamacpp-<user>/4.2.0-<hash>/}), and llama.cpp's log is
+ * off unless the {@code io.github.locallm.llamacpp} logger is enabled at DEBUG (the native log then goes to
+ * stderr, where llama.cpp writes it). The binding's native worker threads are non-daemon and never end, which
+ * would keep the JVM from exiting after {@code main} returns; once every other non-daemon thread has finished,
+ * the provider therefore ends the JVM with {@code System.exit(0)} (shutdown hooks run).
+ *
  * <p>Native memory: this binding frees nothing when a model is closed, so a loaded model stays loaded
  * (idle) after its last handle closes and is reused by the next open of the same file with the same
  * settings. Each distinct (file, settings) pair therefore costs its memory once per JVM, until the JVM exits.
@@ -98,10 +110,16 @@ public final class LlamaCppProvider implements LlmProvider {
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }
-        LoadSettings settings = LoadSettings.parse(request, gguf.trainedContext());
+        LoadSettings settings = LoadSettings.parse(request, gguf);
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
-            return new LlamaCppBackend(SharedModel.acquire(canonical, gguf, settings, spec), spec, settings);
+            SharedModel shared = SharedModel.acquire(canonical, gguf, settings, spec);
+            try {
+                return new LlamaCppBackend(shared, spec, settings);
+            } catch (RuntimeException e) {
+                shared.release();
+                throw e;
+            }
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }

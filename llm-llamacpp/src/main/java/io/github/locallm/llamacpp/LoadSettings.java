@@ -42,10 +42,11 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
      * Parses the settings of an open request.
      *
      * @param request      the request
-     * @param trainedCtx   the model's trained context length (0 if unknown)
+     * @param gguf    the model's header
      * @throws IllegalArgumentException naming the bad setting and what is accepted
      */
-    static LoadSettings parse(OpenRequest request, long trainedCtx) {
+    static LoadSettings parse(OpenRequest request, GgufFile gguf) {
+        long trainedCtx = gguf.trainedContext();
         request.requireKnown(KEYS);
         String model = request.spec().toString();
         int ctx = request.integer(CTX, 1).orElse((int) Math.min(trainedCtx > 0 ? trainedCtx : DEFAULT_CTX_CAP,
@@ -112,8 +113,30 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             throw new IllegalArgumentException("kv_type must be one of " + new java.util.TreeSet<>(KV_TYPES) + ": '"
                     + kvType + "' (model " + model + ")");
         }
+        if (!kvType.startsWith("f") && !kvType.startsWith("b")) {
+            // llama.cpp asserts (and aborts the JVM) when a quantized cache block does not divide a head
+            String arch = gguf.architecture();
+            long heads = gguf.number(arch + ".attention.head_count", 0);
+            long width = gguf.number(arch + ".embedding_length", 0);
+            long fallback = heads > 0 ? width / heads : 0;
+            long keyDim = gguf.number(arch + ".attention.key_length", fallback);
+            long valueDim = gguf.number(arch + ".attention.value_length", fallback);
+            if (keyDim <= 0 || keyDim % 32 != 0 || valueDim <= 0 || valueDim % 32 != 0) {
+                throw new IllegalArgumentException("kv_type=" + kvType + " needs attention heads whose size is a"
+                        + " multiple of 32, but this model's are " + keyDim + " (keys) and " + valueDim
+                        + " (values); use kv_type=f16 or f32 (model " + model + ")");
+            }
+        }
         return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, pooling, libPath,
                 kvType);
+    }
+
+    /**
+     * Returns the settings that shape the native model, without those applied in Java (the chat template)
+     * or JVM-wide (the native library): two opens that differ only there share one native model.
+     */
+    LoadSettings nativePart() {
+        return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, null, embedding, pooling, null, kvType);
     }
 
     /** Returns the number of physical cores (not hardware threads) available, at least 1. */

@@ -43,6 +43,10 @@ final class NativeRuntime {
     static void ensureLoaded(Path libPath) {
         synchronized (LOCK) {
             String wanted = libPath == null ? null : libPath.toAbsolutePath().normalize().toString();
+            if (wanted == null && loadedFrom == null) {
+                // a build chosen with the binding's own system property is honoured
+                wanted = System.getProperty("de.kherud.llama.lib.path");
+            }
             if (loadedFrom != null) {
                 if (wanted != null && !wanted.equals(loadedFrom)) {
                     throw new BackendUnavailableException("the llama.cpp native library is already loaded from "
@@ -50,6 +54,12 @@ final class NativeRuntime {
                             + " Use one native build per JVM.");
                 }
                 return;
+            }
+            if (wanted != null && !java.nio.file.Files.isRegularFile(Path.of(wanted, libraryFileName()))) {
+                // the binding would fall back to unpacking its own copy, loudly, into a shared directory
+                throw new BackendUnavailableException("the llama.cpp native library directory " + wanted
+                        + " has no " + libraryFileName() + "; point lib_path (or de.kherud.llama.lib.path) at a"
+                        + " directory holding a build of it, or leave both unset to use the bundled build");
             }
             try {
                 Path dir = wanted != null ? Path.of(wanted) : extractBundled();

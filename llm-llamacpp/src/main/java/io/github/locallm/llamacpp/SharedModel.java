@@ -56,7 +56,7 @@ final class SharedModel {
     static SharedModel acquire(Path canonicalPath, GgufFile gguf, LoadSettings settings, String spec)
             throws IOException {
         Key key = new Key(canonicalPath, Files.size(canonicalPath),
-                Files.getLastModifiedTime(canonicalPath).toMillis(), settings);
+                Files.getLastModifiedTime(canonicalPath).toMillis(), settings.nativePart());
         synchronized (REGISTRY) {
             SharedModel shared = LOADED.get(key);
             if (shared == null) {
@@ -128,6 +128,7 @@ final class SharedModel {
             p.disableLog();
         }
         LlamaModel model;
+        java.util.Set<Thread> before = NativeWorkers.liveThreads();
         try {
             model = new LlamaModel(p);
         } catch (RuntimeException | LinkageError e) {
@@ -139,6 +140,7 @@ final class SharedModel {
             throw new ModelLoadException("llama.cpp rejected the load settings of model " + spec + ": " + s
                     + "; the native library was left without a model, so it is not used");
         }
+        NativeWorkers.adoptNewThreads(before);
         LOG.log(System.Logger.Level.DEBUG, "loaded {0} with {1}", path, s);
         return model;
     }

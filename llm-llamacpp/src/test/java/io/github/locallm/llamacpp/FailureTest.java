@@ -75,6 +75,18 @@ class FailureTest {
         assertThatThrownBy(() -> TestModels.open(hugeCount, Map.of()))
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("implausible");
 
+        Path unknownArch = dir.resolve("unknown-arch.gguf");
+        GgufWriter.write(TinyModels.llama(), unknownArch, GgufWriter.Quantization.F32,
+                Map.of("general.architecture", "nonsense"));
+        assertThatThrownBy(() -> TestModels.open(unknownArch, Map.of()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("unknown-arch.gguf");
+
+        Path wrongShape = dir.resolve("wrong-shape.gguf");
+        GgufWriter.write(TinyModels.llama(), wrongShape, GgufWriter.Quantization.F32,
+                Map.of("llama.embedding_length", 32));
+        assertThatThrownBy(() -> TestModels.open(wrongShape, Map.of()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("wrong-shape.gguf");
+
         for (Map<String, String> bad : List.of(Map.of("ctx", "abc"), Map.of("ctx", "8"), Map.of("threads", "0"),
                 Map.of("kv_type", "q9_9"), Map.of("embedding", "true", "pooling", "mean"),
                 Map.of("embedding", "true", "pooling", "none"), Map.of("pooling", "last"), Map.of("mmap", "maybe"),
@@ -128,6 +140,9 @@ class FailureTest {
         b.close();
         LlamaCppBackend c = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256"));
         assertThat(c.sharedForTest()).isSameAs(a.sharedForTest());
+        LlamaCppBackend e = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "template", "chatml"));
+        assertThat(e.sharedForTest()).as("a template override needs no second native model").isSameAs(c.sharedForTest());
+        e.close();
         LlamaCppBackend d = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "512"));
         assertThat(d.sharedForTest()).isNotSameAs(c.sharedForTest());
         assertThat(SharedModel.loadedCount()).isEqualTo(before + 2);

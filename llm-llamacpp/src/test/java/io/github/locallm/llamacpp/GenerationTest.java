@@ -217,6 +217,18 @@ class GenerationTest {
     }
 
     @Test
+    void schemasLlamaCppCannotConvertAreErrorsNotCrashes() {
+        for (String schema : List.of("{\"$ref\": \"#/$defs/nope\"}", "{\"type\": \"string\", \"pattern\": \"^(unclosed\"}",
+                "{\"type\": \"nonsense\"}", "{\"type\": \"object\", \"properties\": {\"a\": {\"$ref\": \"http://x/y\"}}}")) {
+            assertThatThrownBy(() -> TestModels.complete(model, "JSON:", TestModels.greedy(8).toBuilder()
+                    .responseFormat(ResponseFormat.jsonSchema(schema)).build()))
+                    .as(schema).isInstanceOf(io.github.locallm.LlmException.class)
+                    .hasMessageContaining("JSON schema conversion failed").hasMessageNotContaining("{\"code\"");
+        }
+        assertThat(TestModels.complete(model, "x", TestModels.greedy(4)).result().completionTokens()).isEqualTo(4);
+    }
+
+    @Test
     void twoThreadsOnOneModelAreSerializedAndCorrect() throws Exception {
         String expected = TestModels.complete(model, "Streams, records and threads", TestModels.greedy(16)).text();
         ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -257,6 +269,6 @@ class GenerationTest {
         assertThat(model.info().contextLength()).isEqualTo(2048);
         assertThat(model.info().capabilities()).contains(Capability.COMPLETION, Capability.CHAT, Capability.TOKENIZE,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA, Capability.SEED).doesNotContain(Capability.EMBEDDINGS);
-        assertThat(model.info().details()).containsEntry("architecture", "llama").containsEntry("chat_template", "chatml");
+        assertThat(model.info().details()).containsEntry("architecture", "llama").containsEntry("chat_template", "jinja (gguf)");
     }
 }

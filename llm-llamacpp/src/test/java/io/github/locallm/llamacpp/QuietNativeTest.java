@@ -27,7 +27,11 @@ class QuietNativeTest {
         Process p = new ProcessBuilder(List.of(javaBin, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
                 "-cp", System.getProperty("java.class.path"), QuietProbe.class.getName(), work.toString()))
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("probe finished").isTrue();
+        boolean exited = p.waitFor(120, TimeUnit.SECONDS);
+        if (!exited) {
+            p.destroyForcibly();
+        }
+        assertThat(exited).as("the probe's JVM exited after main returned").isTrue();
         String stdout = Files.readString(out, StandardCharsets.UTF_8);
         String stderr = Files.readString(err, StandardCharsets.UTF_8);
         assertThat(p.exitValue()).as("probe exit code; stderr: " + stderr).isZero();

@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * Run in a child JVM by {@link QuietNativeTest}: exercises loading, generation, chat, embeddings and
  * failures, writing nothing itself, so whatever appears on its stdout or stderr came from native code or the
- * binding. Exits 0 when everything worked.
+ * binding. Returns normally (exit status 0) when everything worked.
  */
 public final class QuietProbe {
 
@@ -45,6 +45,17 @@ public final class QuietProbe {
         } catch (io.github.locallm.LlmException expected) {
             // rejected in Java, as it should be
         }
-        System.exit(tokens == 8 && v.length == 64 ? 0 : 5);
+        Path arch = dir.resolve("arch.gguf");
+        GgufWriter.write(TinyModels.llama(), arch, GgufWriter.Quantization.F32, Map.of("general.architecture", "nonsense"));
+        try {
+            TestModels.open(arch, Map.of());
+            System.exit(6);
+        } catch (io.github.locallm.ModelLoadException expected) {
+            // refused by llama.cpp, quietly
+        }
+        if (tokens != 8 || v.length != 64) {
+            System.exit(5);
+        }
+        // main returns normally: the JVM must exit although the binding's native worker threads are non-daemon
     }
 }

@@ -151,6 +151,38 @@ public final class GgufWriter {
         }
     }
 
+    /**
+     * Writes a preset from the command line, for benchmarks and demos.
+     *
+     * <pre>{@code
+     * java -cp llm-modelkit.jar io.github.locallm.modelkit.GgufWriter bench.gguf benchmark Q8_0
+     * }</pre>
+     *
+     * @param args the output file, a preset ({@code llama}, {@code gqa}, {@code qwen2Bias}, {@code tied} or
+     *             {@code benchmark}, the default) and a quantization ({@code F32} or {@code Q8_0}, the default)
+     * @throws IOException if the file cannot be written
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length < 1 || args.length > 3) {
+            System.err.println("usage: GgufWriter <out.gguf> [llama|gqa|qwen2Bias|tied|benchmark] [F32|Q8_0]");
+            System.exit(2);
+        }
+        String preset = args.length > 1 ? args[1] : "benchmark";
+        CheckpointModel model = switch (preset) {
+            case "llama" -> TinyModels.llama();
+            case "gqa" -> TinyModels.gqa();
+            case "qwen2Bias" -> TinyModels.qwen2Bias();
+            case "tied" -> TinyModels.tied();
+            case "benchmark" -> TinyModels.benchmark();
+            default -> throw new IllegalArgumentException("unknown preset: " + preset);
+        };
+        Quantization q = Quantization.valueOf(args.length > 2 ? args[2] : "Q8_0");
+        long start = System.nanoTime();
+        write(model, Path.of(args[0]), q);
+        System.out.printf("wrote %s (%s, %s, %,d parameters) in %.1f s%n", args[0], preset, q,
+                model.config().parameterCount(), (System.nanoTime() - start) / 1e9);
+    }
+
     /** Returns the GGUF (llama.cpp) name of a Hugging Face tensor name. */
     public static String ggufName(String hfName) {
         if (hfName.equals("model.embed_tokens.weight")) {

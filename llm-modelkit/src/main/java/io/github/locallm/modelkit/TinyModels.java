@@ -9,7 +9,9 @@ import java.util.Random;
  *
  * <p>Weights are drawn from a seeded {@link Random} per tensor (the same seed and name always give the same
  * values, in any order), scaled so that the layers, not the token embedding, dominate the residual stream:
- * greedy decoding then produces varied text instead of one repeated token. All presets share one tokenizer
+ * greedy decoding then produces varied text instead of one repeated token. The output rows of the special
+ * tokens are scaled down, so a random model practically never emits one (never greedily): generations run
+ * to {@code maxTokens} unless a grammar or stop sequence ends them. All presets share one tokenizer
  * trained on a small built-in text. Methods are thread-safe.
  *
  * <pre>{@code
@@ -119,11 +121,13 @@ public final class TinyModels {
     public static CheckpointModel randomLazy(LlamaConfig config, BpeTokenizer tokenizer, long seed) {
         Objects.requireNonNull(config, "config");
         java.util.Map<String, long[]> shapes = CheckpointModel.expectedShapes(config);
+        java.util.Collection<Integer> specials = tokenizer.specialTokens().values();
         return CheckpointModel.lazy(config, tokenizer,
-                name -> generate(config, name, shapes.get(name), seed), CheckpointModel.CHATML_TEMPLATE);
+                name -> generate(config, name, shapes.get(name), seed, specials), CheckpointModel.CHATML_TEMPLATE);
     }
 
-    private static float[] generate(LlamaConfig c, String name, long[] shape, long seed) {
+    private static float[] generate(LlamaConfig c, String name, long[] shape, long seed,
+                                    java.util.Collection<Integer> specials) {
         int n = Math.toIntExact(Tensor.elementCount(shape));
         Random random = new Random(seed * 1_000_003L + name.hashCode());
         float[] data = new float[n];
@@ -158,6 +162,18 @@ public final class TinyModels {
         }
         for (int i = 0; i < n; i++) {
             data[i] = (float) (std * random.nextGaussian());
+        }
+        boolean outputRows = name.equals("lm_head.weight")
+                || (c.tieWordEmbeddings() && name.equals("model.embed_tokens.weight"));
+        if (outputRows) {
+            // Special tokens get near-zero logits, so a random model does not end its turn by chance: tests
+            // can rely on maxTokens being reached, and end of generation comes from grammars or stop strings.
+            int width = c.hiddenSize();
+            for (int id : specials) {
+                for (int j = 0; j < width; j++) {
+                    data[id * width + j] *= 0.05f;
+                }
+            }
         }
         return data;
     }

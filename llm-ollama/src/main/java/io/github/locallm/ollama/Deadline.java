@@ -17,18 +17,21 @@ final class Deadline implements Runnable {
     private static final ScheduledThreadPoolExecutor TIMER = newTimer();
 
     private final Call call;
+    private final long connectNanos;
     private final long firstTokenNanos;
     private final long idleNanos;
     private final long requestNanos;
     private final long start;
     private volatile long lastActivity;
     private volatile boolean sawLine;
+    private volatile boolean connected;
     private volatile boolean stopped;
     private volatile String expired;
     private ScheduledFuture<?> future;
 
-    private Deadline(Call call, Duration firstToken, Duration idle, Duration request) {
+    private Deadline(Call call, Duration connect, Duration firstToken, Duration idle, Duration request) {
         this.call = call;
+        this.connectNanos = connect.toNanos();
         this.firstTokenNanos = firstToken.toNanos();
         this.idleNanos = idle.toNanos();
         this.requestNanos = request.toNanos();
@@ -47,18 +50,59 @@ final class Deadline implements Runnable {
     }
 
     /**
+     * Carried as a tag of the request, so that a network interceptor can say when the connection (TCP,
+     * proxy and TLS handshake) is up: until then the connect limit applies.
+     */
+    static final class Tag {
+        private volatile Deadline deadline;
+        private volatile boolean connected;
+
+        void connected() {
+            connected = true;
+            Deadline d = deadline;
+            if (d != null) {
+                d.connected = true;
+            }
+        }
+
+        void attach(Deadline d) {
+            deadline = d;
+            if (connected) {
+                d.connected = true;
+            }
+        }
+    }
+
+    /**
      * Starts watching a call.
      *
-     * @param call the call to cancel when a limit passes
+     * @param call the call to cancel when a limit passes; its request may carry a {@link Tag}
+     * @param connect limit until the connection is up (TLS handshake included); zero for none
      * @param firstToken limit until the first line; zero for none
      * @param idle limit between lines; zero for none
      * @param request limit of the whole call; zero for none
      * @return the running deadline; {@link #stop()} it when the call ends
      */
-    static Deadline start(Call call, Duration firstToken, Duration idle, Duration request) {
-        Deadline d = new Deadline(call, firstToken, idle, request);
+    static Deadline start(Call call, Duration connect, Duration firstToken, Duration idle, Duration request) {
+        Deadline d = new Deadline(call, connect, firstToken, idle, request);
+        Tag tag = call.request().tag(Tag.class);
+        if (tag != null) {
+            tag.attach(d);
+        } else {
+            d.connected = true;
+        }
         d.schedule();
         return d;
+    }
+
+    /**
+     * Cancels a call from the timer thread: closing a socket (a TLS close in particular) may block, and the
+     * thread that asked to cancel should not wait for it.
+     *
+     * @param call the call to cancel
+     */
+    static void cancelLater(Call call) {
+        TIMER.execute(call::cancel);
     }
 
     /** Records that a line arrived. */
@@ -99,6 +143,9 @@ final class Deadline implements Runnable {
         if (requestNanos > 0) {
             due = start + requestNanos;
         }
+        if (!connected && connectNanos > 0) {
+            due = Math.min(due, start + connectNanos);
+        }
         if (!sawLine && firstTokenNanos > 0) {
             due = Math.min(due, start + firstTokenNanos);
         }
@@ -126,7 +173,10 @@ final class Deadline implements Runnable {
             return;
         }
         long now = System.nanoTime();
-        if (requestNanos > 0 && now - start >= requestNanos) {
+        if (!connected && connectNanos > 0 && now - start >= connectNanos) {
+            fire("connect limit of " + Limits.describe(Duration.ofNanos(connectNanos))
+                    + " (connection and TLS handshake)");
+        } else if (requestNanos > 0 && now - start >= requestNanos) {
             fire("whole-request limit of " + Limits.describe(Duration.ofNanos(requestNanos)));
         } else if (!sawLine && firstTokenNanos > 0 && now - start >= firstTokenNanos) {
             fire("first-token limit of " + Limits.describe(Duration.ofNanos(firstTokenNanos)));

@@ -97,6 +97,12 @@ final class OllamaBackend implements LlmBackend {
     @Override
     public List<float[]> embed(List<String> texts) {
         ensureOpen();
+        if (capabilitiesKnown && !info.supports(Capability.EMBEDDINGS)) {
+            // Ollama may still answer for a chat model, but with vectors nobody trained for retrieval
+            throw new UnsupportedCapabilityException("Ollama model " + settings.model() + " at " + http.server()
+                    + " is not an embedding model (its capabilities: " + info.details().get("capabilities")
+                    + "). Open an embedding model such as nomic-embed-text or all-minilm, or use OllamaClient.embed.");
+        }
         return embed(http, settings, texts);
     }
 

@@ -164,7 +164,8 @@ public final class OllamaClient {
     /**
      * Downloads a model into the server ({@code POST /api/pull}), reporting each progress line. A
      * progress callback that throws stops the pull (the server keeps what it downloaded and resumes
-     * later) and the exception reaches the caller.
+     * later) and the exception reaches the caller. The idle limit (default 2 min) applies between progress
+     * lines; verifying a very large model may need a larger one ({@link Builder#idleTimeout}).
      *
      * @param model the model name
      * @param progress receives the progress lines in order, on the calling thread

@@ -55,12 +55,20 @@ final class OllamaHttp {
         this.headers = Objects.requireNonNull(headers, "headers");
         this.limits = Objects.requireNonNull(limits, "limits");
         // Derived clients share the pool, dispatcher, interceptors and TLS setup of the shared one;
-        // read and call limits are enforced per call by Deadline instead.
+        // read, write and call limits are enforced per call by Deadline instead, since OkHttp's read
+        // timeout cannot tell a model that is loading from one that stalled.
         this.client = shared.newBuilder()
                 .connectTimeout(limits.connect())
                 .readTimeout(Duration.ZERO)
-                .writeTimeout(limits.connect().isZero() ? Duration.ZERO : limits.connect().plusSeconds(50))
+                .writeTimeout(Duration.ZERO)
                 .callTimeout(Duration.ZERO)
+                .addNetworkInterceptor(chain -> {
+                    Deadline.Tag tag = chain.request().tag(Deadline.Tag.class);
+                    if (tag != null) {
+                        tag.connected();
+                    }
+                    return chain.proceed(chain.request());
+                })
                 .build();
     }
 
@@ -104,8 +112,8 @@ final class OllamaHttp {
      */
     JsonNode call(String method, String path, JsonNode body, Op op) {
         Call call = client.newCall(request(method, path, body));
-        Deadline deadline = Deadline.start(call, limits.firstToken(), Duration.ZERO, limits.request());
-        try (Response response = execute(call, deadline, op, null)) {
+        Deadline deadline = Deadline.start(call, limits.connect(), limits.firstToken(), Duration.ZERO, limits.request());
+        try (Response response = execute(call, op)) {
             String text = readLimited(response.body(), Integer.MAX_VALUE);
             deadline.stop();
             if (text.isBlank()) {
@@ -138,10 +146,10 @@ final class OllamaHttp {
     boolean stream(String path, JsonNode body, Op op, LineHandler handler, CancelSignal cancel, boolean streamed) {
         Call call = client.newCall(request("POST", path, body));
         Deadline deadline = streamed
-                ? Deadline.start(call, limits.firstToken(), limits.idle(), limits.request())
-                : Deadline.start(call, Duration.ZERO, Duration.ZERO, limits.request());
+                ? Deadline.start(call, limits.connect(), limits.firstToken(), limits.idle(), limits.request())
+                : Deadline.start(call, limits.connect(), Duration.ZERO, Duration.ZERO, limits.request());
         if (cancel != null) {
-            cancel.onCancel(call::cancel);
+            cancel.onCancel(() -> Deadline.cancelLater(call));
             if (cancel.isCancelled()) {
                 deadline.stop();
                 return false;
@@ -149,7 +157,7 @@ final class OllamaHttp {
         }
         int lines = 0;
         boolean finished = false;
-        try (Response response = execute(call, deadline, op, cancel)) {
+        try (Response response = execute(call, op)) {
             BufferedSource source = response.body().source();
             while (true) {
                 String line = source.readUtf8Line();
@@ -193,7 +201,8 @@ final class OllamaHttp {
     }
 
     private Request request(String method, String path, JsonNode body) {
-        Request.Builder b = new Request.Builder().url(base.resolve(path)).headers(headers);
+        Request.Builder b = new Request.Builder().url(base.resolve(path)).headers(headers)
+                .tag(Deadline.Tag.class, new Deadline.Tag());
         RequestBody rb = null;
         if (body != null) {
             try {
@@ -208,7 +217,7 @@ final class OllamaHttp {
         return b.method(method, method.equals("GET") ? null : rb).build();
     }
 
-    private Response execute(Call call, Deadline deadline, Op op, CancelSignal cancel) throws IOException {
+    private Response execute(Call call, Op op) throws IOException {
         Response response = call.execute();
         if (response.isSuccessful()) {
             return response;
@@ -276,6 +285,11 @@ final class OllamaHttp {
 
     private LlmException ioFailure(IOException e, Deadline deadline, Op op, Integer lines) {
         String expired = deadline.expired();
+        if (expired != null && expired.startsWith("connect")) {
+            return new BackendUnavailableException("Cannot connect to the Ollama server at " + server() + " for " + op
+                    + " within the " + expired + ". Check the address, and whether it speaks https or http "
+                    + "(setting tls); raise connect_timeout for a slow network.", e);
+        }
         if (expired != null) {
             return new BackendUnavailableException("The Ollama server at " + server() + " exceeded the " + expired
                     + " during " + op + "; the call was closed. A slow CPU model may need a larger limit "

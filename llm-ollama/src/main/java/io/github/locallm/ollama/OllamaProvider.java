@@ -81,8 +81,15 @@ public final class OllamaProvider implements LlmProvider {
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
             IDLE_TIMEOUT, REQUEST_TIMEOUT);
 
+    private final java.util.function.UnaryOperator<String> environment;
+
     /** Creates the provider; {@link java.util.ServiceLoader} calls this. */
     public OllamaProvider() {
+        this(System::getenv);
+    }
+
+    OllamaProvider(java.util.function.UnaryOperator<String> environment) {
+        this.environment = environment;
     }
 
     @Override
@@ -125,7 +132,7 @@ public final class OllamaProvider implements LlmProvider {
             base = ServerAddress.parseHost(request.string(HOST).get(), "host setting");
         }
         if (base == null) {
-            base = ServerAddress.parseHost(System.getenv("OLLAMA_HOST"), "OLLAMA_HOST");
+            base = ServerAddress.parseHost(environment.apply("OLLAMA_HOST"), "OLLAMA_HOST");
         }
         if (request.bool(TLS).orElse(false)) {
             base = ServerAddress.withTls(base);

@@ -75,8 +75,23 @@ final class FakeOllamaServer implements AutoCloseable {
     final AtomicInteger active = new AtomicInteger();
     volatile long tokenDelayMillis = 1;
 
+    private final boolean https;
+
     FakeOllamaServer() throws IOException {
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        this(null);
+    }
+
+    /** @param tls the server's TLS setup, or {@code null} for plain HTTP */
+    FakeOllamaServer(javax.net.ssl.SSLContext tls) throws IOException {
+        InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+        if (tls == null) {
+            server = HttpServer.create(address, 0);
+        } else {
+            com.sun.net.httpserver.HttpsServer s = com.sun.net.httpserver.HttpsServer.create(address, 0);
+            s.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
+            server = s;
+        }
+        https = tls != null;
         pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "fake-ollama");
             t.setDaemon(true);
@@ -93,7 +108,7 @@ final class FakeOllamaServer implements AutoCloseable {
 
     /** @return the base URL, such as {@code http://127.0.0.1:40123} */
     String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort();
+        return https ? "https://localhost:" + port() : "http://127.0.0.1:" + port();
     }
 
     int port() {

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Model management through {@link OllamaClient} against the loopback fake server. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.SECONDS)
+@Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OllamaClientTest {
     private FakeOllamaServer server;
     private OllamaClient client;

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Every fault ends in a typed exception, within its time limit, never in a truncated success. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.SECONDS)
+@Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OllamaFaultsTest {
     private static final String CHAT = "fake-llm";
     private static final String DONE = "{\"model\":\"fake-llm\",\"response\":\"\",\"done\":true,\"done_reason\":\"stop\"}";
@@ -208,6 +208,20 @@ class OllamaFaultsTest {
                 .isInstanceOf(LlmException.class)
                 .hasMessageContaining("401")
                 .hasMessageContaining("bearer_token");
+    }
+
+    @Test
+    void modelLoadFailureIsReportedWithTheServersMessage() {
+        server.script("/api/chat", (ex, body) -> FakeOllamaServer.json(ex, 500, FakeOllamaServer.obj()
+                .put("error", "llama runner process has terminated: signal: killed")));
+        try (LlmBackend llm = TestSupport.open(server, CHAT)) {
+            assertThatThrownBy(() -> llm.generate(GenerationRequest.chat(List.of(ChatMessage.user("x")),
+                    GenerationOptions.defaults()), new TestSupport.Sink(), NEVER))
+                    .isInstanceOf(LlmException.class)
+                    .hasMessageContaining("HTTP 500")
+                    .hasMessageContaining("llama runner process has terminated")
+                    .hasMessageContaining(CHAT);
+        }
     }
 
     @Test

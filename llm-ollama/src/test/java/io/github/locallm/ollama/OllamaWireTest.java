@@ -34,7 +34,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Requests the backend sends and answers it reads, against a loopback server speaking Ollama's wire format. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@Timeout(value = 20, unit = TimeUnit.SECONDS)
+@Timeout(value = 20, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class OllamaWireTest {
     private static final String CHAT = "fake-llm";
     private static final ToolSpec WEATHER = new ToolSpec("get_weather", "Get the weather in a given city",
@@ -292,6 +292,23 @@ class OllamaWireTest {
     }
 
     @Test
+    void nonStreamedChatCarriesToolCallsAndThinkingInItsOnlyObject() throws Exception {
+        try (LlmBackend llm = TestSupport.open(server, CHAT)) {
+            TestSupport.Sink sink = new TestSupport.Sink();
+            GenerationOptions o = GenerationOptions.builder().tool(WEATHER).think(true)
+                    .backendOption("ollama", "stream", "false").build();
+            BackendResult r = llm.generate(GenerationRequest.chat(List.of(ChatMessage.user("Weather in Oslo?")), o),
+                    sink, NEVER);
+            assertThat(server.last("/api/chat").body().path("stream").asBoolean()).isFalse();
+            assertThat(r.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+            assertThat(FakeOllamaServer.JSON.readTree(r.toolCalls().get(0).argumentsJson()).path("city").asText())
+                    .isEqualTo("Oslo");
+            assertThat(sink.thinking.toString()).isEqualTo("Considering the question.");
+            assertThat(sink.text.toString()).isEmpty();
+        }
+    }
+
+    @Test
     void toolsOnAModelWithoutThemFailBeforeAnyRequest() {
         try (LlmBackend llm = TestSupport.open(server, "fake-plain")) {
             int before = server.requests.size();
@@ -380,9 +397,14 @@ class OllamaWireTest {
             assertThat(llm.info().capabilities()).containsExactly(Capability.EMBEDDINGS);
         }
         try (LlmBackend chat = TestSupport.open(server, CHAT)) {
+            int before = server.requests.size();
             assertThatThrownBy(() -> chat.embed(List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
-                    .hasMessageContaining("does not support embeddings");
+                    .hasMessageContaining("not an embedding model");
+            assertThat(server.requests).hasSize(before);
         }
+        OllamaClient client = OllamaClient.builder().baseUrl(server.url()).build();
+        assertThatThrownBy(() -> client.embed(CHAT, List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
+                .hasMessageContaining("does not support embeddings");
     }
 
     @Test

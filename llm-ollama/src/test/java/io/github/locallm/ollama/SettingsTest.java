@@ -96,6 +96,23 @@ class SettingsTest {
     }
 
     @Test
+    void ollamaHostNamesTheServerOfABareModelName() throws Exception {
+        try (FakeOllamaServer server = new FakeOllamaServer()) {
+            OllamaProvider p = new OllamaProvider(k -> k.equals("OLLAMA_HOST") ? "127.0.0.1:" + server.port() : null);
+            ModelSpec spec = ModelSpec.parse("ollama:fake-llm");
+            try (var llm = p.open(new OpenRequest(spec, spec.parameters()))) {
+                assertThat(llm.info().details()).containsEntry("server", server.url());
+            }
+            ModelSpec viaSetting = ModelSpec.parse("ollama:fake-llm?host=" + server.url());
+            OllamaProvider wrongEnv = new OllamaProvider(k -> "127.0.0.1:1");
+            try (var llm = wrongEnv.open(new OpenRequest(viaSetting, viaSetting.parameters()))) {
+                assertThat(llm.info().details()).as("the host setting wins over OLLAMA_HOST")
+                        .containsEntry("server", server.url());
+            }
+        }
+    }
+
+    @Test
     void unknownAndConflictingSettingsAreRejectedBeforeAnyIo() {
         OllamaProvider p = new OllamaProvider();
         ModelSpec spec = ModelSpec.parse("ollama:llama3.2?color=blue");
