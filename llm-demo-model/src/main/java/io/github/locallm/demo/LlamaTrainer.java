@@ -45,7 +45,7 @@ final class LlamaTrainer implements AutoCloseable {
 
     /** Hyper-parameters of a run. */
     record Settings(int steps, int batchSize, float peakLearningRate, float finalLearningRate, int warmupSteps,
-                    float clipNorm, int maxSkippedSteps, long seed) {
+                    float clipNorm, float implausibleNorm, int maxSkippedSteps, long seed) {
     }
 
     private final LlamaConfig config;
@@ -163,8 +163,11 @@ final class LlamaTrainer implements AutoCloseable {
                     }
                 }
                 norm = (float) Math.sqrt(sumSquares);
-                if (!Float.isFinite(loss) || !Float.isFinite(norm)) {
+                if (!Float.isFinite(loss) || !Float.isFinite(norm) || norm > settings.implausibleNorm()) {
                     // A non-finite gradient is never applied: clear it, skip the step, and give up if it recurs.
+                    // PyTorch's CPU backward has been seen to return NaN, or absurdly large values, for one step
+                    // in a few hundred (in the attention of one layer, not reproducibly); healthy norms here stay
+                    // below 10, so a norm beyond implausibleNorm is treated the same way.
                     List<String> bad = new ArrayList<>();
                     int i = 0;
                     for (String name : params.keySet()) {

@@ -181,7 +181,7 @@ public final class TrainDemoModel {
         log.printf(Locale.ROOT, "corpus: %d exchanges, %d sequences, longest %d tokens, %d trained targets; "
                         + "vocabulary %d tokens%n", p.exchanges().size(), p.sequences().size(), maxLen,
                 trainedTokens, p.tokenizer().size());
-        LlamaTrainer.Settings settings = new LlamaTrainer.Settings(o.steps(), 32, 3e-3f, 1e-4f, 50, 1.0f, 10, o.seed());
+        LlamaTrainer.Settings settings = new LlamaTrainer.Settings(o.steps(), 32, 3e-3f, 1e-4f, 50, 1.0f, 1000f, 10, o.seed());
         CountDownLatch finished = new CountDownLatch(1);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         float loss;
