@@ -62,7 +62,12 @@ public final class DemoModel {
      * @param answer   the assistant's trained reply
      */
     public record Exchange(String question, String answer) {
-        /** Checks that both texts are present. */
+        /**
+         * Checks that both texts are present.
+         *
+         * @param question the user's message
+         * @param answer   the assistant's trained reply
+         */
         public Exchange {
             Objects.requireNonNull(question, "question");
             Objects.requireNonNull(answer, "answer");
