@@ -44,7 +44,7 @@ import java.util.Objects;
  * escape what is later concatenated to them); Jinja2 folds constant expressions at compile time,
  * so a few invalid constant expressions (such as slicing {@code false}) that Jinja2 turns into
  * undefined values fail here; {@code str.format} supports plain fields without format
- * specifications; the filters {@code groupby}, {@code slice}, {@code striptags},
+ * specifications; the filters {@code striptags},
  * {@code wordwrap}, {@code urlencode}, {@code xmlattr}, {@code pprint}, {@code filesizeformat} and
  * {@code random}, the globals {@code cycler} and {@code lipsum}, and the tags {@code block},
  * {@code extends}, {@code include}, {@code import} and {@code autoescape} are not available;

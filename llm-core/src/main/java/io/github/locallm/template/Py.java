@@ -55,9 +55,13 @@ final class Py {
     }
 
     /** An immutable Python tuple. */
-    record Tuple(List<Object> items) {
+    record Tuple(List<Object> items, List<String> names) {
         Tuple {
             items = Collections.unmodifiableList(new ArrayList<>(items));
+        }
+
+        Tuple(List<Object> items) {
+            this(items, null);
         }
 
         static Tuple of(Object... items) {
