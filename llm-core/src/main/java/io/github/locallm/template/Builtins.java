@@ -602,6 +602,7 @@ final class Builtins {
                                     ? (Object) (long) (double) d : key;
                             fresh = seenScalars.add(norm);
                         } else {
+                            Py.hashCheck(key);
                             Object k = key;
                             Py.work(seenOthers.size());
                             fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
@@ -743,6 +744,10 @@ final class Builtins {
         Args testArgs = a.size() > off + 1 ? new Args(a.positional().subList(off + 1, a.size()), a.keywords())
                 : new Args(List.of(), a.keywords());
         List<Object> out = new ArrayList<>();
+        if (!Py.truthy(v)) {
+            // Jinja2 tests the value before iterating it: a false value selects nothing.
+            return out;
+        }
         for (Object o : Py.iterate(v)) {
             Object x = byAttr ? attrPath(o, attribute) : o;
             boolean t = testName == null ? Py.truthy(x) : test(in, testName, x, testArgs);

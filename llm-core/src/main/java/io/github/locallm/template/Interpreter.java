@@ -427,6 +427,7 @@ final class Interpreter {
                             + " characters (TemplateLimits.maxOutputChars)");
                 }
             }
+            Py.work(sb.length() / 16);
             return sb.toString();
         }
         if (e instanceof Expr.ListLit l) {

@@ -300,7 +300,7 @@ final class Py {
     /** The output limit of the rendering running on this thread, so printing a huge value stops early. */
     static final ThreadLocal<int[]> PRINT_LIMIT = ThreadLocal.withInitial(() -> new int[] {Integer.MAX_VALUE});
 
-    /** Element operations (comparisons, membership tests) done and allowed by the rendering on this thread. */
+    /** Element operations (comparisons, copies, searches) done and allowed by the rendering on this thread. */
     static final ThreadLocal<long[]> WORK = ThreadLocal.withInitial(() -> new long[] {0, Long.MAX_VALUE});
 
     /** Charges element operations to the rendering, so comparing or searching huge values cannot hang it. */
@@ -308,8 +308,8 @@ final class Py {
         long[] w = WORK.get();
         w[0] += n;
         if (w[0] > w[1]) {
-            throw new RenderError("template did more than " + w[1] + " element comparisons "
-                    + "(100 per TemplateLimits.maxLoopIterations)");
+            throw new RenderError("template did more than " + w[1] + " element operations (comparisons, copies, "
+                    + "searches; 100 per TemplateLimits.maxLoopIterations)");
         }
     }
 
@@ -559,6 +559,7 @@ final class Py {
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
+            hashCheck(item);
             if (m.containsKey(item)) {
                 return true;
             }
@@ -732,9 +733,11 @@ final class Py {
         switch (op) {
             case "+" -> {
                 if (a instanceof String x && b instanceof String y) {
+                    work(((long) x.length() + y.length()) / 16);
                     return checkSize(x + y, maxSize);
                 }
                 if (a instanceof List<?> x && b instanceof List<?> y) {
+                    work((long) x.size() + y.size());
                     List<Object> out = new ArrayList<>(x);
                     out.addAll(y);
                     return checkSize(out, maxSize);
@@ -926,7 +929,7 @@ final class Py {
     }
 
     static int hashCheck(Object key) {
-        if (key instanceof List || key instanceof Map || key instanceof Namespace) {
+        if (key instanceof List || key instanceof Map || key instanceof DictView) {
             throw new RenderError("unhashable type: '" + typeName(key) + "'");
         }
         return Objects.hashCode(key);
