@@ -717,6 +717,10 @@ final class Builtins {
 
     private static List<Object> map(Interpreter in, Object v, Args a) {
         List<Object> out = new ArrayList<>();
+        if (!Py.truthy(v)) {
+            // Jinja2 tests the value before iterating it: a false value maps to nothing.
+            return out;
+        }
         if (a.keywords().containsKey("attribute")) {
             Object attribute = a.keywords().get("attribute");
             boolean hasDefault = a.keywords().containsKey("default");
@@ -1474,7 +1478,7 @@ final class Builtins {
         Map<?, ?> named = args instanceof Map<?, ?> m ? m : null;
         // Python treats any non-tuple argument with item access (a list, a dict) as a mapping: no count check.
         boolean mappingLike = named != null || args instanceof List || args instanceof Py.Range
-                || args instanceof Py.DictView;
+                || args instanceof Py.DictView || args instanceof Undefined;
         StringBuilder sb = new StringBuilder();
         int next = 0;
         for (int i = 0; i < fmt.length(); i++) {

@@ -721,6 +721,10 @@ final class Py {
     // ---- arithmetic ----
 
     static Object binary(String op, Object a, Object b, int maxSize) {
+        if (op.equals("%") && a instanceof String s && b instanceof Undefined) {
+            // Python takes an argument with item access (as Undefined has) for a mapping.
+            return Builtins.percentFormat(s, b);
+        }
         if (a instanceof Undefined u) {
             throw u.error();
         }
