@@ -882,11 +882,20 @@ final class Py {
                     return Math.copySign(0.0, y);
                 }
                 return (m < 0) != (y < 0) ? m + y : m;
-            case "**":
+            case "**": {
                 if (x == 0 && y < 0) {
                     throw new RenderError("0.0 cannot be raised to a negative power");
                 }
-                return Math.pow(x, y);
+                double r = Math.pow(x, y);
+                if (Double.isInfinite(r) && Double.isFinite(x) && Double.isFinite(y)) {
+                    throw new RenderError("(34, 'Numerical result out of range')");
+                }
+                if (Double.isNaN(r) && x < 0 && !Double.isNaN(y)) {
+                    throw new RenderError("a negative number to a fractional power gives a complex number, "
+                            + "which templates cannot use");
+                }
+                return r;
+            }
             default:
                 throw new RenderError("unknown operator " + op);
         }
