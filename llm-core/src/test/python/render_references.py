@@ -82,6 +82,7 @@ def make_env():
 
 def to_context(conv):
     messages = []
+    pending_ids = []
     for m in conv["messages"]:
         d = {"role": m["role"], "content": m["content"]}
         if m.get("tool_calls"):
@@ -94,8 +95,14 @@ def to_context(conv):
                 call["function"] = {"name": c["name"], "arguments": c["arguments"]}
                 calls.append(call)
             d["tool_calls"] = calls
-        if m["role"] == "tool" and m.get("name"):
-            d["name"] = m["name"]
+        if m["role"] == "tool":
+            call_id = pending_ids.pop(0) if pending_ids else None
+            if call_id:
+                d["tool_call_id"] = call_id
+            if m.get("name"):
+                d["name"] = m["name"]
+        else:
+            pending_ids = [c.get("id", "") for c in m.get("tool_calls") or []]
         messages.append(d)
     tools = None
     if conv.get("tools"):

@@ -160,7 +160,9 @@ public final class ChatTemplate {
      * one image part per image, the image data itself is not part of the prompt text); an assistant message with tool
      * calls adds {@code "tool_calls": [{"type": "function", "function": {"name": ..., "arguments":
      * {...}}}]} (with {@code "id"} when the call has one, and the arguments parsed from JSON, or
-     * kept as text when they are not valid JSON); a tool message adds {@code "name"}. Each tool
+     * kept as text when they are not valid JSON); a tool message adds {@code "name"} and, when the
+     * call it answers has an id, {@code "tool_call_id"} (the tool messages after an assistant message
+     * answer its calls in order). Each tool
      * becomes {@code {"type": "function", "function": {"name", "description", "parameters"}}};
      * no tools gives {@code tools = None}, as {@code transformers} passes when none are given.
      *
@@ -173,6 +175,7 @@ public final class ChatTemplate {
         Objects.requireNonNull(messages, "messages");
         Objects.requireNonNull(options, "options");
         List<Object> msgs = new ArrayList<>();
+        java.util.ArrayDeque<String> pendingCallIds = new java.util.ArrayDeque<>();
         for (ChatMessage m : messages) {
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("role", m.role().wireName());
@@ -211,8 +214,18 @@ public final class ChatTemplate {
                 }
                 d.put("tool_calls", calls);
             }
-            if (m.role() == ChatMessage.Role.TOOL && !m.name().isEmpty()) {
-                d.put("name", m.name());
+            if (m.role() == ChatMessage.Role.TOOL) {
+                // Results answer the calls of the last assistant message, in order.
+                String callId = pendingCallIds.poll();
+                if (callId != null && !callId.isEmpty()) {
+                    d.put("tool_call_id", callId);
+                }
+                if (!m.name().isEmpty()) {
+                    d.put("name", m.name());
+                }
+            } else {
+                pendingCallIds.clear();
+                m.toolCalls().forEach(c -> pendingCallIds.add(c.id()));
             }
             msgs.add(d);
         }
