@@ -40,16 +40,17 @@ import java.util.Objects;
  * {@link TemplateException}.
  *
  * <p>Known differences from Jinja2, none of which the chat templates of common model families
- * rely on: {@code |safe} and {@code |escape} return plain strings (Jinja2's {@code Markup} would
- * escape what is later concatenated to them); Jinja2 folds constant expressions at compile time,
- * so a few invalid constant expressions (such as slicing {@code false}) that Jinja2 turns into
- * undefined values fail here; {@code str.format} supports plain fields without format
- * specifications; the filters {@code striptags},
+ * rely on: {@code |safe} and {@code |escape} return plain strings (Jinja2 returns {@code Markup},
+ * which prints as {@code Markup('...')} inside a list and escapes strings later added to it);
+ * Jinja2 folds constant expressions at compile time, so a few invalid constant expressions (such
+ * as slicing {@code false}) that it turns into undefined values fail here; {@code str.format}
+ * takes plain fields without format specifications; the filters {@code striptags},
  * {@code wordwrap}, {@code urlencode}, {@code xmlattr}, {@code pprint}, {@code filesizeformat} and
  * {@code random}, the globals {@code cycler} and {@code lipsum}, and the tags {@code block},
  * {@code extends}, {@code include}, {@code import} and {@code autoescape} are not available;
- * integers are 64-bit (an overflow is an error, not a big integer); error messages other than
- * the template's own {@code raise_exception} text are worded differently.
+ * integers are 64-bit (an overflow is an error, not a big integer) and a negative number to a
+ * fractional power is an error, not a complex number; error messages other than the template's
+ * own {@code raise_exception} text are worded differently.
  *
  * <p>Instances are immutable and thread-safe: one parsed template can be rendered from many
  * threads at once.
