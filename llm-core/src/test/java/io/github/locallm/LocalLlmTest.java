@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.locallm.memory.InMemoryBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,7 +14,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -377,13 +380,13 @@ class LocalLlmTest {
             GenerationOptions longRun = GenerationOptions.builder().maxTokens(500).build();
             // the held generation never ends by itself, so the timeout fires whatever the machine's speed
             CompletableFuture<Completion> timed = llm.generateAsync("p", longRun).orTimeout(1, TimeUnit.MILLISECONDS);
-            assertThatThrownBy(timed::join).hasCauseInstanceOf(java.util.concurrent.TimeoutException.class);
+            assertThatThrownBy(timed::join).hasCauseInstanceOf(TimeoutException.class);
             awaitActive(backend, 0);
 
             CompletableFuture<Completion> f = llm.generateAsync("p", longRun);
             awaitActive(backend, 1);
             Completion fallback = new Completion("fallback", "", FinishReason.STOP, new Usage(0, 0),
-                    new Timings(java.time.Duration.ZERO, java.time.Duration.ZERO, 0), List.of());
+                    new Timings(Duration.ZERO, Duration.ZERO, 0), List.of());
             assertThat(f.complete(fallback)).isTrue();
             awaitActive(backend, 0);
             assertThat(f.join()).isSameAs(fallback);
@@ -399,7 +402,7 @@ class LocalLlmTest {
             List<ChatMessage> conv = List.of(ChatMessage.user("hi"));
             GenerationOptions seeded = GREEDY.toBuilder().seed(7).build();
             ChatSession session = llm.newChatSession("sys", GREEDY);
-            List<org.assertj.core.api.ThrowableAssert.ThrowingCallable> calls = List.of(() -> llm.chat(conv, GREEDY),
+            List<ThrowingCallable> calls = List.of(() -> llm.chat(conv, GREEDY),
                     () -> llm.chatTokens(conv, GREEDY), () -> llm.chatAsync(conv, GREEDY),
                     () -> llm.chatPublisher(conv, GREEDY), () -> session.send("hi"),
                     () -> session.send("x".repeat(10_000)), () -> llm.generate("p", seeded),

@@ -10,6 +10,7 @@ import io.github.locallm.Usage;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 
 /** The future of a generation and its cancel signal, without threads: every order is forced. */
@@ -53,7 +54,7 @@ class CompletionFutureTest {
 
         Cancellation outside = new Cancellation();
         CompletionFuture timedOut = new CompletionFuture(outside);
-        assertThat(timedOut.completeExceptionally(new java.util.concurrent.TimeoutException())).isTrue();
+        assertThat(timedOut.completeExceptionally(new TimeoutException())).isTrue();
         assertThat(outside.isCancelled()).isTrue();
         timedOut.onComplete(completion("late", FinishReason.CANCELLED));
         assertThat(timedOut.isCompletedExceptionally()).as("the late result is ignored").isTrue();

@@ -2,6 +2,7 @@ package io.github.locallm.tck;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.fail;
 
 import io.github.locallm.Capability;
@@ -26,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -208,7 +210,7 @@ public abstract class LlmProviderTck {
      */
     protected final void assertRefused(String what, ThrowingCallable call) {
         ModelInfo info = llm.info();
-        Throwable t = org.assertj.core.api.Assertions.catchThrowable(call);
+        Throwable t = catchThrowable(call);
         assertThat(t).as("%s on a model without the capability (%s)", what, info.capabilities())
                 .isInstanceOf(UnsupportedCapabilityException.class);
         String message = t.getMessage() == null ? "" : t.getMessage();
@@ -565,7 +567,7 @@ public abstract class LlmProviderTck {
             // A future cannot hold its generation, which may have ended before cancel(true) came: both
             // outcomes are checked, neither depends on timing.
             if (cancelled) {
-                assertThatThrownBy(f::join).isInstanceOf(java.util.concurrent.CancellationException.class);
+                assertThatThrownBy(f::join).isInstanceOf(CancellationException.class);
             } else {
                 Completion c = f.join();
                 assertThat(c.finishReason()).as("a generation that ended before cancel(true)")
