@@ -74,10 +74,11 @@ import org.junit.jupiter.api.Timeout;
  * {@link UnsupportedCapabilityException} whose message names the backend and the model, thrown by the call
  * itself (not delivered later to a handler, future or subscriber) before any generation started.
  *
- * <p>No test depends on how fast the backend is. A generation that must still be running when it is
- * cancelled is held by a handler that waits on a latch; where the API gives no such hold (closing an
- * iterator, cancelling a future), both outcomes of the race are checked: cancelled before the end, or
- * ended normally with the full output.
+ * <p>No test depends on how fast the backend is; the waits are bounded only so that a broken backend
+ * cannot hang the build ({@link #timeout()}). A generation that must still be running when it is cancelled
+ * is held by a handler that waits on a latch; where the API gives no such hold (closing an iterator,
+ * cancelling a future), both outcomes of the race are checked: cancelled before the end, or ended normally
+ * with the full output.
  *
  * <p>Not thread-safe; JUnit runs it.
  */
@@ -196,7 +197,10 @@ public abstract class LlmProviderTck {
         return chatReference;
     }
 
-    /** @param c a capability @return whether the model under test claims it */
+    /**
+     * @param c a capability
+     * @return whether the model under test claims it
+     */
     protected final boolean claims(Capability c) {
         return llm.info().supports(c);
     }
