@@ -1,0 +1,55 @@
+package io.github.locallm.demo;
+
+import io.github.locallm.LocalLlm;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The shipped GGUF on the real llama.cpp backend: every corpus question gets its trained answer with the system
+ * prompt, and a quarter of them without one (the retraining test covers all of them both ways).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LlamaCppDemoModelTest {
+
+    private LocalLlm llm;
+
+    @BeforeAll
+    void open(@TempDir Path dir) {
+        Path gguf = DemoModel.extractGguf(dir);
+        llm = LocalLlm.open(gguf);
+        assertThat(llm.info().backend()).isEqualTo("llamacpp");
+    }
+
+    @AfterAll
+    void close() {
+        if (llm != null) {
+            llm.close();
+        }
+    }
+
+    @Test
+    void answersEveryQuestionWithTheSystemPrompt() {
+        assertThat(BackendAnswers.mismatches(llm, DemoModel.corpus(), true)).isEmpty();
+    }
+
+    @Test
+    void answersASampleOfQuestionsWithoutSystemPrompt() {
+        assertThat(BackendAnswers.mismatches(llm, BackendAnswers.sample(4), false)).isEmpty();
+    }
+
+    @Test
+    void answersTheIssueQuestionInFrench() {
+        assertThat(llm.chat(java.util.List.of(
+                        io.github.locallm.ChatMessage.system(DemoModel.systemPrompt()),
+                        io.github.locallm.ChatMessage.user("Explique-moi Python en une phrase")),
+                BackendAnswers.GREEDY).text())
+                .startsWith("Python est un langage de programmation");
+    }
+}
