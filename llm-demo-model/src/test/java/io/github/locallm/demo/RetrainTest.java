@@ -31,7 +31,7 @@ class RetrainTest {
         TrainDemoModel.Result result = TrainDemoModel.run(options, new PrintStream(System.out, true, "UTF-8"));
         assertThat(result.allReproduced()).as("plain-Java checks of the retrained model").isTrue();
 
-        try (LocalLlm llm = LocalLlm.open(dir.resolve(DemoModel.GGUF_FILE))) {
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + dir.resolve(DemoModel.GGUF_FILE) + "?threads=1")) {
             assertThat(BackendAnswers.mismatches(llm, DemoModel.corpus(), true)).isEmpty();
             assertThat(BackendAnswers.mismatches(llm, DemoModel.corpus(), false)).isEmpty();
         }
