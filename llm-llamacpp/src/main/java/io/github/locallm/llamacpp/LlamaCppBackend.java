@@ -362,8 +362,16 @@ final class LlamaCppBackend implements LlmBackend {
             FinishReason reason = null;
             try {
                 while (it.hasNext()) {
-                    LlamaOutput out = it.next();
-                    if (!it.hasNext()) {
+                    LlamaOutput out;
+                    boolean last;
+                    try {
+                        out = it.next();
+                        last = !it.hasNext();
+                    } catch (RuntimeException e) {
+                        throw new LlmException("llamacpp generation failed for model " + spec + ": "
+                                + nativeMessage(e), e);
+                    }
+                    if (last) {
                         finished = true;
                         if (!out.text.isEmpty()) {
                             lastEmpty = false;
@@ -373,6 +381,7 @@ final class LlamaCppBackend implements LlmBackend {
                     }
                     produced++;
                     lastEmpty = out.text.isEmpty();
+                    // the sink is the caller's: its exceptions pass through unchanged
                     if (!lastEmpty && filter.accept(out.text)) {
                         reason = FinishReason.STOP;
                         break;
@@ -382,10 +391,9 @@ final class LlamaCppBackend implements LlmBackend {
                         break;
                     }
                 }
-            } catch (RuntimeException e) {
-                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
             } finally {
                 if (!finished) {
+                    // an abandoned native generation would keep running and delay the next request
                     it.cancel();
                 }
             }
@@ -535,7 +543,12 @@ final class LlamaCppBackend implements LlmBackend {
         }
         List<float[]> out = new ArrayList<>(texts.size());
         for (String text : texts) {
-            int n = rawPromptTokens(text).length;
+            int n = templateTokens(text).length + (addBos && bosId >= 0 ? 1 : 0);
+            if (n == 0) {
+                // an empty input aborts the native embedding code
+                throw new IllegalArgumentException("cannot embed an empty text with llamacpp model " + spec
+                        + ": it has no tokens");
+            }
             if (n > settings.batch() || n >= settings.ctx()) {
                 throw new ContextOverflowException("a text of " + n + " tokens is longer than the batch of "
                         + settings.batch() + " tokens of llamacpp embedding model " + spec

@@ -37,6 +37,18 @@ import java.util.Set;
  *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
  * </ul>
  *
+ * <p>Generation: every {@code GenerationOptions} field but tools and thinking (which this backend does not
+ * offer); JSON mode and JSON schemas through llama.cpp grammars. Backend options under {@code llamacpp.}:
+ * {@code grammar} (GBNF, checked in Java), {@code cache_prompt} (default true), {@code frequency_penalty},
+ * {@code presence_penalty}, {@code repeat_last_n}, {@code typical_p}, {@code mirostat}, {@code mirostat_tau},
+ * {@code mirostat_eta}, {@code dynatemp_range}, {@code dynatemp_exponent}, {@code xtc_probability},
+ * {@code xtc_threshold}, {@code min_keep} and the {@code dry_*} options; {@code n_probs} is refused (it aborts
+ * this native build). A chat session reuses the KV cache of the prefix it shares with the previous turn; with
+ * F32 weights and {@code kv_type=f32} its output equals a run without reuse, while with quantized weights or
+ * cache, batched and token-by-token evaluation round differently and can change a greedy choice. Completion
+ * token counts are exact when generation ends by length; otherwise they count the pieces llama.cpp sent,
+ * which merges the tokens of a character split across tokens.
+ *
  * <p>Shielding: the file's GGUF header (magic, version, counts, metadata, tensor extents) is checked in Java
  * before llama.cpp sees the path; settings, grammars and JSON schemas are validated in Java; prompts reach
  * native code as token ids, with user text tokenized so that special-token text in it stays text; chat

@@ -34,6 +34,10 @@ class EmbeddingTest {
                     norm += x * x;
                 }
                 assertThat(Math.sqrt(norm)).isCloseTo(1.0, within(1e-3));
+                float[] blank = m.embed(List.of(" ")).get(0);
+                assertThat(blank).hasSize(64);
+                assertThatThrownBy(() -> m.embed(List.of(""))).isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("empty");
                 assertThatThrownBy(() -> TestModels.complete(m, "x", TestModels.greedy(2)))
                         .isInstanceOf(UnsupportedCapabilityException.class).hasMessageContaining("embedding");
             } finally {

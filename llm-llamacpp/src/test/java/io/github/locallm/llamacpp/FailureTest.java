@@ -111,6 +111,17 @@ class FailureTest {
     }
 
     @Test
+    void aSecondNativeBuildInTheSameJvmIsRefused() throws IOException {
+        Path good = TestModels.write(dir, "lib", TinyModels.llama(), GgufWriter.Quantization.F32);
+        TestModels.open(good, Map.of()).close();
+        Path other = Files.createDirectories(dir.resolve("other-build"));
+        Files.writeString(other.resolve(NativeRuntime.libraryFileName()), "not loaded");
+        assertThatThrownBy(() -> TestModels.open(good, Map.of("lib_path", other.toString())))
+                .isInstanceOf(io.github.locallm.BackendUnavailableException.class)
+                .hasMessageContaining("already loaded").hasMessageContaining(other.toString());
+    }
+
+    @Test
     void useAfterCloseThrowsInsteadOfBlocking() {
         Path good = TestModels.write(dir, "closing", TinyModels.gqa(), GgufWriter.Quantization.F32);
         LlmBackend a = TestModels.open(good, Map.of());

@@ -124,7 +124,9 @@ class GenerationTest {
     void plainTextTokenizesLikeTheJavaTokenizer() {
         BpeTokenizer tok = TinyModels.tokenizer();
         for (String text : List.of("The quick brown fox jumps over the lazy dog.", "Hello,   world!\n\nHow are you?",
-                "Numbers: 3.14 and 2024; it's what I've said.", "Café 日本語 🙂 🚀", "  leading and trailing  ")) {
+                "Numbers: 3.14 and 2024; it's what I've said.", "Café 日本語 🙂 🚀", "  leading and trailing  ",
+                "\n\n\nx", "a  b   c", "\t\tx\r\ny", "don't DON'T it’s", "1234567 ½ ²", "e\u0301 ﬁ",
+                "nbsp\u00A0here\u2003em\u3000ideo", "\u0085next", "x\u200Bzero", "!!!???...", "a\u0000b")) {
             assertThat(model.tokenize(text)).as(text).containsExactly(tok.encode(text));
             assertThat(model.detokenize(model.tokenize(text))).isEqualTo(text);
         }
@@ -226,6 +228,30 @@ class GenerationTest {
                     .hasMessageContaining("JSON schema conversion failed").hasMessageNotContaining("{\"code\"");
         }
         assertThat(TestModels.complete(model, "x", TestModels.greedy(4)).result().completionTokens()).isEqualTo(4);
+    }
+
+    @Test
+    void anExceptionFromTheSinkPassesThroughAndTheModelStaysUsable() {
+        String expected = TestModels.complete(model, "She said", TestModels.greedy(12)).text();
+        AtomicInteger seen = new AtomicInteger();
+        IllegalStateException boom = new IllegalStateException("sink failed");
+        assertThatThrownBy(() -> model.generate(GenerationRequest.completion("The sky", TestModels.greedy(100)), p -> {
+            if (seen.incrementAndGet() == 2) {
+                throw boom;
+            }
+        }, TestModels.NEVER)).isSameAs(boom);
+        assertThat(TestModels.complete(model, "She said", TestModels.greedy(12)).text()).isEqualTo(expected);
+    }
+
+    @Test
+    void emptyPromptsAndMessagesWork() {
+        TestModels.Run r = TestModels.complete(model, "", TestModels.greedy(4));
+        assertThat(r.result().promptTokens()).isEqualTo(1);
+        assertThat(r.result().completionTokens()).isEqualTo(4);
+        TestModels.Run c = TestModels.chat(model, List.of(ChatMessage.user("")), TestModels.greedy(4));
+        assertThat(c.result().completionTokens()).isEqualTo(4);
+        assertThat(model.tokenize("")).isEmpty();
+        assertThat(model.detokenize(new int[0])).isEmpty();
     }
 
     @Test

@@ -50,5 +50,27 @@ class QuietNativeTest {
         }
         assertThat(Files.getPosixFilePermissions(privateDir))
                 .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+
+        // lib_path: another build (here a copy of the bundled one) is loaded from where it is, quietly
+        Path build = Files.createDirectories(dir.resolve("other-build"));
+        Path bundled;
+        try (Stream<Path> files = Files.walk(privateDir)) {
+            bundled = files.filter(f -> f.getFileName().toString().equals(NativeRuntime.libraryFileName()))
+                    .findFirst().orElseThrow();
+        }
+        Files.copy(bundled, build.resolve(NativeRuntime.libraryFileName()));
+        Process q = new ProcessBuilder(List.of(javaBin, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), LibPathProbe.class.getName(), work.toString(),
+                build.toString()))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        boolean qExited = q.waitFor(120, TimeUnit.SECONDS);
+        if (!qExited) {
+            q.destroyForcibly();
+        }
+        assertThat(qExited).isTrue();
+        String qErr = Files.readString(err, StandardCharsets.UTF_8);
+        assertThat(q.exitValue()).as("lib_path probe; stderr: " + qErr).isZero();
+        assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
+        assertThat(qErr).isEmpty();
     }
 }
