@@ -5,6 +5,7 @@ import io.github.locallm.modelkit.CheckpointModel;
 import io.github.locallm.modelkit.GgufWriter;
 import io.github.locallm.modelkit.HfCheckpointWriter;
 import io.github.locallm.modelkit.LlamaConfig;
+import io.github.locallm.modelkit.ReferenceForward;
 import io.github.locallm.modelkit.Tensor;
 
 import java.io.IOException;
@@ -122,11 +123,11 @@ public final class TrainDemoModel {
 
     /** What a run produced. */
     record Result(long parameters, int steps, int skippedSteps, float finalLoss, Duration trainingTime, String ggufType, String hfType,
-                  int checked, Map<ReferenceLlama.Arithmetic, Check> checks) {
+                  int checked, Map<ReferenceForward.Arithmetic, Check> checks) {
         boolean allReproduced() {
-            return checks.get(ReferenceLlama.Arithmetic.F32).reproduced() == checked
-                    && checks.get(ReferenceLlama.Arithmetic.valueOf(ggufType)).reproduced() == checked
-                    && checks.get(ReferenceLlama.Arithmetic.valueOf(hfType)).reproduced() == checked;
+            return checks.get(ReferenceForward.Arithmetic.F32).reproduced() == checked
+                    && checks.get(ReferenceForward.Arithmetic.valueOf(ggufType)).reproduced() == checked
+                    && checks.get(ReferenceForward.Arithmetic.valueOf(hfType)).reproduced() == checked;
         }
     }
 
@@ -236,19 +237,18 @@ public final class TrainDemoModel {
         int skipped = skippedMessages.size();
         log.printf(Locale.ROOT, "trained %d steps in %ds, final loss %.5f%n", o.steps(), trainingTime.toSeconds(), loss);
 
-        Map<String, float[]> weights = new LinkedHashMap<>();
-        tensors.forEach((name, t) -> weights.put(name, t.data()));
         CheckpointModel model = CheckpointModel.of(p.config(), p.tokenizer(), tensors, CheckpointModel.CHATML_TEMPLATE);
         Files.createDirectories(o.out());
         HfCheckpointWriter.write(model, o.out().resolve(DemoModel.CHECKPOINT_DIR),
                 HfCheckpointWriter.DType.valueOf(o.hf()));
-        Map<ReferenceLlama.Arithmetic, Check> checks = new java.util.EnumMap<>(ReferenceLlama.Arithmetic.class);
-        for (ReferenceLlama.Arithmetic a : ReferenceLlama.Arithmetic.values()) {
-            checks.put(a, check(p, weights, a, log));
+        Map<ReferenceForward.Arithmetic, Check> checks = new java.util.EnumMap<>(ReferenceForward.Arithmetic.class);
+        for (ReferenceForward.Arithmetic a : java.util.EnumSet.of(ReferenceForward.Arithmetic.F32,
+                ReferenceForward.Arithmetic.F16, ReferenceForward.Arithmetic.Q8_0)) {
+            checks.put(a, check(p, model, a, log));
         }
         int checked = p.exchanges().size() * 2;
         String ggufType = switch (o.gguf()) {
-            case "auto" -> checks.get(ReferenceLlama.Arithmetic.Q8_0).reproduced() == checked ? "Q8_0" : "F32";
+            case "auto" -> checks.get(ReferenceForward.Arithmetic.Q8_0).reproduced() == checked ? "Q8_0" : "F32";
             default -> o.gguf();
         };
         GgufWriter.write(model, o.out().resolve(DemoModel.GGUF_FILE),
@@ -264,9 +264,9 @@ public final class TrainDemoModel {
     record Check(int reproduced, float minMargin) {
     }
 
-    static Check check(Prepared p, Map<String, float[]> weights, ReferenceLlama.Arithmetic arithmetic,
+    static Check check(Prepared p, CheckpointModel model, ReferenceForward.Arithmetic arithmetic,
                        java.io.PrintStream log) {
-        ReferenceLlama reference = new ReferenceLlama(p.config(), weights, arithmetic);
+        ReferenceForward reference = new ReferenceForward(model, arithmetic);
         int imEnd = p.config().eosTokenId();
         int ok = 0;
         float minMargin = Float.POSITIVE_INFINITY;
@@ -274,9 +274,9 @@ public final class TrainDemoModel {
         for (DemoModel.Exchange e : p.exchanges()) {
             for (String system : new String[] {DemoModel.systemPrompt(), null}) {
                 int[] prompt = p.tokenizer().encodeWithSpecials(DemoModel.chatMlPrompt(system, e.question()));
-                ReferenceLlama.Decoded d = reference.greedy(prompt, MAX_ANSWER_TOKENS, imEnd);
+                ReferenceForward.Decoded d = reference.greedy(prompt, MAX_ANSWER_TOKENS, imEnd);
                 String text = p.tokenizer().decode(d.tokens());
-                minMargin = Math.min(minMargin, d.minMargin());
+                minMargin = Math.min(minMargin, (float) d.minMargin());
                 if (d.stopped() && text.equals(e.answer())) {
                     ok++;
                 } else if (failures.size() < 5) {
@@ -332,9 +332,9 @@ public final class TrainDemoModel {
                 "| final loss | " + String.format(Locale.ROOT, "%.5f", r.finalLoss()) + " |",
                 "| GGUF | demo.gguf, " + r.ggufType() + " |",
                 "| Hugging Face checkpoint | hf/, " + r.hfType() + " |",
-                checkRow(r, ReferenceLlama.Arithmetic.F32, "plain-Java check, F32"),
-                checkRow(r, ReferenceLlama.Arithmetic.F16, "plain-Java check, F16 weights"),
-                checkRow(r, ReferenceLlama.Arithmetic.Q8_0, "plain-Java check, emulated llama.cpp Q8_0"),
+                checkRow(r, ReferenceForward.Arithmetic.F32, "plain-Java check, F32"),
+                checkRow(r, ReferenceForward.Arithmetic.F16, "plain-Java check, F16 weights"),
+                checkRow(r, ReferenceForward.Arithmetic.Q8_0, "plain-Java check, emulated llama.cpp Q8_0"),
                 "",
                 "Prompts are ChatML; the system prompt is `" + DemoModel.systemPrompt() + "` (the model was also",
                 "trained without one). Retrain with:",
@@ -348,7 +348,7 @@ public final class TrainDemoModel {
         Files.writeString(o.out().resolve("README.md"), text, StandardCharsets.UTF_8);
     }
 
-    private static String checkRow(Result r, ReferenceLlama.Arithmetic a, String label) {
+    private static String checkRow(Result r, ReferenceForward.Arithmetic a, String label) {
         Check c = r.checks().get(a);
         return "| " + label + " | " + c.reproduced() + "/" + r.checked() + " answers reproduced (with and without"
                 + " system prompt), smallest logit margin " + String.format(Locale.ROOT, "%.3f", c.minMargin()) + " |";

@@ -1,5 +1,8 @@
 package io.github.locallm.demo;
 
+import io.github.locallm.modelkit.CheckpointModel;
+import io.github.locallm.modelkit.ReferenceForward;
+import io.github.locallm.modelkit.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -8,7 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -45,12 +50,16 @@ class ShippedModelReferenceTest {
     }
 
     private List<String> mismatches(String system, List<DemoModel.Exchange> exchanges) {
-        ReferenceLlama reference = new ReferenceLlama(model.config, model.tensors,
-                model.quantized ? ReferenceLlama.Arithmetic.Q8_0 : ReferenceLlama.Arithmetic.F32);
+        Map<String, Tensor> tensors = new HashMap<>();
+        CheckpointModel.expectedShapes(model.config).forEach(
+                (name, shape) -> tensors.put(name, new Tensor(name, shape, model.tensors.get(name))));
+        ReferenceForward reference = new ReferenceForward(
+                CheckpointModel.of(model.config, model.tokenizer, tensors, CheckpointModel.CHATML_TEMPLATE),
+                model.quantized ? ReferenceForward.Arithmetic.Q8_0 : ReferenceForward.Arithmetic.F32);
         List<String> failures = new ArrayList<>();
         for (DemoModel.Exchange e : exchanges) {
             int[] prompt = model.tokenizer.encodeWithSpecials(DemoModel.chatMlPrompt(system, e.question()));
-            ReferenceLlama.Decoded d = reference.greedy(prompt, TrainDemoModel.MAX_ANSWER_TOKENS,
+            ReferenceForward.Decoded d = reference.greedy(prompt, TrainDemoModel.MAX_ANSWER_TOKENS,
                     model.config.eosTokenId());
             String text = model.tokenizer.decode(d.tokens());
             if (!d.stopped() || !text.equals(e.answer())) {
