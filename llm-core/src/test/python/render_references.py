@@ -20,6 +20,10 @@ templates/snippets/context.json; the results go to templates/snippets/expected.j
 {"name": {"out": text}} or {"name": {"error": "ExceptionType: message", "raised": bool}}, where
 "raised" marks a raise_exception call.
 
+Randomly generated templates (a fixed seed, so the set is the same on every run) exercise
+whitespace control and expressions in combination; they go with jinja2's results to
+templates/fuzz/cases.json.
+
 Re-run from the repository root after changing a template or a conversation:
 
     python3 llm-core/src/test/python/render_references.py
@@ -78,6 +82,7 @@ def make_env():
 
 def to_context(conv):
     messages = []
+    pending_ids = []
     for m in conv["messages"]:
         d = {"role": m["role"], "content": m["content"]}
         if m.get("tool_calls"):
@@ -90,8 +95,14 @@ def to_context(conv):
                 call["function"] = {"name": c["name"], "arguments": c["arguments"]}
                 calls.append(call)
             d["tool_calls"] = calls
-        if m["role"] == "tool" and m.get("name"):
-            d["name"] = m["name"]
+        if m["role"] == "tool":
+            call_id = pending_ids.pop(0) if pending_ids else None
+            if call_id:
+                d["tool_call_id"] = call_id
+            if m.get("name"):
+                d["name"] = m["name"]
+        else:
+            pending_ids = [c.get("id", "") for c in m.get("tool_calls") or []]
         messages.append(d)
     tools = None
     if conv.get("tools"):
@@ -144,6 +155,117 @@ def render_snippets(env):
     print(f"{len(results)} snippets: {len(results) - errors} rendered, {errors} failed as expected")
 
 
+FUZZ_TEXT = ["", " ", "  ", "\t", "\n", "\n\n", " \n", "\n ", "\n  ", "  \n  ", "x", " x ", "x\n",
+             "\nx", "\r\n", " \t \n\t", "\u00a0", "\u3000\n"]
+FUZZ_VALUES = ["1", "2.5", "'s'", "\"q'\"", "none", "true", "false", "[1, 'a']", "{'k': 1}", "(1, 2)", "n", "f",
+               "s", "lst", "d", "nothing", "undefined_x", "people[0]", "messages[1].content", "-3", "0", "''", "[]",
+               "1e3", "0.1", "people[1].name", "d.a"]
+FUZZ_OPS = ["+", "-", "*", "/", "//", "%", "~", "==", "!=", "<", ">", "and", "or", "in", "not in", "**"]
+FUZZ_FILTERS = ["length", "string", "upper", "lower", "trim", "tojson", "list", "first", "last", "default('D')",
+                "int", "float", "abs", "round", "title", "capitalize", "sort", "unique|list", "join('-')", "e",
+                "wordcount", "count", "dictsort", "sum", "min", "max", "tojson(indent=1)", "replace('a', 'b')",
+                "center(7)", "truncate(5)", "map('string')|list", "select|list", "reject|list", "items|list"]
+FUZZ_TESTS = ["defined", "none", "string", "number", "mapping", "iterable", "sequence", "odd", "even", "true",
+              "false", "boolean", "integer", "float", "lower", "upper", "undefined"]
+
+
+def fuzz_whitespace(rnd):
+    def sign():
+        return rnd.choice(["", "", "-", "+"])
+
+    def vsign():
+        return rnd.choice(["", "", "-"])
+
+    def text():
+        return "".join(rnd.choice(FUZZ_TEXT) for _ in range(rnd.randint(0, 3)))
+
+    def block(depth=0):
+        out = []
+        for _ in range(rnd.randint(1, 6)):
+            r = rnd.random()
+            out.append(text())
+            if r < 0.2:
+                out.append("{{" + vsign() + " 'v' " + vsign() + "}}")
+            elif r < 0.35:
+                out.append("{#" + sign() + " c\n " + sign() + "#}")
+            elif r < 0.55 and depth < 3:
+                out.append("{%" + sign() + " if true " + sign() + "%}" + block(depth + 1) + text() + "{%" + sign()
+                           + " else " + sign() + "%}" + text() + "{%" + sign() + " endif " + sign() + "%}")
+            elif r < 0.7 and depth < 3:
+                out.append("{%" + sign() + " for i in range(2) " + sign() + "%}" + block(depth + 1) + "{%" + sign()
+                           + " endfor " + sign() + "%}")
+            elif r < 0.8:
+                out.append("{%" + sign() + " set x = 1 " + sign() + "%}")
+            elif r < 0.85:
+                out.append("{%" + sign() + " raw " + sign() + "%}" + text() + "{{ r }}" + text() + "{%" + sign()
+                           + " endraw " + sign() + "%}")
+            elif r < 0.9 and depth < 3:
+                out.append("{%" + sign() + " macro m() " + sign() + "%}" + block(depth + 1) + "{%" + sign()
+                           + " endmacro " + sign() + "%}{{ m() }}")
+        out.append(text())
+        return "".join(out)
+
+    return block()
+
+
+def fuzz_expression(rnd):
+    def expr(depth=0):
+        r = rnd.random()
+        if depth > 2 or r < 0.3:
+            return rnd.choice(FUZZ_VALUES)
+        if r < 0.5:
+            return f"{expr(depth + 1)} {rnd.choice(FUZZ_OPS)} {expr(depth + 1)}"
+        if r < 0.65:
+            return f"{expr(depth + 1)}|{rnd.choice(FUZZ_FILTERS)}"
+        if r < 0.75:
+            return f"{expr(depth + 1)} is {'not ' if rnd.random() < 0.3 else ''}{rnd.choice(FUZZ_TESTS)}"
+        if r < 0.82:
+            return f"not {expr(depth + 1)}"
+        if r < 0.9:
+            return f"({expr(depth + 1)} if {expr(depth + 1)} else {expr(depth + 1)})"
+        if r < 0.95:
+            index = rnd.choice(["0", "-1", "'k'", "'name'"])
+            return f"{expr(depth + 1)}[{index}]"
+        return f"[{expr(depth + 1)}, {expr(depth + 1)}]"
+
+    parts = []
+    for _ in range(rnd.randint(1, 4)):
+        r = rnd.random()
+        if r < 0.6:
+            parts.append("{{ " + expr() + " }}")
+        elif r < 0.8:
+            parts.append("{% if " + expr() + " %}T{% else %}F{% endif %}")
+        else:
+            parts.append("{% for x in " + rnd.choice(["lst", "d", "people", "'ab'", "[]", "range(3)"])
+                         + " %}{{ " + expr() + " }},{% endfor %}")
+        parts.append(rnd.choice(["", " ", "\n"]))
+    return "".join(parts)
+
+
+def render_fuzz(env):
+    import copy
+    import random
+    context = json.loads((ROOT / "snippets" / "context.json").read_text(encoding="utf-8"))
+    cases = []
+    for kind, seed, count, make in (("whitespace", 2024, 800, fuzz_whitespace),
+                                    ("expression", 7, 800, fuzz_expression)):
+        rnd = random.Random(seed)
+        for _ in range(count):
+            source = make(rnd)
+            case = {"kind": kind, "source": source}
+            try:
+                case["out"] = env.from_string(source).render(**copy.deepcopy(context))
+            except Exception as e:
+                case["error"] = f"{type(e).__name__}: {e}"
+            cases.append(case)
+    folder = ROOT / "fuzz"
+    folder.mkdir(exist_ok=True)
+    (folder / "cases.json").write_text(json.dumps(cases, ensure_ascii=False, indent=0) + "\n",
+                                       encoding="utf-8", newline="")
+    errors = sum(1 for c in cases if "error" in c)
+    print(f"{len(cases)} generated templates: {len(cases) - errors} rendered, {errors} failed")
+
+
 def main():
     env = make_env()
     out_dir = ROOT / "expected"
@@ -170,6 +292,7 @@ def main():
     print(f"{len(templates)} templates x {len(conversations)} conversations: "
           f"{rendered} rendered, {raised} raised by the template")
     render_snippets(env)
+    render_fuzz(env)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ public final class ChatSession implements AutoCloseable {
      * @param userText the user's message
      * @return the reply, already added to the history
      * @throws ContextOverflowException when the system prompt and this message alone do not fit the context
+     * @throws UnsupportedCapabilityException when the model cannot chat
      * @throws IllegalStateException when the session or its model is closed, or a streamed turn still runs
      */
     public Completion send(String userText) {
@@ -81,6 +82,7 @@ public final class ChatSession implements AutoCloseable {
      * @param handler receiver of the pieces
      * @return cancel handle; a cancelled reply is kept in the history as far as it went
      * @throws ContextOverflowException when the system prompt and this message alone do not fit the context
+     * @throws UnsupportedCapabilityException when the model cannot chat
      * @throws IllegalStateException when the session or its model is closed, or another streamed turn runs
      */
     public GenerationHandle stream(String userText, StreamHandler handler) {
@@ -213,6 +215,8 @@ public final class ChatSession implements AutoCloseable {
                     + "to end (or cancel it) before sending the next message");
         }
         ModelInfo info = llm.info();
+        // before counting: a model without a chat template may not be able to count a conversation either
+        LocalLlm.require(info, Capability.CHAT, "chat");
         int ctx = info.contextLength();
         int room = replyRoom();
         ChatMessage user = ChatMessage.user(userText);

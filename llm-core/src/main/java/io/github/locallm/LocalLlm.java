@@ -326,6 +326,7 @@ public final class LocalLlm implements AutoCloseable {
      */
     public int[] tokenize(String text) {
         Objects.requireNonNull(text, "text");
+        requireOpen(Capability.TOKENIZE, "tokenization");
         return engine.call(() -> engineBackendTokenize(text));
     }
 
@@ -336,6 +337,7 @@ public final class LocalLlm implements AutoCloseable {
      */
     public String detokenize(int[] tokens) {
         Objects.requireNonNull(tokens, "tokens");
+        requireOpen(Capability.TOKENIZE, "detokenization");
         int[] copy = tokens.clone();
         return engine.call(() -> backendHandle().detokenize(copy));
     }
@@ -498,9 +500,18 @@ public final class LocalLlm implements AutoCloseable {
         if (options.think().orElse(false)) {
             require(info, Capability.THINKING, "thinking");
         }
+        if (options.seed().isPresent()) {
+            require(info, Capability.SEED, "seeded sampling");
+        }
     }
 
-    private static void require(ModelInfo info, Capability c, String what) {
+    // Closed first (IllegalStateException), then the capability (UnsupportedCapabilityException).
+    private void requireOpen(Capability c, String what) {
+        engine.ensureOpen();
+        require(engine.info(), c, what);
+    }
+
+    static void require(ModelInfo info, Capability c, String what) {
         if (!info.supports(c)) {
             throw new UnsupportedCapabilityException(info.backend() + " model " + info.model() + " cannot do " + what
                     + " (it lacks the " + c + " capability; it has " + info.capabilities()

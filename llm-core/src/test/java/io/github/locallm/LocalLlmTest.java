@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.locallm.memory.InMemoryBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -13,12 +14,20 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Core behaviour that the TCK cannot see from outside: discovery, opening, lifecycle against the backend. */
+/**
+ * Core behaviour that the TCK cannot see from outside: discovery, opening, lifecycle against the backend.
+ *
+ * <p>No test depends on the speed of the machine: generations that must still run when something happens
+ * to them are held by the in-memory backend ({@code hold_after}) until they are cancelled, so a cancel that
+ * does not work shows as a generation that never returns (caught by the bounded waits), never as a race.
+ */
 @Timeout(60)
 class LocalLlmTest {
     private static final GenerationOptions GREEDY = GenerationOptions.builder().temperature(0).maxTokens(12).build();
@@ -68,7 +77,7 @@ class LocalLlmTest {
 
     @Test
     void closeWaitsForRunningCallsThenClosesTheBackendOnce() throws Exception {
-        LocalLlm llm = LocalLlm.open("memory:lifecycle?delay_ms=2");
+        LocalLlm llm = LocalLlm.open("memory:lifecycle?hold_after=1");
         InMemoryBackend backend = InMemoryBackend.last();
         CountDownLatch first = new CountDownLatch(1);
         List<Completion> results = new ArrayList<>();
@@ -120,7 +129,7 @@ class LocalLlmTest {
 
     @Test
     void closingAnIteratorReturnsOnlyAfterTheBackendStopped() {
-        try (LocalLlm llm = LocalLlm.open("memory:iter?delay_ms=2")) {
+        try (LocalLlm llm = LocalLlm.open("memory:iter?hold_after=1")) {
             InMemoryBackend backend = InMemoryBackend.last();
             TokenStream tokens = llm.tokens("p", GenerationOptions.builder().maxTokens(5000).build());
             assertThat(tokens.next()).isNotEmpty();
@@ -224,7 +233,7 @@ class LocalLlmTest {
 
     @Test
     void interruptingABlockingCallCancelsTheGeneration() throws Exception {
-        try (LocalLlm llm = LocalLlm.open("memory:interrupt?delay_ms=2&ctx=100000")) {
+        try (LocalLlm llm = LocalLlm.open("memory:interrupt?hold_after=1&ctx=100000")) {
             InMemoryBackend backend = InMemoryBackend.last();
             AtomicReference<Throwable> thrown = new AtomicReference<>();
             Thread t = new Thread(() -> {
@@ -239,7 +248,7 @@ class LocalLlmTest {
                 Thread.sleep(1);
             }
             t.interrupt();
-            t.join(10_000);
+            t.join(); // bounded by the class timeout: the held generation ends only if the interrupt cancelled it
             assertThat(thrown.get()).isInstanceOf(GenerationCancelledException.class);
             awaitActive(backend, 0);
         }
@@ -327,7 +336,7 @@ class LocalLlmTest {
 
     @Test
     void cancellingAFutureOrASubscriptionStopsTheBackend() throws Exception {
-        try (LocalLlm llm = LocalLlm.open("memory:cancel?delay_ms=2&ctx=100000")) {
+        try (LocalLlm llm = LocalLlm.open("memory:cancel?hold_after=1&ctx=100000")) {
             InMemoryBackend backend = InMemoryBackend.last();
             GenerationOptions longRun = GenerationOptions.builder().maxTokens(5000).build();
             CompletableFuture<Completion> f = llm.generateAsync("p", longRun);
@@ -364,9 +373,55 @@ class LocalLlmTest {
         }
     }
 
-    // An uncancelled run of 5000 tokens at 2 ms each takes 10 s, well past this deadline.
+    @Test
+    void completingTheFutureFromOutsideCancelsTheGeneration() throws Exception {
+        try (LocalLlm llm = LocalLlm.open("memory:outside?hold_after=1")) {
+            InMemoryBackend backend = InMemoryBackend.last();
+            GenerationOptions longRun = GenerationOptions.builder().maxTokens(500).build();
+            // the held generation never ends by itself, so the timeout fires whatever the machine's speed
+            CompletableFuture<Completion> timed = llm.generateAsync("p", longRun).orTimeout(1, TimeUnit.MILLISECONDS);
+            assertThatThrownBy(timed::join).hasCauseInstanceOf(TimeoutException.class);
+            awaitActive(backend, 0);
+
+            CompletableFuture<Completion> f = llm.generateAsync("p", longRun);
+            awaitActive(backend, 1);
+            Completion fallback = new Completion("fallback", "", FinishReason.STOP, new Usage(0, 0),
+                    new Timings(Duration.ZERO, Duration.ZERO, 0), List.of());
+            assertThat(f.complete(fallback)).isTrue();
+            awaitActive(backend, 0);
+            assertThat(f.join()).isSameAs(fallback);
+            assertThat(backend.generateCalls.get()).isEqualTo(2);
+            assertThat(backend.misuse.get()).isZero();
+        }
+    }
+
+    @Test
+    void missingCapabilitiesAreRefusedBeforeAnyBackendWork() {
+        try (LocalLlm llm = LocalLlm.open("memory:bare?chat=false&seed=false&tokenize=false")) {
+            InMemoryBackend backend = InMemoryBackend.last();
+            List<ChatMessage> conv = List.of(ChatMessage.user("hi"));
+            GenerationOptions seeded = GREEDY.toBuilder().seed(7).build();
+            ChatSession session = llm.newChatSession("sys", GREEDY);
+            List<ThrowingCallable> calls = List.of(() -> llm.chat(conv, GREEDY),
+                    () -> llm.chatTokens(conv, GREEDY), () -> llm.chatAsync(conv, GREEDY),
+                    () -> llm.chatPublisher(conv, GREEDY), () -> session.send("hi"),
+                    () -> session.send("x".repeat(10_000)), () -> llm.generate("p", seeded),
+                    () -> llm.tokens("p", seeded), () -> llm.tokenize("p"), () -> llm.detokenize(new int[] {1}),
+                    () -> llm.countTokens("p"), () -> llm.embed("p"));
+            for (int i = 0; i < calls.size(); i++) {
+                assertThatThrownBy(calls.get(i)).as("call %d", i).isInstanceOf(UnsupportedCapabilityException.class)
+                        .hasMessageContaining("memory model bare");
+            }
+            assertThat(session.history()).hasSize(1);
+            assertThat(backend.generateCalls.get()).as("generations started for refused calls").isZero();
+            assertThat(llm.generate("p", GREEDY).text()).as("a raw completion still works").isNotEmpty();
+        }
+    }
+
+    // Waits for a condition; the deadline only keeps a broken build from hanging (a held generation that
+    // was not cancelled never returns, so it cannot pass by being slow).
     private static void awaitActive(InMemoryBackend backend, int n) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(4);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (backend.activeCalls.get() != n && System.nanoTime() < deadline) {
             Thread.sleep(1);
         }

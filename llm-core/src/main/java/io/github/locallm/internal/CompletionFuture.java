@@ -4,7 +4,9 @@ import io.github.locallm.Completion;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The future of one generation; {@link #cancel(boolean)} cancels the generation itself.
+ * The future of one generation; cancelling it, or completing it from outside (for example through
+ * {@link #orTimeout} or {@link #completeOnTimeout}), cancels the generation itself, since nobody can see
+ * its result any more.
  *
  * <p>Thread-safe.
  */
@@ -16,13 +18,38 @@ public final class CompletionFuture extends CompletableFuture<Completion> implem
         this.cancellation = cancellation;
     }
 
+    /**
+     * Cancels this future, then signals the generation.
+     *
+     * <p>The future goes first: a backend that stops as soon as it is signalled would otherwise complete
+     * the future from its own thread before {@code super.cancel} runs, and {@code cancel(true)} on a
+     * running generation would return {@code false}. The signal is sent whatever {@code super.cancel}
+     * returned: when the generation already delivered its result, it has nothing left to stop (the
+     * signal is per generation and its actions are idempotent).
+     */
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-        // Cancel the future before the generation: a backend that stops at once would otherwise complete
-        // it first, and cancel(true) on a running generation would return false.
         boolean cancelled = super.cancel(mayInterruptIfRunning);
         cancellation.cancel();
         return cancelled;
+    }
+
+    @Override
+    public boolean complete(Completion value) {
+        boolean completed = super.complete(value);
+        if (completed) {
+            cancellation.cancel();
+        }
+        return completed;
+    }
+
+    @Override
+    public boolean completeExceptionally(Throwable ex) {
+        boolean completed = super.completeExceptionally(ex);
+        if (completed) {
+            cancellation.cancel();
+        }
+        return completed;
     }
 
     @Override
@@ -32,11 +59,11 @@ public final class CompletionFuture extends CompletableFuture<Completion> implem
 
     @Override
     public void onComplete(Completion completion) {
-        complete(completion);
+        super.complete(completion);
     }
 
     @Override
     public void onError(Throwable error) {
-        completeExceptionally(error);
+        super.completeExceptionally(error);
     }
 }

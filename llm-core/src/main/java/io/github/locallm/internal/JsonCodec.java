@@ -236,7 +236,11 @@ public final class JsonCodec {
             } else if (v instanceof List<?> l) {
                 array(l, depth);
             } else {
-                value(o.adapter.apply(v), depth + 1);
+                Object adapted = o.adapter.apply(v);
+                if (adapted != null && adapted.getClass() == v.getClass()) {
+                    throw new JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
+                }
+                value(adapted, depth);
             }
             if (sb.length() > o.maxChars) {
                 throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");

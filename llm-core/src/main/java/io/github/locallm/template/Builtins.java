@@ -27,7 +27,7 @@ final class Builtins {
     static final int MAX_RANGE = 100_000;
 
     static final Set<String> FILTERS = Set.of("abs", "attr", "capitalize", "center", "count", "d", "default",
-            "batch", "dictsort", "e", "escape", "first", "float", "forceescape", "format", "indent", "int", "items", "join",
+            "batch", "dictsort", "e", "escape", "groupby", "slice", "first", "float", "forceescape", "format", "indent", "int", "items", "join",
             "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
             "round", "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson", "trim", "truncate",
             "unique", "upper", "wordcount");
@@ -182,6 +182,9 @@ final class Builtins {
             if (obj instanceof List && LIST_UNSAFE.contains(name)) {
                 return unsafe(obj, name);
             }
+        }
+        if (obj instanceof Tuple t && t.names() != null && t.names().contains(name)) {
+            return t.items().get(t.names().indexOf(name));
         }
         if (obj instanceof Py.Namespace ns && ns.attrs.containsKey(name)) {
             return ns.attrs.get(name);
@@ -452,6 +455,37 @@ final class Builtins {
                 return Py.str(v).toUpperCase(Locale.ROOT);
             case "map":
                 return new Py.Generator("sync_do_map", () -> map(in, v, a));
+            case "groupby":
+                return groupby(v, a.get(0, "attribute", null), a.get(1, "default", null),
+                        Py.truthy(a.get(2, "case_sensitive", false)));
+            case "slice": {
+                long slices = Py.requireInt(a.get(0, "slices", null), "slices");
+                Object filler = a.get(1, "fill_with", null);
+                return new Py.Generator("do_slice", () -> {
+                    List<Object> seq = new ArrayList<>(Py.iterate(v));
+                    List<Object> out = new ArrayList<>();
+                    if (slices <= 0) {
+                        return out;
+                    }
+                    long per = seq.size() / slices;
+                    long extra = seq.size() % slices;
+                    long offset = 0;
+                    for (long n = 0; n < slices; n++) {
+                        long start = offset + n * per;
+                        if (n < extra) {
+                            offset++;
+                        }
+                        long end = offset + (n + 1) * per;
+                        List<Object> part = new ArrayList<>(seq.subList((int) Math.min(start, seq.size()),
+                                (int) Math.min(end, seq.size())));
+                        if (filler != null && n >= extra) {
+                            part.add(filler);
+                        }
+                        out.add(part);
+                    }
+                    return out;
+                });
+            }
             case "batch": {
                 long size = Py.requireInt(a.get(0, "linecount", null), "linecount");
                 if (size <= 0) {
@@ -568,6 +602,7 @@ final class Builtins {
                                     ? (Object) (long) (double) d : key;
                             fresh = seenScalars.add(norm);
                         } else {
+                            Py.hashCheck(key);
                             Object k = key;
                             Py.work(seenOthers.size());
                             fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
@@ -595,6 +630,35 @@ final class Builtins {
         }
     }
 
+    private static List<Object> groupby(Object v, Object attribute, Object dflt, boolean caseSensitive) {
+        java.util.function.Function<Object, Object> key = item -> {
+            Object k = attrPath(item, attribute);
+            return k instanceof Undefined && dflt != null ? dflt : k;
+        };
+        List<Object> sorted = new ArrayList<>(Py.iterate(v));
+        sorted.sort(sortKey(caseSensitive, null, key));
+        List<Object> out = new ArrayList<>();
+        Object currentKey = null;
+        List<Object> group = null;
+        for (Object item : sorted) {
+            Object k = key.apply(item);
+            Object cmp = caseSensitive ? k : ignoreCase(k);
+            if (group == null || !Py.eq(cmp, currentKey)) {
+                group = new ArrayList<>();
+                currentKey = cmp;
+                // The group keeps the real key of its first item, not the lower-cased one.
+                out.add(new Object[] {k, group});
+            }
+            group.add(item);
+        }
+        List<Object> tuples = new ArrayList<>(out.size());
+        for (Object o : out) {
+            Object[] pair = (Object[]) o;
+            tuples.add(new Tuple(java.util.Arrays.asList(pair[0], pair[1]), List.of("grouper", "list")));
+        }
+        return tuples;
+    }
+
     private static List<Object> items(Map<?, ?> m) {
         List<Object> out = new ArrayList<>(m.size());
         for (Map.Entry<?, ?> e : m.entrySet()) {
@@ -608,9 +672,14 @@ final class Builtins {
     }
 
     private static Comparator<Object> sortKey(boolean caseSensitive, Object attribute) {
+        return sortKey(caseSensitive, attribute, null);
+    }
+
+    private static Comparator<Object> sortKey(boolean caseSensitive, Object attribute,
+            java.util.function.Function<Object, Object> keyFn) {
         return (x, y) -> {
-            Object a = attribute != null ? attrPath(x, attribute) : x;
-            Object b = attribute != null ? attrPath(y, attribute) : y;
+            Object a = keyFn != null ? keyFn.apply(x) : attribute != null ? attrPath(x, attribute) : x;
+            Object b = keyFn != null ? keyFn.apply(y) : attribute != null ? attrPath(y, attribute) : y;
             if (!caseSensitive) {
                 a = ignoreCase(a);
                 b = ignoreCase(b);
@@ -648,6 +717,10 @@ final class Builtins {
 
     private static List<Object> map(Interpreter in, Object v, Args a) {
         List<Object> out = new ArrayList<>();
+        if (!Py.truthy(v)) {
+            // Jinja2 tests the value before iterating it: a false value maps to nothing.
+            return out;
+        }
         if (a.keywords().containsKey("attribute")) {
             Object attribute = a.keywords().get("attribute");
             boolean hasDefault = a.keywords().containsKey("default");
@@ -675,6 +748,10 @@ final class Builtins {
         Args testArgs = a.size() > off + 1 ? new Args(a.positional().subList(off + 1, a.size()), a.keywords())
                 : new Args(List.of(), a.keywords());
         List<Object> out = new ArrayList<>();
+        if (!Py.truthy(v)) {
+            // Jinja2 tests the value before iterating it: a false value selects nothing.
+            return out;
+        }
         for (Object o : Py.iterate(v)) {
             Object x = byAttr ? attrPath(o, attribute) : o;
             boolean t = testName == null ? Py.truthy(x) : test(in, testName, x, testArgs);
@@ -1401,7 +1478,7 @@ final class Builtins {
         Map<?, ?> named = args instanceof Map<?, ?> m ? m : null;
         // Python treats any non-tuple argument with item access (a list, a dict) as a mapping: no count check.
         boolean mappingLike = named != null || args instanceof List || args instanceof Py.Range
-                || args instanceof Py.DictView;
+                || args instanceof Py.DictView || args instanceof Undefined;
         StringBuilder sb = new StringBuilder();
         int next = 0;
         for (int i = 0; i < fmt.length(); i++) {

@@ -39,6 +39,19 @@ import java.util.Objects;
  * {@link TemplateLimits}; exceeding them, like any rendering error, raises a
  * {@link TemplateException}.
  *
+ * <p>Known differences from Jinja2, none of which the chat templates of common model families
+ * rely on: {@code |safe} and {@code |escape} return plain strings (Jinja2 returns {@code Markup},
+ * which prints as {@code Markup('...')} inside a list and escapes strings later added to it);
+ * Jinja2 folds constant expressions at compile time, so a few invalid constant expressions (such
+ * as slicing {@code false}) that it turns into undefined values fail here; {@code str.format}
+ * takes plain fields without format specifications; the filters {@code striptags},
+ * {@code wordwrap}, {@code urlencode}, {@code xmlattr}, {@code pprint}, {@code filesizeformat} and
+ * {@code random}, the globals {@code cycler} and {@code lipsum}, and the tags {@code block},
+ * {@code extends}, {@code include}, {@code import} and {@code autoescape} are not available;
+ * integers are 64-bit (an overflow is an error, not a big integer) and a negative number to a
+ * fractional power is an error, not a complex number; error messages other than the template's
+ * own {@code raise_exception} text are worded differently.
+ *
  * <p>Instances are immutable and thread-safe: one parsed template can be rendered from many
  * threads at once.
  */
@@ -148,7 +161,9 @@ public final class ChatTemplate {
      * one image part per image, the image data itself is not part of the prompt text); an assistant message with tool
      * calls adds {@code "tool_calls": [{"type": "function", "function": {"name": ..., "arguments":
      * {...}}}]} (with {@code "id"} when the call has one, and the arguments parsed from JSON, or
-     * kept as text when they are not valid JSON); a tool message adds {@code "name"}. Each tool
+     * kept as text when they are not valid JSON); a tool message adds {@code "name"} and, when the
+     * call it answers has an id, {@code "tool_call_id"} (the tool messages after an assistant message
+     * answer its calls in order). Each tool
      * becomes {@code {"type": "function", "function": {"name", "description", "parameters"}}};
      * no tools gives {@code tools = None}, as {@code transformers} passes when none are given.
      *
@@ -161,6 +176,7 @@ public final class ChatTemplate {
         Objects.requireNonNull(messages, "messages");
         Objects.requireNonNull(options, "options");
         List<Object> msgs = new ArrayList<>();
+        java.util.ArrayDeque<String> pendingCallIds = new java.util.ArrayDeque<>();
         for (ChatMessage m : messages) {
             Map<String, Object> d = new LinkedHashMap<>();
             d.put("role", m.role().wireName());
@@ -199,8 +215,18 @@ public final class ChatTemplate {
                 }
                 d.put("tool_calls", calls);
             }
-            if (m.role() == ChatMessage.Role.TOOL && !m.name().isEmpty()) {
-                d.put("name", m.name());
+            if (m.role() == ChatMessage.Role.TOOL) {
+                // Results answer the calls of the last assistant message, in order.
+                String callId = pendingCallIds.poll();
+                if (callId != null && !callId.isEmpty()) {
+                    d.put("tool_call_id", callId);
+                }
+                if (!m.name().isEmpty()) {
+                    d.put("name", m.name());
+                }
+            } else {
+                pendingCallIds.clear();
+                m.toolCalls().forEach(c -> pendingCallIds.add(c.id()));
             }
             msgs.add(d);
         }

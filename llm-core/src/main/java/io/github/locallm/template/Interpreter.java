@@ -412,7 +412,15 @@ final class Interpreter {
             return true;
         }
         if (e instanceof Expr.Binary b) {
-            return Py.binary(b.op(), eval(b.left(), scope), eval(b.right(), scope), limits.maxOutputChars());
+            Object left = eval(b.left(), scope);
+            Object right = eval(b.right(), scope);
+            if (b.op().equals("**") && Py.isNumber(left) && Py.asDouble(left) < 0 && foldsToNumber(b.left())
+                    && !foldsToNumber(b.right())) {
+                // Jinja2 folds a constant base into a literal and prints "-3 ** x", which Python reads as
+                // -(3 ** x); the rendered result follows that reading.
+                return Py.negate(Py.binary("**", Py.negate(left), right, limits.maxOutputChars()));
+            }
+            return Py.binary(b.op(), left, right, limits.maxOutputChars());
         }
         if (e instanceof Expr.Unary u) {
             Object v = eval(u.operand(), scope);
@@ -427,6 +435,7 @@ final class Interpreter {
                             + " characters (TemplateLimits.maxOutputChars)");
                 }
             }
+            Py.work(sb.length() / 16);
             return sb.toString();
         }
         if (e instanceof Expr.ListLit l) {
@@ -469,6 +478,20 @@ final class Interpreter {
             return Builtins.getattr(scope.lookup(r.name()), r.attr());
         }
         throw new RenderError("cannot evaluate " + e.getClass().getSimpleName());
+    }
+
+    /** Whether Jinja2's optimizer turns this expression into a numeric constant. */
+    private static boolean foldsToNumber(Expr e) {
+        if (e instanceof Expr.Const c) {
+            return Py.isNumber(c.value());
+        }
+        if (e instanceof Expr.Unary u) {
+            return foldsToNumber(u.operand());
+        }
+        if (e instanceof Expr.Binary b) {
+            return !b.op().equals("%") && foldsToNumber(b.left()) && foldsToNumber(b.right());
+        }
+        return false;
     }
 
     private Object optional(Expr e, Scope scope) {

@@ -55,9 +55,13 @@ final class Py {
     }
 
     /** An immutable Python tuple. */
-    record Tuple(List<Object> items) {
+    record Tuple(List<Object> items, List<String> names) {
         Tuple {
             items = Collections.unmodifiableList(new ArrayList<>(items));
+        }
+
+        Tuple(List<Object> items) {
+            this(items, null);
         }
 
         static Tuple of(Object... items) {
@@ -296,7 +300,7 @@ final class Py {
     /** The output limit of the rendering running on this thread, so printing a huge value stops early. */
     static final ThreadLocal<int[]> PRINT_LIMIT = ThreadLocal.withInitial(() -> new int[] {Integer.MAX_VALUE});
 
-    /** Element operations (comparisons, membership tests) done and allowed by the rendering on this thread. */
+    /** Element operations (comparisons, copies, searches) done and allowed by the rendering on this thread. */
     static final ThreadLocal<long[]> WORK = ThreadLocal.withInitial(() -> new long[] {0, Long.MAX_VALUE});
 
     /** Charges element operations to the rendering, so comparing or searching huge values cannot hang it. */
@@ -304,8 +308,8 @@ final class Py {
         long[] w = WORK.get();
         w[0] += n;
         if (w[0] > w[1]) {
-            throw new RenderError("template did more than " + w[1] + " element comparisons "
-                    + "(100 per TemplateLimits.maxLoopIterations)");
+            throw new RenderError("template did more than " + w[1] + " element operations (comparisons, copies, "
+                    + "searches; 100 per TemplateLimits.maxLoopIterations)");
         }
     }
 
@@ -555,6 +559,7 @@ final class Py {
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
+            hashCheck(item);
             if (m.containsKey(item)) {
                 return true;
             }
@@ -716,6 +721,10 @@ final class Py {
     // ---- arithmetic ----
 
     static Object binary(String op, Object a, Object b, int maxSize) {
+        if (op.equals("%") && a instanceof String s && b instanceof Undefined) {
+            // Python takes an argument with item access (as Undefined has) for a mapping.
+            return Builtins.percentFormat(s, b);
+        }
         if (a instanceof Undefined u) {
             throw u.error();
         }
@@ -728,9 +737,11 @@ final class Py {
         switch (op) {
             case "+" -> {
                 if (a instanceof String x && b instanceof String y) {
+                    work(((long) x.length() + y.length()) / 16);
                     return checkSize(x + y, maxSize);
                 }
                 if (a instanceof List<?> x && b instanceof List<?> y) {
+                    work((long) x.size() + y.size());
                     List<Object> out = new ArrayList<>(x);
                     out.addAll(y);
                     return checkSize(out, maxSize);
@@ -871,11 +882,20 @@ final class Py {
                     return Math.copySign(0.0, y);
                 }
                 return (m < 0) != (y < 0) ? m + y : m;
-            case "**":
+            case "**": {
                 if (x == 0 && y < 0) {
                     throw new RenderError("0.0 cannot be raised to a negative power");
                 }
-                return Math.pow(x, y);
+                double r = Math.pow(x, y);
+                if (Double.isInfinite(r) && Double.isFinite(x) && Double.isFinite(y)) {
+                    throw new RenderError("(34, 'Numerical result out of range')");
+                }
+                if (Double.isNaN(r) && x < 0 && !Double.isNaN(y)) {
+                    throw new RenderError("a negative number to a fractional power gives a complex number, "
+                            + "which templates cannot use");
+                }
+                return r;
+            }
             default:
                 throw new RenderError("unknown operator " + op);
         }
@@ -922,7 +942,7 @@ final class Py {
     }
 
     static int hashCheck(Object key) {
-        if (key instanceof List || key instanceof Map || key instanceof Namespace) {
+        if (key instanceof List || key instanceof Map || key instanceof DictView) {
             throw new RenderError("unhashable type: '" + typeName(key) + "'");
         }
         return Objects.hashCode(key);

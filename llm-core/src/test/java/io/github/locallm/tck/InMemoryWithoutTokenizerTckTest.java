@@ -9,6 +9,6 @@ import io.github.locallm.LocalLlm;
 class InMemoryWithoutTokenizerTckTest extends LlmProviderTck {
     @Override
     protected LocalLlm openModel() {
-        return LocalLlm.open("memory:plain?ctx=320&delay_ms=4&tokenize=false");
+        return LocalLlm.open("memory:plain?ctx=320&delay_ms=4&hold_after=100&tokenize=false");
     }
 }

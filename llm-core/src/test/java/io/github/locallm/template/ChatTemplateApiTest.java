@@ -83,7 +83,8 @@ class ChatTemplateApiTest {
         Map<String, Object> broken = ((List<Map<String, Object>>) msgs.get(2).get("tool_calls")).get(1);
         assertThat(broken).doesNotContainKey("id");
         assertThat(((Map<String, Object>) broken.get("function")).get("arguments")).isEqualTo("not json");
-        assertThat(msgs.get(3)).isEqualTo(Map.of("role", "tool", "content", "cold", "name", "get_weather"));
+        assertThat(msgs.get(3)).isEqualTo(Map.of("role", "tool", "content", "cold", "name", "get_weather",
+                "tool_call_id", "call00001"));
         Map<String, Object> tool = ((List<Map<String, Object>>) ctx.get("tools")).get(0);
         assertThat(tool.get("type")).isEqualTo("function");
         assertThat(((Map<String, Object>) tool.get("function")).get("parameters")).isEqualTo(Map.of(

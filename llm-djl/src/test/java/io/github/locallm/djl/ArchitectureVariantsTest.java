@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.locallm.modelkit.HfCheckpointWriter;
+import io.github.locallm.modelkit.ReferenceForward;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,10 +78,10 @@ class ArchitectureVariantsTest {
             try (LlamaDecoder.KvCache cache = b.decoder().newCache(seq.length)) {
                 djl = b.decoder().forward(seq, cache, true);
             }
-            double[][] scaled = new ReferenceDecoder(TinyCheckpoints.model(TinyCheckpoints.Variant.LLAMA_F32),
-                    HfCheckpointWriter.DType.F32, inv).logits(seq);
-            double[][] unscaled = new ReferenceDecoder(TinyCheckpoints.model(TinyCheckpoints.Variant.LLAMA_F32),
-                    HfCheckpointWriter.DType.F32).logits(seq);
+            double[][] scaled = new ReferenceForward(TinyCheckpoints.model(TinyCheckpoints.Variant.LLAMA_F32),
+                    ReferenceForward.Arithmetic.F32, inv).logits(seq);
+            double[][] unscaled = new ReferenceForward(TinyCheckpoints.model(TinyCheckpoints.Variant.LLAMA_F32),
+                    ReferenceForward.Arithmetic.F32).logits(seq);
             double diffScaled = 0;
             double diffUnscaled = 0;
             for (int i = 0; i < seq.length; i++) {

@@ -2,6 +2,7 @@ package io.github.locallm.djl;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.locallm.modelkit.ReferenceForward;
 import java.util.Arrays;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -35,7 +36,8 @@ class ReferenceAgreementTest {
                 djl[i] = decoder.forward(new int[] {seq[i]}, cache, false);
             }
         }
-        double[][] ref = new ReferenceDecoder(TinyCheckpoints.model(v), v.dtype).logits(seq);
+        double[][] ref = new ReferenceForward(TinyCheckpoints.model(v),
+                ReferenceForward.Arithmetic.valueOf(v.dtype.name())).logits(seq);
         double maxDiff = 0;
         double maxAbs = 0;
         int argmaxAgree = 0;

@@ -242,7 +242,7 @@ public final class Assistant {
             }
             return true;
         } catch (ContextOverflowException e) {
-            err.println("This message does not fit the model's context: " + e.getMessage());
+            err.println(e.getMessage());
             return false;
         } catch (ExecutionException e) {
             out.println();

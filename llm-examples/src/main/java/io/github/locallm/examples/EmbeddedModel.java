@@ -1,47 +1,30 @@
 package io.github.locallm.examples;
 
-import io.github.locallm.modelkit.GgufWriter;
-import io.github.locallm.modelkit.TinyModels;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import io.github.locallm.demo.DemoModel;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
- * The model that ships inside the examples, extracted to a cache folder and opened with the llama.cpp
- * backend. Thread-safe: files are written under a temporary name and moved into place.
+ * The model that ships with the examples: the project's tiny demo model ({@link DemoModel}), extracted to
+ * a cache folder and opened with the llama.cpp backend. Thread-safe: {@link DemoModel} writes each file
+ * under a temporary name and moves it into place, and skips files already there with the same content.
  */
 final class EmbeddedModel {
-    private static final String STAND_IN_FILE = "stand-in-tiny-llama.gguf";
+    /** The folder of the cache that holds the extracted demo model. */
+    static final String FOLDER = "demo-model";
 
     private EmbeddedModel() {
     }
 
     /**
-     * Extracts the embedded model into {@code cacheDir} (nothing is written when it is already there).
+     * Extracts the demo model's GGUF file into {@code cacheDir/demo-model} (nothing is written when an
+     * identical copy is already there).
      *
      * @param cacheDir the cache folder
      * @return the choice of the extracted file, for the llama.cpp backend
+     * @throws java.io.UncheckedIOException when the folder cannot be written
      */
     static ModelChoice extract(Path cacheDir) {
-        Path dir = cacheDir.resolve("stand-in");
-        Path file = dir.resolve(STAND_IN_FILE);
-        try {
-            if (!Files.isRegularFile(file)) {
-                Files.createDirectories(dir);
-                Path temp = Files.createTempFile(dir, STAND_IN_FILE, ".part");
-                try {
-                    GgufWriter.write(TinyModels.llama(), temp, GgufWriter.Quantization.F32);
-                    Files.move(temp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                } finally {
-                    Files.deleteIfExists(temp);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the embedded model into " + dir
-                    + "; check that the folder is writable, or choose another with -Dlocallm.cache=DIR", e);
-        }
-        return ModelChoice.ofPath(file, ModelChoice.Source.STAND_IN, "llamacpp");
+        Path gguf = DemoModel.extractGguf(cacheDir.resolve(FOLDER));
+        return ModelChoice.ofPath(gguf, ModelChoice.Source.DEMO, "llamacpp");
     }
 }

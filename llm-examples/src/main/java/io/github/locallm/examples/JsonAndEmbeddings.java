@@ -148,7 +148,7 @@ public final class JsonAndEmbeddings {
         if (!info.supports(Capability.EMBEDDINGS)) {
             out.println("Embeddings: not available. The " + label(info) + " cannot compute embeddings (it lacks "
                     + "the EMBEDDINGS capability). Pass --embedding-model with a model that can, such as "
-                    + "ollama:nomic-embed-text.");
+                    + "ollama:nomic-embed-text, or a GGUF file opened for embeddings: llamacpp:/path/model.gguf?embedding=true.");
             return;
         }
         List<float[]> vectors = llm.embed(SENTENCES);

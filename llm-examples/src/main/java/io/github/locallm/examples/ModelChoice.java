@@ -23,10 +23,8 @@ record ModelChoice(String spec, Path path, Source source, String backend) {
         OLLAMA("found on the local Ollama server"),
         /** The first {@code .gguf} file in {@code ./models}. */
         MODELS_DIR("found in ./models"),
-        /** The trained demo model shipped with the examples. */
-        DEMO("embedded demo model"),
-        /** A random tiny model, used while no trained demo model is on the class path. */
-        STAND_IN("embedded stand-in model (random weights)");
+        /** The tiny demo model shipped with the examples. */
+        DEMO("embedded tiny demo model");
 
         private final String label;
 
@@ -39,9 +37,9 @@ record ModelChoice(String spec, Path path, Source source, String backend) {
             return label;
         }
 
-        /** @return whether this is one of the models that ship inside the examples */
+        /** @return whether this is the model that ships inside the examples */
         boolean embedded() {
-            return this == DEMO || this == STAND_IN;
+            return this == DEMO;
         }
     }
 

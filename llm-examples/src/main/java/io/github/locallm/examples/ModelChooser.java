@@ -127,14 +127,9 @@ final class ModelChooser {
 
     /** Says plainly, on the error stream, that the embedded model is a toy and how to use a real one. */
     static void explainEmbedded(ModelChoice choice, PrintStream err) {
-        if (choice.source() == ModelChoice.Source.STAND_IN) {
-            err.println("Note: no model found, and the trained demo model is not on the class path: using a tiny "
-                    + "model with random weights, which prints random text.");
-        } else {
-            err.println("Note: no model found, so this is the embedded demo model: a tiny model (about a million "
-                    + "parameters) trained on a few hundred Python questions in French and English. It answers "
-                    + "those questions and little else.");
-        }
+        err.println("Note: no Ollama server with a model and no .gguf file in ./models, so this runs the embedded "
+                + "demo model: a tiny model (about a million parameters) trained by this project on a few hundred "
+                + "Python questions in French and English. It answers those questions and little else.");
         err.println("To use a real model: start Ollama and run `ollama pull qwen2.5:0.5b`, then pass "
                 + "--model ollama:qwen2.5:0.5b; or put a .gguf file in ./models (or pass --model /path/model.gguf); "
                 + "or pass a Hugging Face checkpoint directory with --model djl:/path/to/dir.");

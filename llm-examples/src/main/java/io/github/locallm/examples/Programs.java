@@ -21,12 +21,13 @@ final class Programs {
     static final int DEFAULT_MAX_TOKENS = 256;
 
     /** Options that every program that opens a model takes. */
-    static final Set<String> MODEL_OPTIONS = Set.of("model", "max-tokens", "temperature");
+    static final Set<String> MODEL_OPTIONS = Set.of("model", "max-tokens", "temperature", "repeat-penalty");
     static final String MODEL_HELP = "  --model SPEC        a spec (ollama:qwen2.5:0.5b, llamacpp:/m.gguf?ctx=4096, djl:/dir)\n"
             + "                      or a path to a .gguf file or checkpoint directory; default: automatic\n"
             + "                      (local Ollama server, else ./models/*.gguf, else the embedded demo model)\n"
             + "  --max-tokens N      most tokens per answer (default " + DEFAULT_MAX_TOKENS + ")\n"
-            + "  --temperature T     sampling temperature in [0, 2] (default: the backend's; 0 for the demo model)\n";
+            + "  --temperature T     sampling temperature in [0, 2] (default: the backend's; 0 for the demo model)\n"
+            + "  --repeat-penalty P  repetition penalty, 1 for none (default: the backend's; 1 for the demo model)\n";
 
     /** A program body that may throw. */
     @FunctionalInterface
@@ -61,17 +62,24 @@ final class Programs {
     /**
      * @param choice the chosen model
      * @param args the command line
-     * @return the generation options: {@code --max-tokens}, {@code --temperature}, greedy for the embedded model
+     * @return the generation options: {@code --max-tokens}, {@code --temperature}, {@code --repeat-penalty};
+     *     greedy without repetition penalty for the embedded model
      */
     static GenerationOptions generationOptions(ModelChoice choice, Args args) {
         GenerationOptions.Builder b = GenerationOptions.builder()
                 .maxTokens(args.intOption("max-tokens", DEFAULT_MAX_TOKENS));
+        // The demo model gives its trained answers under greedy decoding without repetition penalty.
         Double t = args.doubleOption("temperature");
         if (t != null) {
             b.temperature(t);
         } else if (choice.source().embedded()) {
-            // The demo model gives its trained answers under greedy decoding.
             b.temperature(0.0);
+        }
+        Double penalty = args.doubleOption("repeat-penalty");
+        if (penalty != null) {
+            b.repeatPenalty(penalty);
+        } else if (choice.source().embedded()) {
+            b.repeatPenalty(1.0);
         }
         return b.build();
     }

@@ -127,4 +127,15 @@ class AssistantOllamaTest {
         assertThat(r.code()).isEqualTo(Programs.USAGE);
         assertThat(r.err()).contains("unknown option --temprature").contains("--temperature");
     }
+
+    @Test
+    void aMessageTooLongForTheContextIsReportedAndTheNextOneStillAnswered() {
+        String tooLong = "Explique-moi les listes ".repeat(20);
+        TestSupport.Result r = TestSupport.run(TestSupport.ASSISTANT, env, tooLong + "\nBonjour\n",
+                "--model", "ollama:" + FakeOllama.CHAT_MODEL + "?ctx=200&host=" + ollama.url(), "--max-tokens", "20");
+        assertThat(r.code()).as(r.toString()).isEqualTo(Programs.FAILED);
+        assertThat(r.err()).contains("does not fit the context").contains("1 of 2 messages got no answer");
+        assertThat(lines(r.out())).hasSize(1);
+        assertThat(ollama.lastChatContents()).containsExactly(Assistant.DEFAULT_SYSTEM_PROMPT, "Bonjour");
+    }
 }

@@ -352,7 +352,7 @@ final class LlamaCppBackend implements LlmBackend {
             }
             LlamaIterator it;
             try {
-                it = (LlamaIterator) shared.model.generate(p).iterator();
+                it = shared.model.generate(p).iterator();
             } catch (RuntimeException e) {
                 throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
             }

@@ -3,6 +3,7 @@ package io.github.locallm.llamacpp;
 import io.github.locallm.modelkit.BpeTokenizer;
 import io.github.locallm.modelkit.CheckpointModel;
 import io.github.locallm.modelkit.GgufWriter;
+import io.github.locallm.modelkit.ReferenceForward;
 import io.github.locallm.modelkit.TinyModels;
 import io.github.locallm.spi.LlmBackend;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class GgufWriterInLlamaCppTest {
         String prompt = "The quick brown fox jumps over";
         for (Map.Entry<String, CheckpointModel> e : presets().entrySet()) {
             CheckpointModel model = e.getValue();
-            int[] reference = new ReferenceLlama(model).greedy(tok.encode(prompt), 24);
+            int[] reference = new ReferenceForward(model).greedy(tok.encode(prompt), 24);
             String expected = tok.decode(reference);
             Path file = TestModels.write(dir, e.getKey(), model, GgufWriter.Quantization.F32);
             LlmBackend b = TestModels.open(file, Map.of("kv_type", "f32"));
