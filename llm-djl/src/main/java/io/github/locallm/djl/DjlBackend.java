@@ -16,6 +16,7 @@ import io.github.locallm.spi.PieceDecoder;
 import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
@@ -100,6 +101,8 @@ final class DjlBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
+        // no per-call djl options exist: any djl.* key is refused the way every backend refuses unknown keys
+        OptionValues.backendOptions(o, "djl", "djl model " + ckpt.model(), Set.of());
         int[] prompt = request.isChat() ? encodeChat(request.messages(), o)
                 : tokenizer.encode(request.prompt(), true);
         if (prompt.length == 0) {

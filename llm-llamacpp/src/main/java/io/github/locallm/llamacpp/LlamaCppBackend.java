@@ -16,6 +16,7 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.DecodeEngine;
 import io.github.locallm.spi.DecodeLoop;
 import io.github.locallm.spi.PromptEncoder;
@@ -362,26 +363,23 @@ final class LlamaCppBackend implements LlmBackend {
         o.repeatPenalty().ifPresent(t -> m.put("repeat_penalty", num(t)));
         // llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold a long seed into [0, 2^32 - 2].
         o.seed().ifPresent(s -> m.put("seed", Long.toString(Long.remainderUnsigned(s, 0xFFFFFFFFL))));
-        Map<String, String> own = o.backendOptions(NAME);
-        for (Map.Entry<String, String> e : own.entrySet()) {
-            String k = e.getKey();
-            String v = e.getValue().strip();
-            if (!BACKEND_OPTIONS.contains(k)) {
-                throw new IllegalArgumentException("unknown llamacpp option '" + k + "' for model " + spec + "; known: "
-                        + new java.util.TreeSet<>(BACKEND_OPTIONS));
-            }
+        OptionValues own = OptionValues.backendOptions(o, NAME, "llamacpp model " + spec, BACKEND_OPTIONS);
+        for (String k : own.keys()) {
             switch (k) {
                 case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
                         + " token probabilities abort the native library of this llama.cpp build");
                 case "grammar" -> {
-                    Gbnf.validate(e.getValue());
-                    m.put("grammar", Json.quote(e.getValue()));
+                    String grammar = own.string(k).orElseThrow();
+                    Gbnf.validate(grammar);
+                    m.put("grammar", Json.quote(grammar));
                 }
-                case "cache_prompt" -> m.put(k, Boolean.toString(bool(k, v)));
-                case "repeat_last_n", "mirostat", "min_keep", "dry_allowed_length", "dry_penalty_last_n" ->
-                        m.put(k, Integer.toString(integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
-                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE)));
-                default -> m.put(k, num(decimal(k, v)));
+                case "cache_prompt" -> m.put(k, Boolean.toString(own.bool(k).orElseThrow()));
+                case "repeat_last_n", "dry_penalty_last_n" -> m.put(k, Integer.toString(own.integer(k, -1,
+                        Integer.MAX_VALUE).orElseThrow()));
+                case "mirostat" -> m.put(k, Integer.toString(own.integer(k, 0, 2).orElseThrow()));
+                case "min_keep", "dry_allowed_length" -> m.put(k, Integer.toString(own.integer(k, 0,
+                        Integer.MAX_VALUE).orElseThrow()));
+                default -> m.put(k, num(own.decimal(k, 0, Double.MAX_VALUE).orElseThrow()));
             }
         }
         ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
@@ -412,40 +410,6 @@ final class LlamaCppBackend implements LlmBackend {
             throw new IllegalArgumentException("option value must be finite: " + d + " (model " + spec + ")");
         }
         return Double.toString(d);
-    }
-
-    private double decimal(String key, String v) {
-        try {
-            double d = Double.parseDouble(v);
-            if (!Double.isFinite(d) || d < 0) {
-                throw new NumberFormatException();
-            }
-            return d;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("llamacpp option " + key + " must be a finite number >= 0: '" + v
-                    + "' (model " + spec + ")", e);
-        }
-    }
-
-    private int integer(String key, String v, int min, int max) {
-        try {
-            int n = Integer.parseInt(v);
-            if (n < min || n > max) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("llamacpp option " + key + " must be an integer in [" + min + ", "
-                    + max + "]: '" + v + "' (model " + spec + ")", e);
-        }
-    }
-
-    private boolean bool(String key, String v) {
-        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(v);
-        }
-        throw new IllegalArgumentException("llamacpp option " + key + " must be true or false: '" + v + "' (model "
-                + spec + ")");
     }
 
     // ---------------------------------------------------------------- embeddings

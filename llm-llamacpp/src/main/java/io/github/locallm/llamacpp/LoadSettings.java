@@ -1,6 +1,7 @@
 package io.github.locallm.llamacpp;
 
 import io.github.locallm.spi.OpenRequest;
+import io.github.locallm.spi.OptionValues;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,7 +34,7 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             EMBEDDING, POOLING, LIB_PATH, KV_TYPE);
 
     /** The context size used when the model's own is larger or unknown. */
-    static final int DEFAULT_CTX_CAP = 4096;
+    static final int DEFAULT_CTX_CAP = OptionValues.DEFAULT_CONTEXT_CAP;
     private static final int MAX_CTX = 1 << 20;
     private static final Set<String> KV_TYPES = Set.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl",
             "q5_0", "q5_1");

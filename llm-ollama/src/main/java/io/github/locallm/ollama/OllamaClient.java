@@ -53,43 +53,28 @@ import okhttp3.OkHttpClient;
  *         .build();
  * }</pre>
  *
- * <p>All clients and all models opened through {@code LocalLlm} share one {@link OkHttpClient} and so one
- * connection pool; {@link #setSharedHttpClient(OkHttpClient)} replaces it (for a proxy, TLS setup or
- * interceptors), and {@link Builder#httpClient(OkHttpClient)} gives one client its own. The time limits
+ * <p>Clients and models not given an {@link OkHttpClient} share a default one and so one connection pool.
+ * {@link Builder#httpClient(OkHttpClient)} gives a client its own (for a proxy, TLS setup or interceptors), and
+ * {@link OllamaProvider#OllamaProvider(OkHttpClient)} gives one to the models a provider opens. The time limits
  * of this backend replace the OkHttp client's own timeouts; everything else of it is kept.
  *
  * <p>Instances are immutable and thread-safe.
  */
 public final class OllamaClient {
-    private static final Object LOCK = new Object();
-    private static OkHttpClient shared;
-
     private final OllamaHttp http;
 
     private OllamaClient(OllamaHttp http) {
         this.http = http;
     }
 
-    /**
-     * Replaces the OkHttp client that every Ollama model and client uses unless given its own; models
-     * already open keep the one they have.
-     *
-     * @param client the client, or {@code null} to go back to the built-in one
-     */
-    public static void setSharedHttpClient(OkHttpClient client) {
-        synchronized (LOCK) {
-            shared = client;
-        }
+    /** @return the OkHttp client (and so the connection pool) of clients and models not given their own */
+    static OkHttpClient defaultHttpClient() {
+        return DefaultClient.INSTANCE;
     }
 
-    /** @return the OkHttp client that Ollama models and clients share */
-    public static OkHttpClient sharedHttpClient() {
-        synchronized (LOCK) {
-            if (shared == null) {
-                shared = new OkHttpClient.Builder().retryOnConnectionFailure(true).build();
-            }
-            return shared;
-        }
+    /** Created on first use; never replaced: a client with other settings is given to the builder or provider. */
+    private static final class DefaultClient {
+        static final OkHttpClient INSTANCE = new OkHttpClient.Builder().retryOnConnectionFailure(true).build();
     }
 
     /** @return a client of the server named by {@code OLLAMA_HOST}, else {@code http://127.0.0.1:11434} */
@@ -577,7 +562,7 @@ public final class OllamaClient {
         /** @return the client */
         public OllamaClient build() {
             HttpUrl url = baseUrl != null ? baseUrl : ServerAddress.parseHost(System.getenv("OLLAMA_HOST"), "OLLAMA_HOST");
-            OkHttpClient client = httpClient != null ? httpClient : sharedHttpClient();
+            OkHttpClient client = httpClient != null ? httpClient : defaultHttpClient();
             return new OllamaClient(new OllamaHttp(url, headers.build(), client, limits.build()));
         }
     }

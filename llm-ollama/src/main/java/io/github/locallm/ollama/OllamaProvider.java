@@ -8,12 +8,14 @@ import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
 import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
+import io.github.locallm.spi.OptionValues;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import okhttp3.Headers;
+import okhttp3.OkHttpClient;
 import okhttp3.HttpUrl;
 
 /**
@@ -61,10 +63,18 @@ import okhttp3.HttpUrl;
  * <p>Opening asks the server about the model ({@code /api/show}): its capabilities and context length
  * feed {@link ModelInfo}. The context length is the {@code ctx} setting, else the window of the model if
  * the server has it loaded, else its Modelfile's {@code num_ctx}, else the smaller of its trained length
- * and 4096 (Ollama's smallest default). Models of one server share one connection pool (see
- * {@link OllamaClient#setSharedHttpClient}). Exact tokenization is not offered.
+ * and 4096 (Ollama's smallest default). Models share one default connection pool; a provider made with
+ * {@link #OllamaProvider(OkHttpClient)} gives its models that client instead (a proxy, TLS setup,
+ * interceptors), through {@code LocalLlm.open(provider, spec, options)}:
  *
- * <p>Thread-safe; instances hold no state.
+ * <pre>{@code
+ * OllamaProvider ollama = new OllamaProvider(new OkHttpClient.Builder().proxy(proxy).build());
+ * try (LocalLlm llm = LocalLlm.open(ollama, "ollama:llama3.2", OpenOptions.defaults())) { ... }
+ * }</pre>
+ *
+ * <p>Exact tokenization is not offered.
+ *
+ * <p>Thread-safe and immutable.
  */
 public final class OllamaProvider implements LlmProvider {
     static final String HOST = "host";
@@ -80,20 +90,36 @@ public final class OllamaProvider implements LlmProvider {
     static final String MIN_RATE = "min_bytes_per_second";
     static final String MAX_LINE = "max_line_bytes";
     static final String MAX_BODY = "max_body_bytes";
-    static final int FALLBACK_CONTEXT = 4096;
+    static final int FALLBACK_CONTEXT = OptionValues.DEFAULT_CONTEXT_CAP;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
             IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, MAX_LINE, MAX_BODY);
 
     private final java.util.function.UnaryOperator<String> environment;
+    private final OkHttpClient httpClient;
 
-    /** Creates the provider; {@link java.util.ServiceLoader} calls this. */
+    /** Creates the provider with the default HTTP client; {@link java.util.ServiceLoader} calls this. */
     public OllamaProvider() {
-        this(System::getenv);
+        this(System::getenv, null);
+    }
+
+    /**
+     * Creates a provider whose models use this HTTP client (its connection pool, proxy, TLS setup and
+     * interceptors; this backend's time limits replace its timeouts).
+     *
+     * @param httpClient the client
+     */
+    public OllamaProvider(OkHttpClient httpClient) {
+        this(System::getenv, java.util.Objects.requireNonNull(httpClient, "httpClient"));
     }
 
     OllamaProvider(java.util.function.UnaryOperator<String> environment) {
+        this(environment, null);
+    }
+
+    private OllamaProvider(java.util.function.UnaryOperator<String> environment, OkHttpClient httpClient) {
         this.environment = environment;
+        this.httpClient = httpClient;
     }
 
     @Override
@@ -152,7 +178,8 @@ public final class OllamaProvider implements LlmProvider {
             throw new IllegalArgumentException("keep_alive must not be empty (model " + request.spec() + ")");
         }
 
-        OllamaHttp http = new OllamaHttp(base, headers.build(), OllamaClient.sharedHttpClient(), limits);
+        OllamaHttp http = new OllamaHttp(base, headers.build(),
+                httpClient != null ? httpClient : OllamaClient.defaultHttpClient(), limits);
         OllamaClient client = OllamaClient.of(http);
         String model = target.model();
         OllamaClient.ModelDescription description;
@@ -194,7 +221,7 @@ public final class OllamaProvider implements LlmProvider {
         details.put("context_length_source", source);
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
         WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive);
-        return new OllamaBackend(http, settings, info, !description.serverCapabilities().isEmpty());
+        return new OllamaBackend(http, settings, info);
     }
 
     static HttpLimits limits(OpenRequest request) {

@@ -149,15 +149,11 @@ class OllamaLocalLlmTest {
                     .isInstanceOf(BackendUnavailableException.class).hasMessageContaining("TLS");
 
             OkHttpClient trusting = new OkHttpClient.Builder().sslSocketFactory(clientTls.getSocketFactory(), trust).build();
-            OkHttpClient before = OllamaClient.sharedHttpClient();
-            OllamaClient.setSharedHttpClient(trusting);
-            try (LocalLlm llm = LocalLlm.open(spec)) {
+            try (LocalLlm llm = LocalLlm.open(new OllamaProvider(trusting), spec, OpenOptions.defaults())) {
                 assertThat(llm.info().details()).containsEntry("server", "https://localhost:" + tls.port());
                 Completion c = llm.generate("over TLS", GenerationOptions.builder().temperature(0).maxTokens(3).build());
                 assertThat(c.text()).isEqualTo(String.join("", FakeOllamaServer.tokens("over TLS",
                         FakeOllamaServer.obj().put("temperature", 0.0), 3)));
-            } finally {
-                OllamaClient.setSharedHttpClient(before);
             }
             OllamaClient direct = OllamaClient.builder().baseUrl("https://localhost:" + tls.port())
                     .httpClient(trusting).build();
