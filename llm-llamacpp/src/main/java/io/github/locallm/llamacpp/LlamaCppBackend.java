@@ -1,8 +1,5 @@
 package io.github.locallm.llamacpp;
 
-import de.kherud.llama.InferenceParameters;
-import de.kherud.llama.LlamaIterator;
-import de.kherud.llama.LlamaOutput;
 import io.github.locallm.Capability;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ContextOverflowException;
@@ -29,6 +26,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -49,7 +48,7 @@ final class LlamaCppBackend implements LlmBackend {
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
 
-    private final SharedModel shared;
+    private final Engine engine;
     private final String spec;
     private final LoadSettings settings;
     private final ChatRenderer renderer;
@@ -60,11 +59,10 @@ final class LlamaCppBackend implements LlmBackend {
     private final ModelInfo info;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    LlamaCppBackend(SharedModel shared, String spec, LoadSettings settings) {
-        this.shared = shared;
+    LlamaCppBackend(Engine engine, GgufFile gguf, Path canonicalPath, String spec, LoadSettings settings) {
+        this.engine = engine;
         this.spec = spec;
         this.settings = settings;
-        GgufFile gguf = shared.gguf;
         List<String> vocab = gguf.tokens();
         this.vocabSize = vocab.size();
         List<String> controls = new ArrayList<>(gguf.controlTokenTexts());
@@ -78,15 +76,17 @@ final class LlamaCppBackend implements LlmBackend {
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
         } else {
-            caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.JSON_SCHEMA,
-                    Capability.SEED));
+            caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.SEED));
+            if (engine instanceof JllamaEngine) {
+                caps.add(Capability.JSON_SCHEMA);
+            }
             if (renderer != null) {
                 caps.add(Capability.CHAT);
             }
         }
-        Map<String, String> details = new LinkedHashMap<>();
+        Map<String, String> details = new LinkedHashMap<>(engine.details());
         details.put("architecture", gguf.architecture());
-        details.put("path", shared.key.canonicalPath().toString());
+        details.put("path", canonicalPath.toString());
         details.put("file_type", Long.toString(gguf.number("general.file_type", -1)));
         details.put("gguf_version", Integer.toString(gguf.version));
         details.put("tensors", Long.toString(gguf.tensorCount));
@@ -96,8 +96,8 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
         details.put("gpu_layers", settings.gpuLayers() == 0 ? "0" : settings.libPath() == null
-                ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)" : Integer.toString(settings.gpuLayers()));
-        details.put("native_library", String.valueOf(NativeRuntime.loadedFrom()));
+                && !(engine instanceof NativeEngine) ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)"
+                : Integer.toString(settings.gpuLayers()));
         this.info = new ModelInfo(NAME, spec, settings.ctx(), caps, details);
     }
 
@@ -150,7 +150,7 @@ final class LlamaCppBackend implements LlmBackend {
 
     /** Tokenizes text that may contain special-token text, which becomes special tokens (a raw prompt). */
     private int[] templateTokens(String text) {
-        return text.isEmpty() ? new int[0] : shared.model.encode(text);
+        return text.isEmpty() ? new int[0] : engine.tokenize(text);
     }
 
     /**
@@ -194,7 +194,7 @@ final class LlamaCppBackend implements LlmBackend {
                         + ") of model " + spec);
             }
         }
-        return shared.model.decode(tokens);
+        return engine.detokenize(tokens);
     }
 
     @Override
@@ -216,7 +216,11 @@ final class LlamaCppBackend implements LlmBackend {
     }
 
     SharedModel sharedForTest() {
-        return shared;
+        return engine instanceof JllamaEngine j ? j.shared() : null;
+    }
+
+    Engine engineForTest() {
+        return engine;
     }
 
     /** Returns the prompt tokens of a conversation (for tests of the escaping). */
@@ -326,17 +330,13 @@ final class LlamaCppBackend implements LlmBackend {
                     + "; shorten it or open the model with a larger ctx");
         }
         int nPredict = Math.min(o.maxTokens().orElse(room), room);
-        InferenceParameters p = NativeRequest.withTokens(prompt);
-        Map<String, String> extra = options(o);
-        boolean cachePrompt = !"false".equals(extra.remove("cache_prompt"));
-        NativeRequest.put(p, "n_predict", Integer.toString(nPredict));
-        NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
-        extra.forEach((k, v) -> NativeRequest.put(p, k, v));
+        Sampling sampling = sampling(o);
 
         StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
+        ReentrantLock lock = engine.lock();
         try {
             // Waits for the model in short slices, so that a call cancelled while queued returns at once.
-            while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+            while (!lock.tryLock(20, TimeUnit.MILLISECONDS)) {
                 if (cancel.isCancelled()) {
                     return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
                 }
@@ -350,87 +350,36 @@ final class LlamaCppBackend implements LlmBackend {
             if (cancel.isCancelled()) {
                 return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
             }
-            LlamaIterator it;
-            try {
-                it = shared.model.generate(p).iterator();
-            } catch (RuntimeException e) {
-                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
-            }
-            int produced = 0;
-            boolean lastEmpty = false;
-            boolean finished = false;
-            FinishReason reason = null;
-            try {
-                while (it.hasNext()) {
-                    LlamaOutput out;
-                    boolean last;
-                    try {
-                        out = it.next();
-                        last = !it.hasNext();
-                    } catch (RuntimeException e) {
-                        throw new LlmException("llamacpp generation failed for model " + spec + ": "
-                                + nativeMessage(e), e);
-                    }
-                    if (last) {
-                        finished = true;
-                        if (!out.text.isEmpty()) {
-                            lastEmpty = false;
-                            filter.accept(out.text);
+            // the sink is the caller's: its exceptions pass through unchanged; closing the model also stops it
+            Engine.Outcome outcome = engine.generate(prompt, sampling, nPredict, filter::accept,
+                    new CancelSignal() {
+                        @Override
+                        public boolean isCancelled() {
+                            return cancel.isCancelled() || closed.get();
                         }
-                        break;
-                    }
-                    produced++;
-                    lastEmpty = out.text.isEmpty();
-                    // the sink is the caller's: its exceptions pass through unchanged
-                    if (!lastEmpty && filter.accept(out.text)) {
-                        reason = FinishReason.STOP;
-                        break;
-                    }
-                    if (cancel.isCancelled()) {
-                        reason = FinishReason.CANCELLED;
-                        break;
-                    }
-                }
-            } finally {
-                if (!finished) {
-                    // an abandoned native generation would keep running and delay the next request
-                    it.cancel();
-                }
-            }
+
+                        @Override
+                        public void onCancel(Runnable action) {
+                            cancel.onCancel(action);
+                        }
+                    });
+            FinishReason reason = outcome.reason();
             if (reason == null) {
+                reason = FinishReason.STOP;
+            } else if (reason != FinishReason.CANCELLED) {
                 filter.flush();
                 if (filter.stopped()) {
                     reason = FinishReason.STOP;
-                } else {
-                    reason = lastEmpty ? FinishReason.STOP : FinishReason.LENGTH;
                 }
             }
-            if (reason == FinishReason.LENGTH) {
-                produced = Math.max(produced, nPredict);
-            }
-            return BackendResult.of(reason, prompt.length, produced);
+            return BackendResult.of(reason, prompt.length, outcome.generated());
         } finally {
-            shared.lock.unlock();
+            lock.unlock();
         }
     }
 
-    /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */
-    private static String nativeMessage(RuntimeException e) {
-        String m = String.valueOf(e.getMessage());
-        if (m.startsWith("{")) {
-            try {
-                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String s) {
-                    return s.replace('\n', ' ');
-                }
-            } catch (IllegalArgumentException notJson) {
-                // keep the raw text
-            }
-        }
-        return m;
-    }
-
-    /** Validates the options and returns the native request entries (raw JSON values) they call for. */
-    private Map<String, String> options(GenerationOptions o) {
+    /** Validates the options into the sampling settings both engines apply. */
+    private Sampling sampling(GenerationOptions o) {
         if (!o.tools().isEmpty()) {
             throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calling");
         }
@@ -438,14 +387,16 @@ final class LlamaCppBackend implements LlmBackend {
             throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no separate reasoning output;"
                     + " leave think unset");
         }
-        Map<String, String> m = new LinkedHashMap<>();
-        o.temperature().ifPresent(t -> m.put("temperature", num(t)));
-        o.topP().ifPresent(t -> m.put("top_p", num(t)));
-        o.topK().ifPresent(t -> m.put("top_k", Integer.toString(t)));
-        o.minP().ifPresent(t -> m.put("min_p", num(t)));
-        o.repeatPenalty().ifPresent(t -> m.put("repeat_penalty", num(t)));
+        Double temperature = o.temperature().isPresent() ? finite(o.temperature().getAsDouble()) : null;
+        Double topP = o.topP().isPresent() ? finite(o.topP().getAsDouble()) : null;
+        Integer topK = o.topK().isPresent() ? o.topK().getAsInt() : null;
+        Double minP = o.minP().isPresent() ? finite(o.minP().getAsDouble()) : null;
+        Double repeat = o.repeatPenalty().isPresent() ? finite(o.repeatPenalty().getAsDouble()) : null;
         // llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold a long seed into [0, 2^32 - 2].
-        o.seed().ifPresent(s -> m.put("seed", Long.toString(Long.remainderUnsigned(s, 0xFFFFFFFFL))));
+        Long seed = o.seed().isPresent() ? Long.remainderUnsigned(o.seed().getAsLong(), 0xFFFFFFFFL) : null;
+        Map<String, Double> extra = new LinkedHashMap<>();
+        String grammar = null;
+        boolean cachePrompt = true;
         Map<String, String> own = o.backendOptions(NAME);
         for (Map.Entry<String, String> e : own.entrySet()) {
             String k = e.getKey();
@@ -459,23 +410,29 @@ final class LlamaCppBackend implements LlmBackend {
                         + " token probabilities abort the native library of this llama.cpp build");
                 case "grammar" -> {
                     Gbnf.validate(e.getValue());
-                    m.put("grammar", Json.quote(e.getValue()));
+                    grammar = e.getValue();
                 }
-                case "cache_prompt" -> m.put(k, Boolean.toString(bool(k, v)));
+                case "cache_prompt" -> cachePrompt = bool(k, v);
                 case "repeat_last_n", "mirostat", "min_keep", "dry_allowed_length", "dry_penalty_last_n" ->
-                        m.put(k, Integer.toString(integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
-                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE)));
-                default -> m.put(k, num(decimal(k, v)));
+                        extra.put(k, (double) integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
+                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE));
+                default -> extra.put(k, decimal(k, v));
             }
         }
         ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
-        if (rf.kind() != ResponseFormat.Kind.TEXT && m.containsKey("grammar")) {
+        if (rf.kind() != ResponseFormat.Kind.TEXT && grammar != null) {
             throw new IllegalArgumentException("give either a response format or llamacpp.grammar, not both (model "
                     + spec + ")");
         }
+        String jsonSchema = null;
         if (rf.kind() == ResponseFormat.Kind.JSON) {
-            m.put("grammar", Json.quote(Gbnf.JSON_GRAMMAR));
+            grammar = Gbnf.JSON_GRAMMAR;
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
+            if (engine instanceof NativeEngine) {
+                throw new UnsupportedCapabilityException("JSON schema output is not available with the llamacpp"
+                        + " engine for model " + spec + "; give a GBNF grammar as llamacpp.grammar, use JSON mode,"
+                        + " or open the model with engine=jllama");
+            }
             Object schema;
             try {
                 schema = Json.parse(rf.schema().orElseThrow());
@@ -486,16 +443,17 @@ final class LlamaCppBackend implements LlmBackend {
             if (!(schema instanceof Map)) {
                 throw new IllegalArgumentException("the JSON schema for model " + spec + " must be a JSON object");
             }
-            m.put("json_schema", Json.write(schema));
+            jsonSchema = Json.write(schema);
         }
-        return m;
+        return new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
+                cachePrompt);
     }
 
-    private String num(double d) {
+    private double finite(double d) {
         if (!Double.isFinite(d)) {
             throw new IllegalArgumentException("option value must be finite: " + d + " (model " + spec + ")");
         }
-        return Double.toString(d);
+        return d;
     }
 
     private double decimal(String key, String v) {
@@ -554,17 +512,18 @@ final class LlamaCppBackend implements LlmBackend {
                         + settings.batch() + " tokens of llamacpp embedding model " + spec
                         + "; open it with a larger batch (and ctx)");
             }
-            shared.lock.lock();
+            int[] tokens = rawPromptTokens(text);
+            engine.lock().lock();
             try {
                 ensureOpen();
-                out.add(shared.model.embed(text));
+                out.add(engine.embed(text, tokens));
             } catch (RuntimeException e) {
                 if (e instanceof IllegalStateException ise && closed.get()) {
                     throw ise;
                 }
                 throw new LlmException("llamacpp embedding failed for model " + spec + ": " + e.getMessage(), e);
             } finally {
-                shared.lock.unlock();
+                engine.lock().unlock();
             }
         }
         return out;
@@ -573,7 +532,13 @@ final class LlamaCppBackend implements LlmBackend {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            shared.release();
+            // a running generation sees the close at its next token and ends; then the native side is freed
+            engine.lock().lock();
+            try {
+                engine.release();
+            } finally {
+                engine.lock().unlock();
+            }
         }
     }
 

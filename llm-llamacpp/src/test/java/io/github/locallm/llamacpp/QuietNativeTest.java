@@ -72,5 +72,30 @@ class QuietNativeTest {
         assertThat(q.exitValue()).as("lib_path probe; stderr: " + qErr).isZero();
         assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
         assertThat(qErr).isEmpty();
+
+        // lib_path with a current llama.cpp build (here a copy of the bundled libraries) for the default engine
+        Path current = Files.createDirectories(dir.resolve("current-build"));
+        Path natives;
+        try (Stream<Path> children = Files.list(privateDir)) {
+            natives = children.filter(f -> f.getFileName().toString().startsWith("natives-")).findFirst().orElseThrow();
+        }
+        try (Stream<Path> files = Files.list(natives)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, current.resolve(f.getFileName()));
+            }
+        }
+        Process r = new ProcessBuilder(List.of(javaBin, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), LibPathProbe.class.getName(), work.toString(),
+                current.toString()))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        boolean rExited = r.waitFor(120, TimeUnit.SECONDS);
+        if (!rExited) {
+            r.destroyForcibly();
+        }
+        assertThat(rExited).isTrue();
+        String rErr = Files.readString(err, StandardCharsets.UTF_8);
+        assertThat(r.exitValue()).as("lib_path probe (current build); stderr: " + rErr).isZero();
+        assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
+        assertThat(rErr).isEmpty();
     }
 }
