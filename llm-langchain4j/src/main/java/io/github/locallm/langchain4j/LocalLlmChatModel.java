@@ -34,12 +34,16 @@ import java.util.Set;
 public final class LocalLlmChatModel implements ChatModel {
 
     private final LocalLlm llm;
+    private final String modelName;
+    private final String backend;
     private final GenerationOptions defaults;
     private final List<ChatModelListener> listeners;
 
     private LocalLlmChatModel(Builder b) {
         this.llm = Objects.requireNonNull(b.llm, "llm");
         this.defaults = b.defaults;
+        this.modelName = llm.info().model();
+        this.backend = llm.info().backend();
         this.listeners = List.copyOf(b.listeners);
     }
 
@@ -62,9 +66,9 @@ public final class LocalLlmChatModel implements ChatModel {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         try {
-            GenerationOptions options = Mapping.options(llm, defaults, request);
+            GenerationOptions options = Mapping.options(modelName, defaults, request);
             Completion c = llm.chat(Mapping.messages(request.messages()), options);
-            return Mapping.response(llm.info(), c);
+            return Mapping.response(modelName, c);
         } catch (RuntimeException e) {
             throw Mapping.error(e);
         }
@@ -72,7 +76,7 @@ public final class LocalLlmChatModel implements ChatModel {
 
     @Override
     public ChatRequestParameters defaultRequestParameters() {
-        return Mapping.parameters(llm, defaults);
+        return Mapping.parameters(modelName, defaults);
     }
 
     @Override
@@ -87,7 +91,7 @@ public final class LocalLlmChatModel implements ChatModel {
 
     @Override
     public Set<dev.langchain4j.model.chat.Capability> supportedCapabilities() {
-        return Mapping.capabilities(llm.info());
+        return llm.isClosed() ? Set.of() : Mapping.capabilities(llm.info());
     }
 
     /** @return the model this adapter talks to */
@@ -97,7 +101,7 @@ public final class LocalLlmChatModel implements ChatModel {
 
     @Override
     public String toString() {
-        return "LocalLlmChatModel[" + llm.info().backend() + ":" + llm.info().model() + "]";
+        return "LocalLlmChatModel[" + backend + ":" + modelName + "]";
     }
 
     /** Builds a {@link LocalLlmChatModel}; not thread-safe. */

@@ -47,12 +47,16 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class LocalLlmStreamingChatModel implements StreamingChatModel {
 
     private final LocalLlm llm;
+    private final String modelName;
+    private final String backend;
     private final GenerationOptions defaults;
     private final List<ChatModelListener> listeners;
 
     private LocalLlmStreamingChatModel(Builder b) {
         this.llm = b.llm;
         this.defaults = b.defaults;
+        this.modelName = llm.info().model();
+        this.backend = llm.info().backend();
         this.listeners = List.copyOf(b.listeners);
     }
 
@@ -78,7 +82,7 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
         List<ChatMessage> messages;
         GenerationOptions options;
         try {
-            options = Mapping.options(llm, defaults, request);
+            options = Mapping.options(modelName, defaults, request);
             messages = Mapping.messages(request.messages());
         } catch (RuntimeException e) {
             quietly(handler, Mapping.error(e));
@@ -149,7 +153,7 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
                 for (int i = 0; i < completion.toolCalls().size(); i++) {
                     handler.onCompleteToolCall(new CompleteToolCall(i, Mapping.toolRequest(completion.toolCalls().get(i))));
                 }
-                ChatResponse response = Mapping.response(llm.info(), completion);
+                ChatResponse response = Mapping.response(modelName, completion);
                 handler.onCompleteResponse(response);
             } catch (RuntimeException e) {
                 quietly(handler, e);
@@ -182,7 +186,7 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
 
     @Override
     public ChatRequestParameters defaultRequestParameters() {
-        return Mapping.parameters(llm, defaults);
+        return Mapping.parameters(modelName, defaults);
     }
 
     @Override
@@ -197,12 +201,12 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
 
     @Override
     public Set<dev.langchain4j.model.chat.Capability> supportedCapabilities() {
-        return Mapping.capabilities(llm.info());
+        return llm.isClosed() ? Set.of() : Mapping.capabilities(llm.info());
     }
 
     @Override
     public String toString() {
-        return "LocalLlmStreamingChatModel[" + llm.info().backend() + ":" + llm.info().model() + "]";
+        return "LocalLlmStreamingChatModel[" + backend + ":" + modelName + "]";
     }
 
     /** Builds a {@link LocalLlmStreamingChatModel}; not thread-safe. */

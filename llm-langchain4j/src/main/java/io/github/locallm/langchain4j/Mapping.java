@@ -63,9 +63,9 @@ final class Mapping {
     }
 
     /** The LangChain4j view of the defaults an adapter was built with, so that LangChain4j can merge requests. */
-    static ChatRequestParameters parameters(LocalLlm llm, GenerationOptions defaults) {
+    static ChatRequestParameters parameters(String modelName, GenerationOptions defaults) {
         DefaultChatRequestParameters.Builder<?> b = DefaultChatRequestParameters.builder()
-                .modelName(llm.info().model());
+                .modelName(modelName);
         defaults.temperature().ifPresent(b::temperature);
         defaults.topP().ifPresent(b::topP);
         defaults.topK().ifPresent(b::topK);
@@ -136,14 +136,14 @@ final class Mapping {
      * The generation options of a request: the adapter's defaults with the request's parameters laid over them.
      * Parameters this SDK has no meaning for are refused, as LangChain4j asks of its models.
      */
-    static GenerationOptions options(LocalLlm llm, GenerationOptions defaults, ChatRequest request) {
+    static GenerationOptions options(String modelName, GenerationOptions defaults, ChatRequest request) {
         ChatRequestParameters p = request.parameters();
         GenerationOptions.Builder b = defaults.toBuilder();
         if (p == null) {
             return b.build();
         }
-        if (p.modelName() != null && !p.modelName().equals(llm.info().model())) {
-            throw new UnsupportedFeatureException("this model is '" + llm.info().model()
+        if (p.modelName() != null && !p.modelName().equals(modelName)) {
+            throw new UnsupportedFeatureException("this model is '" + modelName
                     + "'; a LocalLlm serves one model, so open a LocalLlm for '" + p.modelName() + "' instead");
         }
         if (p.frequencyPenalty() != null) {
@@ -215,7 +215,7 @@ final class Mapping {
     }
 
     /** The LangChain4j response for a completion of this SDK. */
-    static ChatResponse response(ModelInfo info, Completion c) {
+    static ChatResponse response(String modelName, Completion c) {
         AiMessage.Builder message = AiMessage.builder().text(c.text().isEmpty() && !c.toolCalls().isEmpty()
                 ? null : c.text());
         if (!c.thinking().isEmpty()) {
@@ -226,7 +226,7 @@ final class Mapping {
         }
         ChatResponseMetadata metadata = ChatResponseMetadata.builder()
                 .id("locallm-" + UUID.randomUUID())
-                .modelName(info.model())
+                .modelName(modelName)
                 .tokenUsage(new TokenUsage(c.usage().promptTokens(), c.usage().completionTokens()))
                 .finishReason(finishReason(c.finishReason()))
                 .build();
