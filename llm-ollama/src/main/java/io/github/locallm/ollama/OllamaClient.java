@@ -22,6 +22,7 @@ import java.util.Set;
 import java.util.function.Consumer;
 import okhttp3.Headers;
 import okhttp3.HttpUrl;
+import io.github.locallm.http.HttpLimits;
 import okhttp3.OkHttpClient;
 
 /**
@@ -176,7 +177,7 @@ public final class OllamaClient {
         Objects.requireNonNull(progress, "progress");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model).put("stream", true);
         OllamaHttp.Op op = new OllamaHttp.Op("pull", model);
-        http.stream("api/pull", body, op, line -> {
+        http.forTransfers().stream("api/pull", body, op, line -> {
             PullProgress p = new PullProgress(line.path("status").asText(""), line.path("digest").asText(""),
                     line.path("total").asLong(0), line.path("completed").asLong(0));
             progress.accept(p);
@@ -491,7 +492,7 @@ public final class OllamaClient {
         private HttpUrl baseUrl;
         private final Headers.Builder headers = new Headers.Builder();
         private OkHttpClient httpClient;
-        private Limits limits = Limits.DEFAULTS;
+        private HttpLimits.Builder limits = HttpLimits.builder();
 
         private Builder() {
         }
@@ -541,7 +542,7 @@ public final class OllamaClient {
          * @return this builder
          */
         public Builder connectTimeout(Duration limit) {
-            limits = limits.withConnect(limit);
+            limits.connect(limit);
             return this;
         }
 
@@ -551,7 +552,7 @@ public final class OllamaClient {
          * @return this builder
          */
         public Builder firstTokenTimeout(Duration limit) {
-            limits = limits.withFirstToken(limit);
+            limits.firstByte(limit);
             return this;
         }
 
@@ -560,7 +561,7 @@ public final class OllamaClient {
          * @return this builder
          */
         public Builder idleTimeout(Duration limit) {
-            limits = limits.withIdle(limit);
+            limits.idle(limit);
             return this;
         }
 
@@ -569,7 +570,7 @@ public final class OllamaClient {
          * @return this builder
          */
         public Builder requestTimeout(Duration limit) {
-            limits = limits.withRequest(limit);
+            limits.request(limit);
             return this;
         }
 
@@ -577,7 +578,7 @@ public final class OllamaClient {
         public OllamaClient build() {
             HttpUrl url = baseUrl != null ? baseUrl : ServerAddress.parseHost(System.getenv("OLLAMA_HOST"), "OLLAMA_HOST");
             OkHttpClient client = httpClient != null ? httpClient : sharedHttpClient();
-            return new OllamaClient(new OllamaHttp(url, headers.build(), client, limits));
+            return new OllamaClient(new OllamaHttp(url, headers.build(), client, limits.build()));
         }
     }
 }

@@ -6,6 +6,7 @@ import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.OpenOptions;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -76,10 +77,13 @@ public final class OllamaProvider implements LlmProvider {
     static final String FIRST_TOKEN_TIMEOUT = "first_token_timeout";
     static final String IDLE_TIMEOUT = "idle_timeout";
     static final String REQUEST_TIMEOUT = "request_timeout";
+    static final String MIN_RATE = "min_bytes_per_second";
+    static final String MAX_LINE = "max_line_bytes";
+    static final String MAX_BODY = "max_body_bytes";
     static final int FALLBACK_CONTEXT = 4096;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
-            IDLE_TIMEOUT, REQUEST_TIMEOUT);
+            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, MAX_LINE, MAX_BODY);
 
     private final java.util.function.UnaryOperator<String> environment;
 
@@ -138,19 +142,7 @@ public final class OllamaProvider implements LlmProvider {
             base = ServerAddress.withTls(base);
         }
 
-        Limits limits = Limits.DEFAULTS;
-        if (request.string(CONNECT_TIMEOUT).isPresent()) {
-            limits = limits.withConnect(Limits.parse(CONNECT_TIMEOUT, request.string(CONNECT_TIMEOUT).get()));
-        }
-        if (request.string(FIRST_TOKEN_TIMEOUT).isPresent()) {
-            limits = limits.withFirstToken(Limits.parse(FIRST_TOKEN_TIMEOUT, request.string(FIRST_TOKEN_TIMEOUT).get()));
-        }
-        if (request.string(IDLE_TIMEOUT).isPresent()) {
-            limits = limits.withIdle(Limits.parse(IDLE_TIMEOUT, request.string(IDLE_TIMEOUT).get()));
-        }
-        if (request.string(REQUEST_TIMEOUT).isPresent()) {
-            limits = limits.withRequest(Limits.parse(REQUEST_TIMEOUT, request.string(REQUEST_TIMEOUT).get()));
-        }
+        HttpLimits limits = limits(request);
 
         Integer numCtx = boxed(request.integer(OpenOptions.CONTEXT_LENGTH, 1));
         Integer numThread = boxed(request.integer(OpenOptions.THREADS, 1));
@@ -203,6 +195,18 @@ public final class OllamaProvider implements LlmProvider {
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
         WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive);
         return new OllamaBackend(http, settings, info, !description.serverCapabilities().isEmpty());
+    }
+
+    static HttpLimits limits(OpenRequest request) {
+        HttpLimits.Builder b = HttpLimits.builder();
+        request.string(CONNECT_TIMEOUT).ifPresent(v -> b.connect(HttpLimits.parseDuration(CONNECT_TIMEOUT, v)));
+        request.string(FIRST_TOKEN_TIMEOUT).ifPresent(v -> b.firstByte(HttpLimits.parseDuration(FIRST_TOKEN_TIMEOUT, v)));
+        request.string(IDLE_TIMEOUT).ifPresent(v -> b.idle(HttpLimits.parseDuration(IDLE_TIMEOUT, v)));
+        request.string(REQUEST_TIMEOUT).ifPresent(v -> b.request(HttpLimits.parseDuration(REQUEST_TIMEOUT, v)));
+        request.integer(MIN_RATE, 0).ifPresent(v -> b.minRate(v, HttpLimits.defaults().rateWindow()));
+        request.string(MAX_LINE).ifPresent(v -> b.maxLineBytes(HttpLimits.parseSize(MAX_LINE, v)));
+        request.string(MAX_BODY).ifPresent(v -> b.maxBodyBytes(HttpLimits.parseSize(MAX_BODY, v)));
+        return b.build();
     }
 
     private static int runningContext(OllamaClient client, String model) {

@@ -1,4 +1,4 @@
-package io.github.locallm.ollama;
+package io.github.locallm.openai;
 
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
@@ -41,7 +41,7 @@ final class Deadline implements Runnable {
 
     private static ScheduledThreadPoolExecutor newTimer() {
         ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread th = new Thread(r, "locallm-ollama-deadlines");
+            Thread th = new Thread(r, "locallm-openai-deadlines");
             th.setDaemon(true);
             return th;
         });

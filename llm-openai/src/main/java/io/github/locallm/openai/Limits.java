@@ -1,11 +1,11 @@
-package io.github.locallm.ollama;
+package io.github.locallm.openai;
 
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
 
 /**
- * The time limits of calls to an Ollama server; {@link Duration#ZERO} means no limit.
+ * The time limits of calls to a server; {@link Duration#ZERO} means no limit.
  *
  * @param connect to open a connection
  * @param firstToken from sending a request to the first line of the answer (covers loading the model
