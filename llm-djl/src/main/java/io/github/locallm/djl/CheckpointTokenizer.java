@@ -2,11 +2,15 @@ package io.github.locallm.djl;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.locallm.ModelLoadException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,10 +20,14 @@ import java.util.Map;
  * <p>Thread-safe: the native tokenizer is immutable once loaded.
  */
 final class CheckpointTokenizer implements AutoCloseable {
-    private final HuggingFaceTokenizer tokenizer;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-    private CheckpointTokenizer(HuggingFaceTokenizer tokenizer) {
+    private final HuggingFaceTokenizer tokenizer;
+    private final List<String> specialTokens;
+
+    private CheckpointTokenizer(HuggingFaceTokenizer tokenizer, List<String> specialTokens) {
         this.tokenizer = tokenizer;
+        this.specialTokens = specialTokens;
     }
 
     /** Largest tokenizer.json read; the largest released ones are a few tens of megabytes. */
@@ -42,14 +50,28 @@ final class CheckpointTokenizer implements AutoCloseable {
                 "truncation", "false",
                 "padding", "false",
                 "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
+        HuggingFaceTokenizer tokenizer;
         try (InputStream in = Files.newInputStream(file)) {
-            return new CheckpointTokenizer(HuggingFaceTokenizer.newInstance(in, options));
+            tokenizer = HuggingFaceTokenizer.newInstance(in, options);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + file + " of djl model " + model + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             throw new ModelLoadException(file + " of djl model " + model + " is not a valid Hugging Face "
                     + "tokenizer file: " + e.getMessage() + "; save it again with a current tokenizers version", e);
         }
+        // The library matches its special tokens in any text; their texts are what contents must not produce.
+        List<String> specials = new ArrayList<>();
+        try (InputStream in = Files.newInputStream(file)) {
+            for (JsonNode t : JSON.readTree(in).path("added_tokens")) {
+                if (t.path("special").asBoolean(false) && t.path("content").isTextual()) {
+                    specials.add(t.path("content").asText());
+                }
+            }
+        } catch (IOException e) {
+            tokenizer.close();
+            throw new ModelLoadException("cannot read " + file + " of djl model " + model + ": " + e.getMessage(), e);
+        }
+        return new CheckpointTokenizer(tokenizer, List.copyOf(specials));
     }
 
     /**
@@ -123,6 +145,11 @@ final class CheckpointTokenizer implements AutoCloseable {
         }
         int[] ids = encode(token, false);
         return ids.length == 1 ? ids[0] : -1;
+    }
+
+    /** @return the texts of the special tokens of {@code tokenizer.json}, which the tokenizer matches in any text */
+    List<String> specialTokens() {
+        return specialTokens;
     }
 
     @Override
