@@ -5,6 +5,7 @@ module io.github.locallm {
     exports io.github.locallm;
     exports io.github.locallm.spi;
     exports io.github.locallm.template;
+    exports io.github.locallm.format;
 
     uses io.github.locallm.spi.LlmProvider;
 }

@@ -31,6 +31,7 @@ Re-run from the repository root after changing a template or a conversation:
 (needs only jinja2; tested with jinja2 3.1.6). Commit the regenerated files.
 """
 import json
+import os
 import pathlib
 import sys
 from datetime import datetime
@@ -40,6 +41,8 @@ import jinja2.ext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "resources" / "templates"
+REPO = pathlib.Path(__file__).resolve().parents[4]
+FIXED_NOW = datetime(2026, 1, 15, 9, 30, 0)
 
 
 class RaisedByTemplate(Exception):
@@ -70,7 +73,9 @@ def make_env():
         return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
     def strftime_now(fmt):
-        return datetime.now().strftime(fmt)
+        # A fixed instant, so that the references do not depend on the day they were made; the Java
+        # test renders with a clock fixed at the same instant.
+        return FIXED_NOW.strftime(fmt)
 
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
                                         extensions=[GenerationBlock, jinja2.ext.loopcontrols])
@@ -293,6 +298,77 @@ def main():
           f"{rendered} rendered, {raised} raised by the template")
     render_snippets(env)
     render_fuzz(env)
+    render_shared(env, conversations)
+    render_format_cases(env)
+
+
+FORMAT_CASES = [
+    # (case name, published template, conversation, arguments as JSON text, extra variables)
+    ("functionary_v3_2_tool_result", "meetkai-functionary-medium-v3.2", "06_tool_call_result", True, {}),
+    ("functionary_v3_2_parallel", "meetkai-functionary-medium-v3.2", "07_parallel_calls", True, {}),
+    ("qwen3_think_off", "Qwen-Qwen3-0.6B", "06_tool_call_result", False, {"enable_thinking": False}),
+    ("qwen3_think_on", "Qwen-Qwen3-0.6B", "12_reasoning", False, {"enable_thinking": True}),
+    ("qwen35_think_off", "Qwen3.5-4B", "06_tool_call_result", False, {"enable_thinking": False}),
+]
+
+
+def render_format_cases(env):
+    """Renders published templates the way the chat-format layer passes a conversation to some families:
+    functionary v3.2 takes tool-call arguments as JSON text (json.dumps), Qwen3 gets enable_thinking.
+    Results go to templates/format-expected/<case>.txt."""
+    shared = pathlib.Path(os.environ.get("LOCALLM_SHARED_DIR", REPO.parent / "shared")) / "chat-templates"
+    out_dir = ROOT / "format-expected"
+    out_dir.mkdir(exist_ok=True)
+    for old in out_dir.glob("*.txt"):
+        old.unlink()
+    for case, tname, cname, args_as_text, variables in FORMAT_CASES:
+        template = env.from_string((shared / f"{tname}.jinja").read_text(encoding="utf-8"))
+        conv = json.loads((ROOT / "conversations" / f"{cname}.json").read_text(encoding="utf-8"))
+        ctx = to_context(conv)
+        if args_as_text:
+            for m in ctx["messages"]:
+                for c in m.get("tool_calls") or []:
+                    c["function"]["arguments"] = json.dumps(c["function"]["arguments"], ensure_ascii=False)
+        ctx.update(variables)
+        (out_dir / f"{case}.txt").write_text(template.render(**ctx), encoding="utf-8", newline="")
+    print(f"{len(FORMAT_CASES)} chat-format cases rendered")
+
+
+def render_shared(env, conversations):
+    """Renders the published templates under ../shared/chat-templates/ (beside the checkout; never copied
+    into the repository) with every test conversation. The outputs go to templates/shared-expected/ as
+    <template>__<conversation>.txt; a raise_exception message to .error.txt; any other jinja2 failure
+    (the template cannot render that conversation at all) as "ExceptionType" to .refused.txt."""
+    shared = pathlib.Path(os.environ.get("LOCALLM_SHARED_DIR", REPO.parent / "shared")) / "chat-templates"
+    out_dir = ROOT / "shared-expected"
+    out_dir.mkdir(exist_ok=True)
+    for old in out_dir.glob("*.txt"):
+        old.unlink()
+    counts = {"rendered": 0, "raised": 0, "refused": 0}
+    templates = sorted(shared.glob("*.jinja"))
+    for tpath in templates:
+        try:
+            template = env.from_string(tpath.read_text(encoding="utf-8"))
+        except Exception as e:
+            for cpath in conversations:
+                (out_dir / f"{tpath.stem}__{cpath.stem}.refused.txt").write_text(
+                    type(e).__name__, encoding="utf-8", newline="")
+                counts["refused"] += 1
+            continue
+        for cpath in conversations:
+            conv = json.loads(cpath.read_text(encoding="utf-8"))
+            name = f"{tpath.stem}__{cpath.stem}"
+            try:
+                text = template.render(**to_context(conv))
+                (out_dir / f"{name}.txt").write_text(text, encoding="utf-8", newline="")
+                counts["rendered"] += 1
+            except RaisedByTemplate as e:
+                (out_dir / f"{name}.error.txt").write_text(str(e), encoding="utf-8", newline="")
+                counts["raised"] += 1
+            except Exception as e:
+                (out_dir / f"{name}.refused.txt").write_text(type(e).__name__, encoding="utf-8", newline="")
+                counts["refused"] += 1
+    print(f"{len(templates)} published templates x {len(conversations)} conversations: {counts}")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,11 @@ public final class ChatSession implements AutoCloseable {
                 }
 
                 @Override
+                public void onLogprobs(List<TokenLogprob> entries) {
+                    handler.onLogprobs(entries);
+                }
+
+                @Override
                 public void onComplete(Completion completion) {
                     record(user, completion);
                     busy = false;

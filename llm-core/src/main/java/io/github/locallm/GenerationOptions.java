@@ -41,6 +41,9 @@ public final class GenerationOptions {
     private final List<String> stop;
     private final ResponseFormat responseFormat;
     private final Boolean think;
+    private final ThinkLevel thinkLevel;
+    private final Boolean logprobs;
+    private final Integer topLogprobs;
     private final List<ToolSpec> tools;
     private final Map<String, String> backendOptions;
 
@@ -55,6 +58,9 @@ public final class GenerationOptions {
         this.stop = List.copyOf(b.stop);
         this.responseFormat = b.responseFormat;
         this.think = b.think;
+        this.thinkLevel = b.thinkLevel;
+        this.logprobs = b.logprobs;
+        this.topLogprobs = b.topLogprobs;
         this.tools = List.copyOf(b.tools);
         this.backendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.backendOptions));
     }
@@ -82,6 +88,9 @@ public final class GenerationOptions {
         b.stop.addAll(stop);
         b.responseFormat = responseFormat;
         b.think = think;
+        b.thinkLevel = thinkLevel;
+        b.logprobs = logprobs;
+        b.topLogprobs = topLogprobs;
         b.tools.addAll(tools);
         b.backendOptions.putAll(backendOptions);
         return b;
@@ -137,6 +146,28 @@ public final class GenerationOptions {
         return Optional.ofNullable(think);
     }
 
+    /**
+     * @return how much a reasoning model should think, for models that take a level; when set,
+     *         {@link #think()} is true
+     */
+    public Optional<ThinkLevel> thinkLevel() {
+        return Optional.ofNullable(thinkLevel);
+    }
+
+    /**
+     * @return whether to report the log probability of each generated token
+     *         ({@link Completion#logprobs()}, {@link StreamHandler#onLogprobs}); true when
+     *         {@link #topLogprobs()} is set
+     */
+    public Optional<Boolean> logprobs() {
+        return Optional.ofNullable(logprobs);
+    }
+
+    /** @return how many most likely alternatives to report at each position, with the log probabilities */
+    public OptionalInt topLogprobs() {
+        return topLogprobs == null ? OptionalInt.empty() : OptionalInt.of(topLogprobs);
+    }
+
     /** @return tools the model may call */
     public List<ToolSpec> tools() {
         return tools;
@@ -172,13 +203,15 @@ public final class GenerationOptions {
                 && Objects.equals(topP, g.topP) && Objects.equals(topK, g.topK) && Objects.equals(minP, g.minP)
                 && Objects.equals(repeatPenalty, g.repeatPenalty) && Objects.equals(seed, g.seed)
                 && stop.equals(g.stop) && Objects.equals(responseFormat, g.responseFormat)
-                && Objects.equals(think, g.think) && tools.equals(g.tools) && backendOptions.equals(g.backendOptions);
+                && Objects.equals(think, g.think) && thinkLevel == g.thinkLevel
+                && Objects.equals(logprobs, g.logprobs) && Objects.equals(topLogprobs, g.topLogprobs)
+                && tools.equals(g.tools) && backendOptions.equals(g.backendOptions);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(maxTokens, temperature, topP, topK, minP, repeatPenalty, seed, stop, responseFormat,
-                think, tools, backendOptions);
+                think, thinkLevel, logprobs, topLogprobs, tools, backendOptions);
     }
 
     @Override
@@ -194,6 +227,9 @@ public final class GenerationOptions {
         appendIf(sb, "stop", stop.isEmpty() ? null : stop);
         appendIf(sb, "responseFormat", responseFormat);
         appendIf(sb, "think", think);
+        appendIf(sb, "thinkLevel", thinkLevel);
+        appendIf(sb, "logprobs", logprobs);
+        appendIf(sb, "topLogprobs", topLogprobs);
         appendIf(sb, "tools", tools.isEmpty() ? null : tools.size());
         appendIf(sb, "backendOptions", backendOptions.isEmpty() ? null : backendOptions);
         if (sb.charAt(sb.length() - 1) == ' ') {
@@ -216,6 +252,16 @@ public final class GenerationOptions {
     public static final class Builder {
         /** Most stop sequences accepted. */
         public static final int MAX_STOP_SEQUENCES = 16;
+        /** Longest stop sequence accepted, in chars. */
+        public static final int MAX_STOP_LENGTH = 1024;
+        /** Most alternatives per position for {@link #topLogprobs(int)}. */
+        public static final int MAX_TOP_LOGPROBS = 20;
+        /** Most backend options accepted. */
+        public static final int MAX_BACKEND_OPTIONS = 64;
+        /** Longest backend option key ({@code backend.key}), in chars. */
+        public static final int MAX_BACKEND_OPTION_KEY = 128;
+        /** Longest backend option value, in chars (a system prompt may go there). */
+        public static final int MAX_BACKEND_OPTION_VALUE = 1 << 20;
 
         private Integer maxTokens;
         private Double temperature;
@@ -227,6 +273,9 @@ public final class GenerationOptions {
         private final List<String> stop = new ArrayList<>();
         private ResponseFormat responseFormat;
         private Boolean think;
+        private ThinkLevel thinkLevel;
+        private Boolean logprobs;
+        private Integer topLogprobs;
         private final List<ToolSpec> tools = new ArrayList<>();
         private final Map<String, String> backendOptions = new LinkedHashMap<>();
 
@@ -336,6 +385,10 @@ public final class GenerationOptions {
                 if (s.isEmpty()) {
                     throw new IllegalArgumentException("stop sequence must not be empty");
                 }
+                if (s.length() > MAX_STOP_LENGTH) {
+                    throw new IllegalArgumentException("stop sequence must be at most " + MAX_STOP_LENGTH
+                            + " chars: " + s.length());
+                }
             }
             if (stop.size() + sequences.size() > MAX_STOP_SEQUENCES) {
                 throw new IllegalArgumentException("at most " + MAX_STOP_SEQUENCES + " stop sequences: "
@@ -366,6 +419,50 @@ public final class GenerationOptions {
          */
         public Builder think(boolean think) {
             this.think = think;
+            if (!think) {
+                this.thinkLevel = null;
+            }
+            return this;
+        }
+
+        /**
+         * Asks a reasoning model to think at a level (models that take only on/off just think).
+         *
+         * @param level how much to think
+         * @return this builder
+         */
+        public Builder think(ThinkLevel level) {
+            this.thinkLevel = Objects.requireNonNull(level, "level");
+            this.think = true;
+            return this;
+        }
+
+        /**
+         * @param enabled whether to report the log probability of each generated token; false also clears
+         *                {@link #topLogprobs(int)}
+         * @return this builder
+         */
+        public Builder logprobs(boolean enabled) {
+            this.logprobs = enabled;
+            if (!enabled) {
+                this.topLogprobs = null;
+            }
+            return this;
+        }
+
+        /**
+         * Reports the log probabilities with the {@code n} most likely alternatives at each position; sets
+         * {@link #logprobs(boolean)}.
+         *
+         * @param n alternatives per position, in [0, {@value #MAX_TOP_LOGPROBS}]
+         * @return this builder
+         */
+        public Builder topLogprobs(int n) {
+            if (n < 0 || n > MAX_TOP_LOGPROBS) {
+                throw new IllegalArgumentException("topLogprobs must be in [0, " + MAX_TOP_LOGPROBS + "]: " + n);
+            }
+            this.topLogprobs = n;
+            this.logprobs = true;
             return this;
         }
 
@@ -400,7 +497,29 @@ public final class GenerationOptions {
                 throw new IllegalArgumentException(
                         "backend option needs a backend name without dots and a key: " + backend + "." + key);
             }
-            backendOptions.put(backend + "." + key, value);
+            String full = backend + "." + key;
+            if (full.length() > MAX_BACKEND_OPTION_KEY) {
+                throw new IllegalArgumentException("backend option key must be at most " + MAX_BACKEND_OPTION_KEY
+                        + " chars: " + full.length());
+            }
+            for (int i = 0; i < full.length(); i++) {
+                char c = full.charAt(i);
+                if (c <= ' ' || c == 0x7f || c == '=' || c == '&') {
+                    throw new IllegalArgumentException("backend option key must not contain spaces, control chars,"
+                            + " '=' or '&': '" + full.replaceAll("\\p{Cntrl}", "?") + "'");
+                }
+            }
+            if (value.length() > MAX_BACKEND_OPTION_VALUE) {
+                throw new IllegalArgumentException("backend option " + full + " must be at most "
+                        + MAX_BACKEND_OPTION_VALUE + " chars: " + value.length());
+            }
+            if (value.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("backend option " + full + " must not contain NUL chars");
+            }
+            if (!backendOptions.containsKey(full) && backendOptions.size() >= MAX_BACKEND_OPTIONS) {
+                throw new IllegalArgumentException("at most " + MAX_BACKEND_OPTIONS + " backend options");
+            }
+            backendOptions.put(full, value);
             return this;
         }
 

@@ -85,6 +85,13 @@ public final class OpenOptions {
 
     /** Builds {@link OpenOptions}; not thread-safe. */
     public static final class Builder {
+        /** Most parameters accepted. */
+        public static final int MAX_PARAMETERS = 64;
+        /** Longest parameter key, in chars. */
+        public static final int MAX_KEY_LENGTH = 128;
+        /** Longest parameter value, in chars. */
+        public static final int MAX_VALUE_LENGTH = 64 * 1024;
+
         private String backend;
         private final Map<String, String> parameters = new LinkedHashMap<>();
 
@@ -147,6 +154,27 @@ public final class OpenOptions {
             Objects.requireNonNull(value, "value");
             if (key.isBlank()) {
                 throw new IllegalArgumentException("parameter key must not be blank");
+            }
+            if (key.length() > MAX_KEY_LENGTH) {
+                throw new IllegalArgumentException("parameter key must be at most " + MAX_KEY_LENGTH + " chars: "
+                        + key.length());
+            }
+            for (int i = 0; i < key.length(); i++) {
+                char c = key.charAt(i);
+                if (c <= ' ' || c == 0x7f || c == '=' || c == '&') {
+                    throw new IllegalArgumentException("parameter key must not contain spaces, control chars, '='"
+                            + " or '&': '" + key.replaceAll("\\p{Cntrl}", "?") + "'");
+                }
+            }
+            if (value.length() > MAX_VALUE_LENGTH) {
+                throw new IllegalArgumentException("parameter " + key + " must be at most " + MAX_VALUE_LENGTH
+                        + " chars: " + value.length());
+            }
+            if (value.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("parameter " + key + " must not contain NUL chars");
+            }
+            if (!parameters.containsKey(key) && parameters.size() >= MAX_PARAMETERS) {
+                throw new IllegalArgumentException("at most " + MAX_PARAMETERS + " parameters");
             }
             parameters.put(key, value);
             return this;

@@ -15,6 +15,16 @@ public interface StreamHandler {
     default void onThinking(String text) {
     }
 
+    /**
+     * Receives the log probabilities of the tokens of the piece just delivered to {@link #onToken}, when
+     * they were asked for ({@link GenerationOptions.Builder#logprobs(boolean)}) and the backend reports
+     * them; ignored by default. {@link Completion#logprobs()} holds them all at the end.
+     *
+     * @param entries one entry per token, in order
+     */
+    default void onLogprobs(java.util.List<TokenLogprob> entries) {
+    }
+
     /** @param completion the whole result; its text equals the concatenated pieces */
     void onComplete(Completion completion);
 

@@ -51,6 +51,11 @@ public final class CallbackGeneration implements GenerationHandle, GenerationLis
     }
 
     @Override
+    public void onLogprobs(java.util.List<io.github.locallm.TokenLogprob> entries) {
+        handler.onLogprobs(entries);
+    }
+
+    @Override
     public void onComplete(Completion completion) {
         try {
             handler.onComplete(completion);

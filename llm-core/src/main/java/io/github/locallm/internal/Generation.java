@@ -35,6 +35,7 @@ public final class Generation implements Runnable {
     // Touched only by the generating thread.
     private final StringBuilder text = new StringBuilder();
     private final StringBuilder thinking = new StringBuilder();
+    private final java.util.List<io.github.locallm.TokenLogprob> logprobs = new java.util.ArrayList<>();
     private long firstTokenNanos;
     private volatile boolean sinkOpen = true;
     private Throwable listenerFailure;
@@ -115,6 +116,7 @@ public final class Generation implements Runnable {
         int completionTokens = 0;
         List<io.github.locallm.ToolCall> toolCalls = List.of();
         Timings timings = null;
+        String rawReason = "";
         if (result == null) {
             reason = FinishReason.CANCELLED;
         } else {
@@ -124,12 +126,13 @@ public final class Generation implements Runnable {
             completionTokens = Math.max(0, result.completionTokens());
             toolCalls = result.toolCalls();
             timings = result.backendTimings().orElse(null);
+            rawReason = result.rawFinishReason();
         }
         if (timings == null) {
             timings = measured(completionTokens, endNanos);
         }
         return new Completion(text.toString(), thinking.toString(), reason, new Usage(promptTokens, completionTokens),
-                timings, toolCalls);
+                timings, toolCalls, logprobs, rawReason);
     }
 
     private Timings measured(int completionTokens, long endNanos) {
@@ -195,6 +198,21 @@ public final class Generation implements Runnable {
             thinking.append(piece);
             try {
                 listener.onThinking(piece);
+            } catch (RuntimeException | Error e) {
+                listenerFailure = e;
+                cancellation.cancel();
+            }
+        }
+
+        @Override
+        public void logprobs(java.util.List<io.github.locallm.TokenLogprob> entries) {
+            if (!sinkOpen || listenerFailure != null || entries == null || entries.isEmpty()) {
+                return;
+            }
+            java.util.List<io.github.locallm.TokenLogprob> copy = java.util.List.copyOf(entries);
+            logprobs.addAll(copy);
+            try {
+                listener.onLogprobs(copy);
             } catch (RuntimeException | Error e) {
                 listenerFailure = e;
                 cancellation.cancel();

@@ -18,6 +18,10 @@ public interface GenerationListener {
     default void onThinking(String text) {
     }
 
+    /** @param entries log probabilities of the tokens of the piece just delivered */
+    default void onLogprobs(java.util.List<io.github.locallm.TokenLogprob> entries) {
+    }
+
     /** @param completion the result; its text is the concatenation of the pieces */
     void onComplete(Completion completion);
 

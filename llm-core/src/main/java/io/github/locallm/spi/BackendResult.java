@@ -15,9 +15,11 @@ import java.util.Optional;
  * @param completionTokens tokens produced
  * @param toolCalls tool calls the model asked for
  * @param timings timings the backend measured itself (a server's), or {@code null} to let core measure
+ * @param rawFinishReason the backend's own word for why it ended (a server's finish reason as sent), or an
+ *                        empty string; reaches {@link io.github.locallm.Completion#rawFinishReason()}
  */
 public record BackendResult(FinishReason finishReason, int promptTokens, int completionTokens,
-                            List<ToolCall> toolCalls, Timings timings) {
+                            List<ToolCall> toolCalls, Timings timings, String rawFinishReason) {
 
     /**
      * Validates and copies the values.
@@ -27,10 +29,26 @@ public record BackendResult(FinishReason finishReason, int promptTokens, int com
      * @param completionTokens tokens produced
      * @param toolCalls tool calls the model asked for
      * @param timings timings the backend measured itself (a server's), or {@code null} to let core measure
+     * @param rawFinishReason the backend's own word for why it ended, or an empty string
      */
     public BackendResult {
         Objects.requireNonNull(finishReason, "finishReason");
         toolCalls = List.copyOf(toolCalls);
+        Objects.requireNonNull(rawFinishReason, "rawFinishReason");
+    }
+
+    /**
+     * A result without a raw finish reason.
+     *
+     * @param finishReason why it ended
+     * @param promptTokens tokens read
+     * @param completionTokens tokens produced
+     * @param toolCalls tool calls the model asked for
+     * @param timings timings the backend measured itself (a server's), or {@code null} to let core measure
+     */
+    public BackendResult(FinishReason finishReason, int promptTokens, int completionTokens,
+                         List<ToolCall> toolCalls, Timings timings) {
+        this(finishReason, promptTokens, completionTokens, toolCalls, timings, "");
     }
 
     /**

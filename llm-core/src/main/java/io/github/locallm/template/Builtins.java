@@ -99,7 +99,7 @@ final class Builtins {
                     throw new RenderError(Py.str(a.get(0, "message", "")), true);
                 }));
         g.put("strftime_now", new Global("strftime_now",
-                (in, a) -> strftime(Py.str(a.get(0, "format", "")), ZonedDateTime.now())));
+                (in, a) -> strftime(Py.str(a.get(0, "format", "")), ZonedDateTime.now(in.clock))));
         g.put("joiner", new Global("joiner", (in, a) -> {
             String sep = Py.str(a.get(0, "sep", ", "));
             boolean[] used = {false};
@@ -172,7 +172,7 @@ final class Builtins {
             }
             return new Undefined("'dict object' has no attribute '" + name + "'");
         }
-        if (obj instanceof String && STR_METHODS.contains(name)) {
+        if ((obj instanceof String || obj instanceof Py.Markup) && STR_METHODS.contains(name)) {
             return new BoundMethod(obj, name);
         }
         if (obj instanceof List || obj instanceof Tuple) {
@@ -206,6 +206,11 @@ final class Builtins {
     static Object getitem(Object obj, Object key) {
         if (obj instanceof Undefined u) {
             throw u.error();
+        }
+        key = Py.plain(key);
+        if (obj instanceof Py.Markup m) {
+            Object r = getitem(m.text(), key);
+            return r instanceof String c ? new Py.Markup(c) : r;
         }
         if (obj instanceof Map<?, ?> m) {
             if (m.containsKey(key)) {
@@ -267,6 +272,12 @@ final class Builtins {
                     + (a.size() + a.keywords().size()));
         }
         Object arg = a.get(0, null, null);
+        if (name.equals("escaped")) {
+            return v instanceof Py.Markup;
+        }
+        if (v instanceof Py.Markup m && !name.equals("sameas")) {
+            v = m.text();
+        }
         switch (name) {
             case "defined":
                 return !(v instanceof Undefined);
@@ -302,8 +313,6 @@ final class Builtins {
             case "sameas":
                 return v == arg || (v instanceof Boolean && v.equals(arg))
                         || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256);
-            case "escaped":
-                return false;
             case "lower":
                 return isCasedAnd(Py.str(v), false);
             case "upper":
@@ -355,7 +364,53 @@ final class Builtins {
 
     // ---- filters ----
 
+    /** Filters that keep a Markup input a Markup (the string methods they call are Markup's). */
+    private static final Set<String> MARKUP_KEEPING_FILTERS = Set.of("capitalize", "center", "lower", "upper",
+            "trim", "reverse");
+
     static Object filter(Interpreter in, String name, Object v, Args a) {
+        switch (name) {
+            case "safe":
+                return v instanceof Py.Markup ? v : new Py.Markup(Py.str(v));
+            case "e", "escape":
+                return Py.Markup.escape(v);
+            case "forceescape":
+                return new Py.Markup(escapeHtml(Py.str(v)));
+            case "string":
+                return v instanceof Py.Markup ? v : Py.str(v);
+            case "format":
+                if (v instanceof Py.Markup m) {
+                    Object args = a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords();
+                    return new Py.Markup(Py.checkSize(percentFormat(m.text(), Py.escapeArguments(args)),
+                            in.limits.maxOutputChars()));
+                }
+                break;
+            case "d", "default":
+                break;
+            default:
+                if (v instanceof Py.Markup m) {
+                    Object r = filter(in, name, m.text(), plainArgs(a));
+                    return MARKUP_KEEPING_FILTERS.contains(name) && r instanceof String t ? new Py.Markup(t) : r;
+                }
+                break;
+        }
+        return plainFilter(in, name, v, name.equals("d") || name.equals("default") ? a : plainArgs(a));
+    }
+
+    private static Args plainArgs(Args a) {
+        boolean any = a.positional().stream().anyMatch(o -> o instanceof Py.Markup)
+                || a.keywords().values().stream().anyMatch(o -> o instanceof Py.Markup);
+        if (!any) {
+            return a;
+        }
+        List<Object> pos = new ArrayList<>();
+        a.positional().forEach(o -> pos.add(Py.plain(o)));
+        Map<String, Object> kw = new LinkedHashMap<>();
+        a.keywords().forEach((k, o) -> kw.put(k, Py.plain(o)));
+        return new Args(pos, kw);
+    }
+
+    private static Object plainFilter(Interpreter in, String name, Object v, Args a) {
         int max = in.limits.maxOutputChars();
         switch (name) {
             case "abs":
@@ -382,8 +437,6 @@ final class Builtins {
             case "dictsort":
                 return dictsort(v, Py.truthy(a.get(0, "case_sensitive", false)), Py.str(a.get(1, "by", "key")),
                         Py.truthy(a.get(2, "reverse", false)));
-            case "e", "escape", "forceescape":
-                return escapeHtml(Py.str(v));
             case "first": {
                 List<Object> items = Py.iterate(v);
                 return items.isEmpty() ? new Undefined("No first item, sequence was empty.") : items.get(0);
@@ -550,8 +603,6 @@ final class Builtins {
             case "round":
                 return round(v, (int) Py.requireInt(a.get(0, "precision", 0L), "precision"),
                         Py.str(a.get(1, "method", "common")));
-            case "safe", "string":
-                return Py.str(v);
             case "sort": {
                 List<Object> items = new ArrayList<>(Py.iterate(v));
                 Comparator<Object> cmp = sortKey(Py.truthy(a.get(1, "case_sensitive", false)),
@@ -785,6 +836,9 @@ final class Builtins {
             if (x instanceof Tuple t) {
                 return t.items();
             }
+            if (x instanceof Py.Markup m) {
+                return m.text();
+            }
             throw new RenderError("Object of type " + Py.typeName(x) + " is not JSON serializable");
         });
         try {
@@ -1002,9 +1056,66 @@ final class Builtins {
                     break;
             }
         } else if (self instanceof String s) {
-            return strMethod(s, name, a, max);
+            return strMethod(s, name, plainArgs(a), max);
+        } else if (self instanceof Py.Markup m) {
+            return markupMethod(m, name, a, max);
         }
         throw new RenderError("'" + Py.typeName(self) + "' object has no method '" + name + "'");
+    }
+
+    /** Markup's string methods that return Markup; of these, replace, center, ljust and rjust escape their second argument. */
+    private static final Set<String> MARKUP_KEEPING_METHODS = Set.of("strip", "lstrip", "rstrip", "replace", "upper",
+            "lower", "title", "capitalize", "swapcase", "casefold", "center", "ljust", "rjust", "zfill",
+            "removeprefix", "removesuffix", "partition", "rpartition");
+
+    private static Object markupMethod(Py.Markup m, String name, Args a, int max) {
+        String s = m.text();
+        switch (name) {
+            case "format": {
+                List<Object> pos = new ArrayList<>();
+                a.positional().forEach(o -> pos.add(Py.escapeArguments(o)));
+                Map<String, Object> kw = new LinkedHashMap<>();
+                a.keywords().forEach((k, o) -> kw.put(k, Py.escapeArguments(o)));
+                return new Py.Markup((String) strMethod(s, name, new Args(pos, kw), max));
+            }
+            case "join": {
+                List<Object> items = new ArrayList<>();
+                for (Object o : Py.iterate(a.get(0, "iterable", null))) {
+                    if (!(o instanceof String || o instanceof Py.Markup)) {
+                        throw new RenderError("sequence item " + items.size() + ": expected str instance, "
+                                + Py.typeName(o) + " found");
+                    }
+                    items.add(Py.Markup.escape(o).text());
+                }
+                return new Py.Markup((String) strMethod(s, name, Args.of(items), max));
+            }
+            case "split", "rsplit", "splitlines": {
+                Object r = strMethod(s, name, plainArgs(a), max);
+                List<Object> out = new ArrayList<>();
+                for (Object o : Py.iterate(r)) {
+                    out.add(new Py.Markup((String) o));
+                }
+                return out;
+            }
+            default:
+                break;
+        }
+        Args plain = plainArgs(a);
+        if (!MARKUP_KEEPING_METHODS.contains(name)) {
+            return strMethod(s, name, plain, max);
+        }
+        List<Object> pos = new ArrayList<>(plain.positional());
+        if (Set.of("replace", "center", "ljust", "rjust").contains(name) && a.size() > 1
+                && (a.positional().get(1) instanceof String || a.positional().get(1) instanceof Py.Markup)) {
+            pos.set(1, Py.Markup.escape(a.positional().get(1)).text());
+        }
+        Object r = strMethod(s, name, new Args(pos, plain.keywords()), max);
+        if (r instanceof Tuple t) {
+            List<Object> parts = new ArrayList<>();
+            t.items().forEach(o -> parts.add(new Py.Markup((String) o)));
+            return new Tuple(parts);
+        }
+        return new Py.Markup((String) r);
     }
 
     private static final Map<String, Set<String>> STR_KEYWORDS = Map.of("split", Set.of("sep", "maxsplit"),

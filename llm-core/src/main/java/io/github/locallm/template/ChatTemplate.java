@@ -7,6 +7,7 @@ import io.github.locallm.internal.JsonCodec;
 import java.lang.reflect.Array;
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -39,18 +40,23 @@ import java.util.Objects;
  * {@link TemplateLimits}; exceeding them, like any rendering error, raises a
  * {@link TemplateException}.
  *
- * <p>Known differences from Jinja2, none of which the chat templates of common model families
- * rely on: {@code |safe} and {@code |escape} return plain strings (Jinja2 returns {@code Markup},
- * which prints as {@code Markup('...')} inside a list and escapes strings later added to it);
- * Jinja2 folds constant expressions at compile time, so a few invalid constant expressions (such
- * as slicing {@code false}) that it turns into undefined values fail here; {@code str.format}
- * takes plain fields without format specifications; the filters {@code striptags},
+ * <p>{@code |safe} and {@code |escape} return a markup string with Jinja2's {@code Markup} semantics:
+ * a plain string added to it ({@code +}, {@code %}, {@code format}, {@code join}) is HTML-escaped, and
+ * inside a list it prints as {@code Markup('...')} (the functionary v3.1 template relies on this). As in
+ * Jinja2, a filter or test name the engine does not know fails the parse, except inside an {@code if}
+ * statement or conditional expression, where it fails only if it is evaluated.
+ *
+ * <p>Known differences from Jinja2: Jinja2 folds constant expressions at compile time, so a few invalid
+ * constant expressions (such as slicing {@code false}) that it turns into undefined values fail here;
+ * {@code str.format} takes plain fields without format specifications; the filters {@code striptags},
  * {@code wordwrap}, {@code urlencode}, {@code xmlattr}, {@code pprint}, {@code filesizeformat} and
  * {@code random}, the globals {@code cycler} and {@code lipsum}, and the tags {@code block},
  * {@code extends}, {@code include}, {@code import} and {@code autoescape} are not available;
  * integers are 64-bit (an overflow is an error, not a big integer) and a negative number to a
  * fractional power is an error, not a complex number; error messages other than the template's
- * own {@code raise_exception} text are worded differently.
+ * own {@code raise_exception} text are worded differently. The published templates of
+ * {@code ../shared/chat-templates} render byte for byte as jinja2 renders them (a reference test checks
+ * every one of them on a set of conversations).
  *
  * <p>Instances are immutable and thread-safe: one parsed template can be rendered from many
  * threads at once.
@@ -60,12 +66,14 @@ public final class ChatTemplate {
     private final Lexer.Lexed lexed;
     private final List<Node> body;
     private final TemplateLimits limits;
+    private final Clock clock;
 
-    private ChatTemplate(String source, Lexer.Lexed lexed, List<Node> body, TemplateLimits limits) {
+    private ChatTemplate(String source, Lexer.Lexed lexed, List<Node> body, TemplateLimits limits, Clock clock) {
         this.source = source;
         this.lexed = lexed;
         this.body = body;
         this.limits = limits;
+        this.clock = clock;
     }
 
     /**
@@ -94,7 +102,7 @@ public final class ChatTemplate {
         try {
             Lexer.Lexed lexed = Lexer.tokenize(source);
             List<Node> body = Parser.parse(lexed);
-            return new ChatTemplate(source, lexed, body, limits);
+            return new ChatTemplate(source, lexed, body, limits, Clock.systemDefaultZone());
         } catch (StackOverflowError e) {
             throw new TemplateException("template nested too deeply to parse: the Java stack overflowed");
         }
@@ -105,7 +113,18 @@ public final class ChatTemplate {
      * @return this template with other limits
      */
     public ChatTemplate withLimits(TemplateLimits newLimits) {
-        return new ChatTemplate(source, lexed, body, Objects.requireNonNull(newLimits, "limits"));
+        return new ChatTemplate(source, lexed, body, Objects.requireNonNull(newLimits, "limits"), clock);
+    }
+
+    /**
+     * Returns this template reading another clock in {@code strftime_now}, which by default reads the
+     * system clock in the default time zone (as Python's {@code datetime.now()} does).
+     *
+     * @param newClock the clock {@code strftime_now} reads
+     * @return this template with that clock
+     */
+    public ChatTemplate withClock(Clock newClock) {
+        return new ChatTemplate(source, lexed, body, limits, Objects.requireNonNull(newClock, "clock"));
     }
 
     /** @return the template text this was parsed from */
@@ -134,7 +153,7 @@ public final class ChatTemplate {
         for (Map.Entry<String, ?> e : context.entrySet()) {
             vars.put(Objects.requireNonNull(e.getKey(), "context key"), fromJava(e.getValue(), e.getKey(), 0));
         }
-        return new Interpreter(limits, lexed).render(body, vars);
+        return new Interpreter(limits, lexed, clock).render(body, vars);
     }
 
     /**
@@ -162,8 +181,8 @@ public final class ChatTemplate {
      * calls adds {@code "tool_calls": [{"type": "function", "function": {"name": ..., "arguments":
      * {...}}}]} (with {@code "id"} when the call has one, and the arguments parsed from JSON, or
      * kept as text when they are not valid JSON); a tool message adds {@code "name"} and, when the
-     * call it answers has an id, {@code "tool_call_id"} (the tool messages after an assistant message
-     * answer its calls in order). Each tool
+     * call it answers has an id, {@code "tool_call_id"} (its {@link ChatMessage#toolCallId()}, or else the
+     * tool messages after an assistant message answer its calls in order). Each tool
      * becomes {@code {"type": "function", "function": {"name", "description", "parameters"}}};
      * no tools gives {@code tools = None}, as {@code transformers} passes when none are given.
      *
@@ -217,7 +236,13 @@ public final class ChatTemplate {
             }
             if (m.role() == ChatMessage.Role.TOOL) {
                 // Results answer the calls of the last assistant message, in order.
-                String callId = pendingCallIds.poll();
+                String callId;
+                if (!m.toolCallId().isEmpty()) {
+                    callId = m.toolCallId();
+                    pendingCallIds.remove(callId);
+                } else {
+                    callId = pendingCallIds.poll();
+                }
                 if (callId != null && !callId.isEmpty()) {
                     d.put("tool_call_id", callId);
                 }

@@ -66,8 +66,11 @@ final class Interpreter {
     private long iterations;
     private int callDepth;
 
-    Interpreter(TemplateLimits limits, Lexer.Lexed lexed) {
+    final java.time.Clock clock;
+
+    Interpreter(TemplateLimits limits, Lexer.Lexed lexed, java.time.Clock clock) {
         this.limits = limits;
+        this.clock = clock;
         this.lexed = lexed;
     }
 

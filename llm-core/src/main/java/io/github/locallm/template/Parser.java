@@ -19,6 +19,12 @@ final class Parser {
     private int depth;
     /** For loops around the statement being parsed, within the current macro; break/continue need one. */
     private int loops;
+    /**
+     * Inside an {@code if} statement or a conditional expression (Jinja2's "soft frame"), where an unknown
+     * filter or test is an error only when it is evaluated; elsewhere it fails the parse.
+     */
+    private boolean soft;
+    private final List<TemplateException> unknownNames = new ArrayList<>();
 
     private Parser(Lexer.Lexed lexed) {
         this.lexed = lexed;
@@ -27,7 +33,11 @@ final class Parser {
 
     static List<Node> parse(Lexer.Lexed lexed) {
         Parser p = new Parser(lexed);
-        return p.subparse(null);
+        List<Node> body = p.subparse(null);
+        if (!p.unknownNames.isEmpty()) {
+            throw p.unknownNames.get(0);
+        }
+        return body;
     }
 
     // ---- token stream ----
@@ -46,6 +56,23 @@ final class Parser {
             i++;
         }
         return t;
+    }
+
+    /** Parses statements in a new (not soft) frame, as Jinja2 compiles loop, macro and block bodies. */
+    private List<Node> hardStatements(Set<String> endTokens, boolean dropNeedle) {
+        boolean saved = soft;
+        soft = false;
+        try {
+            return statements(endTokens, dropNeedle);
+        } finally {
+            soft = saved;
+        }
+    }
+
+    private void unknownName(Token at, String message) {
+        if (!soft) {
+            unknownNames.add(fail(at, message));
+        }
     }
 
     private TemplateException fail(Token at, String message) {
@@ -225,13 +252,13 @@ final class Parser {
         loops++;
         List<Node> body;
         try {
-            body = statements(Set.of("endfor", "else"), false);
+            body = hardStatements(Set.of("endfor", "else"), false);
         } finally {
             loops--;
         }
         List<Node> orElse = List.of();
         if (next().text().equals("else")) {
-            orElse = statements(Set.of("endfor"), true);
+            orElse = hardStatements(Set.of("endfor"), true);
         }
         return new Node.For(start.pos(), target, iter, filter, body, orElse, recursive);
     }
@@ -241,17 +268,23 @@ final class Parser {
         List<Expr> tests = new ArrayList<>();
         List<List<Node>> bodies = new ArrayList<>();
         List<Node> orElse = List.of();
-        while (true) {
-            tests.add(parseTuple(false, false, null, false));
-            bodies.add(statements(Set.of("elif", "else", "endif"), false));
-            Token t = next();
-            if (t.text().equals("elif")) {
-                continue;
+        boolean saved = soft;
+        soft = true;
+        try {
+            while (true) {
+                tests.add(parseTuple(false, false, null, false));
+                bodies.add(statements(Set.of("elif", "else", "endif"), false));
+                Token t = next();
+                if (t.text().equals("elif")) {
+                    continue;
+                }
+                if (t.text().equals("else")) {
+                    orElse = statements(Set.of("endif"), true);
+                }
+                break;
             }
-            if (t.text().equals("else")) {
-                orElse = statements(Set.of("endif"), true);
-            }
-            break;
+        } finally {
+            soft = saved;
         }
         return new Node.If(start.pos(), tests, bodies, orElse);
     }
@@ -263,7 +296,7 @@ final class Parser {
             return new Node.Set(start.pos(), target, parseTuple(false, true, null, false));
         }
         Expr.Filter filter = cur().isOp("|") ? parseFilter(null, false) : null;
-        List<Node> body = statements(Set.of("endset"), true);
+        List<Node> body = hardStatements(Set.of("endset"), true);
         return new Node.SetBlock(start.pos(), target, filter, body);
     }
 
@@ -276,7 +309,7 @@ final class Parser {
         int saved = loops;
         loops = 0;
         try {
-            List<Node> body = statements(Set.of("endmacro"), true);
+            List<Node> body = hardStatements(Set.of("endmacro"), true);
             return new Node.Macro(start.pos(), name, params, defaults, body);
         } finally {
             loops = saved;
@@ -314,7 +347,7 @@ final class Parser {
         int saved = loops;
         loops = 0;
         try {
-            List<Node> body = statements(Set.of("endcall"), true);
+            List<Node> body = hardStatements(Set.of("endcall"), true);
             return new Node.CallBlock(start.pos(), c, params, defaults, body);
         } finally {
             loops = saved;
@@ -324,7 +357,7 @@ final class Parser {
     private Node parseFilterBlock() {
         Token start = next();
         Expr.Filter f = parseFilter(null, true);
-        List<Node> body = statements(Set.of("endfilter"), true);
+        List<Node> body = hardStatements(Set.of("endfilter"), true);
         return new Node.FilterBlock(start.pos(), f, body);
     }
 
@@ -340,7 +373,7 @@ final class Parser {
             expectOp("=");
             values.add(parseExpression(true));
         }
-        List<Node> body = statements(Set.of("endwith"), true);
+        List<Node> body = hardStatements(Set.of("endwith"), true);
         return new Node.With(start.pos(), targets, values, body);
     }
 
@@ -383,15 +416,24 @@ final class Parser {
     }
 
     private Expr parseCondExpr() {
+        int mark = unknownNames.size();
         Expr expr1 = parseOr();
         while (cur().isName("if")) {
-            Token t = next();
-            Expr expr2 = parseOr();
-            Expr expr3 = null;
-            if (skipName("else")) {
-                expr3 = parseCondExpr();
+            // The whole conditional expression is a soft frame, including the part parsed before the 'if'.
+            unknownNames.subList(mark, unknownNames.size()).clear();
+            boolean saved = soft;
+            soft = true;
+            try {
+                Token t = next();
+                Expr expr2 = parseOr();
+                Expr expr3 = null;
+                if (skipName("else")) {
+                    expr3 = parseCondExpr();
+                }
+                expr1 = new Expr.CondExpr(t.pos(), expr2, expr1, expr3);
+            } finally {
+                soft = saved;
             }
-            expr1 = new Expr.CondExpr(t.pos(), expr2, expr1, expr3);
         }
         return expr1;
     }
@@ -779,7 +821,7 @@ final class Parser {
                 n += "." + expectName().text();
             }
             if (!Builtins.FILTERS.contains(n)) {
-                throw fail(name, "No filter named '" + n + "'.");
+                unknownName(name, "No filter named '" + n + "'.");
             }
             CallArgs a = cur().isOp("(") ? parseCallArgs() : new CallArgs(List.of(), List.of(), List.of());
             result = new Expr.Filter(name.pos(), node, n, a.args(), a.kwNames(), a.kwValues());
@@ -799,7 +841,7 @@ final class Parser {
             n += "." + expectName().text();
         }
         if (!Builtins.TESTS.contains(n)) {
-            throw fail(name, "No test named '" + n + "'.");
+            unknownName(name, "No test named '" + n + "'.");
         }
         CallArgs a;
         Token c = cur();

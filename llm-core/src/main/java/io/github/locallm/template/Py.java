@@ -54,6 +54,28 @@ final class Py {
         }
     }
 
+    /**
+     * Jinja2's {@code Markup}, what {@code |safe} and {@code |escape} return: text marked safe for HTML.
+     * Plain strings combined with it ({@code +}, {@code %}, {@code format}, {@code join}, the arguments of
+     * its string methods) are HTML-escaped first; inside a container it prints as {@code Markup('...')}.
+     * Operations without such a rule see its plain text.
+     */
+    record Markup(String text) {
+        Markup {
+            Objects.requireNonNull(text, "text");
+        }
+
+        /** markupsafe's {@code escape}: a Markup stays as it is; anything else is printed and escaped. */
+        static Markup escape(Object v) {
+            return v instanceof Markup m ? m : new Markup(Builtins.escapeHtml(str(v)));
+        }
+    }
+
+    /** The plain value of a Markup, for operations that have no Markup rule. */
+    static Object plain(Object v) {
+        return v instanceof Markup m ? m.text() : v;
+    }
+
     /** An immutable Python tuple. */
     record Tuple(List<Object> items, List<String> names) {
         Tuple {
@@ -177,6 +199,9 @@ final class Py {
         if (v instanceof String) {
             return "str";
         }
+        if (v instanceof Markup) {
+            return "Markup";
+        }
         if (v instanceof Boolean) {
             return "bool";
         }
@@ -269,6 +294,9 @@ final class Py {
         if (v instanceof String s) {
             return !s.isEmpty();
         }
+        if (v instanceof Markup m) {
+            return !m.text().isEmpty();
+        }
         if (v instanceof List<?> l) {
             return !l.isEmpty();
         }
@@ -290,6 +318,9 @@ final class Py {
     static String str(Object v) {
         if (v instanceof String s) {
             return s;
+        }
+        if (v instanceof Markup m) {
+            return m.text();
         }
         if (v instanceof Undefined) {
             return "";
@@ -335,6 +366,10 @@ final class Py {
             sb.append("None");
         } else if (v instanceof String s) {
             reprString(s, sb);
+        } else if (v instanceof Markup m) {
+            sb.append("Markup(");
+            reprString(m.text(), sb);
+            sb.append(')');
         } else if (v instanceof Boolean b) {
             sb.append(b ? "True" : "False");
         } else if (v instanceof Long l) {
@@ -443,6 +478,8 @@ final class Py {
     // ---- equality and ordering ----
 
     static boolean eq(Object a, Object b) {
+        a = plain(a);
+        b = plain(b);
         if (a == b) {
             return true;
         }
@@ -505,6 +542,8 @@ final class Py {
 
     static int compare(Object a, Object b, String op) {
         work(1);
+        a = plain(a);
+        b = plain(b);
         if (isNumber(a) && isNumber(b)) {
             if (isInt(a) && isInt(b)) {
                 return Long.compare(asLong(a), asLong(b));
@@ -551,6 +590,8 @@ final class Py {
     }
 
     static boolean contains(Object container, Object item) {
+        container = plain(container);
+        item = plain(item);
         if (container instanceof String s) {
             if (!(item instanceof String sub)) {
                 throw new RenderError("'in <string>' requires string as left operand, not " + typeName(item));
@@ -587,6 +628,7 @@ final class Py {
     // ---- iteration, length, indexing ----
 
     static List<Object> iterate(Object v) {
+        v = plain(v);
         if (v instanceof List<?> l) {
             return Collections.unmodifiableList(l);
         }
@@ -617,6 +659,7 @@ final class Py {
     }
 
     static long len(Object v) {
+        v = plain(v);
         if (v instanceof String s) {
             return s.codePointCount(0, s.length());
         }
@@ -662,6 +705,9 @@ final class Py {
     }
 
     static Object slice(Object v, Object start, Object stop, Object step) {
+        if (v instanceof Markup m) {
+            return new Markup((String) slice(m.text(), start, stop, step));
+        }
         if (v instanceof Undefined u) {
             throw u.error();
         }
@@ -721,6 +767,14 @@ final class Py {
     // ---- arithmetic ----
 
     static Object binary(String op, Object a, Object b, int maxSize) {
+        if (a instanceof Markup || b instanceof Markup) {
+            Object r = markupBinary(op, a, b, maxSize);
+            if (r != null) {
+                return r;
+            }
+            a = plain(a);
+            b = plain(b);
+        }
         if (op.equals("%") && a instanceof String s && b instanceof Undefined) {
             // Python takes an argument with item access (as Undefined has) for a mapping.
             return Builtins.percentFormat(s, b);
@@ -770,6 +824,64 @@ final class Py {
         }
         throw new RenderError("unsupported operand type(s) for " + op + ": '" + typeName(a) + "' and '"
                 + typeName(b) + "'");
+    }
+
+    /** Markup's operators: the other string operand is escaped; null when Markup has no rule for the pair. */
+    private static Object markupBinary(String op, Object a, Object b, int maxSize) {
+        boolean aText = a instanceof String || a instanceof Markup;
+        boolean bText = b instanceof String || b instanceof Markup;
+        switch (op) {
+            case "+" -> {
+                if (aText && bText) {
+                    String x = Markup.escape(a).text();
+                    String y = Markup.escape(b).text();
+                    work(((long) x.length() + y.length()) / 16);
+                    return new Markup(checkSize(x + y, maxSize));
+                }
+                if (a instanceof Undefined || b instanceof Undefined) {
+                    return null;
+                }
+                throw new RenderError("unsupported operand type(s) for +: '" + typeName(a) + "' and '"
+                        + typeName(b) + "'");
+            }
+            case "*" -> {
+                if (a instanceof Markup m && isInt(b) || b instanceof Markup && isInt(a)) {
+                    Markup m = a instanceof Markup x ? x : (Markup) b;
+                    return new Markup((String) repeat(m.text(), asLong(a instanceof Markup ? b : a), maxSize));
+                }
+                return null;
+            }
+            case "%" -> {
+                if (a instanceof Markup m) {
+                    return new Markup(checkSize(Builtins.percentFormat(m.text(), escapeArguments(b)), maxSize));
+                }
+                return null;
+            }
+            default -> {
+                return null;
+            }
+        }
+    }
+
+    /** The arguments of a Markup's {@code %} or {@code format}: strings and other non-numbers escaped. */
+    static Object escapeArguments(Object args) {
+        if (args instanceof Tuple t) {
+            List<Object> out = new ArrayList<>();
+            for (Object o : t.items()) {
+                out.add(escapeArgument(o));
+            }
+            return new Tuple(out);
+        }
+        if (args instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            m.forEach((k, v) -> out.put(k, escapeArgument(v)));
+            return out;
+        }
+        return escapeArgument(args);
+    }
+
+    private static Object escapeArgument(Object o) {
+        return isNumber(o) || o instanceof Undefined ? o : Markup.escape(o).text();
     }
 
     private static Object repeat(Object seq, long times, int maxSize) {
@@ -942,6 +1054,7 @@ final class Py {
     }
 
     static int hashCheck(Object key) {
+        key = plain(key);
         if (key instanceof List || key instanceof Map || key instanceof DictView) {
             throw new RenderError("unhashable type: '" + typeName(key) + "'");
         }

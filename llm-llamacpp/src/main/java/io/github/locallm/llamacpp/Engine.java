@@ -1,7 +1,7 @@
 package io.github.locallm.llamacpp;
 
-import io.github.locallm.FinishReason;
-import io.github.locallm.spi.CancelSignal;
+import io.github.locallm.spi.DecodeEngine;
+import io.github.locallm.spi.DecodeLoop;
 
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
@@ -9,8 +9,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * What differs between the two ways this backend drives llama.cpp: the current C API through JNA
  * ({@link NativeEngine}, {@code engine=llamacpp}) and the {@code de.kherud:llama} binding ({@link JllamaEngine},
- * {@code engine=jllama}). Everything else (settings, option validation, chat rendering and prompt escaping,
- * stop sequences, finish reasons, context checks) is {@link LlamaCppBackend}'s, once, for both.
+ * {@code engine=jllama}). Everything else (settings, option validation, chat rendering and prompt escaping)
+ * is {@link LlamaCppBackend}'s, once for both, and the decode loop (stop sequences, finish reasons, token
+ * budget, cancellation) is core's {@link DecodeLoop}.
  *
  * <p>Calls that reach native code are made with {@link #lock()} held.
  */
@@ -26,12 +27,13 @@ interface Engine {
     String detokenize(int[] tokens);
 
     /**
-     * Generates from a prompt, sending text pieces (whole characters) to the sink until it returns
-     * {@code true}, the model ends its turn, {@code maxTokens} tokens are produced, or the signal cancels.
+     * Starts one generation: the returned engine is driven by the shared {@link DecodeLoop}, which first
+     * evaluates the whole prompt.
      *
-     * @return how it ended: {@code reason} is {@code null} when the sink asked to stop
+     * @param sampling  the validated sampling settings
+     * @param maxTokens the most tokens the loop will ask for
      */
-    Outcome generate(int[] prompt, Sampling sampling, int maxTokens, PieceSink sink, CancelSignal cancel);
+    Generation start(Sampling sampling, int maxTokens);
 
     /**
      * Returns the L2-normalized sentence embedding of a text (for a model opened with {@code embedding=true}).
@@ -50,18 +52,12 @@ interface Engine {
     /** Frees what this handle holds natively; called once, with the lock held and no generation running. */
     void release();
 
-    /** Receives text pieces; returns {@code true} to stop. */
-    interface PieceSink {
-        boolean accept(String piece);
-    }
+    /** Whether the library in use runs on the CPU only (a {@code gpu_layers} setting is then ignored). */
+    boolean cpuOnly();
 
-    /**
-     * How a generation ended.
-     *
-     * @param reason    {@link FinishReason#STOP} (end of turn), {@link FinishReason#LENGTH},
-     *                  {@link FinishReason#CANCELLED}, or {@code null} when the sink stopped it
-     * @param generated tokens produced
-     */
-    record Outcome(FinishReason reason, int generated) {
+    /** One generation, freed by {@link #close()} (which also stops a native generation left running). */
+    interface Generation extends DecodeEngine, AutoCloseable {
+        @Override
+        void close();
     }
 }

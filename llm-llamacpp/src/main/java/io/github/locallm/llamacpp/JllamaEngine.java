@@ -3,10 +3,9 @@ package io.github.locallm.llamacpp;
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaIterator;
 import de.kherud.llama.LlamaOutput;
-import io.github.locallm.FinishReason;
 import io.github.locallm.LlmException;
-import io.github.locallm.spi.CancelSignal;
 
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
@@ -20,10 +19,13 @@ final class JllamaEngine implements Engine {
     private final SharedModel shared;
     private final String spec;
     private final Map<String, String> details = new LinkedHashMap<>();
+    /** The bundled build (no lib_path) is CPU-only. */
+    private final boolean libPathless;
 
-    JllamaEngine(SharedModel shared, String spec) {
+    JllamaEngine(SharedModel shared, String spec, boolean libPathless) {
         this.shared = shared;
         this.spec = spec;
+        this.libPathless = libPathless;
         details.put("engine", "jllama");
         details.put("llama_cpp_build", "b4916 (de.kherud:llama " + NativeRuntime.BINDING_VERSION + ")");
         details.put("native_library", String.valueOf(NativeRuntime.loadedFrom()));
@@ -56,8 +58,13 @@ final class JllamaEngine implements Engine {
     }
 
     @Override
-    public Outcome generate(int[] prompt, Sampling s, int maxTokens, PieceSink sink, CancelSignal cancel) {
-        InferenceParameters p = NativeRequest.withTokens(prompt);
+    public boolean cpuOnly() {
+        return libPathless;
+    }
+
+    @Override
+    public Generation start(Sampling s, int maxTokens) {
+        InferenceParameters p = NativeRequest.withTokens(new int[0]);
         NativeRequest.put(p, "n_predict", Integer.toString(maxTokens));
         NativeRequest.put(p, "cache_prompt", Boolean.toString(s.cachePrompt()));
         if (s.temperature() != null) {
@@ -89,55 +96,96 @@ final class JllamaEngine implements Engine {
         if (s.jsonSchema() != null) {
             NativeRequest.put(p, "json_schema", s.jsonSchema());
         }
-        LlamaIterator it;
-        try {
-            it = shared.model.generate(p).iterator();
-        } catch (RuntimeException e) {
-            throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
+        return new NativeGeneration(p);
+    }
+
+    /**
+     * The binding's native generation as a {@link io.github.locallm.spi.DecodeEngine}: the native side samples
+     * and evaluates, and hands over one text piece per token, so {@link #sample()} reads the next piece and
+     * {@link #evaluate(int[])} after the prompt does nothing.
+     *
+     * <p>The native side sends nothing for a token that ends inside a UTF-8 character (its bytes come with
+     * the next piece), so it can spend the token budget in fewer pieces than tokens. When it ends before the
+     * loop counted the budget, the end is an end-of-generation token if the last piece was the empty text of
+     * that token; otherwise the budget was spent, and the tokens not counted yet are reported as empty pieces
+     * so the loop ends with LENGTH and the true count.
+     */
+    private final class NativeGeneration implements Generation {
+        private static final int PIECE = 0;
+        private static final int END = -1;
+
+        private final InferenceParameters params;
+        private LlamaIterator it;
+        private boolean finished;
+        private boolean lastEmpty;
+        private String current = "";
+        private String finalText;
+
+        NativeGeneration(InferenceParameters params) {
+            this.params = params;
         }
-        int produced = 0;
-        boolean lastEmpty = false;
-        boolean finished = false;
-        try {
-            while (it.hasNext()) {
-                LlamaOutput out;
-                boolean last;
-                try {
-                    out = it.next();
-                    last = !it.hasNext();
-                } catch (RuntimeException e) {
-                    throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
-                }
-                if (last) {
-                    finished = true;
-                    if (!out.text.isEmpty()) {
-                        lastEmpty = false;
-                        if (sink.accept(out.text)) {
-                            return new Outcome(null, produced);
-                        }
-                    }
-                    break;
-                }
-                produced++;
-                lastEmpty = out.text.isEmpty();
-                // the sink is the caller's: its exceptions pass through unchanged
-                if (!lastEmpty && sink.accept(out.text)) {
-                    return new Outcome(null, produced);
-                }
-                if (cancel.isCancelled()) {
-                    return new Outcome(FinishReason.CANCELLED, produced);
-                }
+
+        @Override
+        public void evaluate(int[] tokens) {
+            if (it != null) {
+                return;
             }
-        } finally {
-            if (!finished) {
+            NativeRequest.put(params, "prompt", NativeRequest.tokenList(tokens));
+            try {
+                it = shared.model.generate(params).iterator();
+            } catch (RuntimeException e) {
+                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
+            }
+        }
+
+        @Override
+        public int sample() {
+            if (finalText != null) {
+                current = finalText;
+                finalText = null;
+                return PIECE;
+            }
+            if (finished) {
+                current = "";
+                return lastEmpty ? END : PIECE;
+            }
+            LlamaOutput out;
+            try {
+                out = it.next();
+                finished = !it.hasNext();
+            } catch (RuntimeException e) {
+                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
+            }
+            if (finished) {
+                if (out.text.isEmpty()) {
+                    return sample();
+                }
+                lastEmpty = false;
+                finalText = out.text;
+                return sample();
+            }
+            lastEmpty = out.text.isEmpty();
+            current = out.text;
+            return PIECE;
+        }
+
+        @Override
+        public boolean isEndOfGeneration(int token) {
+            return token == END;
+        }
+
+        @Override
+        public byte[] tokenBytes(int token) {
+            return current.getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void close() {
+            if (it != null && !finished) {
                 // an abandoned native generation would keep running and delay the next request
                 it.cancel();
             }
         }
-        if (lastEmpty) {
-            return new Outcome(FinishReason.STOP, produced);
-        }
-        return new Outcome(FinishReason.LENGTH, Math.max(produced, maxTokens));
     }
 
     /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */

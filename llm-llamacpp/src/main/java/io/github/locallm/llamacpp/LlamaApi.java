@@ -39,6 +39,9 @@ final class LlamaApi {
 
         String ggml_backend_dev_description(Pointer device);
 
+        /** {@code enum ggml_backend_dev_type}: 0 CPU, 1 GPU, 2 integrated GPU, 3 accelerator. */
+        int ggml_backend_dev_type(Pointer device);
+
         long ggml_backend_reg_count();
 
         Pointer ggml_backend_reg_get(long index);

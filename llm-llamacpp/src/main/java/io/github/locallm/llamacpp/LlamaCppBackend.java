@@ -13,27 +13,28 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
-import io.github.locallm.spi.StopSequenceFilter;
+import io.github.locallm.spi.DecodeLoop;
+import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.TemplateException;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
-import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One open handle on a shared native model. Thread-safe: calls that reach the model's worker are
- * serialized by the shared model's fair lock; after {@link #close()} every call throws
- * {@link IllegalStateException} instead of reaching native code (where it would block forever).
+ * One open model, on either engine ({@link Engine}): settings, option validation, chat rendering and prompt
+ * escaping ({@link PromptEncoder}), the decode loop ({@link DecodeLoop}) and embeddings checks are the same
+ * for both. Thread-safe: calls that reach native code are serialized by the engine's fair lock; after
+ * {@link #close()} every call throws {@link IllegalStateException} instead of reaching native code.
  */
 final class LlamaCppBackend implements LlmBackend {
 
@@ -52,7 +53,7 @@ final class LlamaCppBackend implements LlmBackend {
     private final String spec;
     private final LoadSettings settings;
     private final ChatRenderer renderer;
-    private final List<String> controlTexts;
+    private final PromptEncoder encoder;
     private final int vocabSize;
     private final boolean addBos;
     private final int bosId;
@@ -65,13 +66,11 @@ final class LlamaCppBackend implements LlmBackend {
         this.settings = settings;
         List<String> vocab = gguf.tokens();
         this.vocabSize = vocab.size();
-        List<String> controls = new ArrayList<>(gguf.controlTokenTexts());
-        controls.sort(Comparator.comparingInt(String::length).reversed());
-        this.controlTexts = List.copyOf(controls);
         this.renderer = renderer(settings, gguf, vocab, spec);
         Boolean bos = gguf.bool("tokenizer.ggml.add_bos_token");
         this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
         this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
+        this.encoder = encoder(gguf);
         Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
@@ -95,9 +94,8 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("chat_template", renderer == null ? "none" : renderer.description());
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
-        details.put("gpu_layers", settings.gpuLayers() == 0 ? "0" : settings.libPath() == null
-                && !(engine instanceof NativeEngine) ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)"
-                : Integer.toString(settings.gpuLayers()));
+        details.put("gpu_layers", settings.gpuLayers() == 0 || !engine.cpuOnly() ? Integer.toString(settings.gpuLayers())
+                : settings.gpuLayers() + " (ignored: the build in use is CPU-only)");
         this.info = new ModelInfo(NAME, spec, settings.ctx(), caps, details);
     }
 
@@ -140,6 +138,18 @@ final class LlamaCppBackend implements LlmBackend {
         return info;
     }
 
+    /**
+     * @return the native model this handle shares with the other handles on the same file and settings
+     *         (engine=jllama), or {@code null} on the llamacpp engine, where each handle has its own
+     */
+    SharedModel shared() {
+        return engine instanceof JllamaEngine j ? j.shared() : null;
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
     private void ensureOpen() {
         if (closed.get()) {
             throw new IllegalStateException("llamacpp model " + spec + " is closed; open it again");
@@ -148,41 +158,29 @@ final class LlamaCppBackend implements LlmBackend {
 
     // ---------------------------------------------------------------- tokenization
 
-    /** Tokenizes text that may contain special-token text, which becomes special tokens (a raw prompt). */
+    /** Tokenizes rendered text: the text of a special token becomes that token. */
     private int[] templateTokens(String text) {
         return text.isEmpty() ? new int[0] : engine.tokenize(text);
     }
 
-    /**
-     * Tokenizes text as plain text: where it contains the text of a control token, that text is tokenized
-     * in two parts, so it is read as ordinary characters and can never act as a control token.
-     */
-    private void plainTokens(String text, IntList out) {
-        int at = -1;
-        String found = null;
-        for (String c : controlTexts) {
-            int i = text.indexOf(c);
-            if (i >= 0 && (at < 0 || i < at)) {
-                at = i;
-                found = c;
-            }
-        }
-        if (found == null) {
-            out.addAll(templateTokens(text));
-            return;
-        }
-        out.addAll(templateTokens(text.substring(0, at)));
-        int cut = Character.charCount(found.codePointAt(0));
-        out.addAll(templateTokens(found.substring(0, cut)));
-        plainTokens(found.substring(cut) + text.substring(at + found.length()), out);
+    private PromptEncoder encoder(GgufFile gguf) {
+        PromptEncoder.Renderer render = renderer == null
+                ? (messages, options) -> {
+                    // only direct SPI calls get here: core refuses chat to a model without the CHAT capability
+                    throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no chat template this"
+                            + " backend can render; open it with template=chatml (or another template)", Capability.CHAT);
+                }
+                : (messages, options) -> renderer.render(messages, options.addGenerationPrompt());
+        return PromptEncoder.builder(render, this::templateTokens)
+                .controlTokens(gguf.controlTokenTexts())
+                .bosToken(addBos ? bosId : -1)
+                .build();
     }
 
     @Override
     public int[] tokenize(String text) {
         ensureOpen();
-        IntList out = new IntList();
-        plainTokens(text, out);
-        return out.toArray();
+        return encoder.encodeText(text);
     }
 
     @Override
@@ -204,112 +202,19 @@ final class LlamaCppBackend implements LlmBackend {
     }
 
     private int[] rawPromptTokens(String prompt) {
-        IntList out = new IntList();
+        int[] tokens = templateTokens(prompt);
         if (addBos && bosId >= 0) {
-            out.add(bosId);
-        }
-        out.addAll(templateTokens(prompt));
-        if (out.size() == 0) {
-            out.add(bosId >= 0 ? bosId : 0);
-        }
-        return out.toArray();
-    }
-
-    SharedModel sharedForTest() {
-        return engine instanceof JllamaEngine j ? j.shared() : null;
-    }
-
-    Engine engineForTest() {
-        return engine;
-    }
-
-    /** Returns the prompt tokens of a conversation (for tests of the escaping). */
-    int[] chatTokensForTest(List<ChatMessage> messages) {
-        ensureOpen();
-        return chatTokens(messages);
-    }
-
-    private int[] chatTokens(List<ChatMessage> messages) {
-        if (renderer == null) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no chat template this backend"
-                    + " can render; open it with template=chatml (or another template) or use completion");
-        }
-        List<ChatMessage> placeholders = new ArrayList<>(messages.size());
-        for (int i = 0; i < messages.size(); i++) {
-            ChatMessage m = messages.get(i);
-            if (!m.images().isEmpty()) {
-                throw new UnsupportedCapabilityException("llamacpp model " + spec + " cannot read images"
-                        + " (VISION is not supported by this backend)");
-            }
-            if (!m.toolCalls().isEmpty()) {
-                throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calls");
-            }
-            placeholders.add(new ChatMessage(m.role(), OPEN + Integer.toString(i) + CLOSE, List.of(), List.of(),
-                    m.name()));
-        }
-        String rendered = renderer.render(placeholders, true);
-        List<String> contents = contentsAsRendered(rendered, messages);
-        IntList out = new IntList();
-        int pos = 0;
-        while (pos < rendered.length()) {
-            int open = rendered.indexOf(OPEN, pos);
-            if (open < 0) {
-                out.addAll(templateTokens(rendered.substring(pos)));
-                break;
-            }
-            int close = rendered.indexOf(CLOSE, open);
-            out.addAll(templateTokens(rendered.substring(pos, open)));
-            int index = Integer.parseInt(rendered.substring(open + 1, close));
-            plainTokens(contents.get(index), out);
-            pos = close + 1;
-        }
-        int[] tokens = out.toArray();
-        if (addBos && bosId >= 0 && (tokens.length == 0 || tokens[0] != bosId)) {
             int[] withBos = new int[tokens.length + 1];
             withBos[0] = bosId;
             System.arraycopy(tokens, 0, withBos, 1, tokens.length);
             return withBos;
         }
-        return tokens;
+        return tokens.length == 0 ? new int[] {bosId >= 0 ? bosId : 0} : tokens;
     }
 
-    /**
-     * Returns the message contents as the template prints them. Templates that print contents as they are
-     * (almost all) get them unchanged; a template that trims them gets them trimmed; for one that changes
-     * them otherwise the contents are used as given, which is the template's structure with the user's text.
-     */
-    private List<String> contentsAsRendered(String withPlaceholders, List<ChatMessage> messages) {
-        List<String> given = new ArrayList<>();
-        List<String> stripped = new ArrayList<>();
-        for (ChatMessage m : messages) {
-            given.add(m.content());
-            stripped.add(m.content().strip());
-        }
-        String real = renderer.render(messages, true);
-        if (substitute(withPlaceholders, given).equals(real)) {
-            return given;
-        }
-        if (substitute(withPlaceholders, stripped).equals(real)) {
-            return stripped;
-        }
-        LOG.log(System.Logger.Level.DEBUG, "chat template of {0} changes message contents; they are used as given",
-                spec);
-        return given;
-    }
-
-    private static String substitute(String withPlaceholders, List<String> contents) {
-        StringBuilder sb = new StringBuilder();
-        int pos = 0;
-        while (true) {
-            int open = withPlaceholders.indexOf(OPEN, pos);
-            if (open < 0) {
-                return sb.append(withPlaceholders, pos, withPlaceholders.length()).toString();
-            }
-            int close = withPlaceholders.indexOf(CLOSE, open);
-            sb.append(withPlaceholders, pos, open);
-            sb.append(contents.get(Integer.parseInt(withPlaceholders.substring(open + 1, close))));
-            pos = close + 1;
-        }
+    /** The prompt tokens of a conversation: the template's structure as control tokens, contents as text. */
+    int[] chatTokens(List<ChatMessage> messages) {
+        return encoder.encodeChat(messages, List.of());
     }
 
     // ---------------------------------------------------------------- generation
@@ -317,22 +222,10 @@ final class LlamaCppBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         ensureOpen();
-        if (settings.embedding()) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " was opened with embedding=true and"
-                    + " cannot generate text; open it again without embedding to generate");
-        }
         GenerationOptions o = request.options();
         int[] prompt = request.isChat() ? chatTokens(request.messages()) : rawPromptTokens(request.prompt());
-        int room = settings.ctx() - prompt.length;
-        if (room < 1) {
-            throw new ContextOverflowException("the prompt of " + prompt.length + " tokens does not fit the context of "
-                    + settings.ctx() + " tokens of llamacpp model " + spec
-                    + "; shorten it or open the model with a larger ctx");
-        }
-        int nPredict = Math.min(o.maxTokens().orElse(room), room);
+        DecodeLoop loop = DecodeLoop.plan("llamacpp model " + spec, prompt, settings.ctx(), o, 0);
         Sampling sampling = sampling(o);
-
-        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
         ReentrantLock lock = engine.lock();
         try {
             // Waits for the model in short slices, so that a call cancelled while queued returns at once.
@@ -347,32 +240,21 @@ final class LlamaCppBackend implements LlmBackend {
         }
         try {
             ensureOpen();
-            if (cancel.isCancelled()) {
-                return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
-            }
-            // the sink is the caller's: its exceptions pass through unchanged; closing the model also stops it
-            Engine.Outcome outcome = engine.generate(prompt, sampling, nPredict, filter::accept,
-                    new CancelSignal() {
-                        @Override
-                        public boolean isCancelled() {
-                            return cancel.isCancelled() || closed.get();
-                        }
-
-                        @Override
-                        public void onCancel(Runnable action) {
-                            cancel.onCancel(action);
-                        }
-                    });
-            FinishReason reason = outcome.reason();
-            if (reason == null) {
-                reason = FinishReason.STOP;
-            } else if (reason != FinishReason.CANCELLED) {
-                filter.flush();
-                if (filter.stopped()) {
-                    reason = FinishReason.STOP;
+            // closing the model also stops a running generation (close() then frees it)
+            CancelSignal cancelOrClosed = new CancelSignal() {
+                @Override
+                public boolean isCancelled() {
+                    return cancel.isCancelled() || closed.get();
                 }
+
+                @Override
+                public void onCancel(Runnable action) {
+                    cancel.onCancel(action);
+                }
+            };
+            try (Engine.Generation generation = engine.start(sampling, loop.maxNewTokens())) {
+                return loop.run(generation, sink, cancelOrClosed);
             }
-            return BackendResult.of(reason, prompt.length, outcome.generated());
         } finally {
             lock.unlock();
         }
@@ -380,13 +262,6 @@ final class LlamaCppBackend implements LlmBackend {
 
     /** Validates the options into the sampling settings both engines apply. */
     private Sampling sampling(GenerationOptions o) {
-        if (!o.tools().isEmpty()) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calling");
-        }
-        if (o.think().orElse(false)) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no separate reasoning output;"
-                    + " leave think unset");
-        }
         Double temperature = o.temperature().isPresent() ? finite(o.temperature().getAsDouble()) : null;
         Double topP = o.topP().isPresent() ? finite(o.topP().getAsDouble()) : null;
         Integer topK = o.topK().isPresent() ? o.topK().getAsInt() : null;
@@ -407,7 +282,7 @@ final class LlamaCppBackend implements LlmBackend {
             }
             switch (k) {
                 case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
-                        + " token probabilities abort the native library of this llama.cpp build");
+                        + " token probabilities abort the native library of the jllama engine");
                 case "grammar" -> {
                     Gbnf.validate(e.getValue());
                     grammar = e.getValue();
@@ -428,10 +303,10 @@ final class LlamaCppBackend implements LlmBackend {
         if (rf.kind() == ResponseFormat.Kind.JSON) {
             grammar = Gbnf.JSON_GRAMMAR;
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
-            if (engine instanceof NativeEngine) {
+            if (!(engine instanceof JllamaEngine)) {
                 throw new UnsupportedCapabilityException("JSON schema output is not available with the llamacpp"
                         + " engine for model " + spec + "; give a GBNF grammar as llamacpp.grammar, use JSON mode,"
-                        + " or open the model with engine=jllama");
+                        + " or open the model with engine=jllama", Capability.JSON_SCHEMA);
             }
             Object schema;
             try {
@@ -495,10 +370,6 @@ final class LlamaCppBackend implements LlmBackend {
     @Override
     public List<float[]> embed(List<String> texts) {
         ensureOpen();
-        if (!settings.embedding()) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " was not opened for embeddings;"
-                    + " open it with embedding=true (pooling=last or cls)");
-        }
         List<float[]> out = new ArrayList<>(texts.size());
         for (String text : texts) {
             int n = templateTokens(text).length + (addBos && bosId >= 0 ? 1 : 0);
@@ -510,7 +381,7 @@ final class LlamaCppBackend implements LlmBackend {
             if (n > settings.batch() || n >= settings.ctx()) {
                 throw new ContextOverflowException("a text of " + n + " tokens is longer than the batch of "
                         + settings.batch() + " tokens of llamacpp embedding model " + spec
-                        + "; open it with a larger batch (and ctx)");
+                        + "; open it with a larger batch (and ctx)", n, 0, Math.min(settings.batch(), settings.ctx()));
             }
             int[] tokens = rawPromptTokens(text);
             engine.lock().lock();
@@ -539,33 +410,6 @@ final class LlamaCppBackend implements LlmBackend {
             } finally {
                 engine.lock().unlock();
             }
-        }
-    }
-
-    /** A growable int array. */
-    static final class IntList {
-        private int[] data = new int[64];
-        private int size;
-
-        void add(int v) {
-            if (size == data.length) {
-                data = java.util.Arrays.copyOf(data, size * 2);
-            }
-            data[size++] = v;
-        }
-
-        void addAll(int[] values) {
-            for (int v : values) {
-                add(v);
-            }
-        }
-
-        int size() {
-            return size;
-        }
-
-        int[] toArray() {
-            return java.util.Arrays.copyOf(data, size);
         }
     }
 }

@@ -182,7 +182,7 @@ public final class LlamaCppProvider implements LlmProvider {
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
             SharedModel shared = SharedModel.acquire(canonical, gguf, settings, spec);
-            return new JllamaEngine(shared, spec);
+            return new JllamaEngine(shared, spec, settings.libPath() == null);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + canonical + " (model " + spec + "): " + e, e);
         }

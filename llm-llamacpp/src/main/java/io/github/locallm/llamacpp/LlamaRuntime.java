@@ -77,11 +77,14 @@ final class LlamaRuntime {
     final String ggmlVersion;
     final String cpuVariant;
     final String devices;
+    /** Whether a GPU (or integrated GPU) device is present. */
+    final boolean gpu;
     final String origin;
     final LlamaApi.Llama llama;
 
-    private LlamaRuntime(Path dir, String commit, String ggmlVersion, String cpuVariant, String devices,
+    private LlamaRuntime(Path dir, String commit, String ggmlVersion, String cpuVariant, String devices, boolean gpu,
                          String origin, LlamaApi.Llama llama) {
+        this.gpu = gpu;
         this.dir = dir;
         this.commit = commit;
         this.ggmlVersion = ggmlVersion;
@@ -190,8 +193,11 @@ final class LlamaRuntime {
         String variant = cpuVariant(linesSince(mark, 2));
         StringBuilder devs = new StringBuilder();
         long n = ggml.ggml_backend_dev_count();
+        boolean gpu = false;
         for (long i = 0; i < n; i++) {
             Pointer d = ggml.ggml_backend_dev_get(i);
+            int type = ggml.ggml_backend_dev_type(d);
+            gpu |= type == 1 || type == 2;
             devs.append(i == 0 ? "" : ", ").append(ggml.ggml_backend_dev_name(d)).append(" (")
                     .append(ggml.ggml_backend_dev_description(d)).append(')');
         }
@@ -203,7 +209,7 @@ final class LlamaRuntime {
         llama.llama_backend_init();
         LOG.log(System.Logger.Level.DEBUG, "llama.cpp {0} (ggml {1}) loaded from {2}; CPU variant {3}; devices {4}",
                 commit, version, dir, variant, devs);
-        return new LlamaRuntime(dir, commit, version, variant, devs.toString(), origin, llama);
+        return new LlamaRuntime(dir, commit, version, variant, devs.toString(), gpu, origin, llama);
     }
 
     /** Picks the CPU variant from ggml's "loaded CPU backend from .../libggml-cpu-X.so" line. */

@@ -3,12 +3,9 @@ package io.github.locallm.llamacpp;
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
-import io.github.locallm.FinishReason;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelLoadException;
 import io.github.locallm.UnsupportedCapabilityException;
-import io.github.locallm.spi.CancelSignal;
-import io.github.locallm.spi.Utf8Decoder;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,6 +25,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class NativeEngine implements Engine {
 
+    private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final int GGML_TYPE_F32 = 0;
     private static final Map<String, Integer> KV_TYPES = Map.of("f32", 0, "f16", 1, "q4_0", 2, "q4_1", 3,
             "q5_0", 6, "q5_1", 7, "q8_0", 8, "iq4_nl", 20, "bf16", 30);
@@ -109,6 +107,13 @@ final class NativeEngine implements Engine {
         LlamaApi.Llama api = rt.llama;
         LlamaApi.ModelParams.ByValue mp = api.llama_model_default_params();
         mp.n_gpu_layers = s.gpuLayers();
+        if (s.gpuLayers() != 0 && !rt.gpu) {
+            // the request cannot be honoured, and the user must hear it
+            LOG.log(System.Logger.Level.WARNING, "gpu_layers={0} ignored for {1}: the "
+                    + (rt.origin.startsWith("bundled") ? "bundled llama.cpp build" : "llama.cpp build of " + rt.origin)
+                    + " runs on the CPU only; give lib_path of a GPU build of the native library to offload layers",
+                    Integer.toString(s.gpuLayers()), spec);
+        }
         mp.load_mode = s.mmap() ? (s.mlock() ? 3 : 1) : (s.mlock() ? 2 : 0);
         mp.lazy_mode = 0;
         long mark = LlamaRuntime.logMark();
@@ -228,86 +233,109 @@ final class NativeEngine implements Engine {
     }
 
     @Override
-    public Outcome generate(int[] prompt, Sampling sampling, int maxTokens, PieceSink sink, CancelSignal cancel) {
+    public boolean cpuOnly() {
+        return !rt.gpu;
+    }
+
+    @Override
+    public Generation start(Sampling sampling, int maxTokens) {
         if (sampling.jsonSchema() != null) {
             throw new UnsupportedCapabilityException("JSON schema output is not available with engine=llamacpp for"
-                    + " model " + spec + "; give a GBNF grammar (llamacpp.grammar) or use engine=jllama");
+                    + " model " + spec + "; give a GBNF grammar (llamacpp.grammar) or use engine=jllama",
+                    io.github.locallm.Capability.JSON_SCHEMA);
         }
-        int keep = 0;
-        if (sampling.cachePrompt()) {
-            int limit = Math.min(cached.length, prompt.length - 1);
-            while (keep < limit && cached[keep] == prompt[keep]) {
-                keep++;
+        return new NativeGeneration(sampling);
+    }
+
+    /**
+     * One generation through the C API: the prompt is decoded in batches after the prefix it shares with the
+     * KV cache, then each sampled token is decoded alone; samplers are freed on close.
+     */
+    private final class NativeGeneration implements Generation {
+        private final Sampling sampling;
+        private final Samplers samplers;
+        private final byte[] pieceBuf = new byte[64];
+        private boolean prompted;
+
+        NativeGeneration(Sampling sampling) {
+            this.sampling = sampling;
+            this.samplers = new Samplers(sampling);
+        }
+
+        @Override
+        public void evaluate(int[] tokens) {
+            if (!prompted) {
+                prompted = true;
+                evaluatePrompt(tokens);
+                return;
             }
-        }
-        if (keep < cached.length) {
-            if (api.llama_memory_seq_rm(memory, 0, keep, -1) == 0) {
+            int pos = cached.length;
+            for (int i = 0; i < tokens.length; i++) {
+                tokenBuf.setInt(4L * i, tokens[i]);
+                posBuf.setInt(4L * i, pos + i);
+                logitsBuf.setByte(i, (byte) (i == tokens.length - 1 ? 1 : 0));
+            }
+            batch.n_tokens = tokens.length;
+            int rc = api.llama_decode(ctx, batch);
+            if (rc != 0) {
                 forgetCache();
-                keep = 0;
-            } else {
-                cached = Arrays.copyOf(cached, keep);
+                throw new LlmException("llama.cpp could not decode a generated token for model " + spec + " (code "
+                        + rc + "); " + LlamaRuntime.problemsSince(LlamaRuntime.logMark() - 4));
             }
+            int[] grown = Arrays.copyOf(cached, pos + tokens.length);
+            System.arraycopy(tokens, 0, grown, pos, tokens.length);
+            cached = grown;
         }
-        Samplers samplers = new Samplers(sampling);
-        try {
+
+        private void evaluatePrompt(int[] prompt) {
+            int keep = 0;
+            if (sampling.cachePrompt()) {
+                // at least the last prompt token is decoded again: its logits are the first sample's
+                int limit = Math.min(cached.length, prompt.length - 1);
+                while (keep < limit && cached[keep] == prompt[keep]) {
+                    keep++;
+                }
+            }
+            if (keep < cached.length) {
+                if (api.llama_memory_seq_rm(memory, 0, keep, -1) == 0) {
+                    forgetCache();
+                    keep = 0;
+                } else {
+                    cached = Arrays.copyOf(cached, keep);
+                }
+            }
             samplers.acceptPrompt(prompt);
             for (int from = keep; from < prompt.length; from += nBatch) {
                 int to = Math.min(prompt.length, from + nBatch);
                 decode(prompt, from, to, false, to == prompt.length);
                 cached = Arrays.copyOf(prompt, to);
-                if (cancel.isCancelled()) {
-                    return new Outcome(FinishReason.CANCELLED, 0);
-                }
             }
-            Utf8Decoder utf8 = new Utf8Decoder();
-            byte[] pieceBuf = new byte[64];
-            int produced = 0;
-            while (produced < maxTokens) {
-                int token = api.llama_sampler_sample(samplers.chain, ctx, -1);
-                if (token < 0 || token >= nVocab) {
-                    throw new LlmException("llama.cpp sampled no valid token for model " + spec + " (" + token
-                            + "); the grammar may allow nothing more");
-                }
-                if (api.llama_vocab_is_eog(vocab, token) != 0) {
-                    return finish(utf8, sink, FinishReason.STOP, produced);
-                }
-                produced++;
-                String text = utf8.decode(piece(token, pieceBuf));
-                if (!text.isEmpty() && sink.accept(text)) {
-                    return new Outcome(null, produced);
-                }
-                if (cancel.isCancelled()) {
-                    return new Outcome(FinishReason.CANCELLED, produced);
-                }
-                if (produced == maxTokens) {
-                    break;
-                }
-                int pos = cached.length;
-                tokenBuf.setInt(0, token);
-                posBuf.setInt(0, pos);
-                logitsBuf.setByte(0, (byte) 1);
-                batch.n_tokens = 1;
-                int rc = api.llama_decode(ctx, batch);
-                if (rc != 0) {
-                    forgetCache();
-                    throw new LlmException("llama.cpp could not decode a generated token for model " + spec
-                            + " (code " + rc + "); " + LlamaRuntime.problemsSince(LlamaRuntime.logMark() - 4));
-                }
-                cached = Arrays.copyOf(cached, pos + 1);
-                cached[pos] = token;
+        }
+
+        @Override
+        public int sample() {
+            int token = api.llama_sampler_sample(samplers.chain, ctx, -1);
+            if (token < 0 || token >= nVocab) {
+                throw new LlmException("llama.cpp sampled no valid token for model " + spec + " (" + token
+                        + "); the grammar may allow nothing more");
             }
-            return finish(utf8, sink, FinishReason.LENGTH, produced);
-        } finally {
+            return token;
+        }
+
+        @Override
+        public boolean isEndOfGeneration(int token) {
+            return api.llama_vocab_is_eog(vocab, token) != 0;
+        }
+
+        @Override
+        public byte[] tokenBytes(int token) {
+            return piece(token, pieceBuf);
+        }
+
+        @Override
+        public void close() {
             samplers.free();
         }
-    }
-
-    private static Outcome finish(Utf8Decoder utf8, PieceSink sink, FinishReason reason, int produced) {
-        String rest = utf8.flush();
-        if (!rest.isEmpty() && sink.accept(rest)) {
-            return new Outcome(null, produced);
-        }
-        return new Outcome(reason, produced);
     }
 
     /**

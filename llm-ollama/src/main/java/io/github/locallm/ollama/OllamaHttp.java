@@ -1,7 +1,6 @@
 package io.github.locallm.ollama;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.locallm.BackendUnavailableException;
@@ -9,6 +8,13 @@ import io.github.locallm.ContextOverflowException;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.UnsupportedCapabilityException;
+import io.github.locallm.http.HttpExchange;
+import io.github.locallm.http.HttpLimits;
+import io.github.locallm.http.HttpTransport;
+import io.github.locallm.http.Json;
+import io.github.locallm.http.Limit;
+import io.github.locallm.http.LimitExceededException;
+import io.github.locallm.http.MalformedResponseException;
 import io.github.locallm.spi.CancelSignal;
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,12 +22,9 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.Objects;
 import javax.net.ssl.SSLException;
-import okhttp3.Call;
 import okhttp3.Headers;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -29,68 +32,74 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
-import okio.BufferedSource;
 
 /**
- * Talks to one Ollama server: sends JSON requests, reads JSON and NDJSON answers, enforces the time
- * limits and turns every failure into a typed {@link LlmException} whose message names the server.
+ * Talks to one Ollama server: sends JSON requests, reads JSON and NDJSON answers within the limits of its
+ * {@link HttpTransport}, and turns every failure into a typed {@link LlmException} whose message names the
+ * server.
  *
  * <p>Thread-safe; calls share the connection pool of the underlying {@link OkHttpClient}.
  */
 final class OllamaHttp {
-    static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
-    private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
+    static final ObjectMapper JSON = Json.MAPPER;
+    static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final int MAX_ERROR_BODY = 8192;
 
     private final HttpUrl base;
     private final Headers headers;
-    private final Limits limits;
-    private final OkHttpClient client;
+    private final HttpTransport transport;
 
-    OllamaHttp(HttpUrl base, Headers headers, OkHttpClient shared, Limits limits) {
+    OllamaHttp(HttpUrl base, Headers headers, OkHttpClient client, HttpLimits limits) {
         this.base = Objects.requireNonNull(base, "base");
         this.headers = Objects.requireNonNull(headers, "headers");
-        this.limits = Objects.requireNonNull(limits, "limits");
-        // Derived clients share the pool, dispatcher, interceptors and TLS setup of the shared one;
-        // read, write and call limits are enforced per call by Deadline instead, since OkHttp's read
-        // timeout cannot tell a model that is loading from one that stalled.
-        this.client = shared.newBuilder()
-                .connectTimeout(limits.connect())
-                .readTimeout(Duration.ZERO)
-                .writeTimeout(Duration.ZERO)
-                .callTimeout(Duration.ZERO)
-                .addNetworkInterceptor(chain -> {
-                    Deadline.Tag tag = chain.request().tag(Deadline.Tag.class);
-                    if (tag != null) {
-                        tag.connected();
-                    }
-                    return chain.proceed(chain.request());
-                })
-                .build();
+        this.transport = HttpTransport.create(client, limits, "the Ollama server at " + ServerAddress.display(base));
+    }
+
+    private OllamaHttp(OllamaHttp from, HttpLimits limits) {
+        this.base = from.base;
+        this.headers = from.headers;
+        this.transport = from.transport.withLimits(limits);
+    }
+
+    /** @return this server with the limits for model transfers (no whole-request limit by default) */
+    OllamaHttp forTransfers() {
+        HttpLimits t = transport.limits().forTransfers();
+        return t.equals(transport.limits()) ? this : new OllamaHttp(this, t);
     }
 
     HttpUrl base() {
         return base;
     }
 
-    Limits limits() {
-        return limits;
+    HttpLimits limits() {
+        return transport.limits();
+    }
+
+    HttpTransport transport() {
+        return transport;
     }
 
     String server() {
         return ServerAddress.display(base);
     }
 
+    /** What a line handler wants after a line. */
+    enum Next {
+        /** Read on. */
+        MORE,
+        /** That was the last line ({@code done}, or {@code success} for a pull). */
+        DONE,
+        /** Read no more: the call is closed, so the server stops (a client-side limit was reached). */
+        ENOUGH
+    }
+
     /** Receives the lines of a streamed answer. */
     interface LineHandler {
         /**
          * @param line one parsed JSON object, without an {@code error} field
-         * @return true when this was the last line ({@code done}, or {@code success} for a pull)
+         * @return whether to read on
          */
-        boolean onLine(JsonNode line);
+        Next onLine(JsonNode line);
     }
 
     /** What a call is, for messages: {@code "chat with model llama3.2"}. */
@@ -102,7 +111,7 @@ final class OllamaHttp {
     }
 
     /**
-     * Sends a request and reads a single JSON answer within the first-token limit.
+     * Sends a request and reads a single JSON answer within the first-byte limit.
      *
      * @param method GET, POST or DELETE
      * @param path such as {@code api/show}
@@ -111,23 +120,68 @@ final class OllamaHttp {
      * @return the answer, or an empty object node for an empty body
      */
     JsonNode call(String method, String path, JsonNode body, Op op) {
-        Call call = client.newCall(request(method, path, body));
-        Deadline deadline = Deadline.start(call, limits.connect(), limits.firstToken(), Duration.ZERO, limits.request());
-        try (Response response = execute(call, op)) {
-            String text = readLimited(response.body(), Integer.MAX_VALUE);
-            deadline.stop();
-            if (text.isBlank()) {
-                return JSON.createObjectNode();
+        try (HttpExchange x = transport.open(request(method, path, json(body, method)), op.toString(), true, true)) {
+            try {
+                Response response = execute(x, op);
+                String text = x.readBody();
+                if (text.isBlank()) {
+                    return JSON.createObjectNode();
+                }
+                JsonNode node = parseLine(text, op);
+                if (node.has("error")) {
+                    throw classify(response.code(), node.path("error").asText(), op);
+                }
+                return node;
+            } catch (IOException e) {
+                throw ioFailure(e, x, op, null);
             }
-            JsonNode node = parseLine(text, op);
-            if (node.has("error")) {
-                throw classify(response.code(), node.path("error").asText(), op);
+        }
+    }
+
+    /**
+     * Sends a request whose answer is only a status ({@code HEAD} and uploads).
+     *
+     * @param request the request
+     * @param op what the call is, for messages
+     * @param firstByte whether the first-byte limit applies
+     * @return the status code of a successful answer or of a 404
+     */
+    int status(Request.Builder request, Op op, boolean firstByte) {
+        try (HttpExchange x = transport.open(request, op.toString(), firstByte, firstByte)) {
+            try {
+                Response response = x.execute();
+                if (response.isSuccessful() || response.code() == 404) {
+                    x.readBody();
+                    return response.code();
+                }
+                throw errorOf(x, response, op);
+            } catch (IOException e) {
+                throw ioFailure(e, x, op, null);
             }
-            return node;
-        } catch (IOException e) {
-            throw ioFailure(e, deadline, op, null);
-        } finally {
-            deadline.stop();
+        }
+    }
+
+    /**
+     * Sends an upload and reads its (small) answer. Neither the first-byte nor the whole-request limit applies
+     * while the body is sent; the body's writer reports progress to the deadline, so the idle limit and the
+     * minimum rate end a stalled upload.
+     *
+     * @param request the request with its body
+     * @param op what the call is, for messages
+     * @param onStart receives the call's deadline before the body is written
+     */
+    void upload(Request.Builder request, Op op, java.util.function.Consumer<io.github.locallm.http.Deadline> onStart) {
+        try (HttpExchange x = transport.open(request, op.toString(), false, true)) {
+            onStart.accept(x.deadline());
+            try {
+                Response response = execute(x, op);
+                x.readBody();
+                if (response.code() / 100 != 2) {
+                    throw classify(response.code(), "HTTP " + response.code(), op);
+                }
+            } catch (IOException e) {
+                throw ioFailure(e, x, op, null);
+            }
         }
     }
 
@@ -140,110 +194,105 @@ final class OllamaHttp {
      * @param handler receives each line
      * @param cancel cancels the call, or {@code null}
      * @param streamed false when the request asked for one answer object ({@code "stream": false}): then
-     *                 only the whole-request limit applies to the wait
-     * @return false when the call was cancelled before the last line, true when the last line arrived
+     *                 the first-token and idle limits do not apply to the wait
+     * @return false when the call was cancelled before the last line, true when the handler saw the last line
+     *         or wanted no more
      */
     boolean stream(String path, JsonNode body, Op op, LineHandler handler, CancelSignal cancel, boolean streamed) {
-        Call call = client.newCall(request("POST", path, body));
-        Deadline deadline = streamed
-                ? Deadline.start(call, limits.connect(), limits.firstToken(), limits.idle(), limits.request())
-                : Deadline.start(call, limits.connect(), Duration.ZERO, Duration.ZERO, limits.request());
-        if (cancel != null) {
-            cancel.onCancel(() -> Deadline.cancelLater(call));
-            if (cancel.isCancelled()) {
-                deadline.stop();
-                return false;
-            }
-        }
-        int lines = 0;
-        boolean finished = false;
-        try (Response response = execute(call, op)) {
-            BufferedSource source = response.body().source();
-            while (true) {
-                String line = source.readUtf8Line();
-                if (line == null) {
-                    if (cancel != null && cancel.isCancelled()) {
-                        return false;
-                    }
-                    throw new LlmException("The Ollama server at " + server() + " ended its answer to " + op
-                            + " before the final \"done\" line, after " + lines + " line(s); the answer is "
-                            + "incomplete. Check the server log; a proxy in between may cut long responses.");
-                }
-                deadline.activity();
-                if (line.isBlank()) {
-                    continue;
-                }
-                lines++;
-                JsonNode node = parseLine(line, op);
-                if (node.has("error")) {
-                    throw classify(response.code(), node.path("error").asText(), op);
-                }
-                if (handler.onLine(node)) {
-                    finished = true;
-                    return true;
-                }
-                if (cancel != null && cancel.isCancelled()) {
+        try (HttpExchange x = transport.open(request("POST", path, json(body, "POST")), op.toString(), streamed)) {
+            if (cancel != null) {
+                cancel.onCancel(x::cancelLater);
+                if (cancel.isCancelled()) {
                     return false;
                 }
             }
-        } catch (IOException e) {
-            if (cancel != null && cancel.isCancelled() && deadline.expired() == null) {
-                return false;
-            }
-            throw ioFailure(e, deadline, op, lines);
-        } finally {
-            deadline.stop();
-            if (!finished) {
-                // closes the connection, so the server stops generating
-                call.cancel();
-            }
-        }
-    }
-
-    private Request request(String method, String path, JsonNode body) {
-        Request.Builder b = new Request.Builder().url(base.resolve(path)).headers(headers)
-                .tag(Deadline.Tag.class, new Deadline.Tag());
-        RequestBody rb = null;
-        if (body != null) {
+            int lines = 0;
             try {
-                rb = RequestBody.create(JSON.writeValueAsBytes(body), JSON_TYPE);
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException("cannot write a JSON request", e);
+                Response response = execute(x, op);
+                while (true) {
+                    String line = x.readLine();
+                    if (line == null) {
+                        if (cancel != null && cancel.isCancelled()) {
+                            return false;
+                        }
+                        throw new LlmException("The Ollama server at " + server() + " ended its answer to " + op
+                                + " before the final \"done\" line, after " + lines + " line(s); the answer is "
+                                + "incomplete. Check the server log; a proxy in between may cut long responses.");
+                    }
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    lines++;
+                    JsonNode node = parseLine(line, op);
+                    if (node.has("error")) {
+                        throw classify(response.code(), node.path("error").asText(), op);
+                    }
+                    Next next = handler.onLine(node);
+                    if (next == Next.DONE) {
+                        x.complete();
+                        return true;
+                    }
+                    if (next == Next.ENOUGH) {
+                        return true;
+                    }
+                    if (cancel != null && cancel.isCancelled()) {
+                        return false;
+                    }
+                }
+            } catch (IOException e) {
+                if (cancel != null && cancel.isCancelled() && x.deadline().expired() == null) {
+                    return false;
+                }
+                throw ioFailure(e, x, op, lines);
             }
         }
-        if (rb == null && !method.equals("GET")) {
-            rb = RequestBody.create(new byte[0], JSON_TYPE);
-        }
-        return b.method(method, method.equals("GET") ? null : rb).build();
     }
 
-    private Response execute(Call call, Op op) throws IOException {
-        Response response = call.execute();
+    Request.Builder request(String method, String path, RequestBody body) {
+        return new Request.Builder().url(base.resolve(path)).headers(headers)
+                .method(method, method.equals("GET") || method.equals("HEAD") ? null : body);
+    }
+
+    private static RequestBody json(JsonNode body, String method) {
+        if (body == null) {
+            return method.equals("GET") || method.equals("HEAD") ? null : RequestBody.create(new byte[0], JSON_TYPE);
+        }
+        try {
+            return RequestBody.create(JSON.writeValueAsBytes(body), JSON_TYPE);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a JSON request", e);
+        }
+    }
+
+    private Response execute(HttpExchange x, Op op) throws IOException {
+        Response response = x.execute();
         if (response.isSuccessful()) {
             return response;
         }
-        try (response) {
-            int code = response.code();
-            String text = readLimited(response.body(), MAX_ERROR_BODY);
-            String message = null;
-            try {
-                JsonNode node = JSON.readTree(text);
-                if (node != null && node.hasNonNull("error")) {
-                    message = node.get("error").asText();
-                }
-            } catch (JsonProcessingException e) {
-                // not JSON: a proxy or another server answered
+        throw errorOf(x, response, op);
+    }
+
+    private LlmException errorOf(HttpExchange x, Response response, Op op) throws IOException {
+        int code = response.code();
+        String text = x.readErrorText(MAX_ERROR_BODY);
+        String message = null;
+        try {
+            JsonNode node = JSON.readTree(text);
+            if (node != null && node.hasNonNull("error")) {
+                message = node.get("error").asText();
             }
-            if (message == null) {
-                if (code == 404) {
-                    throw new BackendUnavailableException("The server at " + server() + " answered 404 to " + op
-                            + " (" + call.request().url().encodedPath() + ") without an Ollama error; is it an "
-                            + "Ollama server, and is the path prefix right? Body: " + snippet(text));
-                }
-                throw classify(code, "HTTP " + code + (text.isBlank() ? "" : ": " + snippet(text)), op);
-            }
-            throw classify(code, message, op);
+        } catch (JsonProcessingException e) {
+            // not JSON: a proxy or another server answered
         }
+        if (message == null) {
+            if (code == 404) {
+                return new BackendUnavailableException("The server at " + server() + " answered 404 to " + op
+                        + " (" + x.call().request().url().encodedPath() + ") without an Ollama error; is it an "
+                        + "Ollama server, and is the path prefix right? Body: " + snippet(text));
+            }
+            return classify(code, "HTTP " + code + (text.isBlank() ? "" : ": " + snippet(text)), op);
+        }
+        return classify(code, message, op);
     }
 
     /**
@@ -283,20 +332,18 @@ final class OllamaHttp {
                 + ": " + said);
     }
 
-    private LlmException ioFailure(IOException e, Deadline deadline, Op op, Integer lines) {
-        String expired = deadline.expired();
-        if (expired != null && expired.startsWith("connect")) {
-            return new BackendUnavailableException("Cannot connect to the Ollama server at " + server() + " for " + op
-                    + " within the " + expired + ". Check the address, and whether it speaks https or http "
-                    + "(setting tls); raise connect_timeout for a slow network.", e);
+    private LlmException ioFailure(IOException e, HttpExchange x, Op op, Integer lines) {
+        LlmException typed = x.failure(e);
+        if (typed instanceof LimitExceededException l && l.limit() == Limit.CONNECT) {
+            return new LimitExceededException(l.limit(), l.value(), "Cannot connect to the Ollama server at " + server()
+                    + " for " + op + " within the " + x.deadline().describeExpired() + ". Check the address, and "
+                    + "whether it speaks https or http (setting tls); raise connect_timeout for a slow network.", e);
         }
-        if (expired != null) {
-            return new BackendUnavailableException("The Ollama server at " + server() + " exceeded the " + expired
-                    + " during " + op + "; the call was closed. A slow CPU model may need a larger limit "
-                    + "(settings first_token_timeout, idle_timeout, request_timeout).", e);
+        if (typed != null) {
+            return typed;
         }
         if (e instanceof ConnectException || e instanceof UnknownHostException || e instanceof NoRouteToHostException
-                || (e instanceof SocketTimeoutException && lines == null && !deadline.sawLine()
+                || (e instanceof SocketTimeoutException && lines == null && !x.deadline().sawLine()
                     && String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("connect"))) {
             return new BackendUnavailableException("Cannot reach the Ollama server at " + server() + " for " + op
                     + " (" + e + "). Start it with `ollama serve`, or point OLLAMA_HOST or the spec "
@@ -319,27 +366,14 @@ final class OllamaHttp {
         try {
             node = JSON.readTree(line);
         } catch (JsonProcessingException e) {
-            throw new LlmException("The server at " + server() + " sent a line that is not JSON during " + op + ": "
-                    + snippet(line) + ". Is " + server() + " an Ollama server (not a proxy page)?", e);
+            throw new MalformedResponseException("The server at " + server() + " sent a line that is not JSON during "
+                    + op + ": " + snippet(line) + ". Is " + server() + " an Ollama server (not a proxy page)?", e);
         }
         if (node == null || !node.isObject()) {
-            throw new LlmException("The server at " + server() + " sent a line that is not a JSON object during "
-                    + op + ": " + snippet(line) + ". Is " + server() + " an Ollama server?");
+            throw new MalformedResponseException("The server at " + server() + " sent a line that is not a JSON "
+                    + "object during " + op + ": " + snippet(line) + ". Is " + server() + " an Ollama server?", null);
         }
         return node;
-    }
-
-    private static String readLimited(ResponseBody body, int max) throws IOException {
-        if (body == null) {
-            return "";
-        }
-        BufferedSource source = body.source();
-        if (max == Integer.MAX_VALUE) {
-            return source.readString(StandardCharsets.UTF_8);
-        }
-        source.request(max);
-        long n = Math.min(max, source.getBuffer().size());
-        return source.readString(n, StandardCharsets.UTF_8);
     }
 
     static String snippet(String text) {

@@ -6,6 +6,7 @@ import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.OpenOptions;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -76,10 +77,19 @@ public final class OllamaProvider implements LlmProvider {
     static final String FIRST_TOKEN_TIMEOUT = "first_token_timeout";
     static final String IDLE_TIMEOUT = "idle_timeout";
     static final String REQUEST_TIMEOUT = "request_timeout";
+    static final String MIN_RATE = "min_bytes_per_second";
+    static final String MAX_LINE = "max_line_bytes";
+    static final String MAX_BODY = "max_body_bytes";
+    static final String EMBED_TRUNCATE = "embed_truncate";
+    static final String EMBED_DIMENSIONS = "embed_dimensions";
+    /** Most {@code header.*} settings. */
+    static final int MAX_HEADERS = 32;
+    /** Longest header value, in chars. */
+    static final int MAX_HEADER_VALUE = 8192;
     static final int FALLBACK_CONTEXT = 4096;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
-            IDLE_TIMEOUT, REQUEST_TIMEOUT);
+            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, MAX_LINE, MAX_BODY, EMBED_TRUNCATE, EMBED_DIMENSIONS);
 
     private final java.util.function.UnaryOperator<String> environment;
 
@@ -110,17 +120,39 @@ public final class OllamaProvider implements LlmProvider {
         for (Map.Entry<String, String> e : params.entrySet()) {
             if (e.getKey().startsWith(HEADER_PREFIX)) {
                 String name = e.getKey().substring(HEADER_PREFIX.length());
+                if (keys.size() - KNOWN.size() >= MAX_HEADERS) {
+                    throw new IllegalArgumentException("at most " + MAX_HEADERS + " header.* settings (model "
+                            + request.spec() + ")");
+                }
+                if (e.getValue().length() > MAX_HEADER_VALUE) {
+                    throw new IllegalArgumentException("setting " + e.getKey() + " must be at most " + MAX_HEADER_VALUE
+                            + " chars: " + e.getValue().length() + " (model " + request.spec() + ")");
+                }
                 try {
                     headers.set(name, e.getValue());
                 } catch (IllegalArgumentException ex) {
+                    // OkHttp's message may quote the value, which may be a credential: never repeat it
                     throw new IllegalArgumentException("invalid header setting '" + e.getKey() + "' for model "
-                            + request.spec() + ": " + ex.getMessage(), ex);
+                            + request.spec() + ": a header name is letters, digits and !#$%&'*+-.^_`|~, a value is"
+                            + " printable text without line breaks");
                 }
                 keys.add(e.getKey());
             }
         }
         request.requireKnown(keys);
-        request.string(BEARER_TOKEN).ifPresent(t -> headers.set("Authorization", "Bearer " + t.strip()));
+        request.string(BEARER_TOKEN).ifPresent(t -> {
+            if (t.isBlank() || t.length() > MAX_HEADER_VALUE) {
+                throw new IllegalArgumentException("bearer_token must be non-blank and at most " + MAX_HEADER_VALUE
+                        + " chars (model " + request.spec() + ")");
+            }
+            try {
+                headers.set("Authorization", "Bearer " + t.strip());
+            } catch (IllegalArgumentException ex) {
+                // the message of OkHttp quotes the value: never put a credential in a message
+                throw new IllegalArgumentException("bearer_token holds a character a header cannot carry (model "
+                        + request.spec() + ")");
+            }
+        });
 
         ServerAddress.Target target = ServerAddress.parseLocation(request.spec().location(), request.spec().toString());
         HttpUrl base = target.baseUrl();
@@ -138,27 +170,20 @@ public final class OllamaProvider implements LlmProvider {
             base = ServerAddress.withTls(base);
         }
 
-        Limits limits = Limits.DEFAULTS;
-        if (request.string(CONNECT_TIMEOUT).isPresent()) {
-            limits = limits.withConnect(Limits.parse(CONNECT_TIMEOUT, request.string(CONNECT_TIMEOUT).get()));
-        }
-        if (request.string(FIRST_TOKEN_TIMEOUT).isPresent()) {
-            limits = limits.withFirstToken(Limits.parse(FIRST_TOKEN_TIMEOUT, request.string(FIRST_TOKEN_TIMEOUT).get()));
-        }
-        if (request.string(IDLE_TIMEOUT).isPresent()) {
-            limits = limits.withIdle(Limits.parse(IDLE_TIMEOUT, request.string(IDLE_TIMEOUT).get()));
-        }
-        if (request.string(REQUEST_TIMEOUT).isPresent()) {
-            limits = limits.withRequest(Limits.parse(REQUEST_TIMEOUT, request.string(REQUEST_TIMEOUT).get()));
-        }
+        HttpLimits limits = limits(request);
 
         Integer numCtx = boxed(request.integer(OpenOptions.CONTEXT_LENGTH, 1));
         Integer numThread = boxed(request.integer(OpenOptions.THREADS, 1));
         Integer numGpu = boxed(request.integer(OpenOptions.GPU_LAYERS, 0));
         String keepAlive = request.string(KEEP_ALIVE).map(String::strip).orElse(null);
-        if (keepAlive != null && keepAlive.isEmpty()) {
-            throw new IllegalArgumentException("keep_alive must not be empty (model " + request.spec() + ")");
+        if (keepAlive != null && (keepAlive.isEmpty() || keepAlive.length() > 32
+                || !keepAlive.chars().allMatch(c -> c == '-' || c == '.' || Character.isLetterOrDigit(c)))) {
+            throw new IllegalArgumentException("keep_alive must be a duration such as 10m, 3600, -1 or 0: '"
+                    + (keepAlive.length() > 40 ? keepAlive.substring(0, 40) + "..." : keepAlive) + "' (model "
+                    + request.spec() + ")");
         }
+        Boolean embedTruncate = request.bool(EMBED_TRUNCATE).orElse(null);
+        Integer embedDimensions = boxed(request.integer(EMBED_DIMENSIONS, 1));
 
         OllamaHttp http = new OllamaHttp(base, headers.build(), OllamaClient.sharedHttpClient(), limits);
         OllamaClient client = OllamaClient.of(http);
@@ -201,8 +226,21 @@ public final class OllamaProvider implements LlmProvider {
         }
         details.put("context_length_source", source);
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
-        WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive);
+        WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive,
+                embedTruncate, embedDimensions);
         return new OllamaBackend(http, settings, info, !description.serverCapabilities().isEmpty());
+    }
+
+    static HttpLimits limits(OpenRequest request) {
+        HttpLimits.Builder b = HttpLimits.builder();
+        request.string(CONNECT_TIMEOUT).ifPresent(v -> b.connect(HttpLimits.parseDuration(CONNECT_TIMEOUT, v)));
+        request.string(FIRST_TOKEN_TIMEOUT).ifPresent(v -> b.firstByte(HttpLimits.parseDuration(FIRST_TOKEN_TIMEOUT, v)));
+        request.string(IDLE_TIMEOUT).ifPresent(v -> b.idle(HttpLimits.parseDuration(IDLE_TIMEOUT, v)));
+        request.string(REQUEST_TIMEOUT).ifPresent(v -> b.request(HttpLimits.parseDuration(REQUEST_TIMEOUT, v)));
+        request.integer(MIN_RATE, 0).ifPresent(v -> b.minRate(v, HttpLimits.defaults().rateWindow()));
+        request.string(MAX_LINE).ifPresent(v -> b.maxLineBytes(HttpLimits.parseSize(MAX_LINE, v)));
+        request.string(MAX_BODY).ifPresent(v -> b.maxBodyBytes(HttpLimits.parseSize(MAX_BODY, v)));
+        return b.build();
     }
 
     private static int runningContext(OllamaClient client, String model) {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.locallm.BackendUnavailableException;
+import io.github.locallm.http.Limit;
+import io.github.locallm.http.LimitExceededException;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.FinishReason;
 import io.github.locallm.GenerationOptions;
@@ -237,7 +239,7 @@ class OllamaFaultsTest {
         try (LlmBackend llm = TestSupport.open(server, CHAT, "first_token_timeout", "300ms", "idle_timeout", "10s")) {
             long t0 = System.nanoTime();
             assertThatThrownBy(() -> llm.generate(prompt("x"), new TestSupport.Sink(), NEVER))
-                    .isInstanceOf(BackendUnavailableException.class)
+                    .isInstanceOfSatisfying(LimitExceededException.class, e -> assertThat(e.limit()).isEqualTo(Limit.FIRST_BYTE))
                     .hasMessageContaining("first-token limit of 300 ms")
                     .hasMessageContaining("first_token_timeout");
             assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isBetween(250L, 4000L);
@@ -263,7 +265,7 @@ class OllamaFaultsTest {
             TestSupport.Sink sink = new TestSupport.Sink();
             long t0 = System.nanoTime();
             assertThatThrownBy(() -> llm.generate(prompt("x"), sink, NEVER))
-                    .isInstanceOf(BackendUnavailableException.class)
+                    .isInstanceOfSatisfying(LimitExceededException.class, e -> assertThat(e.limit()).isEqualTo(Limit.IDLE))
                     .hasMessageContaining("idle limit of 300 ms");
             assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isBetween(250L, 4000L);
             assertThat(sink.text.toString()).isEqualTo("The sky");
@@ -290,7 +292,7 @@ class OllamaFaultsTest {
         try (LlmBackend llm = TestSupport.open(server, CHAT, "idle_timeout", "5s", "request_timeout", "600ms")) {
             TestSupport.Sink sink = new TestSupport.Sink();
             assertThatThrownBy(() -> llm.generate(prompt("x"), sink, NEVER))
-                    .isInstanceOf(BackendUnavailableException.class)
+                    .isInstanceOfSatisfying(LimitExceededException.class, e -> assertThat(e.limit()).isEqualTo(Limit.REQUEST))
                     .hasMessageContaining("whole-request limit of 600 ms");
             assertThat(sink.pieces.size()).isBetween(2, 60);
         }

@@ -10,6 +10,8 @@ import io.github.locallm.Completion;
 import io.github.locallm.FinishReason;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
+import io.github.locallm.http.Limit;
+import io.github.locallm.http.LimitExceededException;
 import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.OpenOptions;
 import io.github.locallm.ToolSpec;
@@ -108,7 +110,7 @@ class OllamaLocalLlmTest {
         long t0 = System.nanoTime();
         // the plain server waits for an HTTP request line that a TLS hello never completes
         assertThatThrownBy(() -> LocalLlm.open(spec("fake-llm") + "?tls=true&connect_timeout=500ms"))
-                .isInstanceOf(BackendUnavailableException.class)
+                .isInstanceOfSatisfying(LimitExceededException.class, e -> assertThat(e.limit()).isEqualTo(Limit.CONNECT))
                 .hasMessageContaining("https://127.0.0.1:" + server.port())
                 .hasMessageContaining("connect limit of 500 ms")
                 .hasMessageContaining("tls");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.locallm.ModelSpec;
+import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
 import java.time.Duration;
 import java.util.Map;
@@ -66,23 +67,23 @@ class SettingsTest {
     }
 
     @Test
-    void durations() {
-        assertThat(Limits.parse("k", "250ms")).isEqualTo(Duration.ofMillis(250));
-        assertThat(Limits.parse("k", "30s")).isEqualTo(Duration.ofSeconds(30));
-        assertThat(Limits.parse("k", "1.5s")).isEqualTo(Duration.ofMillis(1500));
-        assertThat(Limits.parse("k", "5m")).isEqualTo(Duration.ofMinutes(5));
-        assertThat(Limits.parse("k", "2h")).isEqualTo(Duration.ofHours(2));
-        assertThat(Limits.parse("k", "45")).isEqualTo(Duration.ofSeconds(45));
-        assertThat(Limits.parse("k", "PT10S")).isEqualTo(Duration.ofSeconds(10));
-        assertThat(Limits.parse("k", "0")).isZero();
-        assertThat(Limits.parse("k", "none")).isZero();
-        assertThatThrownBy(() -> Limits.parse("idle_timeout", "soon")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("idle_timeout").hasMessageContaining("soon");
-        assertThatThrownBy(() -> Limits.parse("idle_timeout", "-5s")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("idle_timeout");
-        assertThatThrownBy(() -> Limits.parse("idle_timeout", "5x")).isInstanceOf(IllegalArgumentException.class);
-        assertThat(Limits.DEFAULTS.firstToken()).isGreaterThanOrEqualTo(Duration.ofMinutes(1));
-        assertThat(Limits.DEFAULTS.idle()).isGreaterThanOrEqualTo(Duration.ofSeconds(30));
+    void limitSettingsReachTheTransport() {
+        OpenRequest r = new OpenRequest(ModelSpec.parse("ollama:m"), Map.of("connect_timeout", "2s",
+                "first_token_timeout", "30m", "idle_timeout", "500ms", "request_timeout", "none",
+                "min_bytes_per_second", "7", "max_line_bytes", "64k", "max_body_bytes", "2m"));
+        HttpLimits l = OllamaProvider.limits(r);
+        assertThat(l.connect()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(l.firstByte()).isEqualTo(Duration.ofMinutes(30));
+        assertThat(l.idle()).isEqualTo(Duration.ofMillis(500));
+        assertThat(l.request()).isZero();
+        assertThat(l.minBytesPerSecond()).isEqualTo(7);
+        assertThat(l.maxLineBytes()).isEqualTo(64 * 1024);
+        assertThat(l.maxBodyBytes()).isEqualTo(2 * 1024 * 1024);
+        assertThat(OllamaProvider.limits(new OpenRequest(ModelSpec.parse("ollama:m"), Map.of())))
+                .isEqualTo(HttpLimits.defaults());
+        assertThatThrownBy(() -> OllamaProvider.limits(new OpenRequest(ModelSpec.parse("ollama:m"),
+                Map.of("max_line_bytes", "lots")))).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("max_line_bytes");
     }
 
     @Test

@@ -1,0 +1,66 @@
+package io.github.locallm.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** Parsing of limit settings, and defaults that suit a slow CPU yet end a dead connection. */
+class HttpLimitsTest {
+
+    @Test
+    void durations() {
+        assertThat(HttpLimits.parseDuration("k", "250ms")).isEqualTo(Duration.ofMillis(250));
+        assertThat(HttpLimits.parseDuration("k", "30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(HttpLimits.parseDuration("k", "1.5s")).isEqualTo(Duration.ofMillis(1500));
+        assertThat(HttpLimits.parseDuration("k", "5m")).isEqualTo(Duration.ofMinutes(5));
+        assertThat(HttpLimits.parseDuration("k", "2h")).isEqualTo(Duration.ofHours(2));
+        assertThat(HttpLimits.parseDuration("k", "45")).isEqualTo(Duration.ofSeconds(45));
+        assertThat(HttpLimits.parseDuration("k", "PT10S")).isEqualTo(Duration.ofSeconds(10));
+        assertThat(HttpLimits.parseDuration("k", "0")).isZero();
+        assertThat(HttpLimits.parseDuration("k", "none")).isZero();
+        assertThatThrownBy(() -> HttpLimits.parseDuration("idle_timeout", "soon"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("idle_timeout").hasMessageContaining("soon");
+        assertThatThrownBy(() -> HttpLimits.parseDuration("idle_timeout", "-5s"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idle_timeout");
+        assertThatThrownBy(() -> HttpLimits.parseDuration("idle_timeout", "5x"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HttpLimits.parseDuration("idle_timeout", "9".repeat(100_000)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("...");
+    }
+
+    @Test
+    void sizes() {
+        assertThat(HttpLimits.parseSize("k", "65536")).isEqualTo(65536);
+        assertThat(HttpLimits.parseSize("k", "512k")).isEqualTo(512 * 1024);
+        assertThat(HttpLimits.parseSize("k", "16 MiB")).isEqualTo(16L << 20);
+        assertThat(HttpLimits.parseSize("k", "2g")).isEqualTo(2L << 30);
+        assertThatThrownBy(() -> HttpLimits.parseSize("max_body_bytes", "0")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("max_body_bytes");
+        assertThatThrownBy(() -> HttpLimits.parseSize("max_body_bytes", "9999999999999999g"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HttpLimits.parseSize("max_body_bytes", "lots")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void defaultsBoundEveryAxisYetLeaveRoomForASlowModel() {
+        HttpLimits d = HttpLimits.defaults();
+        // a large model on a CPU may take minutes to load and read its prompt
+        assertThat(d.firstByte()).isGreaterThanOrEqualTo(Duration.ofMinutes(5));
+        assertThat(d.idle()).isGreaterThanOrEqualTo(Duration.ofSeconds(30));
+        // ...but nothing is unbounded
+        assertThat(d.connect()).isPositive();
+        assertThat(d.firstByte()).isPositive();
+        assertThat(d.idle()).isPositive();
+        assertThat(d.request()).isPositive();
+        assertThat(d.minBytesPerSecond()).isPositive();
+        assertThat(d.maxLineBytes()).isPositive();
+        assertThat(d.maxBodyBytes()).isGreaterThanOrEqualTo(d.maxLineBytes());
+        assertThat(d.forTransfers().request()).isZero();
+        assertThat(d.forTransfers().idle()).isEqualTo(d.idle());
+        HttpLimits shorter = d.toBuilder().request(Duration.ofSeconds(5)).build();
+        assertThat(shorter.forTransfers()).isSameAs(shorter);
+    }
+}

@@ -1,0 +1,245 @@
+package io.github.locallm.langchain4j;
+
+import dev.langchain4j.model.ModelProvider;
+import dev.langchain4j.model.chat.StreamingChatModel;
+import dev.langchain4j.model.chat.listener.ChatModelListener;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.CompleteToolCall;
+import dev.langchain4j.model.chat.response.PartialResponse;
+import dev.langchain4j.model.chat.response.PartialResponseContext;
+import dev.langchain4j.model.chat.response.PartialThinking;
+import dev.langchain4j.model.chat.response.PartialThinkingContext;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.chat.response.StreamingHandle;
+import io.github.locallm.ChatMessage;
+import io.github.locallm.Completion;
+import io.github.locallm.GenerationHandle;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.LocalLlm;
+import io.github.locallm.StreamHandler;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * A LangChain4j {@link StreamingChatModel} backed by a {@link LocalLlm}: answer pieces reach
+ * {@code onPartialResponse} as the model produces them, reasoning reaches {@code onPartialThinking}, and tool
+ * calls reach {@code onCompleteToolCall} once each is whole, before {@code onCompleteResponse}.
+ *
+ * <pre>{@code
+ * StreamingChatModel model = LocalLlmStreamingChatModel.of(llm);
+ * model.chat("Explique-moi Python en une phrase", new StreamingChatResponseHandler() {
+ *     public void onPartialResponse(String piece) { System.out.print(piece); }
+ *     public void onCompleteResponse(ChatResponse response) { System.out.println(); }
+ *     public void onError(Throwable error) { error.printStackTrace(); }
+ * });
+ * }</pre>
+ *
+ * <p>Cancelling through the {@link StreamingHandle} of a partial-response context stops the generation
+ * promptly; no callback follows a cancel. An exception thrown by the handler's {@code onPartialResponse} or
+ * {@code onCompleteResponse} is passed to its {@code onError}, and one thrown by {@code onError} is ignored,
+ * as LangChain4j specifies. Requests are mapped as {@link LocalLlmChatModel} maps them. Thread-safe.
+ */
+public final class LocalLlmStreamingChatModel implements StreamingChatModel {
+
+    private final LocalLlm llm;
+    private final String modelName;
+    private final String backend;
+    private final GenerationOptions defaults;
+    private final List<ChatModelListener> listeners;
+
+    private LocalLlmStreamingChatModel(Builder b) {
+        this.llm = b.llm;
+        this.defaults = b.defaults;
+        this.modelName = llm.info().model();
+        this.backend = llm.info().backend();
+        this.listeners = List.copyOf(b.listeners);
+    }
+
+    /**
+     * @param llm the open model
+     * @return a streaming chat model with the SDK's defaults
+     */
+    public static LocalLlmStreamingChatModel of(LocalLlm llm) {
+        return builder(llm).build();
+    }
+
+    /**
+     * @param llm the open model
+     * @return a builder for default options and listeners
+     */
+    public static Builder builder(LocalLlm llm) {
+        return new Builder(llm);
+    }
+
+    @Override
+    public void doChat(ChatRequest request, StreamingChatResponseHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        List<ChatMessage> messages;
+        GenerationOptions options;
+        try {
+            options = Mapping.options(modelName, defaults, request);
+            messages = Mapping.messages(request.messages());
+        } catch (RuntimeException e) {
+            quietly(handler, Mapping.error(e));
+            return;
+        }
+        Relay relay = new Relay(handler);
+        try {
+            GenerationHandle h = llm.streamChat(messages, options, relay);
+            relay.handle.set(h);
+            if (relay.cancelled.get()) {
+                h.cancel(); // cancelled from a callback that ran before the handle was known
+            }
+        } catch (RuntimeException e) {
+            // refused before any work (capability, context, closed model): the handler hears it once
+            relay.onError(e);
+        }
+    }
+
+    private static void quietly(StreamingChatResponseHandler handler, Throwable error) {
+        try {
+            handler.onError(error);
+        } catch (RuntimeException ignored) {
+            // LangChain4j's rule: an exception thrown by onError goes nowhere
+        }
+    }
+
+    /** Passes one generation's events to a LangChain4j handler, holding the cancel state of its handle. */
+    private final class Relay implements StreamHandler, StreamingHandle {
+        private final StreamingChatResponseHandler handler;
+        private final AtomicReference<GenerationHandle> handle = new AtomicReference<>();
+        private final AtomicBoolean cancelled = new AtomicBoolean();
+        private final AtomicBoolean ended = new AtomicBoolean();
+
+        Relay(StreamingChatResponseHandler handler) {
+            this.handler = handler;
+        }
+
+        @Override
+        public void onToken(String text) {
+            if (cancelled.get()) {
+                return;
+            }
+            try {
+                handler.onPartialResponse(new PartialResponse(text), new PartialResponseContext(this));
+            } catch (RuntimeException e) {
+                quietly(handler, e);
+            }
+        }
+
+        @Override
+        public void onThinking(String text) {
+            if (cancelled.get()) {
+                return;
+            }
+            try {
+                handler.onPartialThinking(new PartialThinking(text), new PartialThinkingContext(this));
+            } catch (RuntimeException e) {
+                quietly(handler, e);
+            }
+        }
+
+        @Override
+        public void onComplete(Completion completion) {
+            if (cancelled.get() || !ended.compareAndSet(false, true)) {
+                return;
+            }
+            try {
+                for (int i = 0; i < completion.toolCalls().size(); i++) {
+                    handler.onCompleteToolCall(new CompleteToolCall(i, Mapping.toolRequest(completion.toolCalls().get(i))));
+                }
+                ChatResponse response = Mapping.response(modelName, completion);
+                handler.onCompleteResponse(response);
+            } catch (RuntimeException e) {
+                quietly(handler, e);
+            }
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            if (cancelled.get() || !ended.compareAndSet(false, true)) {
+                return;
+            }
+            quietly(handler, Mapping.error(error));
+        }
+
+        @Override
+        public void cancel() {
+            if (cancelled.compareAndSet(false, true)) {
+                GenerationHandle h = handle.get();
+                if (h != null) {
+                    h.cancel();
+                }
+            }
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelled.get();
+        }
+    }
+
+    @Override
+    public ChatRequestParameters defaultRequestParameters() {
+        return Mapping.parameters(modelName, defaults);
+    }
+
+    @Override
+    public List<ChatModelListener> listeners() {
+        return listeners;
+    }
+
+    @Override
+    public ModelProvider provider() {
+        return ModelProvider.OTHER;
+    }
+
+    @Override
+    public Set<dev.langchain4j.model.chat.Capability> supportedCapabilities() {
+        return llm.isClosed() ? Set.of() : Mapping.capabilities(llm.info());
+    }
+
+    @Override
+    public String toString() {
+        return "LocalLlmStreamingChatModel[" + backend + ":" + modelName + "]";
+    }
+
+    /** Builds a {@link LocalLlmStreamingChatModel}; not thread-safe. */
+    public static final class Builder {
+        private final LocalLlm llm;
+        private GenerationOptions defaults = GenerationOptions.defaults();
+        private List<ChatModelListener> listeners = List.of();
+
+        private Builder(LocalLlm llm) {
+            this.llm = Objects.requireNonNull(llm, "llm");
+        }
+
+        /**
+         * @param defaults options every request starts from
+         * @return this builder
+         */
+        public Builder defaultOptions(GenerationOptions defaults) {
+            this.defaults = Objects.requireNonNull(defaults, "defaults");
+            return this;
+        }
+
+        /**
+         * @param listeners LangChain4j listeners told of each request, response and error
+         * @return this builder
+         */
+        public Builder listeners(List<ChatModelListener> listeners) {
+            this.listeners = List.copyOf(listeners);
+            return this;
+        }
+
+        /** @return the streaming chat model */
+        public LocalLlmStreamingChatModel build() {
+            return new LocalLlmStreamingChatModel(this);
+        }
+    }
+}

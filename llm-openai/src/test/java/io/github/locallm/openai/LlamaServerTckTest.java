@@ -1,0 +1,30 @@
+package io.github.locallm.openai;
+
+import io.github.locallm.LocalLlm;
+import io.github.locallm.tck.LlmProviderTck;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.junit.jupiter.api.AfterAll;
+
+/** Runs the provider TCK through {@code LocalLlm.open("openai:...")} against the loopback fake llama-server. */
+class LlamaServerTckTest extends LlmProviderTck {
+    private final FakeOpenAiServer server;
+
+    LlamaServerTckTest() {
+        try {
+            server = new FakeOpenAiServer(FakeOpenAiServer.Flavour.LLAMA_SERVER);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    protected LocalLlm openModel() {
+        return LocalLlm.open("openai:" + server.url() + "?model=" + FakeOpenAiServer.MODEL);
+    }
+
+    @AfterAll
+    void stopServer() {
+        server.close();
+    }
+}
