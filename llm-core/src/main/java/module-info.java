@@ -8,4 +8,5 @@ module io.github.locallm {
     exports io.github.locallm.format;
 
     uses io.github.locallm.spi.LlmProvider;
+    uses io.github.locallm.spi.ProcessIsolation;
 }
