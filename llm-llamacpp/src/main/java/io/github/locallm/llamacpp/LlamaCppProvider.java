@@ -6,6 +6,7 @@ import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
 import io.github.locallm.spi.OpenRequest;
+import io.github.locallm.spi.ProcessIsolation;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -96,6 +97,10 @@ public final class LlamaCppProvider implements LlmProvider {
 
     @Override
     public LlmBackend open(OpenRequest request) {
+        if (ProcessIsolation.requested(request)) {
+            return ProcessIsolation.open(this, request);
+        }
+        request = ProcessIsolation.strip(request);
         String spec = request.spec().toString();
         String location = request.spec().location();
         Path path;
