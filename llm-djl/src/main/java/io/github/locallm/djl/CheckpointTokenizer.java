@@ -30,7 +30,20 @@ final class CheckpointTokenizer implements AutoCloseable {
         this.specialTokens = specialTokens;
     }
 
-    static CheckpointTokenizer open(Path file, String model) {
+    /** Largest tokenizer.json read; the largest released ones are a few tens of megabytes. */
+    static final long MAX_FILE_BYTES = 256L << 20;
+
+    /**
+     * Checks {@code tokenizer.json} in Java, then loads it into the native tokenizer library.
+     *
+     * @param file the file
+     * @param model the model, for messages
+     * @param vocabSize rows of the model's embedding; every token id must be below it
+     * @return the tokenizer
+     * @throws ModelLoadException when the file is unreadable or malformed
+     */
+    static CheckpointTokenizer open(Path file, String model, int vocabSize) {
+        TokenizerFileCheck.check(file, model, vocabSize);
         // The library truncates to 512 tokens and pads unless told otherwise.
         Map<String, String> options = Map.of(
                 "addSpecialTokens", "false",
@@ -59,6 +72,37 @@ final class CheckpointTokenizer implements AutoCloseable {
             throw new ModelLoadException("cannot read " + file + " of djl model " + model + ": " + e.getMessage(), e);
         }
         return new CheckpointTokenizer(tokenizer, List.copyOf(specials));
+    }
+
+    /**
+     * Tokenizes a prompt as {@code tokenizer(text)} does in transformers: when {@code tokenizer_config.json}
+     * says {@code add_bos_token} / {@code add_eos_token} (Llama, Mistral, Gemma and Phi-3 tokenizers), those
+     * decide; otherwise the post-processor of {@code tokenizer.json} adds what it adds (nothing for Qwen
+     * and Phi-2).
+     *
+     * @param text the prompt
+     * @param addBos the config's add_bos_token, or null when it does not say
+     * @param addEos the config's add_eos_token, or null when it does not say
+     * @param bos the begin token id, or -1
+     * @param eos the end token id, or -1
+     * @return the ids
+     */
+    int[] encodePrompt(String text, Boolean addBos, Boolean addEos, int bos, int eos) {
+        if (addBos == null && addEos == null) {
+            return encode(text, true);
+        }
+        int[] body = encode(text, false);
+        boolean b = Boolean.TRUE.equals(addBos) && bos >= 0;
+        boolean e = Boolean.TRUE.equals(addEos) && eos >= 0;
+        int[] out = new int[body.length + (b ? 1 : 0) + (e ? 1 : 0)];
+        if (b) {
+            out[0] = bos;
+        }
+        System.arraycopy(body, 0, out, b ? 1 : 0, body.length);
+        if (e) {
+            out[out.length - 1] = eos;
+        }
+        return out;
     }
 
     /**

@@ -81,7 +81,8 @@ final class DjlBackend implements LlmBackend {
         details.put("architecture", c.architecture());
         details.put("parameters", Long.toString(ckpt.parameterCount()));
         details.put("weights_dtype", ckpt.storedDtype());
-        details.put("compute_dtype", "F32");
+        details.put("compute_dtype", "F32 activations; F16 weights multiply in F16 with F32 accumulation");
+        details.put("weights_held", decoder.weightTypes());
         details.put("layers", Integer.toString(c.numLayers()));
         details.put("heads", c.numHeads() + "/" + c.numKvHeads());
         details.put("vocab_size", Integer.toString(c.vocabSize()));
@@ -101,7 +102,7 @@ final class DjlBackend implements LlmBackend {
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
         int[] prompt = request.isChat() ? encodeChat(request.messages(), o)
-                : tokenizer.encode(request.prompt(), true);
+                : encodePrompt(request.prompt());
         if (prompt.length == 0) {
             int bos = ckpt.config().bosTokenId() >= 0 ? ckpt.config().bosTokenId() : tokenizer.tokenId(bosToken);
             if (bos < 0) {
@@ -123,6 +124,18 @@ final class DjlBackend implements LlmBackend {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Tokenizes a prompt with the special tokens the family's tokenizer adds (see CheckpointTokenizer). */
+    int[] encodePrompt(String text) {
+        JsonNode tc = ckpt.tokenizerConfig();
+        Boolean addBos = tc.path("add_bos_token").isBoolean() ? tc.path("add_bos_token").asBoolean() : null;
+        Boolean addEos = tc.path("add_eos_token").isBoolean() ? tc.path("add_eos_token").asBoolean() : null;
+        int bos = tokenizer.tokenId(bosToken);
+        if (bos < 0) {
+            bos = ckpt.config().bosTokenId();
+        }
+        return tokenizer.encodePrompt(text, addBos, addEos, bos, tokenizer.tokenId(eosToken));
     }
 
     /** The checkpoint's forward pass, sampler, end tokens and tokenizer, for the shared decode loop. */
