@@ -120,9 +120,9 @@ public final class OpenAiProvider implements LlmProvider {
     }
 
     private LlmBackend open(OpenAiHttp http, Settings settings) {
-        Duration probeLimit = settings.limits().firstToken().isZero()
-                || settings.limits().firstToken().compareTo(Duration.ofSeconds(30)) > 0
-                ? Duration.ofSeconds(30) : settings.limits().firstToken();
+        Duration probeLimit = settings.limits().firstByte().isZero()
+                || settings.limits().firstByte().compareTo(Duration.ofSeconds(30)) > 0
+                ? Duration.ofSeconds(30) : settings.limits().firstByte();
         Endpoints.Endpoint first = null;
         OpenAiHttp.Probe models = null;
         List<String> unreachable = new ArrayList<>();
