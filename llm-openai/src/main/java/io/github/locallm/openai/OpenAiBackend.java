@@ -23,7 +23,6 @@ import io.github.locallm.spi.TokenSink;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -37,7 +36,7 @@ import java.util.Map;
 final class OpenAiBackend implements LlmBackend {
     private final OpenAiHttp http;
     private final WireFormat.Target target;
-    private volatile ModelInfo info;
+    private final ModelInfo info;
     private volatile boolean completions;
     private volatile boolean closed;
 
@@ -82,9 +81,9 @@ final class OpenAiBackend implements LlmBackend {
                 if (!(String.valueOf(e.getMessage()).contains("404") || e instanceof UnsupportedCapabilityException)) {
                     throw e;
                 }
-                // the server has no /v1/completions: from now on a prompt goes as one user message
-                useChatForPrompts("the server answered " + (e instanceof UnsupportedCapabilityException ? "that it "
-                        + "does not support /v1/completions" : "404 to /v1/completions"));
+                // the server lost /v1/completions (a gateway in front changed): from now on a prompt goes as one
+                // user message
+                useChatForPrompts();
             }
         }
         ObjectNode body = WireFormat.chatBody(target, List.of(ChatMessage.user(request.prompt())), o, stream);
@@ -92,11 +91,8 @@ final class OpenAiBackend implements LlmBackend {
                 sink, cancel);
     }
 
-    private void useChatForPrompts(String why) {
+    private void useChatForPrompts() {
         completions = false;
-        Map<String, String> details = new LinkedHashMap<>(info.details());
-        details.put("completions", "chat fallback: " + why + "; a raw prompt is sent as one user message");
-        info = new ModelInfo(info.backend(), info.model(), info.contextLength(), info.capabilities(), details);
     }
 
     private BackendResult run(String path, ObjectNode body, boolean stream, boolean chat, OpenAiHttp.Op op,
