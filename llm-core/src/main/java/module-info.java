@@ -5,6 +5,8 @@ module io.github.locallm {
     exports io.github.locallm;
     exports io.github.locallm.spi;
     exports io.github.locallm.template;
+    exports io.github.locallm.format;
+    exports io.github.locallm.grammar;
 
     uses io.github.locallm.spi.LlmProvider;
 }

@@ -299,6 +299,39 @@ def main():
     render_snippets(env)
     render_fuzz(env)
     render_shared(env, conversations)
+    render_format_cases(env)
+
+
+FORMAT_CASES = [
+    # (case name, published template, conversation, arguments as JSON text, extra variables)
+    ("functionary_v3_2_tool_result", "meetkai-functionary-medium-v3.2", "06_tool_call_result", True, {}),
+    ("functionary_v3_2_parallel", "meetkai-functionary-medium-v3.2", "07_parallel_calls", True, {}),
+    ("qwen3_think_off", "Qwen-Qwen3-0.6B", "06_tool_call_result", False, {"enable_thinking": False}),
+    ("qwen3_think_on", "Qwen-Qwen3-0.6B", "12_reasoning", False, {"enable_thinking": True}),
+    ("qwen35_think_off", "Qwen3.5-4B", "06_tool_call_result", False, {"enable_thinking": False}),
+]
+
+
+def render_format_cases(env):
+    """Renders published templates the way the chat-format layer passes a conversation to some families:
+    functionary v3.2 takes tool-call arguments as JSON text (json.dumps), Qwen3 gets enable_thinking.
+    Results go to templates/format-expected/<case>.txt."""
+    shared = pathlib.Path(os.environ.get("LOCALLM_SHARED_DIR", REPO.parent / "shared")) / "chat-templates"
+    out_dir = ROOT / "format-expected"
+    out_dir.mkdir(exist_ok=True)
+    for old in out_dir.glob("*.txt"):
+        old.unlink()
+    for case, tname, cname, args_as_text, variables in FORMAT_CASES:
+        template = env.from_string((shared / f"{tname}.jinja").read_text(encoding="utf-8"))
+        conv = json.loads((ROOT / "conversations" / f"{cname}.json").read_text(encoding="utf-8"))
+        ctx = to_context(conv)
+        if args_as_text:
+            for m in ctx["messages"]:
+                for c in m.get("tool_calls") or []:
+                    c["function"]["arguments"] = json.dumps(c["function"]["arguments"], ensure_ascii=False)
+        ctx.update(variables)
+        (out_dir / f"{case}.txt").write_text(template.render(**ctx), encoding="utf-8", newline="")
+    print(f"{len(FORMAT_CASES)} chat-format cases rendered")
 
 
 def render_shared(env, conversations):

@@ -372,7 +372,7 @@ public final class LocalLlm implements AutoCloseable {
         if (copy.isEmpty()) {
             throw new IllegalArgumentException("texts must not be empty");
         }
-        engine.ensureOpen();
+        requireOpen(Capability.EMBEDDINGS, "embeddings");
         List<float[]> out = engine.call(() -> backendHandle().embed(copy));
         if (out == null || out.size() != copy.size()) {
             throw new LlmException(engine.label() + ": the backend returned " + (out == null ? "no" : out.size())
@@ -515,7 +515,7 @@ public final class LocalLlm implements AutoCloseable {
         if (!info.supports(c)) {
             throw new UnsupportedCapabilityException(info.backend() + " model " + info.model() + " cannot do " + what
                     + " (it lacks the " + c + " capability; it has " + info.capabilities()
-                    + "). Use a model or backend that supports it.");
+                    + "). Use a model or backend that supports it.", c);
         }
     }
 

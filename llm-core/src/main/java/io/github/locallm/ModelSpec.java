@@ -55,8 +55,12 @@ public record ModelSpec(String scheme, String location, Map<String, String> para
         Objects.requireNonNull(spec, "spec");
         int colon = spec.indexOf(':');
         if (colon <= 0) {
+            boolean path = spec.contains("/") || spec.contains("\\") || spec.toLowerCase(Locale.ROOT).endsWith(".gguf");
             throw new IllegalArgumentException("model spec must look like 'scheme:model', for example "
-                    + "'ollama:llama3.2' or 'llamacpp:/models/m.gguf': \"" + spec + "\"");
+                    + "'ollama:llama3.2' or 'llamacpp:/models/m.gguf': \"" + spec + "\""
+                    + (path ? ". For a file or directory, call LocalLlm.open(Path.of(\"" + spec + "\")), which picks "
+                    + "the backend from the path, or prefix it with 'llamacpp:' (a .gguf file) or 'djl:' (a checkpoint "
+                    + "directory)." : ""));
         }
         String scheme = spec.substring(0, colon).strip().toLowerCase(Locale.ROOT);
         if (!scheme.matches("[a-z][a-z0-9+.-]*")) {

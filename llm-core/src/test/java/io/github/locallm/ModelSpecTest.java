@@ -52,4 +52,11 @@ class ModelSpecTest {
         assertThatThrownBy(() -> ModelSpec.parse("1x:m")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ModelSpec.parse(null)).isInstanceOf(NullPointerException.class);
     }
+
+    @Test
+    void aBarePathPointsToOpenPathAndThePrefixes() {
+        assertThatThrownBy(() -> ModelSpec.parse("/models/m.gguf")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("LocalLlm.open(Path.of(\"/models/m.gguf\"))").hasMessageContaining("'llamacpp:'");
+        assertThatThrownBy(() -> ModelSpec.parse("llama3.2")).hasMessageNotContaining("Path.of");
+    }
 }

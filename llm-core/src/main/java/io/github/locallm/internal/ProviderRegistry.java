@@ -163,6 +163,11 @@ public final class ProviderRegistry {
             }
         }
         if (candidates.isEmpty()) {
+            Optional<String> near = nearestInstalledScheme(scheme);
+            if (near.isPresent()) {
+                throw new ProviderNotFoundException("No backend accepts '" + scheme + "' (from \"" + spec.original()
+                        + "\"). Did you mean '" + near.get() + "'? Installed: " + installedText() + ".");
+            }
             throw new ProviderNotFoundException("No backend accepts '" + scheme + "' (from \"" + spec.original()
                     + "\"). Installed: " + installedText() + ". " + addHint(scheme));
         }
@@ -247,6 +252,47 @@ public final class ProviderRegistry {
         }
         return entries.stream().map(e -> e.ok() ? schemesText(e.info().name(), e.info().schemes())
                 : e.info().name() + " (failed to load: " + e.info().error() + ")").collect(Collectors.joining(", "));
+    }
+
+    /** The installed scheme a misspelt one most likely meant: at most two edits away, and the closest. */
+    private Optional<String> nearestInstalledScheme(String scheme) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (Entry e : entries) {
+            if (!e.ok()) {
+                continue;
+            }
+            for (String s : new TreeSet<>(e.info().schemes())) {
+                int d = editDistance(scheme, s);
+                if (d < bestDistance) {
+                    best = s;
+                    bestDistance = d;
+                }
+            }
+        }
+        return best != null && bestDistance <= Math.min(2, Math.max(1, scheme.length() / 3))
+                ? Optional.of(best) : Optional.empty();
+    }
+
+    /** Edits (insertion, deletion, substitution, swap of neighbours) that turn {@code a} into {@code b}. */
+    static int editDistance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
     }
 
     private static String addHint(String scheme) {

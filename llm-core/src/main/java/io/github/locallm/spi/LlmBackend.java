@@ -25,9 +25,18 @@ public interface LlmBackend extends AutoCloseable {
     /**
      * Generates, pushing text pieces into the sink in order, and returns when generation ended.
      *
-     * <p>The backend stops promptly once {@code cancel} reports cancellation and then returns a result
-     * with {@link io.github.locallm.FinishReason#CANCELLED}. Stop sequences must be honoured: no text
-     * from a matched stop sequence reaches the sink. Pieces never split a UTF-8 character.
+     * <p>The finish reason means the same on every backend:
+     * <ul>
+     *   <li>{@link io.github.locallm.FinishReason#STOP}: the model ended on its own (an end-of-generation
+     *       token, which is neither sent nor counted) or a stop sequence matched (no text of it is sent);</li>
+     *   <li>{@link io.github.locallm.FinishReason#LENGTH}: {@code maxTokens} tokens were produced, or the
+     *       context window is full; {@code completionTokens} then equals the budget;</li>
+     *   <li>{@link io.github.locallm.FinishReason#CANCELLED}: {@code cancel} reported cancellation; the
+     *       backend stops promptly (within a token or a network read) and sends nothing more.</li>
+     * </ul>
+     * A prompt that leaves no room for one new token is a
+     * {@link io.github.locallm.ContextOverflowException} carrying the counts. Pieces never split a UTF-8
+     * character. In-process backends get all of this from {@link DecodeLoop}.
      *
      * @param request prompt or messages, and options
      * @param sink where the pieces go; called on the calling thread

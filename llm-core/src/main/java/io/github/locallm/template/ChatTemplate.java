@@ -181,8 +181,8 @@ public final class ChatTemplate {
      * calls adds {@code "tool_calls": [{"type": "function", "function": {"name": ..., "arguments":
      * {...}}}]} (with {@code "id"} when the call has one, and the arguments parsed from JSON, or
      * kept as text when they are not valid JSON); a tool message adds {@code "name"} and, when the
-     * call it answers has an id, {@code "tool_call_id"} (the tool messages after an assistant message
-     * answer its calls in order). Each tool
+     * call it answers has an id, {@code "tool_call_id"} (its {@link ChatMessage#toolCallId()}, or else the
+     * tool messages after an assistant message answer its calls in order). Each tool
      * becomes {@code {"type": "function", "function": {"name", "description", "parameters"}}};
      * no tools gives {@code tools = None}, as {@code transformers} passes when none are given.
      *
@@ -236,7 +236,13 @@ public final class ChatTemplate {
             }
             if (m.role() == ChatMessage.Role.TOOL) {
                 // Results answer the calls of the last assistant message, in order.
-                String callId = pendingCallIds.poll();
+                String callId;
+                if (!m.toolCallId().isEmpty()) {
+                    callId = m.toolCallId();
+                    pendingCallIds.remove(callId);
+                } else {
+                    callId = pendingCallIds.poll();
+                }
                 if (callId != null && !callId.isEmpty()) {
                     d.put("tool_call_id", callId);
                 }

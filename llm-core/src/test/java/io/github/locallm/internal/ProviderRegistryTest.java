@@ -53,6 +53,28 @@ class ProviderRegistryTest {
     }
 
     @Test
+    void misspeltSchemeSuggestsTheInstalledOne() throws IOException {
+        ProviderRegistry r = registry(name(TestProviders.LlamaLike.class));
+        assertThatThrownBy(() -> r.select(ModelSpec.parse("llamcpp:/m.gguf"), Optional.empty()))
+                .isInstanceOf(ProviderNotFoundException.class)
+                .hasMessage("No backend accepts 'llamcpp' (from \"llamcpp:/m.gguf\"). Did you mean 'llamacpp'? "
+                        + "Installed: llamacpp [llamacpp, gguf].");
+        assertThatThrownBy(() -> r.select(ModelSpec.parse("ggfu:/m.gguf"), Optional.empty()))
+                .hasMessageContaining("Did you mean 'gguf'?");
+        // Far from every installed scheme: no guess, the artifact hint instead.
+        assertThatThrownBy(() -> r.select(ModelSpec.parse("ollama:llama3.2"), Optional.empty()))
+                .hasMessageNotContaining("Did you mean");
+    }
+
+    @Test
+    void editDistanceCountsSwapsAsOneEdit() {
+        assertThat(ProviderRegistry.editDistance("llamcpp", "llamacpp")).isEqualTo(1);
+        assertThat(ProviderRegistry.editDistance("ggfu", "gguf")).isEqualTo(1);
+        assertThat(ProviderRegistry.editDistance("ollama", "gguf")).isGreaterThan(2);
+        assertThat(ProviderRegistry.editDistance("", "djl")).isEqualTo(3);
+    }
+
+    @Test
     void knownSchemesMapToTheirArtifacts() throws IOException {
         ProviderRegistry r = registry();
         assertThatThrownBy(() -> r.select(ModelSpec.parse("gguf:/m.gguf"), Optional.empty()))

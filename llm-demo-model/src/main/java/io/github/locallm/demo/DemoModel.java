@@ -214,9 +214,25 @@ public final class DemoModel {
      * @return the prompt text, ending with the assistant header
      */
     static String chatMlPrompt(String system, String question) {
+        return chatMlConversation(system, List.of(), question);
+    }
+
+    /**
+     * Renders the ChatML prompt of a conversation: the earlier turns, then the new question.
+     *
+     * @param system   system prompt, or {@code null} for none
+     * @param history  earlier messages, alternately the user's and the assistant's
+     * @param question the user's new message
+     * @return the prompt text, ending with the assistant header
+     */
+    static String chatMlConversation(String system, List<String> history, String question) {
         StringBuilder sb = new StringBuilder();
         if (system != null) {
             sb.append("<|im_start|>system\n").append(system).append("<|im_end|>\n");
+        }
+        for (int i = 0; i < history.size(); i++) {
+            sb.append(i % 2 == 0 ? "<|im_start|>user\n" : "<|im_start|>assistant\n").append(history.get(i))
+                    .append("<|im_end|>\n");
         }
         sb.append("<|im_start|>user\n").append(question).append("<|im_end|>\n");
         sb.append("<|im_start|>assistant\n");

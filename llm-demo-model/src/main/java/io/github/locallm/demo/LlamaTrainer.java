@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 
 /**
  * Trains a Llama-architecture decoder on DJL's PyTorch engine, with the same arithmetic the inference
@@ -121,6 +122,19 @@ final class LlamaTrainer implements AutoCloseable {
      * @return the mean loss of the last steps
      */
     float train(List<Sequence> data, Settings settings, Consumer<Step> progress, Consumer<String> skippedLog) {
+        return train(epoch -> data, settings, progress, skippedLog);
+    }
+
+    /**
+     * Like {@link #train(List, Settings, Consumer, Consumer)}, with the data of each pass over the corpus built
+     * afresh (multi-turn conversations drawn anew each epoch). Each epoch's sequences are shuffled, grouped into
+     * batches of similar length so that little padding is computed, and the batches are visited in random order.
+     *
+     * @param epochs the sequences of the given epoch (0, 1, ...)
+     * @return the mean loss of the last steps
+     */
+    float train(IntFunction<List<Sequence>> epochs, Settings settings, Consumer<Step> progress,
+                Consumer<String> skippedLog) {
         Tracker schedule = update -> learningRate(settings, update);
         Optimizer adam = Optimizer.adam()
                 .optLearningRateTracker(schedule)
@@ -129,21 +143,19 @@ final class LlamaTrainer implements AutoCloseable {
                 .optEpsilon(1e-8f)
                 .build();
         Random shuffle = new Random(settings.seed() ^ 0x5DEECE66DL);
-        List<Sequence> order = new ArrayList<>(data);
-        int cursor = order.size();
+        List<List<Sequence>> batches = new ArrayList<>();
+        int cursor = 0;
+        int epoch = 0;
         float recentLoss = Float.NaN;
         float lossSum = 0;
         int lossCount = 0;
         int skipped = 0;
         for (int step = 0; step < settings.steps() && !stopRequested.get(); step++) {
-            List<Sequence> batch = new ArrayList<>(settings.batchSize());
-            while (batch.size() < settings.batchSize()) {
-                if (cursor == order.size()) {
-                    java.util.Collections.shuffle(order, shuffle);
-                    cursor = 0;
-                }
-                batch.add(order.get(cursor++));
+            if (cursor == batches.size()) {
+                batches = batches(epochs.apply(epoch++), settings.batchSize(), shuffle);
+                cursor = 0;
             }
+            List<Sequence> batch = batches.get(cursor++);
             float loss;
             float norm;
             try (NDManager stepManager = manager.newSubManager()) {
@@ -213,6 +225,22 @@ final class LlamaTrainer implements AutoCloseable {
             progress.accept(new Step(step + 1, loss, norm, learningRate(settings, step)));
         }
         return lossCount > 0 && Float.isNaN(recentLoss) ? lossSum / lossCount : recentLoss;
+    }
+
+    /** Shuffles, sorts by length (stable, so equal lengths stay shuffled), cuts into batches, shuffles the batches. */
+    private static List<List<Sequence>> batches(List<Sequence> data, int batchSize, Random shuffle) {
+        if (data.isEmpty()) {
+            throw new IllegalArgumentException("an epoch without training sequences");
+        }
+        List<Sequence> order = new ArrayList<>(data);
+        java.util.Collections.shuffle(order, shuffle);
+        order.sort(java.util.Comparator.comparingInt(s -> s.tokens().length));
+        List<List<Sequence>> out = new ArrayList<>();
+        for (int i = 0; i < order.size(); i += batchSize) {
+            out.add(order.subList(i, Math.min(order.size(), i + batchSize)));
+        }
+        java.util.Collections.shuffle(out, shuffle);
+        return out;
     }
 
     private static float learningRate(Settings s, int update) {

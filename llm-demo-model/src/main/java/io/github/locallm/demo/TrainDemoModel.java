@@ -20,8 +20,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
 import java.util.stream.Stream;
 
 /**
@@ -54,7 +56,15 @@ public final class TrainDemoModel {
     static final int CONTEXT = 512;
     /** Generation limit of the checks; the longest trained answer is far shorter. */
     static final int MAX_ANSWER_TOKENS = 120;
-    static final int DEFAULT_STEPS = 900;
+    static final int DEFAULT_STEPS = 1200;
+    /** Conversations per optimizer step; each holds one to {@link #MAX_TURNS} exchanges. */
+    static final int BATCH = 8;
+    /** Most exchanges in one training conversation. */
+    static final int MAX_TURNS = 6;
+    /** Most tokens in one training conversation: room for the history a session keeps in the trained context. */
+    static final int CONVERSATION_TOKENS = 400;
+    /** Turns of each session the checks run. */
+    static final int SESSION_TURNS = 5;
     static final int DEFAULT_MERGES = 600;
     static final String DEFAULT_HF = "F16";
 
@@ -123,17 +133,25 @@ public final class TrainDemoModel {
 
     /** What a run produced. */
     record Result(long parameters, int steps, int skippedSteps, float finalLoss, Duration trainingTime, String ggufType, String hfType,
-                  int checked, Map<ReferenceForward.Arithmetic, Check> checks) {
+                  int checked, Map<ReferenceForward.Arithmetic, Check> checks,
+                  int sessionAnswers, Map<ReferenceForward.Arithmetic, Check> sessionChecks) {
         boolean allReproduced() {
             return checks.get(ReferenceForward.Arithmetic.F32).reproduced() == checked
                     && checks.get(ReferenceForward.Arithmetic.valueOf(ggufType)).reproduced() == checked
-                    && checks.get(ReferenceForward.Arithmetic.valueOf(hfType)).reproduced() == checked;
+                    && checks.get(ReferenceForward.Arithmetic.valueOf(hfType)).reproduced() == checked
+                    && sessionChecks.get(ReferenceForward.Arithmetic.valueOf(ggufType)).reproduced() == sessionAnswers
+                    && sessionChecks.get(ReferenceForward.Arithmetic.valueOf(hfType)).reproduced() == sessionAnswers;
         }
     }
 
     /** Training data built from the corpus. */
     record Prepared(String corpusText, List<DemoModel.Exchange> exchanges, BpeTokenizer tokenizer,
-                    LlamaConfig config, List<LlamaTrainer.Sequence> sequences) {
+                    LlamaConfig config, List<LlamaTrainer.Sequence> sequences,
+                    IntFunction<List<LlamaTrainer.Sequence>> epochs) {
+    }
+
+    /** Token ids of one exchange as it appears first in a conversation (with or without system) and later. */
+    private record Pieces(int[] firstWithSystem, int[] firstWithout, int[] later, int[] answer) {
     }
 
     /** The text the tokenizer's merges are learned from. */
@@ -146,7 +164,7 @@ public final class TrainDemoModel {
         return sb.toString();
     }
 
-    static Prepared prepare(String corpusText, int merges) {
+    static Prepared prepare(String corpusText, int merges, long seed) {
         List<DemoModel.Exchange> exchanges = DemoModel.parseCorpus(corpusText);
         BpeTokenizer tokenizer = BpeTokenizer.train(tokenizerText(exchanges), merges);
         int endOfText = tokenizer.tokenId(BpeTokenizer.END_OF_TEXT);
@@ -170,19 +188,120 @@ public final class TrainDemoModel {
                 sequences.add(new LlamaTrainer.Sequence(tokens, trained));
             }
         }
-        return new Prepared(corpusText, exchanges, tokenizer, config, sequences);
+        List<Pieces> pieces = new ArrayList<>();
+        for (DemoModel.Exchange e : exchanges) {
+            pieces.add(new Pieces(
+                    tokenizer.encodeWithSpecials(DemoModel.chatMlPrompt(DemoModel.systemPrompt(), e.question())),
+                    tokenizer.encodeWithSpecials(DemoModel.chatMlPrompt(null, e.question())),
+                    tokenizer.encodeWithSpecials("\n" + DemoModel.chatMlPrompt(null, e.question())),
+                    tokenizer.encode(e.answer())));
+        }
+        IntFunction<List<LlamaTrainer.Sequence>> epochs =
+                epoch -> conversations(exchanges, pieces, imEnd, new Random(seed * 1_000_003L + epoch));
+        // The pieces must tokenize a whole conversation the way a backend tokenizes its rendered text.
+        Random probe = new Random(seed);
+        for (int i = 0; i < 20; i++) {
+            List<DemoModel.Exchange> turns = new ArrayList<>();
+            for (int t = 0; t <= i % MAX_TURNS; t++) {
+                turns.add(exchanges.get(probe.nextInt(exchanges.size())));
+            }
+            String system = i % 2 == 0 ? DemoModel.systemPrompt() : null;
+            List<String> history = new ArrayList<>();
+            for (DemoModel.Exchange e : turns.subList(0, turns.size() - 1)) {
+                history.add(e.question());
+                history.add(e.answer());
+            }
+            int[] whole = tokenizer.encodeWithSpecials(
+                    DemoModel.chatMlConversation(system, history, turns.get(turns.size() - 1).question()));
+            int[] joined = promptTokens(exchanges, pieces, imEnd, system != null, turns);
+            if (!java.util.Arrays.equals(whole, joined)) {
+                throw new IllegalStateException("a conversation's pieces do not tokenize like its text: " + turns);
+            }
+        }
+        return new Prepared(corpusText, exchanges, tokenizer, config, sequences, epochs);
+    }
+
+    /** The prompt tokens of a conversation whose last turn's answer is still to come. */
+    private static int[] promptTokens(List<DemoModel.Exchange> exchanges, List<Pieces> pieces, int imEnd,
+                                      boolean system, List<DemoModel.Exchange> turns) {
+        List<Integer> out = new ArrayList<>();
+        for (int t = 0; t < turns.size(); t++) {
+            Pieces p = pieces.get(exchanges.indexOf(turns.get(t)));
+            for (int id : t == 0 ? (system ? p.firstWithSystem() : p.firstWithout()) : p.later()) {
+                out.add(id);
+            }
+            if (t < turns.size() - 1) {
+                for (int id : p.answer()) {
+                    out.add(id);
+                }
+                out.add(imEnd);
+            }
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /**
+     * One epoch of multi-turn conversations: every exchange once with the system prompt and once without, in
+     * random order, cut into conversations of one to {@link #MAX_TURNS} exchanges (at most
+     * {@link #CONVERSATION_TOKENS} tokens). Every answer of a conversation is trained, so its first answer is
+     * learnt as a fresh session sees it and the others with history before them.
+     */
+    private static List<LlamaTrainer.Sequence> conversations(List<DemoModel.Exchange> exchanges, List<Pieces> pieces,
+                                                             int imEnd, Random random) {
+        List<LlamaTrainer.Sequence> out = new ArrayList<>();
+        for (boolean system : new boolean[] {true, false}) {
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < exchanges.size(); i++) {
+                order.add(i);
+            }
+            java.util.Collections.shuffle(order, random);
+            int next = 0;
+            while (next < order.size()) {
+                int wanted = 1 + random.nextInt(MAX_TURNS);
+                int[] tokens = new int[CONVERSATION_TOKENS];
+                boolean[] trained = new boolean[CONVERSATION_TOKENS];
+                int length = 0;
+                for (int turn = 0; turn < wanted && next < order.size(); turn++) {
+                    Pieces p = pieces.get(order.get(next));
+                    int[] prompt = turn == 0 ? (system ? p.firstWithSystem() : p.firstWithout()) : p.later();
+                    int needed = prompt.length + p.answer().length + 1;
+                    if (length + needed > CONVERSATION_TOKENS) {
+                        if (turn == 0) {
+                            throw new IllegalStateException("one exchange exceeds " + CONVERSATION_TOKENS
+                                    + " tokens: " + exchanges.get(order.get(next)).question());
+                        }
+                        break;
+                    }
+                    System.arraycopy(prompt, 0, tokens, length, prompt.length);
+                    length += prompt.length;
+                    System.arraycopy(p.answer(), 0, tokens, length, p.answer().length);
+                    // Position j predicts token j + 1: train the answer tokens and the closing <|im_end|>.
+                    for (int j = length - 1; j < length + p.answer().length; j++) {
+                        trained[j] = true;
+                    }
+                    length += p.answer().length;
+                    tokens[length++] = imEnd;
+                    next++;
+                }
+                out.add(new LlamaTrainer.Sequence(java.util.Arrays.copyOf(tokens, length),
+                        java.util.Arrays.copyOf(trained, length)));
+            }
+        }
+        return out;
     }
 
     static Result run(Options o, java.io.PrintStream log) throws IOException, InterruptedException {
         String corpusText = readCorpus();
-        Prepared p = prepare(corpusText, o.merges());
+        Prepared p = prepare(corpusText, o.merges(), o.seed());
         int maxLen = p.sequences().stream().mapToInt(s -> s.tokens().length).max().orElse(0);
-        long trainedTokens = p.sequences().stream()
-                .mapToLong(s -> countTrue(s.trainedTarget())).sum();
-        log.printf(Locale.ROOT, "corpus: %d exchanges, %d sequences, longest %d tokens, %d trained targets; "
-                        + "vocabulary %d tokens%n", p.exchanges().size(), p.sequences().size(), maxLen,
-                trainedTokens, p.tokenizer().size());
-        LlamaTrainer.Settings settings = new LlamaTrainer.Settings(o.steps(), 32, 3e-3f, 1e-4f, 50, 1.0f, 1000f, 10, o.seed());
+        List<LlamaTrainer.Sequence> first = p.epochs().apply(0);
+        long trainedTokens = first.stream().mapToLong(s -> countTrue(s.trainedTarget())).sum();
+        long epochTokens = first.stream().mapToLong(s -> s.tokens().length).sum();
+        log.printf(Locale.ROOT, "corpus: %d exchanges, longest exchange %d tokens; vocabulary %d tokens; "
+                        + "an epoch: %d conversations of 1 to %d exchanges, %d tokens, %d trained targets%n",
+                p.exchanges().size(), maxLen, p.tokenizer().size(), first.size(), MAX_TURNS, epochTokens,
+                trainedTokens);
+        LlamaTrainer.Settings settings = new LlamaTrainer.Settings(o.steps(), BATCH, 3e-3f, 1e-4f, 50, 1.0f, 1000f, 10, o.seed());
         CountDownLatch finished = new CountDownLatch(1);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         float loss;
@@ -206,7 +325,7 @@ public final class TrainDemoModel {
             List<String> skippedSteps = new ArrayList<>();
             skippedMessages = skippedSteps;
             try {
-                loss = trainer.train(p.sequences(), settings, s -> {
+                loss = trainer.train(p.epochs(), settings, s -> {
                     lastStep[0] = s.step();
                     if (s.step() % 50 == 0 || s.step() == 1) {
                         log.printf(Locale.ROOT, "step %5d  loss %.4f  grad norm %.3f  lr %.5f  %ds%n", s.step(),
@@ -247,13 +366,26 @@ public final class TrainDemoModel {
             checks.put(a, check(p, model, a, log));
         }
         int checked = p.exchanges().size() * 2;
+        Map<ReferenceForward.Arithmetic, Check> sessionChecks = new java.util.EnumMap<>(ReferenceForward.Arithmetic.class);
+        List<List<DemoModel.Exchange>> sessions = sessions(p.exchanges(), o.seed());
+        int sessionAnswers = sessions.stream().mapToInt(List::size).sum() * 2;
+        for (ReferenceForward.Arithmetic a : java.util.EnumSet.of(ReferenceForward.Arithmetic.F16,
+                ReferenceForward.Arithmetic.Q8_0)) {
+            sessionChecks.put(a, sessionCheck(p, model, a, sessions, log));
+        }
         String ggufType = switch (o.gguf()) {
-            case "auto" -> checks.get(ReferenceForward.Arithmetic.Q8_0).reproduced() == checked ? "Q8_0" : "F32";
+            case "auto" -> checks.get(ReferenceForward.Arithmetic.Q8_0).reproduced() == checked
+                    && sessionChecks.get(ReferenceForward.Arithmetic.Q8_0).reproduced() == sessionAnswers ? "Q8_0" : "F32";
             default -> o.gguf();
         };
+        for (String type : List.of(ggufType, o.hf())) {
+            sessionChecks.computeIfAbsent(ReferenceForward.Arithmetic.valueOf(type),
+                    a -> sessionCheck(p, model, a, sessions, log));
+        }
         GgufWriter.write(model, o.out().resolve(DemoModel.GGUF_FILE),
                 "Q8_0".equals(ggufType) ? GgufWriter.Quantization.Q8_0 : GgufWriter.Quantization.F32);
-        Result result = new Result(parameters, o.steps(), skipped, loss, trainingTime, ggufType, o.hf(), checked, checks);
+        Result result = new Result(parameters, o.steps(), skipped, loss, trainingTime, ggufType, o.hf(), checked, checks,
+                sessionAnswers, sessionChecks);
         writeReadme(o, p, result);
         writeManifest(o.out());
         log.printf(Locale.ROOT, "wrote %s (GGUF %s)%n", o.out(), ggufType);
@@ -286,6 +418,56 @@ public final class TrainDemoModel {
         }
         log.printf(Locale.ROOT, "%s check: %d/%d answers reproduced, smallest logit margin %.3f%n", arithmetic, ok,
                 p.exchanges().size() * 2, minMargin);
+        failures.forEach(f -> log.println("  mismatch: " + f));
+        return new Check(ok, minMargin);
+    }
+
+    /** The checked sessions: every exchange once, in a seeded order, cut into sessions of {@link #SESSION_TURNS}. */
+    static List<List<DemoModel.Exchange>> sessions(List<DemoModel.Exchange> exchanges, long seed) {
+        List<DemoModel.Exchange> order = new ArrayList<>(exchanges);
+        java.util.Collections.shuffle(order, new Random(seed + 1));
+        List<List<DemoModel.Exchange>> out = new ArrayList<>();
+        for (int i = 0; i < order.size(); i += SESSION_TURNS) {
+            out.add(order.subList(i, Math.min(order.size(), i + SESSION_TURNS)));
+        }
+        return out;
+    }
+
+    /**
+     * Runs every session with and without the system prompt, one turn after the other with the answers the model
+     * gave in the history (as a chat application does), and counts the turns that give the trained answer.
+     */
+    static Check sessionCheck(Prepared p, CheckpointModel model, ReferenceForward.Arithmetic arithmetic,
+                              List<List<DemoModel.Exchange>> sessions, java.io.PrintStream log) {
+        ReferenceForward reference = new ReferenceForward(model, arithmetic);
+        int imEnd = p.config().eosTokenId();
+        int ok = 0;
+        int total = 0;
+        float minMargin = Float.POSITIVE_INFINITY;
+        List<String> failures = new ArrayList<>();
+        for (List<DemoModel.Exchange> session : sessions) {
+            for (String system : new String[] {DemoModel.systemPrompt(), null}) {
+                List<String> history = new ArrayList<>();
+                for (DemoModel.Exchange e : session) {
+                    int[] prompt = p.tokenizer().encodeWithSpecials(
+                            DemoModel.chatMlConversation(system, history, e.question()));
+                    ReferenceForward.Decoded d = reference.greedy(prompt, MAX_ANSWER_TOKENS, imEnd);
+                    String text = p.tokenizer().decode(d.tokens());
+                    minMargin = Math.min(minMargin, (float) d.minMargin());
+                    total++;
+                    if (d.stopped() && text.equals(e.answer())) {
+                        ok++;
+                    } else if (failures.size() < 5) {
+                        failures.add("turn " + (history.size() / 2 + 1) + (system == null ? " [no system] " : " ")
+                                + e.question() + " -> " + text);
+                    }
+                    history.add(e.question());
+                    history.add(text);
+                }
+            }
+        }
+        log.printf(Locale.ROOT, "%s sessions check: %d/%d answers reproduced in sessions of %d turns, smallest logit "
+                + "margin %.3f%n", arithmetic, ok, total, SESSION_TURNS, minMargin);
         failures.forEach(f -> log.println("  mismatch: " + f));
         return new Check(ok, minMargin);
     }
@@ -326,7 +508,9 @@ public final class TrainDemoModel {
                 "| tokenizer | byte-level BPE, " + p.tokenizer().merges().size() + " merges, "
                         + c.vocabSize() + " tokens |",
                 "| corpus | " + p.exchanges().size() + " exchanges, sha256 " + corpusHash + " |",
-                "| training | seed " + o.seed() + ", " + r.steps() + " Adam steps, batch 32, "
+                "| training | seed " + o.seed() + ", " + r.steps() + " Adam steps, batch " + BATCH
+                        + " conversations of 1 to " + MAX_TURNS + " exchanges (at most " + CONVERSATION_TOKENS
+                        + " tokens, drawn anew each epoch), "
                         + o.threads() + " thread(s), " + r.trainingTime().toSeconds() + " s, "
                         + r.skippedSteps() + " step(s) skipped for non-finite gradients |",
                 "| final loss | " + String.format(Locale.ROOT, "%.5f", r.finalLoss()) + " |",
@@ -335,6 +519,8 @@ public final class TrainDemoModel {
                 checkRow(r, ReferenceForward.Arithmetic.F32, "plain-Java check, F32"),
                 checkRow(r, ReferenceForward.Arithmetic.F16, "plain-Java check, F16 weights"),
                 checkRow(r, ReferenceForward.Arithmetic.Q8_0, "plain-Java check, emulated llama.cpp Q8_0"),
+                sessionRow(r, ReferenceForward.Arithmetic.F16, "plain-Java sessions, F16 weights"),
+                sessionRow(r, ReferenceForward.Arithmetic.Q8_0, "plain-Java sessions, emulated llama.cpp Q8_0"),
                 "",
                 "Prompts are ChatML; the system prompt is `" + DemoModel.systemPrompt() + "` (the model was also",
                 "trained without one). Retrain with:",
@@ -346,6 +532,13 @@ public final class TrainDemoModel {
                 "```",
                 "");
         Files.writeString(o.out().resolve("README.md"), text, StandardCharsets.UTF_8);
+    }
+
+    private static String sessionRow(Result r, ReferenceForward.Arithmetic a, String label) {
+        Check c = r.sessionChecks().get(a);
+        return "| " + label + " | " + c.reproduced() + "/" + r.sessionAnswers() + " answers reproduced in sessions of "
+                + SESSION_TURNS + " turns (each exchange once, with and without system prompt, the model's own answers"
+                + " in the history), smallest logit margin " + String.format(Locale.ROOT, "%.3f", c.minMargin()) + " |";
     }
 
     private static String checkRow(Result r, ReferenceForward.Arithmetic a, String label) {

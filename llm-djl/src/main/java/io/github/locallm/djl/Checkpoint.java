@@ -180,48 +180,108 @@ final class Checkpoint {
     }
 
     /**
-     * Lists the tensors the decoder reads, with their expected shapes.
+     * Lists the tensors the decoder reads, with their expected shapes, as the architecture names them.
      *
      * @param c the config
      * @return tensor name to HF-order shape
      */
     static Map<String, long[]> expectedShapes(CheckpointConfig c) {
         Map<String, long[]> m = new LinkedHashMap<>();
-        long h = c.hiddenSize();
-        long q = (long) c.numHeads() * c.headDim();
-        long kv = (long) c.numKvHeads() * c.headDim();
-        long inter = c.intermediateSize();
-        m.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
-        for (int i = 0; i < c.numLayers(); i++) {
+        long h = c.hiddenSize;
+        long q = (long) c.numHeads * c.headDim;
+        long kv = (long) c.numKvHeads * c.headDim;
+        long inter = c.intermediateSize;
+        CheckpointConfig.Family f = c.family;
+        boolean phi = f == CheckpointConfig.Family.PHI;
+        m.put("model.embed_tokens.weight", new long[] {c.vocabSize, h});
+        for (int i = 0; i < c.numLayers; i++) {
             String p = "model.layers." + i + ".";
-            m.put(p + "input_layernorm.weight", new long[] {h});
-            m.put(p + "self_attn.q_proj.weight", new long[] {q, h});
-            m.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
-            m.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
-            m.put(p + "self_attn.o_proj.weight", new long[] {h, q});
-            if (c.attentionBias()) {
-                m.put(p + "self_attn.q_proj.bias", new long[] {q});
-                m.put(p + "self_attn.k_proj.bias", new long[] {kv});
-                m.put(p + "self_attn.v_proj.bias", new long[] {kv});
+            norm(m, c, p + "input_layernorm", h);
+            if (f == CheckpointConfig.Family.PHI3) {
+                m.put(p + "self_attn.qkv_proj.weight", new long[] {q + 2 * kv, h});
+            } else {
+                m.put(p + "self_attn.q_proj.weight", new long[] {q, h});
+                m.put(p + "self_attn.k_proj.weight", new long[] {kv, h});
+                m.put(p + "self_attn.v_proj.weight", new long[] {kv, h});
+                if (c.qkvBias) {
+                    m.put(p + "self_attn.q_proj.bias", new long[] {q});
+                    m.put(p + "self_attn.k_proj.bias", new long[] {kv});
+                    m.put(p + "self_attn.v_proj.bias", new long[] {kv});
+                }
             }
-            if (c.oBias()) {
-                m.put(p + "self_attn.o_proj.bias", new long[] {h});
+            String o = phi ? "self_attn.dense" : "self_attn.o_proj";
+            m.put(p + o + ".weight", new long[] {h, q});
+            if (c.oBias) {
+                m.put(p + o + ".bias", new long[] {h});
             }
-            m.put(p + "post_attention_layernorm.weight", new long[] {h});
-            m.put(p + "mlp.gate_proj.weight", new long[] {inter, h});
-            m.put(p + "mlp.up_proj.weight", new long[] {inter, h});
-            m.put(p + "mlp.down_proj.weight", new long[] {h, inter});
-            if (c.mlpBias()) {
-                m.put(p + "mlp.gate_proj.bias", new long[] {inter});
-                m.put(p + "mlp.up_proj.bias", new long[] {inter});
-                m.put(p + "mlp.down_proj.bias", new long[] {h});
+            if (c.qkNorm) {
+                norm(m, c, p + (phi ? "self_attn.q_layernorm" : "self_attn.q_norm"), c.headDim);
+                norm(m, c, p + (phi ? "self_attn.k_layernorm" : "self_attn.k_norm"), c.headDim);
+            }
+            if (!phi) {
+                norm(m, c, p + "post_attention_layernorm", h);
+            }
+            if (c.sandwichNorms) {
+                norm(m, c, p + "pre_feedforward_layernorm", h);
+                norm(m, c, p + "post_feedforward_layernorm", h);
+            }
+            if (phi) {
+                m.put(p + "mlp.fc1.weight", new long[] {inter, h});
+                m.put(p + "mlp.fc1.bias", new long[] {inter});
+                m.put(p + "mlp.fc2.weight", new long[] {h, inter});
+                m.put(p + "mlp.fc2.bias", new long[] {h});
+            } else if (c.sparse[i] && f == CheckpointConfig.Family.MIXTRAL) {
+                long e = c.expertIntermediate;
+                m.put(p + "block_sparse_moe.gate.weight", new long[] {c.numExperts, h});
+                for (int x = 0; x < c.numExperts; x++) {
+                    String ep = p + "block_sparse_moe.experts." + x + ".";
+                    m.put(ep + "w1.weight", new long[] {e, h});
+                    m.put(ep + "w2.weight", new long[] {h, e});
+                    m.put(ep + "w3.weight", new long[] {e, h});
+                }
+            } else if (c.sparse[i]) {
+                long e = c.expertIntermediate;
+                m.put(p + "mlp.gate.weight", new long[] {c.numExperts, h});
+                for (int x = 0; x < c.numExperts; x++) {
+                    gated(m, p + "mlp.experts." + x + ".", e, h, false);
+                }
+                if (c.sharedExpertIntermediate > 0) {
+                    gated(m, p + "mlp.shared_expert.", c.sharedExpertIntermediate, h, false);
+                    m.put(p + "mlp.shared_expert_gate.weight", new long[] {1, h});
+                }
+            } else if (f == CheckpointConfig.Family.PHI3) {
+                m.put(p + "mlp.gate_up_proj.weight", new long[] {2 * inter, h});
+                m.put(p + "mlp.down_proj.weight", new long[] {h, inter});
+            } else {
+                gated(m, p + "mlp.", inter, h, c.mlpBias);
             }
         }
-        m.put("model.norm.weight", new long[] {h});
-        if (!c.tieWordEmbeddings()) {
-            m.put("lm_head.weight", new long[] {c.vocabSize(), h});
+        norm(m, c, phi ? "model.final_layernorm" : "model.norm", h);
+        if (!c.tieWordEmbeddings) {
+            m.put("lm_head.weight", new long[] {c.vocabSize, h});
+            if (phi) {
+                m.put("lm_head.bias", new long[] {c.vocabSize});
+            }
         }
         return m;
+    }
+
+    private static void norm(Map<String, long[]> m, CheckpointConfig c, String name, long width) {
+        m.put(name + ".weight", new long[] {width});
+        if (c.normKind == CheckpointConfig.NormKind.LAYER) {
+            m.put(name + ".bias", new long[] {width});
+        }
+    }
+
+    private static void gated(Map<String, long[]> m, String p, long inter, long h, boolean bias) {
+        m.put(p + "gate_proj.weight", new long[] {inter, h});
+        m.put(p + "up_proj.weight", new long[] {inter, h});
+        m.put(p + "down_proj.weight", new long[] {h, inter});
+        if (bias) {
+            m.put(p + "gate_proj.bias", new long[] {inter});
+            m.put(p + "up_proj.bias", new long[] {inter});
+            m.put(p + "down_proj.bias", new long[] {h});
+        }
     }
 
     private static void checkTensors(CheckpointConfig c, Map<String, Located> tensors, String model) {
@@ -286,6 +346,24 @@ final class Checkpoint {
             n += tensors.get(name).entry().elements();
         }
         return n;
+    }
+
+    /**
+     * @return the bytes the weights occupy once loaded: F32 and F16 as stored, BF16 as F16 (its size when
+     *     every value converts exactly; widening to F32 doubles it)
+     */
+    long weightBytes() {
+        long n = 0;
+        for (String name : expectedShapes(config).keySet()) {
+            SafetensorsFile.Entry e = tensors.get(name).entry();
+            n = Math.addExact(n, Math.multiplyExact(e.elements(), e.dtype() == SafetensorsFile.DType.F32 ? 4L : 2L));
+        }
+        return n;
+    }
+
+    /** @return the tokenizer settings, an empty object when the checkpoint has none */
+    JsonNode tokenizerConfig() {
+        return tokenizerConfig;
     }
 
     /** @return the most common element type of the stored weights */

@@ -2,11 +2,15 @@ package io.github.locallm.djl;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.locallm.ModelLoadException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,27 +20,89 @@ import java.util.Map;
  * <p>Thread-safe: the native tokenizer is immutable once loaded.
  */
 final class CheckpointTokenizer implements AutoCloseable {
-    private final HuggingFaceTokenizer tokenizer;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-    private CheckpointTokenizer(HuggingFaceTokenizer tokenizer) {
+    private final HuggingFaceTokenizer tokenizer;
+    private final List<String> specialTokens;
+
+    private CheckpointTokenizer(HuggingFaceTokenizer tokenizer, List<String> specialTokens) {
         this.tokenizer = tokenizer;
+        this.specialTokens = specialTokens;
     }
 
-    static CheckpointTokenizer open(Path file, String model) {
+    /** Largest tokenizer.json read; the largest released ones are a few tens of megabytes. */
+    static final long MAX_FILE_BYTES = 256L << 20;
+
+    /**
+     * Checks {@code tokenizer.json} in Java, then loads it into the native tokenizer library.
+     *
+     * @param file the file
+     * @param model the model, for messages
+     * @param vocabSize rows of the model's embedding; every token id must be below it
+     * @return the tokenizer
+     * @throws ModelLoadException when the file is unreadable or malformed
+     */
+    static CheckpointTokenizer open(Path file, String model, int vocabSize) {
+        TokenizerFileCheck.check(file, model, vocabSize);
         // The library truncates to 512 tokens and pads unless told otherwise.
         Map<String, String> options = Map.of(
                 "addSpecialTokens", "false",
                 "truncation", "false",
                 "padding", "false",
                 "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
+        HuggingFaceTokenizer tokenizer;
         try (InputStream in = Files.newInputStream(file)) {
-            return new CheckpointTokenizer(HuggingFaceTokenizer.newInstance(in, options));
+            tokenizer = HuggingFaceTokenizer.newInstance(in, options);
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + file + " of djl model " + model + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
             throw new ModelLoadException(file + " of djl model " + model + " is not a valid Hugging Face "
                     + "tokenizer file: " + e.getMessage() + "; save it again with a current tokenizers version", e);
         }
+        // The library matches its special tokens in any text; their texts are what contents must not produce.
+        List<String> specials = new ArrayList<>();
+        try (InputStream in = Files.newInputStream(file)) {
+            for (JsonNode t : JSON.readTree(in).path("added_tokens")) {
+                if (t.path("special").asBoolean(false) && t.path("content").isTextual()) {
+                    specials.add(t.path("content").asText());
+                }
+            }
+        } catch (IOException e) {
+            tokenizer.close();
+            throw new ModelLoadException("cannot read " + file + " of djl model " + model + ": " + e.getMessage(), e);
+        }
+        return new CheckpointTokenizer(tokenizer, List.copyOf(specials));
+    }
+
+    /**
+     * Tokenizes a prompt as {@code tokenizer(text)} does in transformers: when {@code tokenizer_config.json}
+     * says {@code add_bos_token} / {@code add_eos_token} (Llama, Mistral, Gemma and Phi-3 tokenizers), those
+     * decide; otherwise the post-processor of {@code tokenizer.json} adds what it adds (nothing for Qwen
+     * and Phi-2).
+     *
+     * @param text the prompt
+     * @param addBos the config's add_bos_token, or null when it does not say
+     * @param addEos the config's add_eos_token, or null when it does not say
+     * @param bos the begin token id, or -1
+     * @param eos the end token id, or -1
+     * @return the ids
+     */
+    int[] encodePrompt(String text, Boolean addBos, Boolean addEos, int bos, int eos) {
+        if (addBos == null && addEos == null) {
+            return encode(text, true);
+        }
+        int[] body = encode(text, false);
+        boolean b = Boolean.TRUE.equals(addBos) && bos >= 0;
+        boolean e = Boolean.TRUE.equals(addEos) && eos >= 0;
+        int[] out = new int[body.length + (b ? 1 : 0) + (e ? 1 : 0)];
+        if (b) {
+            out[0] = bos;
+        }
+        System.arraycopy(body, 0, out, b ? 1 : 0, body.length);
+        if (e) {
+            out[out.length - 1] = eos;
+        }
+        return out;
     }
 
     /**
@@ -79,6 +145,11 @@ final class CheckpointTokenizer implements AutoCloseable {
         }
         int[] ids = encode(token, false);
         return ids.length == 1 ? ids[0] : -1;
+    }
+
+    /** @return the texts of the special tokens of {@code tokenizer.json}, which the tokenizer matches in any text */
+    List<String> specialTokens() {
+        return specialTokens;
     }
 
     @Override

@@ -4,22 +4,22 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.locallm.Capability;
 import io.github.locallm.ChatMessage;
-import io.github.locallm.ContextOverflowException;
-import io.github.locallm.FinishReason;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelInfo;
-import io.github.locallm.ResponseFormat;
-import io.github.locallm.ToolCall;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
+import io.github.locallm.spi.DecodeEngine;
+import io.github.locallm.spi.DecodeLoop;
+import io.github.locallm.spi.PieceDecoder;
+import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
-import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
+import java.nio.charset.StandardCharsets;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -39,13 +39,13 @@ final class DjlBackend implements LlmBackend {
     private final CheckpointTokenizer tokenizer;
     private final LlamaDecoder decoder;
     private final ChatTemplate template;
-    private final RuntimeException templateError;
     private final String bosToken;
     private final String eosToken;
     private final Set<Integer> eosIds;
     private final int contextLength;
     private final ModelInfo info;
     private final ReentrantLock lock = new ReentrantLock();
+    private final PromptEncoder encoder;
 
     DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
                String device) {
@@ -70,7 +70,7 @@ final class DjlBackend implements LlmBackend {
             }
         }
         this.template = t;
-        this.templateError = error;
+        this.encoder = encoder();
         this.decoder = LlamaDecoder.load(ckpt, weights);
         EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED);
         if (template != null) {
@@ -81,11 +81,14 @@ final class DjlBackend implements LlmBackend {
         details.put("architecture", c.architecture());
         details.put("parameters", Long.toString(ckpt.parameterCount()));
         details.put("weights_dtype", ckpt.storedDtype());
-        details.put("compute_dtype", "F32");
+        details.put("compute_dtype", "F32 activations; F16 weights multiply in F16 with F32 accumulation");
+        details.put("weights_held", decoder.weightTypes());
         details.put("layers", Integer.toString(c.numLayers()));
         details.put("heads", c.numHeads() + "/" + c.numKvHeads());
         details.put("vocab_size", Integer.toString(c.vocabSize()));
         details.put("device", device);
+        details.put("chat_template", t != null ? "from the checkpoint" : error != null
+                ? "cannot be used: " + error.getMessage() : "none: tokenizer_config.json has no chat_template");
         details.put("path", ckpt.dir().toString());
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);
     }
@@ -98,9 +101,8 @@ final class DjlBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
-        checkSupported(o);
-        int[] prompt = request.isChat() ? encodeChat(request.messages())
-                : tokenizer.encode(request.prompt(), true);
+        int[] prompt = request.isChat() ? encodeChat(request.messages(), o)
+                : encodePrompt(request.prompt());
         if (prompt.length == 0) {
             int bos = ckpt.config().bosTokenId() >= 0 ? ckpt.config().bosTokenId() : tokenizer.tokenId(bosToken);
             if (bos < 0) {
@@ -110,88 +112,83 @@ final class DjlBackend implements LlmBackend {
             prompt = new int[] {bos};
         }
         checkIds(prompt);
-        if (prompt.length >= contextLength) {
-            throw new ContextOverflowException("the prompt of " + prompt.length + " tokens does not fit the context of "
-                    + contextLength + " tokens of djl model " + ckpt.model()
-                    + "; shorten the prompt or open the model with a larger ctx setting");
-        }
-        int room = contextLength - prompt.length;
-        int asked = o.maxTokens().orElse(ckpt.generationConfig().path("max_new_tokens").asInt(room));
-        int maxTokens = Math.max(1, Math.min(asked, room));
+        DecodeLoop loop = DecodeLoop.plan("djl model " + ckpt.model(), prompt, contextLength, o,
+                ckpt.generationConfig().path("max_new_tokens").asInt(0));
         Sampler sampler = sampler(o);
         lock.lock();
-        try {
-            return run(prompt, maxTokens, sampler, new StopSequenceFilter(o.stop(), sink), cancel);
+        try (LlamaDecoder.KvCache cache = decoder.newCache(loop.promptTokens() + loop.maxNewTokens())) {
+            return loop.run(new Steps(cache, sampler, loop.promptTokens() + loop.maxNewTokens()), sink, cancel);
+        } catch (ai.djl.engine.EngineException e) {
+            throw new LlmException("the PyTorch engine failed while generating with djl model " + ckpt.model()
+                    + ": " + e.getMessage(), e);
         } finally {
             lock.unlock();
         }
     }
 
-    private BackendResult run(int[] prompt, int maxTokens, Sampler sampler, StopSequenceFilter stops,
-                              CancelSignal cancel) {
-        int[] history = new int[prompt.length + maxTokens];
-        System.arraycopy(prompt, 0, history, 0, prompt.length);
-        int length = prompt.length;
-        int produced = 0;
-        FinishReason reason = FinishReason.LENGTH;
-        CheckpointTokenizer.StreamDecoder text = tokenizer.new StreamDecoder();
-        try (LlamaDecoder.KvCache cache = decoder.newCache(prompt.length + maxTokens)) {
-            if (cancel.isCancelled()) {
-                return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
-            }
-            float[] logits = decoder.forward(prompt, cache, false);
-            while (true) {
-                if (cancel.isCancelled()) {
-                    reason = FinishReason.CANCELLED;
-                    break;
-                }
-                int next = sampler.sample(logits, history, length);
-                if (eosIds.contains(next)) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                history[length++] = next;
-                produced++;
-                if (stops.accept(text.push(next))) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                if (produced >= maxTokens) {
-                    reason = FinishReason.LENGTH;
-                    break;
-                }
-                if (cancel.isCancelled()) {
-                    reason = FinishReason.CANCELLED;
-                    break;
-                }
-                logits = decoder.forward(new int[] {next}, cache, false);
-            }
-        } catch (ai.djl.engine.EngineException e) {
-            throw new LlmException("the PyTorch engine failed while generating with djl model " + ckpt.model()
-                    + ": " + e.getMessage(), e);
+    /** Tokenizes a prompt with the special tokens the family's tokenizer adds (see CheckpointTokenizer). */
+    int[] encodePrompt(String text) {
+        JsonNode tc = ckpt.tokenizerConfig();
+        Boolean addBos = tc.path("add_bos_token").isBoolean() ? tc.path("add_bos_token").asBoolean() : null;
+        Boolean addEos = tc.path("add_eos_token").isBoolean() ? tc.path("add_eos_token").asBoolean() : null;
+        int bos = tokenizer.tokenId(bosToken);
+        if (bos < 0) {
+            bos = ckpt.config().bosTokenId();
         }
-        // After a cancel nothing more is sent; otherwise text held back for UTF-8 or stop matching goes out.
-        if (reason != FinishReason.CANCELLED && !stops.stopped() && !stops.accept(text.flush())) {
-            stops.flush();
-        }
-        if (stops.stopped()) {
-            reason = FinishReason.STOP;
-        }
-        return new BackendResult(reason, prompt.length, produced, List.<ToolCall>of(), null);
+        return tokenizer.encodePrompt(text, addBos, addEos, bos, tokenizer.tokenId(eosToken));
     }
 
-    private void checkSupported(GenerationOptions o) {
-        if (o.responseFormat().isPresent() && o.responseFormat().get().kind() != ResponseFormat.Kind.TEXT) {
-            throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot constrain output to "
-                    + o.responseFormat().get() + "; use the llamacpp or ollama backend for JSON output");
+    /** The checkpoint's forward pass, sampler, end tokens and tokenizer, for the shared decode loop. */
+    private final class Steps implements DecodeEngine {
+        private final LlamaDecoder.KvCache cache;
+        private final Sampler sampler;
+        private final int[] history;
+        private int length;
+        private float[] logits;
+
+        Steps(LlamaDecoder.KvCache cache, Sampler sampler, int capacity) {
+            this.cache = cache;
+            this.sampler = sampler;
+            this.history = new int[capacity];
         }
-        if (!o.tools().isEmpty()) {
-            throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " does not support tool calling;"
-                    + " use the llamacpp or ollama backend for tools");
+
+        @Override
+        public void evaluate(int[] tokens) {
+            System.arraycopy(tokens, 0, history, length, tokens.length);
+            length += tokens.length;
+            logits = decoder.forward(tokens, cache, false);
         }
-        if (o.think().orElse(false)) {
-            throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " does not separate thinking "
-                    + "text; leave think unset");
+
+        @Override
+        public int sample() {
+            return sampler.sample(logits, history, length);
+        }
+
+        @Override
+        public boolean isEndOfGeneration(int token) {
+            return eosIds.contains(token);
+        }
+
+        @Override
+        public byte[] tokenBytes(int token) {
+            return tokenizer.decode(new int[] {token}, 0, 1, true).getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** Byte-level and SentencePiece tokenizers decode in context: the tokenizer library joins the pieces. */
+        @Override
+        public PieceDecoder newPieceDecoder() {
+            CheckpointTokenizer.StreamDecoder text = tokenizer.new StreamDecoder();
+            return new PieceDecoder() {
+                @Override
+                public String push(int token) {
+                    return text.push(token);
+                }
+
+                @Override
+                public String flush() {
+                    return text.flush();
+                }
+            };
         }
     }
 
@@ -217,39 +214,47 @@ final class DjlBackend implements LlmBackend {
         return new Sampler(temperature, topK, topP, minP, penalty, seed);
     }
 
-    /**
-     * Renders a conversation with the checkpoint's template and tokenizes it; the template writes the
-     * special tokens itself, so the tokenizer adds none.
-     */
-    private int[] encodeChat(List<ChatMessage> messages) {
-        return tokenizer.encode(renderChat(messages), false);
-    }
-
-    String renderChat(List<ChatMessage> messages) {
-        if (template == null) {
-            String why = templateError != null ? "its chat template cannot be used: " + templateError.getMessage()
-                    : "its tokenizer_config.json has no chat_template";
-            throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot chat because " + why
-                    + "; use generate with a prompt you format yourself", templateError);
-        }
-        RenderOptions.Builder options = RenderOptions.builder().addGenerationPrompt(true);
+    private PromptEncoder encoder() {
+        RenderOptions.Builder options = RenderOptions.builder();
         if (bosToken != null) {
             options.bosToken(bosToken);
         }
         if (eosToken != null) {
             options.eosToken(eosToken);
         }
-        try {
-            return template.render(messages, options.build());
-        } catch (RuntimeException e) {
-            throw new LlmException("the chat template of djl model " + ckpt.model() + " cannot render this "
-                    + "conversation: " + e.getMessage(), e);
-        }
+        PromptEncoder.Renderer render = (messages, o) -> {
+            if (template == null) {
+                // only direct SPI calls get here: core refuses chat to a model without the CHAT capability
+                throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot chat: "
+                        + info.details().get("chat_template"), Capability.CHAT);
+            }
+            try {
+                return template.render(messages, o);
+            } catch (RuntimeException e) {
+                throw new LlmException("the chat template of djl model " + ckpt.model() + " cannot render this "
+                        + "conversation: " + e.getMessage(), e);
+            }
+        };
+        // The template writes the special tokens itself (BOS included), so the tokenizer adds none.
+        return PromptEncoder.builder(render, text -> tokenizer.encode(text, false))
+                .controlTokens(tokenizer.specialTokens())
+                .renderOptions(options.build())
+                .build();
+    }
+
+    /** Renders and tokenizes a conversation; message contents never become special tokens. */
+    private int[] encodeChat(List<ChatMessage> messages, GenerationOptions o) {
+        return encoder.encodeChat(messages, o.tools());
+    }
+
+    /** @return the conversation as the model reads it, for tests in this package */
+    String renderChat(List<ChatMessage> messages) {
+        return encoder.render(messages, encoder.renderOptions().toBuilder().addGenerationPrompt(true).build());
     }
 
     @Override
     public int[] tokenize(String text) {
-        return tokenizer.encode(text, false);
+        return encoder.encodeText(text);
     }
 
     @Override
@@ -259,7 +264,7 @@ final class DjlBackend implements LlmBackend {
 
     @Override
     public int countTokens(List<ChatMessage> messages) {
-        return encodeChat(messages).length;
+        return encoder.encodeChat(messages, List.of()).length;
     }
 
     /** @return the decoder, for tests in this package */

@@ -96,13 +96,14 @@ public final class DjlProvider implements LlmProvider {
         // Everything is checked in Java before the engine or any native code starts.
         Checkpoint ckpt = Checkpoint.read(dir, model);
         CheckpointConfig c = ckpt.config();
-        int limit = c.slidingWindow() > 0 ? c.slidingWindow() : c.maxPositionEmbeddings();
+        int limit = c.contextLimit();
         if (askedCtx > limit) {
             throw new IllegalArgumentException("ctx " + askedCtx + " exceeds the " + limit + " positions djl model "
                     + model + " supports");
         }
         int ctx = askedCtx > 0 ? askedCtx : Math.min(limit, DEFAULT_MAX_CONTEXT);
 
+        checkMemory(ckpt, ctx, availableMemory());
         Engine engine = engine(model);
         if (threads > 0) {
             JniUtils.setNumThreads(threads);
@@ -116,7 +117,8 @@ public final class DjlProvider implements LlmProvider {
             }
             dev = Device.gpu();
         }
-        CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model);
+        CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model,
+                c.vocabSize());
         NDManager weights = engine.newBaseManager(dev);
         try {
             String where = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
@@ -130,6 +132,46 @@ public final class DjlProvider implements LlmProvider {
             }
             throw e;
         }
+    }
+
+    /**
+     * Fails before anything is allocated when the weights and the key/value cache cannot fit in memory.
+     *
+     * @param ckpt the checked checkpoint
+     * @param ctx the context length the cache may reach
+     * @param available bytes of memory available, or a negative number when unknown
+     * @throws ModelLoadException giving the needed and available bytes
+     */
+    static void checkMemory(Checkpoint ckpt, int ctx, long available) {
+        CheckpointConfig c = ckpt.config();
+        long weights = ckpt.weightBytes();
+        long cache = 2L * c.numLayers() * c.numKvHeads() * c.headDim() * ctx * Float.BYTES;
+        long needed = weights + cache;
+        if (available >= 0 && needed > available) {
+            throw new ModelLoadException("djl model " + ckpt.model() + " needs about " + needed + " bytes of memory ("
+                    + weights + " for the weights, " + cache + " for a key/value cache of " + ctx + " positions), but "
+                    + "only " + available + " bytes are available; use a machine with more memory, a smaller ctx, "
+                    + "or a smaller or quantized model (the llamacpp backend reads quantized GGUF files)");
+        }
+    }
+
+    /** @return memory available to this process now, from the OS; -1 when it cannot be told */
+    static long availableMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemAvailable:")) {
+                    String[] f = line.trim().split("\\s+");
+                    return Long.parseLong(f[1]) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // Not Linux, or no procfs: fall back to the JVM's view.
+        }
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        if (os instanceof com.sun.management.OperatingSystemMXBean sun) {
+            return sun.getFreeMemorySize();
+        }
+        return -1;
     }
 
     private static Engine engine(String model) {

@@ -1,5 +1,6 @@
 package io.github.locallm.djl;
 
+import ai.djl.ndarray.BaseNDManager;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
@@ -8,7 +9,6 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import io.github.locallm.ModelLoadException;
 import java.io.IOException;
@@ -18,29 +18,65 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The Llama-family decoder (Llama, Mistral, Qwen2) written in NDArray operations, with a key/value cache.
+ * The decoder of every supported family (Llama, Mistral, Qwen2/3, Phi-2, Phi-3, Gemma 2/3, Mixtral,
+ * Qwen2-MoE, Qwen3-MoE) in NDArray operations, with a key/value cache.
  *
- * <p>Computes in F32 whatever the stored type: F16 and BF16 weights are widened in Java while loading.
- * Each forward step runs inside an {@link NDScope}, so every temporary array is freed when the step ends
- * and only the cache entries survive.
+ * <p>Weights: F32 and F16 tensors are used in place from the memory-mapped safetensors files (never copied
+ * to the Java heap or widened); a BF16 tensor becomes F16 when every value converts exactly, otherwise F32
+ * (PyTorch's JNI in this DJL cannot take BF16 arrays). Projections of one input are fused into one matrix
+ * (q/k/v, gate/up), which costs a copy of those tensors. Activations, norms, attention, softmax and the
+ * residual stream are F32; a product with an F16 matrix runs in PyTorch's F16 CPU kernel (F32 accumulation)
+ * on the activations rounded to F16, and its result is widened back.
  *
- * <p>Not thread-safe: callers serialize forward passes; the weights are read-only once loaded.
+ * <p>All native work runs on the model's {@link InferenceThread}: loading, every forward pass, creating and
+ * closing caches. Each forward step runs inside an {@link NDScope} there, so every temporary array is freed
+ * when the step ends and only cache entries survive.
+ *
+ * <p>Thread-safe in the sense that calls from any thread are queued on the inference thread; callers still
+ * use one cache per generation.
  */
 final class LlamaDecoder implements AutoCloseable {
-    /** Largest piece of one tensor built at once, in F32 bytes; bounds the transient direct memory. */
+    /** Largest piece of one converted tensor built at once, in bytes; bounds the transient direct memory. */
     static final long PIECE_BYTES = 256L << 20;
 
-    private final CheckpointConfig cfg;
-    private final NDManager manager;
-    private final NDArray embed;
-    private final NDArray norm;
-    private final NDArray lmHead;
-    private final Layer[] layers;
-    private final float[] invFreq;
+    /** What a forward pass returns. */
+    enum Output {
+        /** The logits of the last position. */
+        LAST_LOGITS,
+        /** The logits of every new position. */
+        ALL_LOGITS,
+        /** The final-norm hidden states of every new position ({@code hiddenSize} floats each). */
+        HIDDEN
+    }
 
-    private record Layer(NDArray inNorm, NDArray q, NDArray qb, NDArray k, NDArray kb, NDArray v, NDArray vb,
-                         NDArray o, NDArray ob, NDArray postNorm, NDArray gate, NDArray gateB, NDArray up,
-                         NDArray upB, NDArray down, NDArray downB) {
+    private final CheckpointConfig cfg;
+    private final InferenceThread thread;
+    private final NDManager manager;
+    private final Weights w;
+    private final String weightTypes;
+    private int lastStepArrays;
+
+    /** A norm: weight (already {@code 1 + w} for Gemma) and bias (LayerNorm only). */
+    private record Norm(NDArray w, NDArray b) {
+    }
+
+    /** A projection: weight in F32 or F16, bias in F32 or null. */
+    private record Proj(NDArray w, NDArray b) {
+    }
+
+    /** An MLP: {@code gateUp} holds gate rows then up rows (gated) or is the single input layer (plain). */
+    private record Mlp(Proj gateUp, Proj down, int inter, boolean gated) {
+    }
+
+    /** A mixture of experts. */
+    private record Moe(NDArray router, Mlp[] experts, Mlp shared, NDArray sharedGate) {
+    }
+
+    private record Layer(Norm in, Proj qkv, Norm qNorm, Norm kNorm, Proj o, Norm postAttn, Norm preMlp,
+                         Norm postMlp, Mlp mlp, Moe moe, int window, boolean local) {
+    }
+
+    private record Weights(NDArray embed, Proj lmHead, Norm norm, Layer[] layers) {
     }
 
     /**
@@ -51,6 +87,7 @@ final class LlamaDecoder implements AutoCloseable {
         /** Positions allocated at first, when the allowance is larger. */
         static final int INITIAL = 256;
 
+        private final InferenceThread thread;
         private final NDManager manager;
         private final NDArray[] keys;
         private final NDArray[] values;
@@ -59,14 +96,16 @@ final class LlamaDecoder implements AutoCloseable {
         private final int headDim;
         private int allocated;
         private int length;
+        private boolean closed;
 
-        private KvCache(NDManager parent, CheckpointConfig c, int capacity) {
+        private KvCache(InferenceThread thread, NDManager parent, CheckpointConfig c, int capacity) {
+            this.thread = thread;
             this.manager = parent.newSubManager();
             this.capacity = capacity;
-            this.kvHeads = c.numKvHeads();
-            this.headDim = c.headDim();
-            keys = new NDArray[c.numLayers()];
-            values = new NDArray[c.numLayers()];
+            this.kvHeads = c.numKvHeads;
+            this.headDim = c.headDim;
+            keys = new NDArray[c.numLayers];
+            values = new NDArray[c.numLayers];
             allocate(Math.min(capacity, INITIAL));
         }
 
@@ -113,116 +152,306 @@ final class LlamaDecoder implements AutoCloseable {
             return allocated;
         }
 
+        /** Frees the cache's arrays on the inference thread; idempotent. */
         @Override
         public void close() {
-            manager.close();
+            if (!closed) {
+                closed = true;
+                thread.run(manager::close);
+            }
         }
     }
 
-    private LlamaDecoder(CheckpointConfig cfg, NDManager manager, NDArray embed, NDArray norm, NDArray lmHead,
-                         Layer[] layers) {
+    private LlamaDecoder(CheckpointConfig cfg, InferenceThread thread, NDManager manager, Weights w,
+                         String weightTypes) {
         this.cfg = cfg;
+        this.thread = thread;
         this.manager = manager;
-        this.embed = embed;
-        this.norm = norm;
-        this.lmHead = lmHead;
-        this.layers = layers;
-        double[] inv = cfg.inverseFrequencies();
-        invFreq = new float[inv.length];
-        for (int i = 0; i < inv.length; i++) {
-            invFreq[i] = (float) inv[i];
-        }
+        this.w = w;
+        this.weightTypes = weightTypes;
     }
 
     /**
-     * Loads the weights of a checked checkpoint into arrays of the given manager.
+     * Loads the weights of a checked checkpoint on a new inference thread.
      *
      * @param ckpt the checkpoint
      * @param manager owns the weights; closed by {@link #close()}
      * @return the decoder
      */
     static LlamaDecoder load(Checkpoint ckpt, NDManager manager) {
-        return load(ckpt, manager, PIECE_BYTES);
+        return load(ckpt, manager, PIECE_BYTES, true);
     }
 
     /**
-     * Loads the weights, building each tensor from pieces of at most {@code pieceBytes}.
+     * Loads the weights, copying every tensor in pieces of at most {@code pieceBytes} instead of using the
+     * mapped file in place when {@code inPlace} is false.
      *
      * @param ckpt the checkpoint
      * @param manager owns the weights
-     * @param pieceBytes the largest piece, in F32 bytes
+     * @param pieceBytes the largest piece of a copied tensor
+     * @param inPlace whether F32 and F16 tensors are used from the mapping
      * @return the decoder
      */
-    static LlamaDecoder load(Checkpoint ckpt, NDManager manager, long pieceBytes) {
-        CheckpointConfig c = ckpt.config();
-        Loader l = new Loader(ckpt, manager, pieceBytes);
-        NDArray embed = l.get("model.embed_tokens.weight");
-        NDArray lmHead = c.tieWordEmbeddings() ? embed : l.get("lm_head.weight");
-        Layer[] layers = new Layer[c.numLayers()];
-        for (int i = 0; i < layers.length; i++) {
-            String p = "model.layers." + i + ".";
-            layers[i] = new Layer(
-                    l.get(p + "input_layernorm.weight"),
-                    l.get(p + "self_attn.q_proj.weight"), l.opt(p + "self_attn.q_proj.bias", c.attentionBias()),
-                    l.get(p + "self_attn.k_proj.weight"), l.opt(p + "self_attn.k_proj.bias", c.attentionBias()),
-                    l.get(p + "self_attn.v_proj.weight"), l.opt(p + "self_attn.v_proj.bias", c.attentionBias()),
-                    l.get(p + "self_attn.o_proj.weight"), l.opt(p + "self_attn.o_proj.bias", c.oBias()),
-                    l.get(p + "post_attention_layernorm.weight"),
-                    l.get(p + "mlp.gate_proj.weight"), l.opt(p + "mlp.gate_proj.bias", c.mlpBias()),
-                    l.get(p + "mlp.up_proj.weight"), l.opt(p + "mlp.up_proj.bias", c.mlpBias()),
-                    l.get(p + "mlp.down_proj.weight"), l.opt(p + "mlp.down_proj.bias", c.mlpBias()));
+    static LlamaDecoder load(Checkpoint ckpt, NDManager manager, long pieceBytes, boolean inPlace) {
+        InferenceThread thread = new InferenceThread("djl-inference " + ckpt.dir().getFileName());
+        try {
+            return thread.call(() -> {
+                Loader l = new Loader(ckpt, manager, pieceBytes, inPlace);
+                Weights w = l.weights();
+                return new LlamaDecoder(ckpt.config(), thread, manager, w, l.types());
+            });
+        } catch (RuntimeException | Error e) {
+            thread.close();
+            throw e;
         }
-        return new LlamaDecoder(c, manager, embed, l.get("model.norm.weight"), lmHead, layers);
     }
 
     /** Builds weight arrays from the memory-mapped safetensors data. */
     private static final class Loader {
         private final Checkpoint ckpt;
+        private final CheckpointConfig c;
         private final NDManager manager;
         private final long pieceBytes;
+        private final boolean inPlace;
+        private final java.util.Map<String, Long> types = new java.util.TreeMap<>();
 
-        Loader(Checkpoint ckpt, NDManager manager, long pieceBytes) {
+        Loader(Checkpoint ckpt, NDManager manager, long pieceBytes, boolean inPlace) {
             this.ckpt = ckpt;
+            this.c = ckpt.config();
             this.manager = manager;
             this.pieceBytes = pieceBytes;
+            this.inPlace = inPlace;
         }
 
-        NDArray opt(String name, boolean present) {
-            return present ? get(name) : null;
+        String types() {
+            StringBuilder sb = new StringBuilder();
+            types.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(v));
+            return sb.toString();
         }
 
-        NDArray get(String name) {
+        Weights weights() {
+            NDArray embed = matrix("model.embed_tokens.weight");
+            boolean phi = c.family == CheckpointConfig.Family.PHI;
+            Proj head = c.tieWordEmbeddings ? new Proj(embed, null)
+                    : new Proj(matrix("lm_head.weight"), phi ? vector("lm_head.bias") : null);
+            Layer[] layers = new Layer[c.numLayers];
+            for (int i = 0; i < layers.length; i++) {
+                layers[i] = layer(i);
+            }
+            return new Weights(embed, head, norm(phi ? "model.final_layernorm" : "model.norm"), layers);
+        }
+
+        private Layer layer(int i) {
+            String p = "model.layers." + i + ".";
+            boolean phi = c.family == CheckpointConfig.Family.PHI;
+            Proj qkv;
+            if (c.family == CheckpointConfig.Family.PHI3) {
+                qkv = new Proj(matrix(p + "self_attn.qkv_proj.weight"), null);
+            } else {
+                qkv = new Proj(fused(p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                        p + "self_attn.v_proj.weight"),
+                        c.qkvBias ? fusedVector(p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias",
+                                p + "self_attn.v_proj.bias") : null);
+            }
+            String o = p + (phi ? "self_attn.dense" : "self_attn.o_proj");
+            Proj out = new Proj(matrix(o + ".weight"), c.oBias ? vector(o + ".bias") : null);
+            Norm qNorm = null;
+            Norm kNorm = null;
+            if (c.qkNorm) {
+                qNorm = norm(p + (phi ? "self_attn.q_layernorm" : "self_attn.q_norm"));
+                kNorm = norm(p + (phi ? "self_attn.k_layernorm" : "self_attn.k_norm"));
+            }
+            Norm postAttn = null;
+            Norm preMlp = null;
+            Norm postMlp = null;
+            if (c.sandwichNorms) {
+                postAttn = norm(p + "post_attention_layernorm");
+                preMlp = norm(p + "pre_feedforward_layernorm");
+                postMlp = norm(p + "post_feedforward_layernorm");
+            } else if (!phi) {
+                preMlp = norm(p + "post_attention_layernorm");
+            }
+            Mlp mlp = null;
+            Moe moe = null;
+            if (phi) {
+                mlp = new Mlp(new Proj(matrix(p + "mlp.fc1.weight"), vector(p + "mlp.fc1.bias")),
+                        new Proj(matrix(p + "mlp.fc2.weight"), vector(p + "mlp.fc2.bias")), c.intermediateSize, false);
+            } else if (c.sparse[i] && c.family == CheckpointConfig.Family.MIXTRAL) {
+                String mp = p + "block_sparse_moe.";
+                Mlp[] experts = new Mlp[c.numExperts];
+                for (int x = 0; x < experts.length; x++) {
+                    String ep = mp + "experts." + x + ".";
+                    experts[x] = new Mlp(new Proj(fused(ep + "w1.weight", ep + "w3.weight"), null),
+                            new Proj(matrix(ep + "w2.weight"), null), c.expertIntermediate, true);
+                }
+                moe = new Moe(vector(mp + "gate.weight"), experts, null, null);
+            } else if (c.sparse[i]) {
+                String mp = p + "mlp.";
+                Mlp[] experts = new Mlp[c.numExperts];
+                for (int x = 0; x < experts.length; x++) {
+                    experts[x] = gated(mp + "experts." + x + ".", c.expertIntermediate, false);
+                }
+                Mlp shared = null;
+                NDArray sharedGate = null;
+                if (c.sharedExpertIntermediate > 0) {
+                    shared = gated(mp + "shared_expert.", c.sharedExpertIntermediate, false);
+                    sharedGate = vector(mp + "shared_expert_gate.weight");
+                }
+                moe = new Moe(vector(mp + "gate.weight"), experts, shared, sharedGate);
+            } else if (c.family == CheckpointConfig.Family.PHI3) {
+                mlp = new Mlp(new Proj(matrix(p + "mlp.gate_up_proj.weight"), null),
+                        new Proj(matrix(p + "mlp.down_proj.weight"), null), c.intermediateSize, true);
+            } else {
+                mlp = gated(p + "mlp.", c.intermediateSize, c.mlpBias);
+            }
+            boolean local = c.family == CheckpointConfig.Family.GEMMA3 && c.windows[i] > 0;
+            return new Layer(norm(p + "input_layernorm"), qkv, qNorm, kNorm, out, postAttn, preMlp, postMlp, mlp, moe,
+                    c.windows[i], local);
+        }
+
+        private Mlp gated(String p, int inter, boolean bias) {
+            return new Mlp(new Proj(fused(p + "gate_proj.weight", p + "up_proj.weight"),
+                    bias ? fusedVector(p + "gate_proj.bias", p + "up_proj.bias") : null),
+                    new Proj(matrix(p + "down_proj.weight"), bias ? vector(p + "down_proj.bias") : null), inter, true);
+        }
+
+        private Norm norm(String name) {
+            NDArray weight = vector(name + ".weight");
+            if (c.normKind == CheckpointConfig.NormKind.RMS_PLUS_ONE) {
+                NDArray plusOne = weight.add(1f);
+                weight.close();
+                weight = plusOne;
+            }
+            return new Norm(weight, c.normKind == CheckpointConfig.NormKind.LAYER ? vector(name + ".bias") : null);
+        }
+
+        /** Several matrices stacked by rows into one, in one element type. */
+        private NDArray fused(String... names) {
+            List<NDArray> parts = new ArrayList<>();
+            boolean anyF32 = false;
+            for (String n : names) {
+                NDArray a = matrix(n);
+                anyF32 |= a.getDataType() == DataType.FLOAT32;
+                parts.add(a);
+            }
+            if (anyF32) {
+                for (int i = 0; i < parts.size(); i++) {
+                    if (parts.get(i).getDataType() != DataType.FLOAT32) {
+                        NDArray wide = parts.get(i).toType(DataType.FLOAT32, false);
+                        parts.get(i).close();
+                        parts.set(i, wide);
+                    }
+                }
+            }
+            NDArray whole = NDArrays.concat(new NDList(parts), 0);
+            parts.forEach(NDArray::close);
+            return whole;
+        }
+
+        private NDArray fusedVector(String... names) {
+            List<NDArray> parts = new ArrayList<>();
+            for (String n : names) {
+                parts.add(vector(n));
+            }
+            NDArray whole = NDArrays.concat(new NDList(parts), 0);
+            parts.forEach(NDArray::close);
+            return whole;
+        }
+
+        /** A vector or small matrix, always F32. */
+        private NDArray vector(String name) {
+            return widened(name);
+        }
+
+        /** A weight matrix: in place when F32 or F16, converted when BF16. */
+        private NDArray matrix(String name) {
             Checkpoint.Located t = ckpt.tensor(name);
             SafetensorsFile.Entry e = t.entry();
+            Shape shape = new Shape(e.shape());
+            try {
+                switch (e.dtype()) {
+                    case F32, F16: {
+                        ByteBuffer mapped = inPlace ? t.file().map(e) : null;
+                        if (mapped != null) {
+                            count(e.dtypeName() + " mapped", e.elements());
+                            return manager.create(mapped, shape,
+                                    e.dtype() == SafetensorsFile.DType.F32 ? DataType.FLOAT32 : DataType.FLOAT16);
+                        }
+                        if (e.dtype() == SafetensorsFile.DType.F32) {
+                            return widened(name);
+                        }
+                        count("F16 copied", e.elements());
+                        return pieces(name, e, 2, (buf, first) -> t.file().readRaw(e, first, buf), DataType.FLOAT16);
+                    }
+                    case BF16: {
+                        if (!t.file().bf16FitsHalf(e)) {
+                            return widened(name);
+                        }
+                        count("BF16 as F16", e.elements());
+                        return pieces(name, e, 2, (buf, first) -> t.file().readBf16AsHalf(e, buf.asShortBuffer()),
+                                DataType.FLOAT16);
+                    }
+                    default:
+                        throw new AssertionError(e.dtype());
+                }
+            } catch (IOException ex) {
+                throw cannotRead(name, t, ex);
+            }
+        }
+
+        private NDArray widened(String name) {
+            Checkpoint.Located t = ckpt.tensor(name);
+            SafetensorsFile.Entry e = t.entry();
+            count(e.dtypeName() + (e.dtype() == SafetensorsFile.DType.F32 ? " copied" : " as F32"), e.elements());
+            try {
+                return pieces(name, e, 4, (buf, first) -> t.file().readF32(e, first, buf.asFloatBuffer()),
+                        DataType.FLOAT32);
+            } catch (IOException ex) {
+                throw cannotRead(name, t, ex);
+            }
+        }
+
+        private ModelLoadException cannotRead(String name, Checkpoint.Located t, IOException ex) {
+            return new ModelLoadException("cannot read tensor " + name + " from " + t.file().path()
+                    + " of djl model " + ckpt.model() + ": " + ex.getMessage(), ex);
+        }
+
+        private void count(String kind, long elements) {
+            types.merge(kind, elements, Long::sum);
+        }
+
+        /** Fills a piece buffer from the file: {@code first} is the first element of the piece. */
+        private interface PieceReader {
+            void read(ByteBuffer piece, long first) throws IOException;
+        }
+
+        private NDArray pieces(String name, SafetensorsFile.Entry e, int elementBytes, PieceReader reader,
+                               DataType type) throws IOException {
             long[] shape = e.shape();
             long rowElems = 1;
             for (int i = 1; i < shape.length; i++) {
                 rowElems *= shape[i];
             }
             long rows = shape.length == 0 ? 1 : shape[0];
-            long rowsPerPiece = Math.max(1, Math.min(rows, pieceBytes / 4 / Math.max(1, rowElems)));
-            List<NDArray> pieces = new ArrayList<>();
-            try {
-                for (long r = 0; r < rows; r += rowsPerPiece) {
-                    long n = Math.min(rowsPerPiece, rows - r);
-                    long elems = n * rowElems;
-                    ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(elems * 4)).order(ByteOrder.nativeOrder());
-                    t.file().readF32(e, r * rowElems, buf.asFloatBuffer());
-                    long[] pieceShape = shape.clone();
-                    if (pieceShape.length > 0) {
-                        pieceShape[0] = n;
-                    }
-                    pieces.add(manager.create(buf, new Shape(pieceShape), DataType.FLOAT32));
+            long rowsPerPiece = Math.max(1, Math.min(rows, pieceBytes / elementBytes / Math.max(1, rowElems)));
+            List<NDArray> parts = new ArrayList<>();
+            for (long r = 0; r < rows; r += rowsPerPiece) {
+                long n = Math.min(rowsPerPiece, rows - r);
+                ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(n * rowElems * elementBytes))
+                        .order(ByteOrder.nativeOrder());
+                ByteBuffer view = buf.duplicate().order(ByteOrder.nativeOrder());
+                reader.read(view, r * rowElems);
+                long[] pieceShape = shape.clone();
+                if (pieceShape.length > 0) {
+                    pieceShape[0] = n;
                 }
-            } catch (IOException ex) {
-                throw new ModelLoadException("cannot read tensor " + name + " from " + t.file().path()
-                        + " of djl model " + ckpt.model() + ": " + ex.getMessage(), ex);
+                parts.add(manager.create(buf, new Shape(pieceShape), type));
             }
-            if (pieces.size() == 1) {
-                return pieces.get(0);
+            if (parts.size() == 1) {
+                return parts.get(0);
             }
-            NDArray whole = NDArrays.concat(new NDList(pieces), 0);
-            pieces.forEach(NDArray::close);
+            NDArray whole = NDArrays.concat(new NDList(parts), 0);
+            parts.forEach(NDArray::close);
             return whole;
         }
     }
@@ -232,12 +461,22 @@ final class LlamaDecoder implements AutoCloseable {
         return cfg;
     }
 
+    /** @return how the weights are held, such as {@code F16 mapped 1234, F32 copied 56} (elements) */
+    String weightTypes() {
+        return weightTypes;
+    }
+
+    /** @return the inference thread, for tests */
+    InferenceThread thread() {
+        return thread;
+    }
+
     /**
      * @param capacity positions the generation may use
      * @return an empty cache owned by the caller
      */
     KvCache newCache(int capacity) {
-        return new KvCache(manager, cfg, capacity);
+        return thread.call(() -> new KvCache(thread, manager, cfg, capacity));
     }
 
     /**
@@ -249,114 +488,329 @@ final class LlamaDecoder implements AutoCloseable {
      * @return logits, {@code vocabSize} floats per returned position
      */
     float[] forward(int[] tokens, KvCache cache, boolean allLogits) {
+        return forward(tokens, cache, allLogits ? Output.ALL_LOGITS : Output.LAST_LOGITS);
+    }
+
+    /**
+     * Runs the decoder over new tokens, appending their keys and values to the cache.
+     *
+     * @param tokens the new tokens, at least one; ids below the vocabulary size
+     * @param cache the cache of this generation, with room for the tokens
+     * @param output what to return
+     * @return logits ({@code vocabSize} floats per returned position) or hidden states ({@code hiddenSize}
+     *     floats per new position)
+     */
+    float[] forward(int[] tokens, KvCache cache, Output output) {
+        int t = tokens.length;
+        if (t == 0 || cache.length + t > cache.capacity) {
+            throw new IllegalStateException("cache of " + cache.capacity + " positions cannot take " + t
+                    + " tokens after " + cache.length);
+        }
+        for (int id : tokens) {
+            if (id < 0 || id >= cfg.vocabSize) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of "
+                        + cfg.vocabSize);
+            }
+        }
+        return thread.call(() -> step(tokens, cache, output));
+    }
+
+    private float[] step(int[] tokens, KvCache cache, Output output) {
         int t = tokens.length;
         int start = cache.length;
         int end = start + t;
-        if (t == 0 || end > cache.capacity) {
-            throw new IllegalStateException("cache of " + cache.capacity + " positions cannot take " + t
-                    + " tokens after " + start);
-        }
         cache.reserve(end);
-        int nH = cfg.numHeads();
-        int nKv = cfg.numKvHeads();
-        int hd = cfg.headDim();
-        int group = nH / nKv;
-        float eps = (float) cfg.rmsNormEps();
-        float scale = (float) (1.0 / Math.sqrt(hd));
         float[] out;
+        NDManager m = cache.manager;
+        int before = ((BaseNDManager) m).getManagedArrays().size();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            NDManager m = cache.manager;
             long[] ids = new long[t];
             for (int i = 0; i < t; i++) {
                 ids[i] = tokens[i];
             }
-            NDArray x = embed.get(m.create(ids));
-            NDArray[] rope = ropeTables(m, start, t);
-            NDArray mask = t > 1 ? causalMask(m, start, t) : null;
-            for (int li = 0; li < layers.length; li++) {
-                Layer l = layers[li];
-                NDArray h = rmsNorm(x, l.inNorm(), eps);
-                NDArray q = linear(h, l.q(), l.qb()).reshape(t, nH, hd);
-                NDArray k = linear(h, l.k(), l.kb()).reshape(t, nKv, hd);
-                NDArray v = linear(h, l.v(), l.vb()).reshape(t, nKv, hd);
-                q = applyRope(q, rope[0], rope[1], hd).transpose(1, 0, 2);
-                k = applyRope(k, rope[0], rope[1], hd).transpose(1, 0, 2);
-                v = v.transpose(1, 0, 2);
-                NDIndex fresh = new NDIndex(":, {}:{}, :", start, end);
-                cache.keys[li].set(fresh, k);
-                cache.values[li].set(fresh, v);
-                NDIndex seen = new NDIndex(":, :{}, :", end);
-                NDArray keys = cache.keys[li].get(seen);
-                NDArray values = cache.values[li].get(seen);
-                // Query heads g*group .. g*group+group-1 share key/value head g.
-                NDArray scores = q.reshape(nKv, (long) group * t, hd).matMul(keys.transpose(0, 2, 1)).mul(scale);
-                if (mask != null) {
-                    scores = scores.reshape(nKv, group, t, end).add(mask).reshape(nKv, (long) group * t, end);
-                }
-                NDArray attn = scores.softmax(-1).matMul(values)
-                        .reshape(nH, t, hd).transpose(1, 0, 2).reshape(t, (long) nH * hd);
-                x = x.add(linear(attn, l.o(), l.ob()));
-                h = rmsNorm(x, l.postNorm(), eps);
-                NDArray gate = linear(h, l.gate(), l.gateB());
-                NDArray act = gate.mul(Activation.sigmoid(gate)).mul(linear(h, l.up(), l.upB()));
-                x = x.add(linear(act, l.down(), l.downB()));
+            NDArray x = f32(w.embed().get(m.create(ids)));
+            if (cfg.embedScale) {
+                x = x.mul((float) Math.sqrt(cfg.hiddenSize));
             }
-            if (!allLogits && t > 1) {
+            Rope global = rope(m, false, start, t);
+            Rope local = cfg.family == CheckpointConfig.Family.GEMMA3 ? rope(m, true, start, t) : global;
+            java.util.Map<Integer, NDArray> masks = new java.util.HashMap<>();
+            for (int li = 0; li < w.layers().length; li++) {
+                Layer l = w.layers()[li];
+                NDArray h = norm(x, l.in());
+                NDArray a = attention(h, l, li, cache, start, t, l.local() ? local : global, masks, m);
+                if (cfg.parallelBlock) {
+                    x = x.add(a).add(mlp(h, l.mlp()));
+                    continue;
+                }
+                if (l.postAttn() != null) {
+                    a = norm(a, l.postAttn());
+                }
+                x = x.add(a);
+                h = norm(x, l.preMlp());
+                NDArray f = l.moe() != null ? moe(h, l.moe(), m) : mlp(h, l.mlp());
+                if (l.postMlp() != null) {
+                    f = norm(f, l.postMlp());
+                }
+                x = x.add(f);
+            }
+            if (output == Output.LAST_LOGITS && t > 1) {
                 x = x.get(new NDIndex("{}:", t - 1));
             }
-            x = rmsNorm(x, norm, eps);
-            out = linear(x, lmHead, null).toFloatArray();
+            x = norm(x, w.norm());
+            if (output == Output.HIDDEN) {
+                out = x.toFloatArray();
+            } else {
+                NDArray logits = linear(x, w.lmHead());
+                if (cfg.finalSoftcap > 0) {
+                    float cap = (float) cfg.finalSoftcap;
+                    logits = logits.div(cap).tanh().mul(cap);
+                }
+                out = logits.toFloatArray();
+            }
+            lastStepArrays = ((BaseNDManager) m).getManagedArrays().size() - before;
         }
         cache.length = end;
         return out;
     }
 
-    private static NDArray linear(NDArray x, NDArray w, NDArray b) {
-        return (b == null ? Linear.linear(x, w) : Linear.linear(x, w, b)).singletonOrThrow();
+    private NDArray attention(NDArray h, Layer l, int li, KvCache cache, int start, int t, Rope rope,
+                              java.util.Map<Integer, NDArray> masks, NDManager m) {
+        int nH = cfg.numHeads;
+        int nKv = cfg.numKvHeads;
+        int hd = cfg.headDim;
+        int group = nH / nKv;
+        int end = start + t;
+        NDArray qkv = linear(h, l.qkv()).reshape(t, nH + 2L * nKv, hd);
+        NDArray q;
+        NDArray k;
+        NDArray v;
+        if (l.qNorm() == null) {
+            NDList parts = qkv.split(new long[] {nH + nKv}, 1);
+            NDList qk = rope.apply(parts.get(0)).split(new long[] {nH}, 1);
+            q = qk.get(0);
+            k = qk.get(1);
+            v = parts.get(1);
+        } else {
+            NDList parts = qkv.split(new long[] {nH, nH + nKv}, 1);
+            q = rope.apply(norm(parts.get(0), l.qNorm()));
+            k = rope.apply(norm(parts.get(1), l.kNorm()));
+            v = parts.get(2);
+        }
+        NDIndex fresh = new NDIndex(":, {}:{}, :", start, end);
+        cache.keys[li].set(fresh, k.transpose(1, 0, 2));
+        cache.values[li].set(fresh, v.transpose(1, 0, 2));
+        // One new position under a window needs only the window's keys, and then no mask.
+        int from = l.window() > 0 && t == 1 ? Math.max(0, end - l.window()) : 0;
+        int len = end - from;
+        NDIndex seen = new NDIndex(":, {}:{}, :", from, end);
+        NDArray keys = cache.keys[li].get(seen);
+        NDArray values = cache.values[li].get(seen);
+        // Query heads g*group .. g*group+group-1 share key/value head g.
+        NDArray scores = q.transpose(1, 0, 2).reshape(nKv, (long) group * t, hd)
+                .matMul(keys.transpose(0, 2, 1)).mul((float) cfg.attentionScale);
+        if (cfg.attnSoftcap > 0) {
+            float cap = (float) cfg.attnSoftcap;
+            scores = scores.div(cap).tanh().mul(cap);
+        }
+        if (t > 1) {
+            NDArray mask = masks.computeIfAbsent(l.window(), win -> mask(m, start, t, win));
+            scores = scores.reshape(nKv, group, t, len).add(mask).reshape(nKv, (long) group * t, len);
+        }
+        NDArray attn = scores.softmax(-1).matMul(values)
+                .reshape(nH, t, hd).transpose(1, 0, 2).reshape(t, (long) nH * hd);
+        return linear(attn, l.o());
     }
 
-    private static NDArray rmsNorm(NDArray x, NDArray w, float eps) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
-        return x.div(rms).mul(w);
+    private NDArray mlp(NDArray h, Mlp mlp) {
+        NDArray a = linear(h, mlp.gateUp());
+        if (mlp.gated()) {
+            NDList gu = a.split(new long[] {mlp.inter()}, 1);
+            a = activation(gu.get(0)).mul(gu.get(1));
+        } else {
+            a = activation(a);
+        }
+        return linear(a, mlp.down());
     }
 
-    /** Rotates pairs (i, i + d/2) of each head, the layout Hugging Face Llama checkpoints use. */
-    private static NDArray applyRope(NDArray x, NDArray cos, NDArray sin, int hd) {
-        NDArray x1 = x.get(new NDIndex("..., :{}", hd / 2));
-        NDArray x2 = x.get(new NDIndex("..., {}:", hd / 2));
-        NDArray rotated = NDArrays.concat(new NDList(x2.neg(), x1), -1);
-        return x.mul(cos).add(rotated.mul(sin));
-    }
-
-    /** @return cos and sin of shape [t, 1, headDim] for positions start .. start+t-1 */
-    private NDArray[] ropeTables(NDManager m, int start, int t) {
-        int hd = cfg.headDim();
-        int half = hd / 2;
-        float[] cos = new float[t * hd];
-        float[] sin = new float[t * hd];
-        for (int p = 0; p < t; p++) {
-            for (int i = 0; i < half; i++) {
-                // Same rounding as the reference implementation: the angle is formed in F32.
-                float angle = (float) (start + p) * invFreq[i];
-                float c = (float) Math.cos(angle);
-                float s = (float) Math.sin(angle);
-                cos[p * hd + i] = c;
-                cos[p * hd + i + half] = c;
-                sin[p * hd + i] = s;
-                sin[p * hd + i + half] = s;
+    private NDArray activation(NDArray x) {
+        switch (cfg.activation) {
+            case "silu":
+                return x.mul(ai.djl.nn.Activation.sigmoid(x));
+            case "gelu":
+                return ai.djl.nn.Activation.gelu(x);
+            default: {
+                // The tanh approximation: 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+                NDArray inner = x.mul(x.square().mul(0.044715f).add(1f)).mul((float) Math.sqrt(2 / Math.PI));
+                return x.mul(inner.tanh().add(1f)).mul(0.5f);
             }
         }
-        Shape shape = new Shape(t, 1, hd);
-        return new NDArray[] {m.create(cos, shape), m.create(sin, shape)};
     }
 
-    private static NDArray causalMask(NDManager m, int start, int t) {
+    private NDArray moe(NDArray h, Moe moe, NDManager m) {
+        int t = (int) h.getShape().get(0);
+        int experts = moe.experts().length;
+        int k = cfg.expertsPerToken;
+        float[] logits = h.matMul(moe.router().transpose()).toFloatArray();
+        // Per token: softmax over all experts, the k largest, renormalised when the config says so.
+        List<List<int[]>> routed = new ArrayList<>();
+        for (int e = 0; e < experts; e++) {
+            routed.add(null);
+        }
+        float[][] weights = new float[t][experts];
+        for (int i = 0; i < t; i++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int e = 0; e < experts; e++) {
+                max = Math.max(max, logits[i * experts + e]);
+            }
+            double[] p = new double[experts];
+            double sum = 0;
+            for (int e = 0; e < experts; e++) {
+                p[e] = Math.exp(logits[i * experts + e] - max);
+                sum += p[e];
+            }
+            int[] top = new int[k];
+            boolean[] taken = new boolean[experts];
+            double topSum = 0;
+            for (int j = 0; j < k; j++) {
+                int best = -1;
+                for (int e = 0; e < experts; e++) {
+                    if (!taken[e] && (best < 0 || p[e] > p[best])) {
+                        best = e;
+                    }
+                }
+                taken[best] = true;
+                top[j] = best;
+                topSum += p[best] / sum;
+            }
+            for (int e : top) {
+                double wgt = p[e] / sum;
+                weights[i][e] = (float) (cfg.normTopK ? wgt / topSum : wgt);
+                if (routed.get(e) == null) {
+                    routed.set(e, new ArrayList<>());
+                }
+                routed.get(e).add(new int[] {i});
+            }
+        }
+        NDArray out = null;
+        for (int e = 0; e < experts; e++) {
+            List<int[]> rows = routed.get(e);
+            if (rows == null) {
+                continue;
+            }
+            NDArray y;
+            if (t == 1) {
+                y = mlp(h, moe.experts()[e]).mul(weights[0][e]);
+            } else {
+                int n = rows.size();
+                long[] idx = new long[n];
+                float[] scatter = new float[t * n];
+                for (int j = 0; j < n; j++) {
+                    int row = rows.get(j)[0];
+                    idx[j] = row;
+                    scatter[row * n + j] = weights[row][e];
+                }
+                NDArray picked = h.get(m.create(idx));
+                y = m.create(scatter, new Shape(t, n)).matMul(mlp(picked, moe.experts()[e]));
+            }
+            out = out == null ? y : out.add(y);
+        }
+        if (moe.shared() != null) {
+            NDArray gate = ai.djl.nn.Activation.sigmoid(h.matMul(moe.sharedGate().transpose()));
+            out = out.add(mlp(h, moe.shared()).mul(gate));
+        }
+        return out;
+    }
+
+    private static NDArray f32(NDArray x) {
+        return x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+    }
+
+    private static NDArray linear(NDArray x, Proj p) {
+        NDArray y;
+        if (p.w().getDataType() == DataType.FLOAT16) {
+            y = Linear.linear(x.toType(DataType.FLOAT16, false), p.w()).singletonOrThrow()
+                    .toType(DataType.FLOAT32, false);
+            return p.b() == null ? y : y.add(p.b());
+        }
+        return (p.b() == null ? Linear.linear(x, p.w()) : Linear.linear(x, p.w(), p.b())).singletonOrThrow();
+    }
+
+    private NDArray norm(NDArray x, Norm n) {
+        float eps = (float) cfg.normEps;
+        if (cfg.normKind == CheckpointConfig.NormKind.LAYER) {
+            long width = x.getShape().get(x.getShape().dimension() - 1);
+            return ai.djl.nn.norm.LayerNorm.layerNorm(x, new Shape(width), n.w(), n.b(), eps).singletonOrThrow();
+        }
+        NDArray rms = x.square().mean(new int[] {-1}, true).add(eps).sqrt();
+        return x.div(rms).mul(n.w());
+    }
+
+    /** Cos and sin of the new positions, and how to rotate with them. */
+    private final class Rope {
+        private final NDArray cos;
+        private final NDArray sin;
+
+        Rope(NDArray cos, NDArray sin) {
+            this.cos = cos;
+            this.sin = sin;
+        }
+
+        /**
+         * Rotates pairs (i, i + rot/2) of the first {@code rot} dimensions of each head, the layout Hugging
+         * Face checkpoints use; {@code sin} holds {@code -sin} in its first half, so that
+         * {@code x * cos + swap(x) * sin} is the rotation.
+         */
+        NDArray apply(NDArray x) {
+            int hd = cfg.headDim;
+            int rot = cfg.rotaryDim;
+            if (rot == hd) {
+                NDList halves = x.split(new long[] {hd / 2}, 2);
+                NDArray swapped = NDArrays.concat(new NDList(halves.get(1), halves.get(0)), 2);
+                return x.mul(cos).add(swapped.mul(sin));
+            }
+            NDList parts = x.split(new long[] {rot / 2, rot}, 2);
+            NDArray rotated = NDArrays.concat(new NDList(parts.get(0), parts.get(1)), 2).mul(cos)
+                    .add(NDArrays.concat(new NDList(parts.get(1), parts.get(0)), 2).mul(sin));
+            return NDArrays.concat(new NDList(rotated, parts.get(2)), 2);
+        }
+    }
+
+    /** @return cos and signed sin of shape [t, 1, rotaryDim] for positions start .. start+t-1 */
+    private Rope rope(NDManager m, boolean local, int start, int t) {
+        int rot = cfg.rotaryDim;
+        int half = rot / 2;
+        double[] inv = cfg.inverseFrequencies(local, start + t);
+        float scale = (float) cfg.ropeAttentionFactor(local);
+        float[] cos = new float[t * rot];
+        float[] sin = new float[t * rot];
+        for (int p = 0; p < t; p++) {
+            for (int i = 0; i < half; i++) {
+                // As the reference implementations do: F32 frequencies, the angle formed in F32.
+                float angle = (float) (start + p) * (float) inv[i];
+                float c = (float) Math.cos(angle) * scale;
+                float s = (float) Math.sin(angle) * scale;
+                cos[p * rot + i] = c;
+                cos[p * rot + i + half] = c;
+                sin[p * rot + i] = -s;
+                sin[p * rot + i + half] = s;
+            }
+        }
+        Shape shape = new Shape(t, 1, rot);
+        return new Rope(m.create(cos, shape), m.create(sin, shape));
+    }
+
+    /** Causal mask of t new positions after {@code start}, limited to {@code window} positions when set. */
+    private static NDArray mask(NDManager m, int start, int t, int window) {
         int len = start + t;
         float[] mask = new float[t * len];
         for (int i = 0; i < t; i++) {
-            for (int j = start + i + 1; j < len; j++) {
-                mask[i * len + j] = Float.NEGATIVE_INFINITY;
+            int pos = start + i;
+            for (int j = 0; j < len; j++) {
+                if (j > pos || (window > 0 && pos - j >= window)) {
+                    mask[i * len + j] = Float.NEGATIVE_INFINITY;
+                }
             }
         }
         return m.create(mask, new Shape(t, len));
@@ -364,11 +818,23 @@ final class LlamaDecoder implements AutoCloseable {
 
     /** @return how many arrays the weights' manager and its sub-managers hold, for leak checks */
     int liveArrays() {
-        return ((ai.djl.ndarray.BaseNDManager) manager).getManagedArrays().size();
+        return thread.call(() -> ((BaseNDManager) manager).getManagedArrays().size());
     }
 
+    /** @return arrays created by the last forward step, each one native call (or more) */
+    int lastStepArrays() {
+        return thread.call(() -> lastStepArrays);
+    }
+
+    /** Frees the weights on the inference thread and ends it; idempotent. */
     @Override
     public void close() {
-        manager.close();
+        try {
+            thread.run(manager::close);
+        } catch (IllegalStateException e) {
+            // Already closed.
+        } finally {
+            thread.close();
+        }
     }
 }

@@ -24,7 +24,7 @@ import java.util.Map;
  * <p>The header is checked against the file size when the file is opened, so a truncated or corrupt
  * file fails here, before any data reaches native code.
  *
- * <p>Not thread-safe; used while loading only.
+ * <p>Immutable after opening; reads may run on any thread.
  */
 final class SafetensorsFile {
     /** Largest window mapped at once by default; a mapping is limited to 2 GB. */
@@ -57,10 +57,11 @@ final class SafetensorsFile {
      * @param end end byte in the data section
      */
     record Entry(String name, DType dtype, String dtypeName, long[] shape, long begin, long end) {
+        /** @return the element count; the header check made sure it does not overflow */
         long elements() {
             long n = 1;
             for (long d : shape) {
-                n *= d;
+                n = Math.multiplyExact(n, d);
             }
             return n;
         }
@@ -158,16 +159,27 @@ final class SafetensorsFile {
             }
             long[] shape = new long[shapeNode.size()];
             long elements = 1;
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeNode.get(i).asLong(-1);
-                if (shape[i] < 0) {
-                    throw corrupt(path, model, "tensor " + name + " has a negative dimension");
+            long bytes;
+            try {
+                for (int i = 0; i < shape.length; i++) {
+                    JsonNode d = shapeNode.get(i);
+                    shape[i] = d.isIntegralNumber() && d.canConvertToLong() ? d.asLong() : -1;
+                    if (shape[i] < 0) {
+                        throw corrupt(path, model, "tensor " + name + " has a dimension that is not a "
+                                + "non-negative integer: " + d);
+                    }
+                    elements = Math.multiplyExact(elements, shape[i]);
                 }
-                elements = Math.multiplyExact(elements, shape[i]);
+                bytes = Math.multiplyExact(elements, (long) Math.max(size, 1));
+            } catch (ArithmeticException e) {
+                throw corrupt(path, model, "tensor " + name + " has a shape " + shapeNode
+                        + " whose element count overflows");
             }
-            long begin = offs.get(0).asLong(-1);
-            long end = offs.get(1).asLong(-1);
-            if (begin < 0 || end < begin || (size > 0 && end - begin != elements * size)) {
+            JsonNode b0 = offs.get(0);
+            JsonNode b1 = offs.get(1);
+            long begin = b0.isIntegralNumber() && b0.canConvertToLong() ? b0.asLong() : -1;
+            long end = b1.isIntegralNumber() && b1.canConvertToLong() ? b1.asLong() : -1;
+            if (begin < 0 || end < begin || (size > 0 && end - begin != bytes)) {
                 throw corrupt(path, model, "tensor " + name + " has data_offsets [" + begin + ", " + end
                         + "] that disagree with its shape and dtype");
             }
@@ -230,6 +242,142 @@ final class SafetensorsFile {
                 left -= n;
             }
         }
+    }
+
+    /**
+     * Maps the bytes of a tensor read-only, for use in place.
+     *
+     * @param e the tensor
+     * @return a little-endian buffer of {@code end - begin} bytes, or {@code null} when the tensor is larger than
+     *     one mapping can be
+     * @throws IOException when the file cannot be mapped
+     */
+    ByteBuffer map(Entry e) throws IOException {
+        long len = e.end() - e.begin();
+        if (len > Integer.MAX_VALUE - 8) {
+            return null;
+        }
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            // The mapping stays valid after the channel is closed, until the buffer is collected.
+            return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), len).order(ByteOrder.LITTLE_ENDIAN);
+        }
+    }
+
+    /**
+     * Copies the stored bytes of elements of a tensor into a buffer, through read-only mappings.
+     *
+     * @param e the tensor
+     * @param firstElement the first element to read
+     * @param out receives {@code out.remaining()} bytes, a whole number of elements
+     * @throws IOException when the file cannot be mapped
+     */
+    void readRaw(Entry e, long firstElement, ByteBuffer out) throws IOException {
+        int es = e.dtype().size;
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long pos = dataStart + e.begin() + firstElement * es;
+            long left = out.remaining();
+            while (left > 0) {
+                long n = Math.min(left, Math.max(es, window / es * es));
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, pos, n);
+                out.put(map);
+                pos += n;
+                left -= n;
+            }
+        }
+    }
+
+    /**
+     * Whether every value of a BF16 tensor is exactly representable in IEEE half precision.
+     *
+     * @param e a BF16 tensor
+     * @return whether converting it to F16 loses nothing
+     * @throws IOException when the file cannot be mapped
+     */
+    boolean bf16FitsHalf(Entry e) throws IOException {
+        long count = e.elements();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long pos = dataStart + e.begin();
+            long left = count;
+            while (left > 0) {
+                long n = Math.min(left, Math.max(1, window / 2));
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, pos, n * 2);
+                map.order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    float f = Float.intBitsToFloat((map.getShort(i * 2) & 0xffff) << 16);
+                    if (halfToFloat(floatToHalf(f)) != f && !Float.isNaN(f)) {
+                        return false;
+                    }
+                }
+                pos += n * 2;
+                left -= n;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Reads elements of a BF16 tensor converted to F16 (exact when {@link #bf16FitsHalf} said so).
+     *
+     * @param e the tensor
+     * @param out receives {@code count} halves
+     * @throws IOException when the file cannot be mapped
+     */
+    void readBf16AsHalf(Entry e, java.nio.ShortBuffer out) throws IOException {
+        long count = out.remaining();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            long pos = dataStart + e.begin();
+            long left = count;
+            while (left > 0) {
+                long n = Math.min(left, Math.max(1, window / 2));
+                MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, pos, n * 2);
+                map.order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i < n; i++) {
+                    out.put(floatToHalf(Float.intBitsToFloat((map.getShort(i * 2) & 0xffff) << 16)));
+                }
+                pos += n * 2;
+                left -= n;
+            }
+        }
+    }
+
+    /**
+     * Rounds a float to IEEE half precision, to nearest even; beyond the half range it becomes infinity.
+     *
+     * @param f the value
+     * @return the 16 bits
+     */
+    static short floatToHalf(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        int sign = (bits >>> 16) & 0x8000;
+        int exp = (bits >>> 23) & 0xff;
+        int mant = bits & 0x7fffff;
+        if (exp == 0xff) {
+            return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 : 0));
+        }
+        int e = exp - 127 + 15;
+        if (e >= 0x1f) {
+            return (short) (sign | 0x7c00);
+        }
+        if (e <= 0) {
+            if (e < -10) {
+                return (short) sign;
+            }
+            int m = mant | 0x800000;
+            int shift = 14 - e;
+            int half = m >>> shift;
+            int rest = m & ((1 << shift) - 1);
+            int mid = 1 << (shift - 1);
+            if (rest > mid || (rest == mid && (half & 1) != 0)) {
+                half++;
+            }
+            return (short) (sign | half);
+        }
+        int half = (e << 10) | (mant >>> 13);
+        int rest = mant & 0x1fff;
+        if (rest > 0x1000 || (rest == 0x1000 && (half & 1) != 0)) {
+            half++;
+        }
+        return (short) (sign | half);
     }
 
     private static void widen(DType dtype, ByteBuffer in, int n, FloatBuffer out) {

@@ -180,12 +180,13 @@ class CheckpointErrorsTest {
 
     @Test
     void unsupportedRopeScaling() throws IOException {
-        Path dir = copy("yarn");
+        Path dir = copy("mrope");
         edit(dir.resolve("config.json"), "\"rope_scaling\" : null",
-                "\"rope_scaling\" : {\"rope_type\": \"yarn\", \"factor\": 4.0}");
+                "\"rope_scaling\" : {\"rope_type\": \"mrope\", \"factor\": 4.0}");
         assertThatThrownBy(() -> Checkpoint.read(dir, "m"))
                 .isInstanceOf(ModelLoadException.class)
-                .hasMessageContaining("rope_scaling type 'yarn'");
+                .hasMessageContaining("rope_scaling type 'mrope'")
+                .hasMessageContaining("default, linear, dynamic, llama3, yarn, longrope");
     }
 
     @Test

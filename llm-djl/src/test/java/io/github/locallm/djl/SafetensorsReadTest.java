@@ -58,7 +58,7 @@ class SafetensorsReadTest {
         DjlBackend whole = Backends.shared(v);
         int[] prompt = whole.tokenize("Hello, world! How are you today?");
         // 1 KB pieces: the embedding is built from about 90 pieces joined in the engine.
-        try (LlamaDecoder pieces = LlamaDecoder.load(ckpt, Engine.getEngine("PyTorch").newBaseManager(), 1024)) {
+        try (LlamaDecoder pieces = LlamaDecoder.load(ckpt, Engine.getEngine("PyTorch").newBaseManager(), 1024, false)) {
             float[] a;
             float[] b;
             try (LlamaDecoder.KvCache c1 = pieces.newCache(prompt.length);

@@ -100,6 +100,14 @@ public final class HttpExchange implements AutoCloseable {
         if (line == null) {
             return null;
         }
+        long total = deadline.bytesSoFar();
+        long cap = transport.limits().maxStreamBytes();
+        if (total > cap) {
+            throw new LimitExceededException(Limit.STREAM_SIZE, cap, transport.server() + " streamed more than " + cap
+                    + " bytes (after decompression) during " + op + "; the call was closed. Set a token limit"
+                    + " (maxTokens) or, if the answer is legitimate, raise the setting " + Limit.STREAM_SIZE.setting()
+                    + ".", null);
+        }
         String text = decode(line, "a line");
         if (activity && !text.isBlank()) {
             deadline.activity();

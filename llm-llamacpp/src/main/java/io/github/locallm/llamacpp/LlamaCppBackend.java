@@ -16,13 +16,14 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
-import io.github.locallm.spi.StopSequenceFilter;
+import io.github.locallm.spi.DecodeEngine;
+import io.github.locallm.spi.DecodeLoop;
+import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.TemplateException;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.nio.charset.StandardCharsets;
 
 /**
  * One open handle on a shared native model. Thread-safe: calls that reach the model's worker are
@@ -53,7 +55,7 @@ final class LlamaCppBackend implements LlmBackend {
     private final String spec;
     private final LoadSettings settings;
     private final ChatRenderer renderer;
-    private final List<String> controlTexts;
+    private final PromptEncoder encoder;
     private final int vocabSize;
     private final boolean addBos;
     private final int bosId;
@@ -67,13 +69,11 @@ final class LlamaCppBackend implements LlmBackend {
         GgufFile gguf = shared.gguf;
         List<String> vocab = gguf.tokens();
         this.vocabSize = vocab.size();
-        List<String> controls = new ArrayList<>(gguf.controlTokenTexts());
-        controls.sort(Comparator.comparingInt(String::length).reversed());
-        this.controlTexts = List.copyOf(controls);
         this.renderer = renderer(settings, gguf, vocab, spec);
         Boolean bos = gguf.bool("tokenizer.ggml.add_bos_token");
         this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
         this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
+        this.encoder = encoder(gguf);
         Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
@@ -140,6 +140,11 @@ final class LlamaCppBackend implements LlmBackend {
         return info;
     }
 
+    /** @return the native model this handle shares with the other handles on the same file and settings */
+    SharedModel shared() {
+        return shared;
+    }
+
     private void ensureOpen() {
         if (closed.get()) {
             throw new IllegalStateException("llamacpp model " + spec + " is closed; open it again");
@@ -148,41 +153,29 @@ final class LlamaCppBackend implements LlmBackend {
 
     // ---------------------------------------------------------------- tokenization
 
-    /** Tokenizes text that may contain special-token text, which becomes special tokens (a raw prompt). */
+    /** Tokenizes rendered text: the text of a special token becomes that token. */
     private int[] templateTokens(String text) {
         return text.isEmpty() ? new int[0] : shared.model.encode(text);
     }
 
-    /**
-     * Tokenizes text as plain text: where it contains the text of a control token, that text is tokenized
-     * in two parts, so it is read as ordinary characters and can never act as a control token.
-     */
-    private void plainTokens(String text, IntList out) {
-        int at = -1;
-        String found = null;
-        for (String c : controlTexts) {
-            int i = text.indexOf(c);
-            if (i >= 0 && (at < 0 || i < at)) {
-                at = i;
-                found = c;
-            }
-        }
-        if (found == null) {
-            out.addAll(templateTokens(text));
-            return;
-        }
-        out.addAll(templateTokens(text.substring(0, at)));
-        int cut = Character.charCount(found.codePointAt(0));
-        out.addAll(templateTokens(found.substring(0, cut)));
-        plainTokens(found.substring(cut) + text.substring(at + found.length()), out);
+    private PromptEncoder encoder(GgufFile gguf) {
+        PromptEncoder.Renderer render = renderer == null
+                ? (messages, options) -> {
+                    // only direct SPI calls get here: core refuses chat to a model without the CHAT capability
+                    throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no chat template this"
+                            + " backend can render; open it with template=chatml (or another template)", Capability.CHAT);
+                }
+                : (messages, options) -> renderer.render(messages, options.addGenerationPrompt());
+        return PromptEncoder.builder(render, this::templateTokens)
+                .controlTokens(gguf.controlTokenTexts())
+                .bosToken(addBos ? bosId : -1)
+                .build();
     }
 
     @Override
     public int[] tokenize(String text) {
         ensureOpen();
-        IntList out = new IntList();
-        plainTokens(text, out);
-        return out.toArray();
+        return encoder.encodeText(text);
     }
 
     @Override
@@ -204,108 +197,19 @@ final class LlamaCppBackend implements LlmBackend {
     }
 
     private int[] rawPromptTokens(String prompt) {
-        IntList out = new IntList();
+        int[] tokens = templateTokens(prompt);
         if (addBos && bosId >= 0) {
-            out.add(bosId);
-        }
-        out.addAll(templateTokens(prompt));
-        if (out.size() == 0) {
-            out.add(bosId >= 0 ? bosId : 0);
-        }
-        return out.toArray();
-    }
-
-    SharedModel sharedForTest() {
-        return shared;
-    }
-
-    /** Returns the prompt tokens of a conversation (for tests of the escaping). */
-    int[] chatTokensForTest(List<ChatMessage> messages) {
-        ensureOpen();
-        return chatTokens(messages);
-    }
-
-    private int[] chatTokens(List<ChatMessage> messages) {
-        if (renderer == null) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no chat template this backend"
-                    + " can render; open it with template=chatml (or another template) or use completion");
-        }
-        List<ChatMessage> placeholders = new ArrayList<>(messages.size());
-        for (int i = 0; i < messages.size(); i++) {
-            ChatMessage m = messages.get(i);
-            if (!m.images().isEmpty()) {
-                throw new UnsupportedCapabilityException("llamacpp model " + spec + " cannot read images"
-                        + " (VISION is not supported by this backend)");
-            }
-            if (!m.toolCalls().isEmpty()) {
-                throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calls");
-            }
-            placeholders.add(new ChatMessage(m.role(), OPEN + Integer.toString(i) + CLOSE, List.of(), List.of(),
-                    m.name()));
-        }
-        String rendered = renderer.render(placeholders, true);
-        List<String> contents = contentsAsRendered(rendered, messages);
-        IntList out = new IntList();
-        int pos = 0;
-        while (pos < rendered.length()) {
-            int open = rendered.indexOf(OPEN, pos);
-            if (open < 0) {
-                out.addAll(templateTokens(rendered.substring(pos)));
-                break;
-            }
-            int close = rendered.indexOf(CLOSE, open);
-            out.addAll(templateTokens(rendered.substring(pos, open)));
-            int index = Integer.parseInt(rendered.substring(open + 1, close));
-            plainTokens(contents.get(index), out);
-            pos = close + 1;
-        }
-        int[] tokens = out.toArray();
-        if (addBos && bosId >= 0 && (tokens.length == 0 || tokens[0] != bosId)) {
             int[] withBos = new int[tokens.length + 1];
             withBos[0] = bosId;
             System.arraycopy(tokens, 0, withBos, 1, tokens.length);
             return withBos;
         }
-        return tokens;
+        return tokens.length == 0 ? new int[] {bosId >= 0 ? bosId : 0} : tokens;
     }
 
-    /**
-     * Returns the message contents as the template prints them. Templates that print contents as they are
-     * (almost all) get them unchanged; a template that trims them gets them trimmed; for one that changes
-     * them otherwise the contents are used as given, which is the template's structure with the user's text.
-     */
-    private List<String> contentsAsRendered(String withPlaceholders, List<ChatMessage> messages) {
-        List<String> given = new ArrayList<>();
-        List<String> stripped = new ArrayList<>();
-        for (ChatMessage m : messages) {
-            given.add(m.content());
-            stripped.add(m.content().strip());
-        }
-        String real = renderer.render(messages, true);
-        if (substitute(withPlaceholders, given).equals(real)) {
-            return given;
-        }
-        if (substitute(withPlaceholders, stripped).equals(real)) {
-            return stripped;
-        }
-        LOG.log(System.Logger.Level.DEBUG, "chat template of {0} changes message contents; they are used as given",
-                spec);
-        return given;
-    }
-
-    private static String substitute(String withPlaceholders, List<String> contents) {
-        StringBuilder sb = new StringBuilder();
-        int pos = 0;
-        while (true) {
-            int open = withPlaceholders.indexOf(OPEN, pos);
-            if (open < 0) {
-                return sb.append(withPlaceholders, pos, withPlaceholders.length()).toString();
-            }
-            int close = withPlaceholders.indexOf(CLOSE, open);
-            sb.append(withPlaceholders, pos, open);
-            sb.append(contents.get(Integer.parseInt(withPlaceholders.substring(open + 1, close))));
-            pos = close + 1;
-        }
+    /** The prompt tokens of a conversation: the template's structure as control tokens, contents as text. */
+    int[] chatTokens(List<ChatMessage> messages) {
+        return encoder.encodeChat(messages, List.of());
     }
 
     // ---------------------------------------------------------------- generation
@@ -313,27 +217,15 @@ final class LlamaCppBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         ensureOpen();
-        if (settings.embedding()) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " was opened with embedding=true and"
-                    + " cannot generate text; open it again without embedding to generate");
-        }
         GenerationOptions o = request.options();
         int[] prompt = request.isChat() ? chatTokens(request.messages()) : rawPromptTokens(request.prompt());
-        int room = settings.ctx() - prompt.length;
-        if (room < 1) {
-            throw new ContextOverflowException("the prompt of " + prompt.length + " tokens does not fit the context of "
-                    + settings.ctx() + " tokens of llamacpp model " + spec
-                    + "; shorten it or open the model with a larger ctx");
-        }
-        int nPredict = Math.min(o.maxTokens().orElse(room), room);
+        DecodeLoop loop = DecodeLoop.plan("llamacpp model " + spec, prompt, settings.ctx(), o, 0);
         InferenceParameters p = NativeRequest.withTokens(prompt);
         Map<String, String> extra = options(o);
         boolean cachePrompt = !"false".equals(extra.remove("cache_prompt"));
-        NativeRequest.put(p, "n_predict", Integer.toString(nPredict));
+        NativeRequest.put(p, "n_predict", Integer.toString(loop.maxNewTokens()));
         NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
         extra.forEach((k, v) -> NativeRequest.put(p, k, v));
-
-        StopSequenceFilter filter = new StopSequenceFilter(o.stop(), sink);
         try {
             // Waits for the model in short slices, so that a call cancelled while queued returns at once.
             while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
@@ -345,72 +237,103 @@ final class LlamaCppBackend implements LlmBackend {
             Thread.currentThread().interrupt();
             return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
         }
+        NativeGeneration native_ = new NativeGeneration(p);
         try {
             ensureOpen();
-            if (cancel.isCancelled()) {
-                return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
-            }
-            LlamaIterator it;
+            return loop.run(native_, sink, cancel);
+        } finally {
             try {
-                it = shared.model.generate(p).iterator();
+                native_.close();
+            } finally {
+                shared.lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * The binding's native generation as a {@link DecodeEngine}: the native side samples and evaluates, and
+     * hands over one text piece per token, so {@link #sample()} reads the next piece and
+     * {@link #evaluate(int[])} after the prompt does nothing.
+     *
+     * <p>The native side sends nothing for a token that ends inside a UTF-8 character (its bytes come with
+     * the next piece), so it can spend the token budget in fewer pieces than tokens. When it ends before the
+     * loop counted the budget, the end is an end-of-generation token if the last piece was the empty text of
+     * that token; otherwise the budget was spent, and the tokens not counted yet are reported as empty pieces
+     * so the loop ends with LENGTH and the true count.
+     */
+    private final class NativeGeneration implements DecodeEngine {
+        private static final int PIECE = 0;
+        private static final int END = -1;
+
+        private final InferenceParameters params;
+        private LlamaIterator it;
+        private boolean finished;
+        private boolean lastEmpty;
+        private String current = "";
+        private String finalText;
+
+        NativeGeneration(InferenceParameters params) {
+            this.params = params;
+        }
+
+        @Override
+        public void evaluate(int[] tokens) {
+            if (it != null) {
+                return;
+            }
+            try {
+                it = shared.model.generate(params).iterator();
             } catch (RuntimeException e) {
                 throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
             }
-            int produced = 0;
-            boolean lastEmpty = false;
-            boolean finished = false;
-            FinishReason reason = null;
+        }
+
+        @Override
+        public int sample() {
+            if (finalText != null) {
+                current = finalText;
+                finalText = null;
+                return PIECE;
+            }
+            if (finished) {
+                current = "";
+                return lastEmpty ? END : PIECE;
+            }
+            LlamaOutput out;
             try {
-                while (it.hasNext()) {
-                    LlamaOutput out;
-                    boolean last;
-                    try {
-                        out = it.next();
-                        last = !it.hasNext();
-                    } catch (RuntimeException e) {
-                        throw new LlmException("llamacpp generation failed for model " + spec + ": "
-                                + nativeMessage(e), e);
-                    }
-                    if (last) {
-                        finished = true;
-                        if (!out.text.isEmpty()) {
-                            lastEmpty = false;
-                            filter.accept(out.text);
-                        }
-                        break;
-                    }
-                    produced++;
-                    lastEmpty = out.text.isEmpty();
-                    // the sink is the caller's: its exceptions pass through unchanged
-                    if (!lastEmpty && filter.accept(out.text)) {
-                        reason = FinishReason.STOP;
-                        break;
-                    }
-                    if (cancel.isCancelled()) {
-                        reason = FinishReason.CANCELLED;
-                        break;
-                    }
-                }
-            } finally {
-                if (!finished) {
-                    // an abandoned native generation would keep running and delay the next request
-                    it.cancel();
-                }
+                out = it.next();
+                finished = !it.hasNext();
+            } catch (RuntimeException e) {
+                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
             }
-            if (reason == null) {
-                filter.flush();
-                if (filter.stopped()) {
-                    reason = FinishReason.STOP;
-                } else {
-                    reason = lastEmpty ? FinishReason.STOP : FinishReason.LENGTH;
+            if (finished) {
+                if (out.text.isEmpty()) {
+                    return sample();
                 }
+                lastEmpty = false;
+                finalText = out.text;
+                return sample();
             }
-            if (reason == FinishReason.LENGTH) {
-                produced = Math.max(produced, nPredict);
+            lastEmpty = out.text.isEmpty();
+            current = out.text;
+            return PIECE;
+        }
+
+        @Override
+        public boolean isEndOfGeneration(int token) {
+            return token == END;
+        }
+
+        @Override
+        public byte[] tokenBytes(int token) {
+            return current.getBytes(StandardCharsets.UTF_8);
+        }
+
+        void close() {
+            if (it != null && !finished) {
+                // an abandoned native generation would keep running and delay the next request
+                it.cancel();
             }
-            return BackendResult.of(reason, prompt.length, produced);
-        } finally {
-            shared.lock.unlock();
         }
     }
 
@@ -431,13 +354,6 @@ final class LlamaCppBackend implements LlmBackend {
 
     /** Validates the options and returns the native request entries (raw JSON values) they call for. */
     private Map<String, String> options(GenerationOptions o) {
-        if (!o.tools().isEmpty()) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " does not support tool calling");
-        }
-        if (o.think().orElse(false)) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no separate reasoning output;"
-                    + " leave think unset");
-        }
         Map<String, String> m = new LinkedHashMap<>();
         o.temperature().ifPresent(t -> m.put("temperature", num(t)));
         o.topP().ifPresent(t -> m.put("top_p", num(t)));
@@ -537,10 +453,6 @@ final class LlamaCppBackend implements LlmBackend {
     @Override
     public List<float[]> embed(List<String> texts) {
         ensureOpen();
-        if (!settings.embedding()) {
-            throw new UnsupportedCapabilityException("llamacpp model " + spec + " was not opened for embeddings;"
-                    + " open it with embedding=true (pooling=last or cls)");
-        }
         List<float[]> out = new ArrayList<>(texts.size());
         for (String text : texts) {
             int n = templateTokens(text).length + (addBos && bosId >= 0 ? 1 : 0);
@@ -552,7 +464,7 @@ final class LlamaCppBackend implements LlmBackend {
             if (n > settings.batch() || n >= settings.ctx()) {
                 throw new ContextOverflowException("a text of " + n + " tokens is longer than the batch of "
                         + settings.batch() + " tokens of llamacpp embedding model " + spec
-                        + "; open it with a larger batch (and ctx)");
+                        + "; open it with a larger batch (and ctx)", n, 0, Math.min(settings.batch(), settings.ctx()));
             }
             shared.lock.lock();
             try {
@@ -574,33 +486,6 @@ final class LlamaCppBackend implements LlmBackend {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             shared.release();
-        }
-    }
-
-    /** A growable int array. */
-    static final class IntList {
-        private int[] data = new int[64];
-        private int size;
-
-        void add(int v) {
-            if (size == data.length) {
-                data = java.util.Arrays.copyOf(data, size * 2);
-            }
-            data[size++] = v;
-        }
-
-        void addAll(int[] values) {
-            for (int v : values) {
-                add(v);
-            }
-        }
-
-        int size() {
-            return size;
-        }
-
-        int[] toArray() {
-            return java.util.Arrays.copyOf(data, size);
         }
     }
 }

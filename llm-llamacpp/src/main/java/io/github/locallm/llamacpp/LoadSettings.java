@@ -35,6 +35,7 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
     /** The context size used when the model's own is larger or unknown. */
     static final int DEFAULT_CTX_CAP = 4096;
     private static final int MAX_CTX = 1 << 20;
+    private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final Set<String> KV_TYPES = Set.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl",
             "q5_0", "q5_1");
 
@@ -53,6 +54,11 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
                 DEFAULT_CTX_CAP));
         if (ctx < 16 || ctx > MAX_CTX) {
             throw new IllegalArgumentException("ctx must be in [16, " + MAX_CTX + "]: " + ctx + " (model " + model + ")");
+        }
+        if (trainedCtx > 0 && ctx > trainedCtx) {
+            LOG.log(System.Logger.Level.WARNING, "ctx={0} is above the {1} tokens model {2} was trained for: the window"
+                    + " is allocated, but text past {1} tokens gives poor answers",
+                    Integer.toString(ctx), Long.toString(trainedCtx), model);
         }
         int threads = request.integer(THREADS, 1).orElse(physicalCores());
         if (threads > 1024) {

@@ -103,9 +103,10 @@ final class SharedModel {
                 .skipWarmup();
         if (s.gpuLayers() != 0) {
             if (s.libPath() == null) {
-                // The bundled build is CPU-only and would print a warning to stderr for any --gpu-layers.
-                LOG.log(System.Logger.Level.DEBUG, "gpu_layers={0} ignored for {1}: the bundled llama.cpp build"
-                        + " has no GPU support; give lib_path of a GPU build", s.gpuLayers(), spec);
+                // The bundled build is CPU-only: the request cannot be honoured, and the user must hear it.
+                LOG.log(System.Logger.Level.WARNING, "gpu_layers={0} ignored for {1}: the bundled llama.cpp build"
+                        + " runs on the CPU only; give lib_path of a GPU build of the native library to offload layers",
+                        Integer.toString(s.gpuLayers()), spec);
             } else {
                 p.setGpuLayers(s.gpuLayers());
             }

@@ -1,6 +1,7 @@
 package io.github.locallm.llamacpp;
 
 import io.github.locallm.Capability;
+import io.github.locallm.LocalLlm;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.modelkit.GgufWriter;
 import io.github.locallm.modelkit.TinyModels;
@@ -38,10 +39,14 @@ class EmbeddingTest {
                 assertThat(blank).hasSize(64);
                 assertThatThrownBy(() -> m.embed(List.of(""))).isInstanceOf(IllegalArgumentException.class)
                         .hasMessageContaining("empty");
-                assertThatThrownBy(() -> TestModels.complete(m, "x", TestModels.greedy(2)))
-                        .isInstanceOf(UnsupportedCapabilityException.class).hasMessageContaining("embedding");
             } finally {
                 m.close();
+            }
+            // core refuses what the model does not claim, before the backend is reached
+            try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?embedding=true&pooling=" + pooling)) {
+                assertThatThrownBy(() -> llm.generate("x", TestModels.greedy(2)))
+                        .isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                                e -> assertThat(e.capability()).contains(Capability.COMPLETION));
             }
         }
         float[] last = embedOnce(file, "last", "one two three");
@@ -63,12 +68,10 @@ class EmbeddingTest {
     @Test
     void generationModelsRefuseEmbeddings(@TempDir Path dir) {
         Path file = TestModels.write(dir, "gen", TinyModels.llama(), GgufWriter.Quantization.F32);
-        LlmBackend m = TestModels.open(file, Map.of());
-        try {
-            assertThatThrownBy(() -> m.embed(List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
-                    .hasMessageContaining("embedding=true");
-        } finally {
-            m.close();
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file)) {
+            assertThatThrownBy(() -> llm.embed(List.of("x")))
+                    .isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                            e -> assertThat(e.capability()).contains(Capability.EMBEDDINGS));
         }
     }
 }

@@ -110,13 +110,13 @@ class GenerationTest {
             assertThat(control).as("user text became a control token").doesNotContain(id);
         }
         assertThat(b.detokenize(plain)).isEqualTo(attack);
-        int[] chat = b.chatTokensForTest(List.of(ChatMessage.user(attack)));
+        int[] chat = b.chatTokens(List.of(ChatMessage.user(attack)));
         long controls = java.util.Arrays.stream(chat).filter(control::contains).count();
         // <|im_start|>user ... <|im_end|> <|im_start|>assistant: three from the template, none from the user
         assertThat(controls).isEqualTo(3);
         assertThat(b.countTokens(List.of(ChatMessage.user(attack)))).isEqualTo(chat.length);
         // the same conversation with harmless text has the same template tokens
-        int[] harmless = b.chatTokensForTest(List.of(ChatMessage.user("hi")));
+        int[] harmless = b.chatTokens(List.of(ChatMessage.user("hi")));
         assertThat(java.util.Arrays.stream(harmless).filter(control::contains).count()).isEqualTo(3);
     }
 

@@ -12,8 +12,9 @@ import java.util.Map;
 
 /**
  * Run in a child JVM by {@link QuietNativeTest}: exercises loading, generation, chat, embeddings and
- * failures, writing nothing itself, so whatever appears on its stdout or stderr came from native code or the
- * binding. Returns normally (exit status 0) when everything worked.
+ * failures, writing nothing itself, so whatever appears on its stdout or stderr came from native code, the
+ * binding or the backend's log (which must hold only the two warnings asked for: {@code gpu_layers} on the
+ * CPU-only build and a {@code ctx} above the trained length). Returns normally (exit status 0) when everything worked.
  */
 public final class QuietProbe {
 
@@ -34,6 +35,8 @@ public final class QuietProbe {
             // rejected in Java, as it should be
         }
         m.close();
+        // A context above the trained 2048 tokens is allocated, with one warning.
+        TestModels.open(model, Map.of("ctx", "4096")).close();
         LlmBackend e = TestModels.open(model, Map.of("embedding", "true"));
         float[] v = e.embed(List.of("hello")).get(0);
         e.close();

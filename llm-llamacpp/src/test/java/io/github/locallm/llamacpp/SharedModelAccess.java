@@ -2,6 +2,6 @@ package io.github.locallm.llamacpp;
 
 final class SharedModelAccess {
     static de.kherud.llama.LlamaModel model(LlamaCppBackend b) {
-        return b.sharedForTest().model;
+        return b.shared().model;
     }
 }

@@ -221,6 +221,58 @@ public final class HfCheckpointWriter {
 
     private static void writeSafetensors(CheckpointModel model, Map<String, long[]> shapes, List<String> names,
                                          Path file, DType dtype) throws IOException {
+        writeSafetensors(name -> data(model, name, shapes.get(name)), shapes, names, file, dtype);
+    }
+
+    /**
+     * Writes a checkpoint directory of any architecture from its parts: {@code config.json} as given (with
+     * {@code torch_dtype} set), the tensors in a single {@code model.safetensors} in the given order, the
+     * tokenizer as {@code tokenizer.json}, {@code tokenizer_config.json} as given, and a
+     * {@code generation_config.json} with the config's {@code bos_token_id} and {@code eos_token_id} and
+     * greedy decoding.
+     *
+     * @param dir             the directory to create or fill
+     * @param config          the {@code config.json} content
+     * @param tensors         the tensors by Hugging Face name
+     * @param tokenizer       the tokenizer
+     * @param tokenizerConfig the {@code tokenizer_config.json} content
+     * @param dtype           how to store the weights
+     * @throws IOException if a file cannot be written
+     */
+    public static void writeCustom(Path dir, Map<String, Object> config, Map<String, Tensor> tensors,
+                                   BpeTokenizer tokenizer, Map<String, Object> tokenizerConfig, DType dtype)
+            throws IOException {
+        Objects.requireNonNull(config, "config");
+        Objects.requireNonNull(tensors, "tensors");
+        Objects.requireNonNull(tokenizer, "tokenizer");
+        Objects.requireNonNull(tokenizerConfig, "tokenizerConfig");
+        Objects.requireNonNull(dtype, "dtype");
+        Files.createDirectories(dir);
+        Map<String, Object> c = new LinkedHashMap<>(config);
+        c.put("torch_dtype", switch (dtype) {
+            case F32 -> "float32";
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+        });
+        writeJson(dir.resolve("config.json"), c);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        tensors.forEach((name, t) -> shapes.put(name, t.shape()));
+        Files.deleteIfExists(dir.resolve("model.safetensors.index.json"));
+        writeSafetensors(name -> tensors.get(name).data(), shapes, new ArrayList<>(shapes.keySet()),
+                dir.resolve("model.safetensors"), dtype);
+        writeJson(dir.resolve("tokenizer.json"), tokenizerJson(tokenizer));
+        writeJson(dir.resolve("tokenizer_config.json"), tokenizerConfig);
+        Map<String, Object> g = new LinkedHashMap<>();
+        g.put("bos_token_id", config.get("bos_token_id"));
+        g.put("eos_token_id", config.get("eos_token_id"));
+        g.put("do_sample", false);
+        g.put("transformers_version", TRANSFORMERS_VERSION);
+        writeJson(dir.resolve("generation_config.json"), g);
+    }
+
+    private static void writeSafetensors(java.util.function.Function<String, float[]> source,
+                                         Map<String, long[]> shapes, List<String> names, Path file, DType dtype)
+            throws IOException {
         Map<String, Object> header = new LinkedHashMap<>();
         header.put("__metadata__", Map.of("format", "pt"));
         long offset = 0;
@@ -246,7 +298,7 @@ public final class HfCheckpointWriter {
             }
             ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
             for (String name : names) {
-                for (float f : data(model, name, shapes.get(name))) {
+                for (float f : source.apply(name)) {
                     if (buf.remaining() < 4) {
                         out.write(buf.array(), 0, buf.position());
                         buf.clear();

@@ -3,7 +3,28 @@ package io.github.locallm.ollama;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.locallm.Capability;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.github.locallm.Completion;
+import io.github.locallm.GenerationOptions;
 import io.github.locallm.ModelNotFoundException;
+import io.github.locallm.Timings;
+import io.github.locallm.TokenLogprob;
+import io.github.locallm.Usage;
+import io.github.locallm.http.Deadline;
+import io.github.locallm.spi.BackendResult;
+import io.github.locallm.spi.TokenSink;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import okhttp3.MediaType;
+import okhttp3.RequestBody;
+import okio.Buffer;
+import okio.BufferedSink;
+import okio.HashingSink;
+import okio.Okio;
+import okio.Source;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -177,12 +198,163 @@ public final class OllamaClient {
         Objects.requireNonNull(progress, "progress");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model).put("stream", true);
         OllamaHttp.Op op = new OllamaHttp.Op("pull", model);
-        http.forTransfers().stream("api/pull", body, op, line -> {
+        http.forTransfers().stream("api/pull", body, op, progressLines(progress), null, true);
+    }
+
+    private static OllamaHttp.LineHandler progressLines(Consumer<PullProgress> progress) {
+        return line -> {
             PullProgress p = new PullProgress(line.path("status").asText(""), line.path("digest").asText(""),
-                    line.path("total").asLong(0), line.path("completed").asLong(0));
+                    Math.max(0, line.path("total").asLong(0)), Math.max(0, line.path("completed").asLong(0)));
             progress.accept(p);
-            return p.isSuccess();
-        }, null, true);
+            return p.isSuccess() ? OllamaHttp.Next.DONE : OllamaHttp.Next.MORE;
+        };
+    }
+
+    /**
+     * Uploads a model to a registry ({@code POST /api/push}), reporting each progress line; the model name
+     * carries the namespace, such as {@code myname/mymodel:latest}, and the server needs a key registered with
+     * the registry. A progress callback that throws stops the push.
+     *
+     * @param model the model name, with its namespace
+     * @param insecure whether the server may use an insecure connection to the registry (development only)
+     * @param progress receives the progress lines ({@code retrieving manifest}, {@code starting upload},
+     *                 {@code pushing manifest}, {@code success}) in order, on the calling thread
+     * @throws ModelNotFoundException when the server does not have the model
+     */
+    public void push(String model, boolean insecure, Consumer<PullProgress> progress) {
+        requireName(model, "model");
+        Objects.requireNonNull(progress, "progress");
+        ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model).put("stream", true);
+        if (insecure) {
+            body.put("insecure", true);
+        }
+        http.forTransfers().stream("api/push", body, new OllamaHttp.Op("push", model), progressLines(progress), null, true);
+    }
+
+    /**
+     * @param digest a blob digest, {@code sha256:} and 64 hex digits
+     * @return whether the server has the blob ({@code HEAD /api/blobs/:digest})
+     */
+    public boolean blobExists(String digest) {
+        checkDigest(digest);
+        int code = http.status(http.request("HEAD", "api/blobs/" + digest, null),
+                new OllamaHttp.Op("checking blob " + digest, null), true);
+        return code / 100 == 2;
+    }
+
+    /**
+     * Uploads a file as a blob ({@code POST /api/blobs/:digest}), so that {@link #create} can name it. The file
+     * is streamed, never held in memory; its digest is computed first (one read of the file).
+     *
+     * @param file the file, such as a GGUF model or adapter
+     * @return the blob's digest, {@code sha256:...}
+     * @throws java.io.UncheckedIOException when the file cannot be read
+     * @throws io.github.locallm.LlmException when the server refuses it (a digest mismatch means the file changed
+     *                                        while it was read)
+     */
+    public String pushBlob(Path file) {
+        String digest = digest(file);
+        pushBlob(file, digest);
+        return digest;
+    }
+
+    private void pushBlob(Path file, String digest) {
+        AtomicReference<Deadline> deadline = new AtomicReference<>();
+        RequestBody body = new RequestBody() {
+            @Override
+            public MediaType contentType() {
+                return MediaType.get("application/octet-stream");
+            }
+
+            @Override
+            public long contentLength() throws IOException {
+                return Files.size(file);
+            }
+
+            @Override
+            public void writeTo(BufferedSink sink) throws IOException {
+                try (Source in = Okio.source(file)) {
+                    Buffer chunk = new Buffer();
+                    for (long n; (n = in.read(chunk, 64 * 1024)) > 0; ) {
+                        sink.write(chunk, n);
+                        Deadline d = deadline.get();
+                        if (d != null) {
+                            // an upload in progress is activity: the idle limit ends only a stalled one
+                            d.bytes(n);
+                            d.activity();
+                        }
+                    }
+                }
+            }
+        };
+        http.forTransfers().upload(http.request("POST", "api/blobs/" + digest, body),
+                new OllamaHttp.Op("uploading " + file.getFileName() + " as blob " + digest, null), deadline::set);
+    }
+
+    /**
+     * Creates a model from a GGUF file ({@code POST /api/create}): uploads the file as a blob unless the server
+     * has it already, then creates the model from it, with the other fields of the definition (system prompt,
+     * template, parameters) if given.
+     *
+     * @param model the new model's name
+     * @param gguf the GGUF file
+     * @param definition other fields, or {@code null}; its {@code from} and files are ignored
+     * @param progress receives the status lines of the creation, in order
+     */
+    public void createFromGguf(String model, Path gguf, ModelDefinition definition, Consumer<PullProgress> progress) {
+        requireName(model, "model");
+        Objects.requireNonNull(gguf, "gguf");
+        String name = gguf.getFileName().toString();
+        String digest = digest(gguf);
+        if (!blobExists(digest)) {
+            pushBlob(gguf, digest);
+        }
+        ModelDefinition.Builder b = definition == null ? ModelDefinition.builder() : definition.toBuilder();
+        create(model, b.from(null).clearFiles().file(name, digest).build(), progress);
+    }
+
+    /**
+     * Creates a model ({@code POST /api/create}) from another model or from uploaded blobs, as the definition
+     * says, reporting the server's status lines.
+     *
+     * <pre>{@code
+     * ollama.create("pirate", ModelDefinition.builder().from("llama3.2")
+     *         .system("You are a pirate.").parameter("temperature", 0.9).build(), p -> {});
+     * }</pre>
+     *
+     * @param model the new model's name
+     * @param definition what it is made of
+     * @param progress receives the status lines in order, on the calling thread
+     * @throws ModelNotFoundException when the base model does not exist
+     */
+    public void create(String model, ModelDefinition definition, Consumer<PullProgress> progress) {
+        requireName(model, "model");
+        Objects.requireNonNull(definition, "definition");
+        Objects.requireNonNull(progress, "progress");
+        ObjectNode body = definition.toJson(model);
+        body.put("stream", true);
+        http.forTransfers().stream("api/create", body, new OllamaHttp.Op("create", definition.from().orElse(model)),
+                progressLines(progress), null, true);
+    }
+
+    static void checkDigest(String digest) {
+        Objects.requireNonNull(digest, "digest");
+        if (!digest.matches("sha256:[0-9a-f]{64}")) {
+            throw new IllegalArgumentException("blob digest must be 'sha256:' and 64 lowercase hex digits: '"
+                    + ServerAddress.shorten(digest) + "'");
+        }
+    }
+
+    static String digest(Path file) {
+        Objects.requireNonNull(file, "file");
+        try (Source in = Okio.source(file); HashingSink hash = HashingSink.sha256(Okio.blackhole());
+             BufferedSink sink = Okio.buffer(hash)) {
+            sink.writeAll(in);
+            sink.flush();
+            return "sha256:" + hash.hash().hex();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + " to upload it: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -247,8 +419,84 @@ public final class OllamaClient {
      * @return one vector per text, in order
      */
     public List<float[]> embed(String model, List<String> texts) {
+        return embed(model, texts, null, null);
+    }
+
+    /**
+     * Computes embeddings ({@code POST /api/embed}) with Ollama's {@code truncate} and {@code dimensions}.
+     *
+     * @param model an embedding model
+     * @param texts the texts
+     * @param truncate false to get an error instead of a silently cut input when a text is longer than the
+     *                 model's context ({@link io.github.locallm.ContextOverflowException}); {@code null} for the
+     *                 server's default (true)
+     * @param dimensions the length of the vectors, for models trained to be cut (Matryoshka); {@code null} for
+     *                   the model's full length
+     * @return one vector per text, in order
+     */
+    public List<float[]> embed(String model, List<String> texts, Boolean truncate, Integer dimensions) {
         requireName(model, "model");
-        return OllamaBackend.embed(http, new WireFormat.ModelSettings(model, null, null, null, null), texts);
+        Objects.requireNonNull(texts, "texts");
+        if (dimensions != null && dimensions < 1) {
+            throw new IllegalArgumentException("dimensions must be >= 1: " + dimensions);
+        }
+        return OllamaBackend.embed(http, new WireFormat.ModelSettings(model, null, null, null, null, truncate, dimensions),
+                texts);
+    }
+
+    /**
+     * Generates from a prompt and images with a vision model ({@code POST /api/generate} with {@code images}),
+     * applying the model's prompt template unless the backend option {@code ollama.raw} is true. The same
+     * options apply as for {@code LocalLlm.generate}, including the client-side token limit.
+     *
+     * @param model a vision model, such as {@code llava} or {@code gemma3}
+     * @param prompt the prompt
+     * @param imagesBase64 the images, base64-encoded (PNG or JPEG)
+     * @param options generation options
+     * @return the completion
+     */
+    public Completion generate(String model, String prompt, List<String> imagesBase64, GenerationOptions options) {
+        requireName(model, "model");
+        Objects.requireNonNull(prompt, "prompt");
+        Objects.requireNonNull(options, "options");
+        List<String> images = List.copyOf(imagesBase64);
+        for (String image : images) {
+            if (image.isEmpty() || !image.chars().allMatch(c -> Character.isLetterOrDigit(c) && c < 128
+                    || c == '+' || c == '/' || c == '=')) {
+                throw new IllegalArgumentException("images must be base64 text (A-Z, a-z, 0-9, +, /, =)");
+            }
+        }
+        long started = System.nanoTime();
+        StringBuilder text = new StringBuilder();
+        StringBuilder thinking = new StringBuilder();
+        List<TokenLogprob> logprobs = new ArrayList<>();
+        OllamaBackend.Reader reader = new OllamaBackend.Reader(false, new TokenSink() {
+            @Override
+            public void token(String t) {
+                text.append(t);
+            }
+
+            @Override
+            public void thinking(String t) {
+                thinking.append(t);
+            }
+
+            @Override
+            public void logprobs(List<TokenLogprob> entries) {
+                logprobs.addAll(entries);
+            }
+        }, options, http.server());
+        ObjectNode body = WireFormat.generateBody(WireFormat.ModelSettings.of(model), prompt, options, true);
+        if (!images.isEmpty()) {
+            ArrayNode a = body.putArray("images");
+            images.forEach(a::add);
+        }
+        http.stream("api/generate", body, new OllamaHttp.Op("generate", model), reader, null, true);
+        BackendResult r = reader.result();
+        Duration total = Duration.ofNanos(System.nanoTime() - started);
+        Timings timings = r.backendTimings().orElse(new Timings(total, total, 0));
+        return new Completion(text.toString(), thinking.toString(), r.finishReason(),
+                new Usage(r.promptTokens(), r.completionTokens()), timings, r.toolCalls(), logprobs, r.rawFinishReason());
     }
 
     @Override
@@ -261,6 +509,7 @@ public final class OllamaClient {
         if (name.isBlank()) {
             throw new IllegalArgumentException(what + " name must not be blank");
         }
+        ServerAddress.checkModelName(name, what + " name");
     }
 
     static Instant instant(JsonNode n) {

@@ -83,14 +83,23 @@ final class OllamaHttp {
         return ServerAddress.display(base);
     }
 
+    /** What a line handler wants after a line. */
+    enum Next {
+        /** Read on. */
+        MORE,
+        /** That was the last line ({@code done}, or {@code success} for a pull). */
+        DONE,
+        /** Read no more: the call is closed, so the server stops (a client-side limit was reached). */
+        ENOUGH
+    }
+
     /** Receives the lines of a streamed answer. */
     interface LineHandler {
         /**
          * @param line one parsed JSON object, without an {@code error} field
-         * @return true when this was the last line ({@code done}, or {@code success} for a pull), or when
-         *         the reader wants no more (the call is then closed)
+         * @return whether to read on
          */
-        boolean onLine(JsonNode line);
+        Next onLine(JsonNode line);
     }
 
     /** What a call is, for messages: {@code "chat with model llama3.2"}. */
@@ -153,6 +162,30 @@ final class OllamaHttp {
     }
 
     /**
+     * Sends an upload and reads its (small) answer. Neither the first-byte nor the whole-request limit applies
+     * while the body is sent; the body's writer reports progress to the deadline, so the idle limit and the
+     * minimum rate end a stalled upload.
+     *
+     * @param request the request with its body
+     * @param op what the call is, for messages
+     * @param onStart receives the call's deadline before the body is written
+     */
+    void upload(Request.Builder request, Op op, java.util.function.Consumer<io.github.locallm.http.Deadline> onStart) {
+        try (HttpExchange x = transport.open(request, op.toString(), false, true)) {
+            onStart.accept(x.deadline());
+            try {
+                Response response = execute(x, op);
+                x.readBody();
+                if (response.code() / 100 != 2) {
+                    throw classify(response.code(), "HTTP " + response.code(), op);
+                }
+            } catch (IOException e) {
+                throw ioFailure(e, x, op, null);
+            }
+        }
+    }
+
+    /**
      * Sends a request and reads its NDJSON answer line by line until the handler sees the last line.
      *
      * @param path such as {@code api/chat}
@@ -163,6 +196,7 @@ final class OllamaHttp {
      * @param streamed false when the request asked for one answer object ({@code "stream": false}): then
      *                 the first-token and idle limits do not apply to the wait
      * @return false when the call was cancelled before the last line, true when the handler saw the last line
+     *         or wanted no more
      */
     boolean stream(String path, JsonNode body, Op op, LineHandler handler, CancelSignal cancel, boolean streamed) {
         try (HttpExchange x = transport.open(request("POST", path, json(body, "POST")), op.toString(), streamed)) {
@@ -193,8 +227,12 @@ final class OllamaHttp {
                     if (node.has("error")) {
                         throw classify(response.code(), node.path("error").asText(), op);
                     }
-                    if (handler.onLine(node)) {
+                    Next next = handler.onLine(node);
+                    if (next == Next.DONE) {
                         x.complete();
+                        return true;
+                    }
+                    if (next == Next.ENOUGH) {
                         return true;
                     }
                     if (cancel != null && cancel.isCancelled()) {

@@ -80,10 +80,18 @@ public final class OllamaProvider implements LlmProvider {
     static final String MIN_RATE = "min_bytes_per_second";
     static final String MAX_LINE = "max_line_bytes";
     static final String MAX_BODY = "max_body_bytes";
+    static final String MAX_STREAM = "max_stream_bytes";
+    static final String RATE_WINDOW = "min_rate_window";
+    static final String EMBED_TRUNCATE = "embed_truncate";
+    static final String EMBED_DIMENSIONS = "embed_dimensions";
+    /** Most {@code header.*} settings. */
+    static final int MAX_HEADERS = 32;
+    /** Longest header value, in chars. */
+    static final int MAX_HEADER_VALUE = 8192;
     static final int FALLBACK_CONTEXT = 4096;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
-            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, MAX_LINE, MAX_BODY);
+            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, RATE_WINDOW, MAX_LINE, MAX_BODY, MAX_STREAM, EMBED_TRUNCATE, EMBED_DIMENSIONS);
 
     private final java.util.function.UnaryOperator<String> environment;
 
@@ -114,17 +122,39 @@ public final class OllamaProvider implements LlmProvider {
         for (Map.Entry<String, String> e : params.entrySet()) {
             if (e.getKey().startsWith(HEADER_PREFIX)) {
                 String name = e.getKey().substring(HEADER_PREFIX.length());
+                if (keys.size() - KNOWN.size() >= MAX_HEADERS) {
+                    throw new IllegalArgumentException("at most " + MAX_HEADERS + " header.* settings (model "
+                            + request.spec() + ")");
+                }
+                if (e.getValue().length() > MAX_HEADER_VALUE) {
+                    throw new IllegalArgumentException("setting " + e.getKey() + " must be at most " + MAX_HEADER_VALUE
+                            + " chars: " + e.getValue().length() + " (model " + request.spec() + ")");
+                }
                 try {
                     headers.set(name, e.getValue());
                 } catch (IllegalArgumentException ex) {
+                    // OkHttp's message may quote the value, which may be a credential: never repeat it
                     throw new IllegalArgumentException("invalid header setting '" + e.getKey() + "' for model "
-                            + request.spec() + ": " + ex.getMessage(), ex);
+                            + request.spec() + ": a header name is letters, digits and !#$%&'*+-.^_`|~, a value is"
+                            + " printable text without line breaks");
                 }
                 keys.add(e.getKey());
             }
         }
         request.requireKnown(keys);
-        request.string(BEARER_TOKEN).ifPresent(t -> headers.set("Authorization", "Bearer " + t.strip()));
+        request.string(BEARER_TOKEN).ifPresent(t -> {
+            if (t.isBlank() || t.length() > MAX_HEADER_VALUE) {
+                throw new IllegalArgumentException("bearer_token must be non-blank and at most " + MAX_HEADER_VALUE
+                        + " chars (model " + request.spec() + ")");
+            }
+            try {
+                headers.set("Authorization", "Bearer " + t.strip());
+            } catch (IllegalArgumentException ex) {
+                // the message of OkHttp quotes the value: never put a credential in a message
+                throw new IllegalArgumentException("bearer_token holds a character a header cannot carry (model "
+                        + request.spec() + ")");
+            }
+        });
 
         ServerAddress.Target target = ServerAddress.parseLocation(request.spec().location(), request.spec().toString());
         HttpUrl base = target.baseUrl();
@@ -148,9 +178,14 @@ public final class OllamaProvider implements LlmProvider {
         Integer numThread = boxed(request.integer(OpenOptions.THREADS, 1));
         Integer numGpu = boxed(request.integer(OpenOptions.GPU_LAYERS, 0));
         String keepAlive = request.string(KEEP_ALIVE).map(String::strip).orElse(null);
-        if (keepAlive != null && keepAlive.isEmpty()) {
-            throw new IllegalArgumentException("keep_alive must not be empty (model " + request.spec() + ")");
+        if (keepAlive != null && (keepAlive.isEmpty() || keepAlive.length() > 32
+                || !keepAlive.chars().allMatch(c -> c == '-' || c == '.' || Character.isLetterOrDigit(c)))) {
+            throw new IllegalArgumentException("keep_alive must be a duration such as 10m, 3600, -1 or 0: '"
+                    + (keepAlive.length() > 40 ? keepAlive.substring(0, 40) + "..." : keepAlive) + "' (model "
+                    + request.spec() + ")");
         }
+        Boolean embedTruncate = request.bool(EMBED_TRUNCATE).orElse(null);
+        Integer embedDimensions = boxed(request.integer(EMBED_DIMENSIONS, 1));
 
         OllamaHttp http = new OllamaHttp(base, headers.build(), OllamaClient.sharedHttpClient(), limits);
         OllamaClient client = OllamaClient.of(http);
@@ -193,7 +228,8 @@ public final class OllamaProvider implements LlmProvider {
         }
         details.put("context_length_source", source);
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
-        WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive);
+        WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive,
+                embedTruncate, embedDimensions);
         return new OllamaBackend(http, settings, info, !description.serverCapabilities().isEmpty());
     }
 

@@ -165,10 +165,43 @@ final class ServerAddress {
                     + "\"; for example ollama:llama3.2 or ollama://host:11434/llama3.2");
         }
         if (m.chars().anyMatch(Character::isWhitespace)) {
-            throw new IllegalArgumentException("Ollama model name must not contain spaces: '" + m + "' in \""
-                    + spec + "\"");
+            throw new IllegalArgumentException("Ollama model name must not contain spaces: '" + shorten(m) + "' in \""
+                    + shorten(spec) + "\"");
         }
+        checkModelName(m, "Ollama model name");
         return m;
+    }
+
+    /** Longest model name accepted (namespace, name and tag), in chars. */
+    static final int MAX_MODEL_NAME = 350;
+
+    /**
+     * Checks a model name: at most {@value #MAX_MODEL_NAME} chars of letters, digits and {@code . _ - : / @ +}
+     * (namespaces, tags, digests and registry hosts such as {@code hf.co/user/repo:Q4_K_M}).
+     *
+     * @param name the name
+     * @param what what the name is, for messages
+     * @return the name
+     */
+    static String checkModelName(String name, String what) {
+        if (name.isEmpty() || name.length() > MAX_MODEL_NAME) {
+            throw new IllegalArgumentException(what + " must be 1 to " + MAX_MODEL_NAME + " chars: " + name.length());
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || ".-_:/@+".indexOf(c) >= 0;
+            if (!ok) {
+                throw new IllegalArgumentException(what + " may hold letters, digits and . _ - : / @ + only: '"
+                        + shorten(name).replaceAll("\\p{Cntrl}", "?") + "' has '"
+                        + (Character.isISOControl(c) ? String.format("U+%04X", (int) c) : String.valueOf(c)) + "'");
+            }
+        }
+        return name;
+    }
+
+    static String shorten(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 
     /** @return the same URL with https instead of http, keeping an explicit port */

@@ -34,7 +34,12 @@ final class WireFormat {
     }
 
     /** Settings fixed when the model was opened. */
-    record ModelSettings(String model, Integer numCtx, Integer numGpu, Integer numThread, String keepAlive) {
+    record ModelSettings(String model, Integer numCtx, Integer numGpu, Integer numThread, String keepAlive,
+                         Boolean embedTruncate, Integer embedDimensions) {
+        /** @return settings naming only a model */
+        static ModelSettings of(String model) {
+            return new ModelSettings(model, null, null, null, null, null, null);
+        }
     }
 
     static ObjectNode generateBody(ModelSettings m, String prompt, GenerationOptions o, boolean stream) {
@@ -106,14 +111,23 @@ final class WireFormat {
         if (msg.role() == ChatMessage.Role.TOOL && !msg.name().isEmpty()) {
             n.put("tool_name", msg.name());
         }
+        if (msg.role() == ChatMessage.Role.TOOL && !msg.toolCallId().isEmpty()) {
+            n.put("tool_call_id", msg.toolCallId());
+        }
         return n;
     }
 
-    static ObjectNode embedBody(ModelSettings m, java.util.List<String> texts) {
+    static ObjectNode embedBody(ModelSettings m, java.util.List<String> texts, Boolean truncate, Integer dimensions) {
         ObjectNode body = F.objectNode();
         body.put("model", m.model());
         ArrayNode input = body.putArray("input");
         texts.forEach(input::add);
+        if (truncate != null) {
+            body.put("truncate", truncate);
+        }
+        if (dimensions != null) {
+            body.put("dimensions", dimensions);
+        }
         if (m.keepAlive() != null) {
             body.set("keep_alive", keepAlive(m.keepAlive()));
         }
@@ -136,9 +150,13 @@ final class WireFormat {
         });
         if (b.containsKey(THINK)) {
             body.set("think", think(b.get(THINK)));
+        } else if (o.thinkLevel().isPresent()) {
+            body.put("think", o.thinkLevel().get().wireName());
         } else {
             o.think().ifPresent(t -> body.put("think", t));
         }
+        o.logprobs().ifPresent(l -> body.put("logprobs", l));
+        o.topLogprobs().ifPresent(n -> body.put("top_logprobs", n));
         String keepAlive = b.getOrDefault(KEEP_ALIVE, m.keepAlive());
         if (keepAlive != null) {
             body.set("keep_alive", keepAlive(keepAlive));
@@ -204,7 +222,11 @@ final class WireFormat {
         if (s.equals("true") || s.equals("false")) {
             return F.booleanNode(Boolean.parseBoolean(s));
         }
-        return F.textNode(v.strip());
+        if (s.isEmpty() || s.length() > 16 || !s.chars().allMatch(c -> c >= 'a' && c <= 'z')) {
+            throw new IllegalArgumentException("backend option ollama.think must be true, false or a level such as"
+                    + " low, medium or high: '" + (v.length() > 40 ? v.substring(0, 40) + "..." : v) + "'");
+        }
+        return F.textNode(s);
     }
 
     static boolean bool(String key, String v) {

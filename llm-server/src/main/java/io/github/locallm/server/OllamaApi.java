@@ -1,0 +1,558 @@
+package io.github.locallm.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.locallm.Capability;
+import io.github.locallm.ChatMessage;
+import io.github.locallm.Completion;
+import io.github.locallm.GenerationOptions;
+import io.github.locallm.ModelInfo;
+import io.github.locallm.ResponseFormat;
+import io.github.locallm.ToolCall;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The Ollama API: {@code /api/version}, {@code /api/tags}, {@code /api/ps}, {@code /api/show},
+ * {@code /api/generate}, {@code /api/chat} (NDJSON streaming), {@code /api/embed} and the legacy
+ * {@code /api/embeddings}; the model management endpoints answer with Ollama's error shape because the
+ * models are named in the server's configuration.
+ */
+final class OllamaApi {
+    /** The Ollama API level this server implements, for clients that check it. */
+    static final String API_VERSION = "0.12.0";
+
+    private final LlmServer server;
+    private final ObjectMapper mapper;
+
+    OllamaApi(LlmServer server, ObjectMapper mapper) {
+        this.server = server;
+        this.mapper = mapper;
+    }
+
+    void handle(Exchange ex) throws IOException, InterruptedException {
+        String p = ex.path;
+        switch (p) {
+            case "/api/version":
+                requireMethod(ex, "GET");
+                ex.send(200, mapper.createObjectNode().put("version", API_VERSION));
+                return;
+            case "/api/tags":
+                requireMethod(ex, "GET");
+                tags(ex, false);
+                return;
+            case "/api/ps":
+                requireMethod(ex, "GET");
+                tags(ex, true);
+                return;
+            case "/api/show":
+                requireMethod(ex, "POST");
+                show(ex);
+                return;
+            case "/api/generate":
+                requireMethod(ex, "POST");
+                generate(ex);
+                return;
+            case "/api/chat":
+                requireMethod(ex, "POST");
+                chat(ex);
+                return;
+            case "/api/embed":
+                requireMethod(ex, "POST");
+                embed(ex, false);
+                return;
+            case "/api/embeddings":
+                requireMethod(ex, "POST");
+                embed(ex, true);
+                return;
+            case "/api/pull":
+                requireMethod(ex, "POST");
+                pull(ex);
+                return;
+            case "/api/push", "/api/create", "/api/copy", "/api/delete":
+                throw HttpError.forbidden("model management is not available here: this server serves the models "
+                        + "named in its configuration (" + server.modelNames() + ")");
+            default:
+                if (p.startsWith("/api/blobs/")) {
+                    throw HttpError.forbidden("model management is not available here: this server serves the "
+                            + "models named in its configuration");
+                }
+                throw HttpError.notFound("no such endpoint: " + ex.method + " " + p);
+        }
+    }
+
+    static void requireMethod(Exchange ex, String method) {
+        if (!ex.method.equals(method) && !(method.equals("GET") && ex.method.equals("HEAD"))) {
+            throw HttpError.methodNotAllowed(ex.method, ex.path);
+        }
+    }
+
+    /** Ollama's error shape: {@code {"error": "..."}}. */
+    void sendError(Exchange ex, HttpError e) {
+        if (e.retryAfterSeconds > 0) {
+            ex.response.getHeaders().put("Retry-After", Integer.toString(e.retryAfterSeconds));
+        }
+        ex.send(e.status, mapper.createObjectNode().put("error", e.getMessage()));
+    }
+
+    // ---- listing ----
+
+    private void tags(Exchange ex, boolean running) {
+        ObjectNode root = mapper.createObjectNode();
+        ArrayNode models = root.putArray("models");
+        for (ModelSlot s : server.slots()) {
+            ObjectNode m = models.addObject();
+            m.put("name", s.name);
+            m.put("model", s.name);
+            if (!running) {
+                m.put("modified_at", Instant.ofEpochMilli(s.loadedAtMillis).toString());
+            }
+            m.put("size", 0);
+            m.put("digest", digest(s));
+            m.set("details", details(s.llm.info()));
+            if (running) {
+                m.put("expires_at", Instant.now().plus(36500, ChronoUnit.DAYS).truncatedTo(ChronoUnit.SECONDS)
+                        .toString());
+                m.put("size_vram", 0);
+                m.put("context_length", s.llm.info().contextLength());
+            }
+        }
+        ex.send(200, root);
+    }
+
+    private static String digest(ModelSlot s) {
+        try {
+            MessageDigest d = MessageDigest.getInstance("SHA-256");
+            return HexFormat.of().formatHex(d.digest((s.name + "\n" + s.llm.info().model())
+                    .getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private ObjectNode details(ModelInfo info) {
+        ObjectNode d = mapper.createObjectNode();
+        String family = info.details().getOrDefault("architecture", info.backend());
+        d.put("parent_model", "");
+        d.put("format", info.backend().equals("llamacpp") ? "gguf" : info.backend());
+        d.put("family", family);
+        d.putArray("families").add(family);
+        d.put("parameter_size", info.details().getOrDefault("parameter_size", ""));
+        d.put("quantization_level", info.details().getOrDefault("quantization", ""));
+        return d;
+    }
+
+    private void show(Exchange ex) {
+        JsonNode body = ex.body();
+        String name = Conversions.text(body, "model");
+        if (name == null) {
+            name = Conversions.requiredText(body, "name");
+        }
+        ModelSlot s = server.slot(name);
+        ModelInfo info = s.llm.info();
+        ObjectNode root = mapper.createObjectNode();
+        root.put("license", "");
+        root.put("modelfile", "# served by LocalLLM for Java\n# backend " + info.backend() + "\n");
+        root.put("parameters", "");
+        root.put("template", "");
+        root.set("details", details(info));
+        ObjectNode mi = root.putObject("model_info");
+        String arch = info.details().getOrDefault("architecture", info.backend());
+        mi.put("general.architecture", arch);
+        mi.put(arch + ".context_length", info.contextLength());
+        for (Map.Entry<String, String> e : info.details().entrySet()) {
+            mi.put("locallm." + e.getKey(), e.getValue());
+        }
+        ArrayNode caps = root.putArray("capabilities");
+        if (info.supports(Capability.COMPLETION) || info.supports(Capability.CHAT)) {
+            caps.add("completion");
+        }
+        if (info.supports(Capability.TOOLS)) {
+            caps.add("tools");
+        }
+        if (info.supports(Capability.THINKING)) {
+            caps.add("thinking");
+        }
+        if (info.supports(Capability.VISION)) {
+            caps.add("vision");
+        }
+        if (info.supports(Capability.EMBEDDINGS)) {
+            caps.add("embedding");
+        }
+        root.put("modified_at", Instant.ofEpochMilli(s.loadedAtMillis).toString());
+        ex.send(200, root);
+    }
+
+    private void pull(Exchange ex) {
+        JsonNode body = ex.body();
+        String name = Conversions.text(body, "model");
+        if (name == null) {
+            name = Conversions.requiredText(body, "name");
+        }
+        server.slot(name);
+        // The model is served already: nothing to download.
+        ex.send(200, mapper.createObjectNode().put("status", "success"));
+    }
+
+    private void embed(Exchange ex, boolean legacy) {
+        JsonNode body = ex.body();
+        ModelSlot slot = server.slot(Conversions.requiredText(body, "model"));
+        if (body.hasNonNull("dimensions")) {
+            throw HttpError.unsupported("dimensions", "'dimensions' is not supported: the model's own size is used");
+        }
+        List<String> inputs = legacy ? Embeddings.inputs(body.get("prompt"), "prompt", server.bounds())
+                : Embeddings.inputs(body.get("input"), "input", server.bounds());
+        Embeddings.Result r = Embeddings.run(server, slot, inputs);
+        ObjectNode root = mapper.createObjectNode();
+        if (legacy) {
+            ArrayNode a = root.putArray("embedding");
+            for (float f : r.vectors().get(0)) {
+                a.add(f);
+            }
+        } else {
+            root.put("model", slot.name);
+            ArrayNode all = root.putArray("embeddings");
+            for (float[] v : r.vectors()) {
+                ArrayNode a = all.addArray();
+                for (float f : v) {
+                    a.add(f);
+                }
+            }
+            root.put("total_duration", r.nanos());
+            root.put("load_duration", 0);
+            root.put("prompt_eval_count", r.promptTokens());
+        }
+        ex.send(200, root);
+    }
+
+    // ---- generation ----
+
+    private GenerationOptions.Builder options(JsonNode body, ModelSlot slot) {
+        GenerationOptions.Builder b = GenerationOptions.builder();
+        JsonNode o = body.get("options");
+        Long numPredict = null;
+        if (o != null && !o.isNull()) {
+            if (!o.isObject()) {
+                throw HttpError.badRequest("options", "'options' must be an object");
+            }
+            numPredict = Conversions.integer(o, "num_predict");
+            if (numPredict != null && numPredict < 0) {
+                numPredict = null; // -1 (no limit) and -2 (fill the context) mean the server's bound
+            }
+            try {
+                Double t = Conversions.number(o, "temperature");
+                if (t != null) {
+                    b.temperature(t);
+                }
+                Double topP = Conversions.number(o, "top_p");
+                if (topP != null) {
+                    b.topP(topP);
+                }
+                Long topK = Conversions.integer(o, "top_k");
+                if (topK != null && topK > 0) {
+                    b.topK((int) Math.min(topK, Integer.MAX_VALUE));
+                }
+                Double minP = Conversions.number(o, "min_p");
+                if (minP != null) {
+                    b.minP(minP);
+                }
+                Double rp = Conversions.number(o, "repeat_penalty");
+                if (rp != null) {
+                    b.repeatPenalty(rp);
+                }
+                Long seed = Conversions.integer(o, "seed");
+                if (seed != null && seed >= 0) {
+                    b.seed(seed);
+                }
+                List<String> stop = Conversions.stops(o.get("stop"), "options.stop");
+                if (!stop.isEmpty()) {
+                    b.stop(stop);
+                }
+            } catch (IllegalArgumentException e) {
+                throw HttpError.badRequest("options", e.getMessage());
+            }
+        }
+        Conversions.maxTokens(b, numPredict, "options.num_predict", server.bounds());
+        JsonNode format = body.get("format");
+        if (format != null && !format.isNull()) {
+            if (format.isTextual()) {
+                String f = format.asText();
+                if (f.equals("json")) {
+                    b.responseFormat(ResponseFormat.JSON);
+                } else if (!f.isEmpty()) {
+                    throw HttpError.badRequest("format", "'format' must be \"json\" or a JSON schema object: " + f);
+                }
+            } else {
+                b.responseFormat(Conversions.schemaFormat(format, "format"));
+            }
+        }
+        JsonNode think = body.get("think");
+        if (think != null && !think.isNull()) {
+            if (think.isBoolean()) {
+                b.think(think.asBoolean());
+            } else if (think.isTextual()) {
+                b.think(!think.asText().equalsIgnoreCase("none") && !think.asText().equalsIgnoreCase("false"));
+            } else {
+                throw HttpError.badRequest("think", "'think' must be a boolean or a level (\"low\", \"medium\", \"high\")");
+            }
+        }
+        Conversions.tools(b, body.get("tools"), mapper);
+        return b;
+    }
+
+    private List<ChatMessage> messages(JsonNode body) {
+        JsonNode arr = body.get("messages");
+        if (arr == null || !arr.isArray()) {
+            throw HttpError.badRequest("messages", "'messages' must be an array");
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        for (JsonNode m : arr) {
+            if (!m.isObject()) {
+                throw HttpError.badRequest("messages", "each message must be an object");
+            }
+            ChatMessage.Role role = Conversions.role(Conversions.text(m, "role"));
+            String content = Conversions.text(m, "content");
+            List<String> images = images(m.get("images"));
+            List<ToolCall> calls = new ArrayList<>();
+            JsonNode tc = m.get("tool_calls");
+            if (tc != null && tc.isArray()) {
+                for (JsonNode c : tc) {
+                    JsonNode f = c.path("function");
+                    String id = c.hasNonNull("id") ? c.get("id").asText() : "";
+                    calls.add(new ToolCall(id, Conversions.requiredText(f, "name"),
+                            Conversions.argumentsJson(f.get("arguments"), mapper)));
+                }
+            }
+            String toolName = Conversions.text(m, "tool_name");
+            if (toolName == null) {
+                toolName = Conversions.text(m, "name");
+            }
+            String toolCallId = Conversions.text(m, "tool_call_id");
+            out.add(new ChatMessage(role, content == null ? "" : content, calls, images,
+                    toolName == null ? "" : toolName, toolCallId == null ? "" : toolCallId));
+        }
+        if (out.isEmpty()) {
+            throw HttpError.badRequest("messages", "'messages' must not be empty");
+        }
+        return out;
+    }
+
+    private static List<String> images(JsonNode imgs) {
+        List<String> out = new ArrayList<>();
+        if (imgs == null || imgs.isNull()) {
+            return out;
+        }
+        if (!imgs.isArray()) {
+            throw HttpError.badRequest("images", "'images' must be an array of base64 strings");
+        }
+        for (JsonNode i : imgs) {
+            if (!i.isTextual()) {
+                throw HttpError.badRequest("images", "'images' must be an array of base64 strings");
+            }
+            out.add(i.asText());
+        }
+        return out;
+    }
+
+    private void chat(Exchange ex) throws IOException, InterruptedException {
+        JsonNode body = ex.body();
+        ModelSlot slot = server.slot(Conversions.requiredText(body, "model"));
+        List<ChatMessage> messages = messages(body);
+        Conversions.checkPrompt(messages, server.bounds());
+        GenerationOptions options = build(options(body, slot));
+        boolean stream = Conversions.bool(body, "stream", true);
+        respond(ex, slot, stream, true, () -> Run.chat(server, slot, messages, options));
+    }
+
+    private void generate(Exchange ex) throws IOException, InterruptedException {
+        JsonNode body = ex.body();
+        ModelSlot slot = server.slot(Conversions.requiredText(body, "model"));
+        String prompt = Conversions.text(body, "prompt");
+        String suffix = Conversions.text(body, "suffix");
+        String template = Conversions.text(body, "template");
+        if (suffix != null && !suffix.isEmpty()) {
+            throw HttpError.unsupported("suffix", "'suffix' (fill-in-the-middle) is not supported by this server");
+        }
+        if (template != null && !template.isEmpty()) {
+            throw HttpError.unsupported("template", "'template' is not supported: the model's own chat template is used");
+        }
+        List<String> images = images(body.get("images"));
+        if ((prompt == null || prompt.isEmpty()) && images.isEmpty()) {
+            // Ollama's way to load a model: answer at once that it is loaded.
+            ObjectNode done = mapper.createObjectNode();
+            done.put("model", slot.name);
+            done.put("created_at", Instant.now().toString());
+            done.put("response", "");
+            done.put("done", true);
+            done.put("done_reason", "load");
+            ex.send(200, done);
+            return;
+        }
+        String system = Conversions.text(body, "system");
+        boolean raw = Conversions.bool(body, "raw", false);
+        GenerationOptions options = build(options(body, slot));
+        boolean stream = Conversions.bool(body, "stream", true);
+        String p = prompt == null ? "" : prompt;
+        Conversions.checkPrompt(p.length() + (system == null ? 0L : system.length()), server.bounds());
+        ModelInfo info = slot.llm.info();
+        if (raw || !info.supports(Capability.CHAT)) {
+            respond(ex, slot, stream, false, () -> Run.completion(server, slot, p, options));
+        } else {
+            List<ChatMessage> messages = new ArrayList<>();
+            if (system != null && !system.isEmpty()) {
+                messages.add(ChatMessage.system(system));
+            }
+            messages.add(new ChatMessage(ChatMessage.Role.USER, p, List.of(), images, ""));
+            respond(ex, slot, stream, false, () -> Run.chat(server, slot, messages, options));
+        }
+    }
+
+    private static GenerationOptions build(GenerationOptions.Builder b) {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+    }
+
+    private ObjectNode head(ModelSlot slot) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("model", slot.name);
+        n.put("created_at", Instant.now().toString());
+        return n;
+    }
+
+    private ObjectNode piece(ModelSlot slot, boolean chat, String content, String thinking, List<ToolCall> calls) {
+        ObjectNode n = head(slot);
+        if (chat) {
+            ObjectNode m = n.putObject("message");
+            m.put("role", "assistant");
+            m.put("content", content);
+            if (thinking != null && !thinking.isEmpty()) {
+                m.put("thinking", thinking);
+            }
+            if (!calls.isEmpty()) {
+                ArrayNode arr = m.putArray("tool_calls");
+                int i = 0;
+                for (ToolCall c : calls) {
+                    ObjectNode call = arr.addObject();
+                    if (!c.id().isEmpty()) {
+                        call.put("id", c.id());
+                    }
+                    ObjectNode f = call.putObject("function");
+                    f.put("index", i++);
+                    f.put("name", c.name());
+                    f.set("arguments", Conversions.argumentsObject(c, mapper));
+                }
+            }
+        } else {
+            n.put("response", content);
+            if (thinking != null && !thinking.isEmpty()) {
+                n.put("thinking", thinking);
+            }
+        }
+        return n;
+    }
+
+    private ObjectNode last(ModelSlot slot, boolean chat, Completion c, boolean whole) {
+        ObjectNode n = whole ? piece(slot, chat, c.text(), c.thinking(), c.toolCalls())
+                : piece(slot, chat, "", null, List.of());
+        if (chat) {
+            n.put("done_reason", doneReason(c));
+            n.put("done", true);
+        } else {
+            n.put("done", true);
+            n.put("done_reason", doneReason(c));
+        }
+        long total = c.timings().total().toNanos();
+        long ttft = Math.min(total, c.timings().timeToFirstToken().toNanos());
+        n.put("total_duration", total);
+        n.put("load_duration", 0);
+        n.put("prompt_eval_count", c.usage().promptTokens());
+        n.put("prompt_eval_duration", ttft);
+        n.put("eval_count", c.usage().completionTokens());
+        n.put("eval_duration", total - ttft);
+        return n;
+    }
+
+    private static String doneReason(Completion c) {
+        switch (c.finishReason()) {
+            case LENGTH:
+                return "length";
+            default:
+                return "stop";
+        }
+    }
+
+    interface Starter {
+        Run start();
+    }
+
+    private void respond(Exchange ex, ModelSlot slot, boolean stream, boolean chat, Starter starter)
+            throws IOException, InterruptedException {
+        Run run;
+        try {
+            run = starter.start();
+        } catch (RuntimeException e) {
+            throw Conversions.toHttp(e);
+        }
+        try (run) {
+            if (!stream) {
+                ex.request.addFailureListener(t -> run.cancel());
+                Completion c;
+                try {
+                    c = run.await();
+                } catch (RuntimeException e) {
+                    throw Conversions.toHttp(e);
+                }
+                ex.send(200, last(slot, chat, c, true));
+                return;
+            }
+            OutputStream out = ex.startStream("application/x-ndjson");
+            try {
+                while (true) {
+                    Run.Event e = run.next();
+                    if (e instanceof Run.Token t) {
+                        line(ex, out, piece(slot, chat, t.text(), null, List.of()).put("done", false));
+                    } else if (e instanceof Run.Thinking t) {
+                        line(ex, out, piece(slot, chat, "", t.text(), List.of()).put("done", false));
+                    } else if (e instanceof Run.Done d) {
+                        if (chat && !d.completion().toolCalls().isEmpty()) {
+                            ObjectNode calls = piece(slot, true, "", null, d.completion().toolCalls());
+                            calls.put("done", false);
+                            line(ex, out, calls);
+                        }
+                        line(ex, out, last(slot, chat, d.completion(), false));
+                        break;
+                    } else if (e instanceof Run.Failed f) {
+                        line(ex, out, mapper.createObjectNode().put("error", Conversions.toHttp(f.error()).getMessage()));
+                        break;
+                    }
+                }
+                ex.endStream();
+            } catch (IOException e) {
+                // the client went away: stop the generation at once
+                run.cancel();
+                throw e;
+            }
+        }
+    }
+
+    private void line(Exchange ex, OutputStream out, ObjectNode node) throws IOException {
+        byte[] b = ex.json(node);
+        out.write(b);
+        out.write('\n');
+        out.flush();
+    }
+}
