@@ -194,6 +194,28 @@ public final class ChatFormat {
     }
 
     /**
+     * The render options for a generation in this family: the base options with the generation prompt, the
+     * tools, and {@code enable_thinking} from {@code think} when the template reads it. A renderer given these
+     * options renders through {@link #render(ChatTemplate, List, List, RenderOptions, Boolean)} with
+     * {@code options.tools()} and a {@code null} think.
+     *
+     * @param templateSource the chat template's text
+     * @param base special tokens and variables
+     * @param tools the tools offered to the model; may be empty
+     * @param think whether the model should reason first, or {@code null} for the template's default
+     * @return the options
+     */
+    public RenderOptions renderOptions(String templateSource, RenderOptions base, List<ToolSpec> tools,
+                                       Boolean think) {
+        RenderOptions.Builder b = base.toBuilder().addGenerationPrompt(true).tools(tools);
+        if (think != null && templateSource.contains("enable_thinking")
+                && !base.variables().containsKey("enable_thinking")) {
+            b.variable("enable_thinking", think);
+        }
+        return b.build();
+    }
+
+    /**
      * Renders a conversation through the model's template in this family's way.
      *
      * @param template the model's chat template

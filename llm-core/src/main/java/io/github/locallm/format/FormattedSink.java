@@ -1,0 +1,72 @@
+package io.github.locallm.format;
+
+import io.github.locallm.FinishReason;
+import io.github.locallm.spi.BackendResult;
+import io.github.locallm.spi.TokenSink;
+import java.util.Objects;
+
+/**
+ * A {@link TokenSink} for in-process backends that takes the generated text apart in a {@link ChatFormat}'s
+ * way before it reaches the caller: answer text to {@link TokenSink#token}, reasoning to
+ * {@link TokenSink#thinking}, tool-call markup held back and turned into tool calls.
+ *
+ * <pre>{@code
+ * FormattedSink formatted = new FormattedSink(format, promptText, sink);
+ * BackendResult raw = loop.run(engine, formatted, cancel);
+ * return formatted.finish(raw);
+ * }</pre>
+ *
+ * <p>Not thread-safe: one instance follows one generation on the backend's thread.
+ */
+public final class FormattedSink implements TokenSink {
+    private final OutputParser parser;
+    private final TokenSink downstream;
+
+    /**
+     * @param format the model's chat format
+     * @param prompt the rendered prompt the generation continues
+     * @param downstream the caller's sink
+     */
+    public FormattedSink(ChatFormat format, String prompt, TokenSink downstream) {
+        this.downstream = Objects.requireNonNull(downstream, "downstream");
+        this.parser = Objects.requireNonNull(format, "format").newParser(prompt, new OutputParser.Listener() {
+            @Override
+            public void onText(String text) {
+                downstream.token(text);
+            }
+
+            @Override
+            public void onThinking(String thinking) {
+                downstream.thinking(thinking);
+            }
+        });
+    }
+
+    @Override
+    public void token(String text) {
+        parser.accept(text);
+    }
+
+    @Override
+    public void thinking(String text) {
+        downstream.thinking(text);
+    }
+
+    /**
+     * Ends the output: releases held-back text and adds the tool calls to the backend's result, with
+     * {@link FinishReason#TOOL_CALLS} when there are calls and the generation was not cancelled.
+     *
+     * @param raw what the decode loop returned
+     * @return the result with the tool calls
+     */
+    public BackendResult finish(BackendResult raw) {
+        ParsedOutput out = parser.finish();
+        if (out.toolCalls().isEmpty()) {
+            return raw;
+        }
+        FinishReason reason = raw.finishReason() == FinishReason.CANCELLED ? FinishReason.CANCELLED
+                : FinishReason.TOOL_CALLS;
+        return new BackendResult(reason, raw.promptTokens(), raw.completionTokens(), out.toolCalls(),
+                raw.backendTimings().orElse(null), raw.rawFinishReason());
+    }
+}
