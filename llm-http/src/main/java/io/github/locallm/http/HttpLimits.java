@@ -1,6 +1,7 @@
 package io.github.locallm.http;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -19,8 +20,10 @@ import java.util.Objects;
  *   <li>at least {@value #DEFAULT_MIN_BYTES_PER_SECOND} byte/s averaged over
  *       {@value #DEFAULT_RATE_WINDOW_SECONDS} s once the answer has begun, so a server that sends a byte a
  *       minute, or keeps a stream alive with blank lines, is cut off;</li>
- *   <li>lines of a stream up to {@value #DEFAULT_MAX_LINE_BYTES} bytes and bodies up to
- *       {@value #DEFAULT_MAX_BODY_BYTES} bytes, counted after decompression.</li>
+ *   <li>lines of a stream up to {@value #DEFAULT_MAX_LINE_BYTES} bytes, bodies up to
+ *       {@value #DEFAULT_MAX_BODY_BYTES} bytes and whole streams up to {@value #DEFAULT_MAX_STREAM_BYTES}
+ *       bytes, counted after decompression (model transfers have no stream cap: their progress lines are
+ *       bounded by time instead).</li>
  * </ul>
  *
  * <pre>{@code
@@ -49,6 +52,8 @@ public final class HttpLimits {
     public static final long DEFAULT_MAX_LINE_BYTES = 8L << 20;
     /** Default largest body, in bytes after decompression. */
     public static final long DEFAULT_MAX_BODY_BYTES = 32L << 20;
+    /** Default most bytes of a streamed answer, after decompression. */
+    public static final long DEFAULT_MAX_STREAM_BYTES = 256L << 20;
 
     private static final HttpLimits DEFAULTS = new Builder().build();
 
@@ -60,6 +65,7 @@ public final class HttpLimits {
     private final Duration rateWindow;
     private final long maxLineBytes;
     private final long maxBodyBytes;
+    private final long maxStreamBytes;
 
     private HttpLimits(Builder b) {
         this.connect = b.connect;
@@ -70,6 +76,51 @@ public final class HttpLimits {
         this.rateWindow = b.rateWindow;
         this.maxLineBytes = b.maxLineBytes;
         this.maxBodyBytes = b.maxBodyBytes;
+        this.maxStreamBytes = b.maxStreamBytes;
+    }
+
+    /** The setting of the window over which {@link Limit#MIN_RATE} is averaged. */
+    public static final String RATE_WINDOW_SETTING = "min_rate_window";
+
+    /** The settings {@link #fromSettings} reads: each {@link Limit#setting()} and {@link #RATE_WINDOW_SETTING}. */
+    public static final List<String> SETTINGS = java.util.stream.Stream.concat(
+            java.util.Arrays.stream(Limit.values()).map(Limit::setting), java.util.stream.Stream.of(RATE_WINDOW_SETTING))
+            .toList();
+
+    /**
+     * Reads the limits from a backend's settings (the spec's query and {@code OpenOptions}), starting from
+     * the defaults: {@code connect_timeout}, {@code first_token_timeout}, {@code idle_timeout},
+     * {@code request_timeout}, {@code min_rate_window} (durations, see {@link #parseDuration}),
+     * {@code min_bytes_per_second}, and {@code max_line_bytes}, {@code max_body_bytes},
+     * {@code max_stream_bytes} (sizes, see {@link #parseSize}).
+     *
+     * @param request the open request
+     * @return the limits
+     * @throws IllegalArgumentException naming the setting whose value is wrong
+     */
+    public static HttpLimits fromSettings(io.github.locallm.spi.OpenRequest request) {
+        Builder b = builder();
+        request.string(Limit.CONNECT.setting()).ifPresent(v -> b.connect(parseDuration(Limit.CONNECT.setting(), v)));
+        request.string(Limit.FIRST_BYTE.setting())
+                .ifPresent(v -> b.firstByte(parseDuration(Limit.FIRST_BYTE.setting(), v)));
+        request.string(Limit.IDLE.setting()).ifPresent(v -> b.idle(parseDuration(Limit.IDLE.setting(), v)));
+        request.string(Limit.REQUEST.setting()).ifPresent(v -> b.request(parseDuration(Limit.REQUEST.setting(), v)));
+        request.integer(Limit.MIN_RATE.setting(), 0).ifPresent(v -> b.minRate(v, DEFAULTS.rateWindow()));
+        request.string(RATE_WINDOW_SETTING).ifPresent(v -> {
+            try {
+                b.rateWindow(parseDuration(RATE_WINDOW_SETTING, v));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(RATE_WINDOW_SETTING + " must be a duration of at least 1s: '"
+                        + shorten(v) + "'", e);
+            }
+        });
+        request.string(Limit.STREAM_SIZE.setting())
+                .ifPresent(v -> b.maxStreamBytes(parseSize(Limit.STREAM_SIZE.setting(), v)));
+        request.string(Limit.LINE_LENGTH.setting())
+                .ifPresent(v -> b.maxLineBytes(parseSize(Limit.LINE_LENGTH.setting(), v)));
+        request.string(Limit.BODY_SIZE.setting())
+                .ifPresent(v -> b.maxBodyBytes(parseSize(Limit.BODY_SIZE.setting(), v)));
+        return b.build();
     }
 
     /** @return the default limits */
@@ -93,6 +144,7 @@ public final class HttpLimits {
         b.rateWindow = rateWindow;
         b.maxLineBytes = maxLineBytes;
         b.maxBodyBytes = maxBodyBytes;
+        b.maxStreamBytes = maxStreamBytes;
         return b;
     }
 
@@ -105,7 +157,7 @@ public final class HttpLimits {
         if (!request.isZero() && request.compareTo(Duration.ofMinutes(DEFAULT_REQUEST_MINUTES)) < 0) {
             return this;
         }
-        return toBuilder().request(Duration.ZERO).build();
+        return toBuilder().request(Duration.ZERO).maxStreamBytes(Long.MAX_VALUE).build();
     }
 
     /** @return time to open a connection; zero for none */
@@ -148,23 +200,30 @@ public final class HttpLimits {
         return maxBodyBytes;
     }
 
+    /** @return most bytes of a whole streamed answer, after decompression */
+    public long maxStreamBytes() {
+        return maxStreamBytes;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof HttpLimits l && connect.equals(l.connect) && firstByte.equals(l.firstByte)
                 && idle.equals(l.idle) && request.equals(l.request) && minBytesPerSecond == l.minBytesPerSecond
-                && rateWindow.equals(l.rateWindow) && maxLineBytes == l.maxLineBytes && maxBodyBytes == l.maxBodyBytes;
+                && rateWindow.equals(l.rateWindow) && maxLineBytes == l.maxLineBytes && maxBodyBytes == l.maxBodyBytes
+                && maxStreamBytes == l.maxStreamBytes;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(connect, firstByte, idle, request, minBytesPerSecond, rateWindow, maxLineBytes, maxBodyBytes);
+        return Objects.hash(connect, firstByte, idle, request, minBytesPerSecond, rateWindow, maxLineBytes, maxBodyBytes,
+                maxStreamBytes);
     }
 
     @Override
     public String toString() {
         return "HttpLimits{connect=" + describe(connect) + ", firstByte=" + describe(firstByte) + ", idle="
                 + describe(idle) + ", request=" + describe(request) + ", minRate=" + minBytesPerSecond + " B/s over "
-                + describe(rateWindow) + ", maxLine=" + maxLineBytes + " B, maxBody=" + maxBodyBytes + " B}";
+                + describe(rateWindow) + ", maxLine=" + maxLineBytes + " B, maxBody=" + maxBodyBytes + " B, maxStream=" + maxStreamBytes + " B}";
     }
 
     /**
@@ -303,6 +362,7 @@ public final class HttpLimits {
         private Duration rateWindow = Duration.ofSeconds(DEFAULT_RATE_WINDOW_SECONDS);
         private long maxLineBytes = DEFAULT_MAX_LINE_BYTES;
         private long maxBodyBytes = DEFAULT_MAX_BODY_BYTES;
+        private long maxStreamBytes = DEFAULT_MAX_STREAM_BYTES;
 
         private Builder() {
         }
@@ -383,6 +443,26 @@ public final class HttpLimits {
             }
             maxBodyBytes = bytes;
             return this;
+        }
+
+        /**
+         * @param bytes most bytes of a whole streamed answer, after decompression, at least 1
+         * @return this builder
+         */
+        public Builder maxStreamBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("maxStreamBytes must be >= 1: " + bytes);
+            }
+            maxStreamBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @param window the window the minimum rate is averaged over, at least 1 s
+         * @return this builder
+         */
+        public Builder rateWindow(Duration window) {
+            return minRate(minBytesPerSecond, window);
         }
 
         /** @return the limits */

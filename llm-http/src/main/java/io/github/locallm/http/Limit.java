@@ -18,7 +18,9 @@ public enum Limit {
     /** Longest line of a streamed answer (NDJSON or SSE), in bytes. */
     LINE_LENGTH("max_line_bytes"),
     /** Largest body of an answer that is not streamed, in bytes after decompression. */
-    BODY_SIZE("max_body_bytes");
+    BODY_SIZE("max_body_bytes"),
+    /** Most bytes of a whole streamed answer, after decompression (an endless stream ends here). */
+    STREAM_SIZE("max_stream_bytes");
 
     private final String setting;
 

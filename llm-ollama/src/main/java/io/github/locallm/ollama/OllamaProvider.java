@@ -80,6 +80,8 @@ public final class OllamaProvider implements LlmProvider {
     static final String MIN_RATE = "min_bytes_per_second";
     static final String MAX_LINE = "max_line_bytes";
     static final String MAX_BODY = "max_body_bytes";
+    static final String MAX_STREAM = "max_stream_bytes";
+    static final String RATE_WINDOW = "min_rate_window";
     static final String EMBED_TRUNCATE = "embed_truncate";
     static final String EMBED_DIMENSIONS = "embed_dimensions";
     /** Most {@code header.*} settings. */
@@ -89,7 +91,7 @@ public final class OllamaProvider implements LlmProvider {
     static final int FALLBACK_CONTEXT = 4096;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
-            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, MAX_LINE, MAX_BODY, EMBED_TRUNCATE, EMBED_DIMENSIONS);
+            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, RATE_WINDOW, MAX_LINE, MAX_BODY, MAX_STREAM, EMBED_TRUNCATE, EMBED_DIMENSIONS);
 
     private final java.util.function.UnaryOperator<String> environment;
 
@@ -232,15 +234,7 @@ public final class OllamaProvider implements LlmProvider {
     }
 
     static HttpLimits limits(OpenRequest request) {
-        HttpLimits.Builder b = HttpLimits.builder();
-        request.string(CONNECT_TIMEOUT).ifPresent(v -> b.connect(HttpLimits.parseDuration(CONNECT_TIMEOUT, v)));
-        request.string(FIRST_TOKEN_TIMEOUT).ifPresent(v -> b.firstByte(HttpLimits.parseDuration(FIRST_TOKEN_TIMEOUT, v)));
-        request.string(IDLE_TIMEOUT).ifPresent(v -> b.idle(HttpLimits.parseDuration(IDLE_TIMEOUT, v)));
-        request.string(REQUEST_TIMEOUT).ifPresent(v -> b.request(HttpLimits.parseDuration(REQUEST_TIMEOUT, v)));
-        request.integer(MIN_RATE, 0).ifPresent(v -> b.minRate(v, HttpLimits.defaults().rateWindow()));
-        request.string(MAX_LINE).ifPresent(v -> b.maxLineBytes(HttpLimits.parseSize(MAX_LINE, v)));
-        request.string(MAX_BODY).ifPresent(v -> b.maxBodyBytes(HttpLimits.parseSize(MAX_BODY, v)));
-        return b.build();
+        return HttpLimits.fromSettings(request);
     }
 
     private static int runningContext(OllamaClient client, String model) {

@@ -150,8 +150,14 @@ final class FakeOllamaServer implements AutoCloseable {
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             byte[] raw = ex.getRequestBody().readAllBytes();
-            JsonNode body = raw.length == 0 ? JSON.createObjectNode() : JSON.readTree(raw);
             String path = ex.getRequestURI().getPath();
+            if (path.startsWith("/api/blobs/")) {
+                requests.add(new Recorded(ex.getRequestMethod(), path, Map.copyOf(ex.getRequestHeaders()),
+                        obj().put("bytes", raw.length), ex.getRemoteAddress().getPort()));
+                blob(ex, path.substring("/api/blobs/".length()), raw);
+                return;
+            }
+            JsonNode body = raw.length == 0 ? JSON.createObjectNode() : JSON.readTree(raw);
             requests.add(new Recorded(ex.getRequestMethod(), path, Map.copyOf(ex.getRequestHeaders()), body,
                     ex.getRemoteAddress().getPort()));
             Script script = scripts.get(path);
@@ -170,6 +176,8 @@ final class FakeOllamaServer implements AutoCloseable {
                 case "POST /api/pull" -> pull(ex, body);
                 case "DELETE /api/delete" -> delete(ex, body);
                 case "POST /api/copy" -> copy(ex, body);
+                case "POST /api/create" -> create(ex, body);
+                case "POST /api/push" -> push(ex, body);
                 default -> {
                     byte[] text = "404 page not found".getBytes(StandardCharsets.UTF_8);
                     ex.getResponseHeaders().set("Content-Type", "text/plain");
@@ -372,6 +380,7 @@ final class FakeOllamaServer implements AutoCloseable {
             JsonNode tool = body.path("tools").get(0).path("function");
             String[] words = lastMessage.path("content").asText().replaceAll("[^\\p{L} ]", "").strip().split(" ");
             ObjectNode call = obj();
+            call.put("id", "call_" + Integer.toHexString(hash(lastMessage.path("content").asText())));
             ObjectNode fn = call.putObject("function");
             fn.put("index", 0);
             fn.put("name", tool.path("name").asText());
@@ -426,7 +435,11 @@ final class FakeOllamaServer implements AutoCloseable {
                     emitted++;
                     if (stream) {
                         sleep();
-                        line(out, chunk(name, chat, ready, "", null, false));
+                        ObjectNode c = chunk(name, chat, ready, "", null, false);
+                        if (body.path("logprobs").asBoolean(false)) {
+                            c.set("logprobs", logprobs(ready, body.path("top_logprobs").asInt(0)));
+                        }
+                        line(out, c);
                     }
                 }
                 if (stopped) {
@@ -533,6 +546,104 @@ final class FakeOllamaServer implements AutoCloseable {
         return n;
     }
 
+    /** @return the logprobs entry of a piece, with {@code top} alternatives (the piece itself first) */
+    static ArrayNode logprobs(String piece, int top) {
+        ArrayNode a = JSON.createArrayNode();
+        ObjectNode e = a.addObject();
+        double lp = -((hash(piece) % 1000) / 1000.0) - 0.001;
+        e.put("token", piece);
+        e.put("logprob", lp);
+        ArrayNode bytes = e.putArray("bytes");
+        for (byte b : piece.getBytes(StandardCharsets.UTF_8)) {
+            bytes.add(b & 0xff);
+        }
+        if (top > 0) {
+            ArrayNode t = e.putArray("top_logprobs");
+            for (int i = 0; i < top; i++) {
+                String tok = i == 0 ? piece : WORDS[(hash(piece) + i) % WORDS.length];
+                ObjectNode alt = t.addObject().put("token", tok).put("logprob", lp - i);
+                ArrayNode tb = alt.putArray("bytes");
+                for (byte b : tok.getBytes(StandardCharsets.UTF_8)) {
+                    tb.add(b & 0xff);
+                }
+            }
+        }
+        return a;
+    }
+
+    final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+
+    private void blob(HttpExchange ex, String digest, byte[] raw) throws IOException {
+        if (!digest.matches("sha256:[0-9a-f]{64}")) {
+            json(ex, 400, obj().put("error", "invalid digest format"));
+            return;
+        }
+        if (ex.getRequestMethod().equals("HEAD")) {
+            ex.sendResponseHeaders(blobs.containsKey(digest) ? 200 : 404, -1);
+            return;
+        }
+        String actual;
+        try {
+            actual = "sha256:" + java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(raw));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IOException(e);
+        }
+        if (!actual.equals(digest)) {
+            json(ex, 400, obj().put("error", "digest mismatch, expected \"" + digest + "\", got \"" + actual + "\""));
+            return;
+        }
+        blobs.put(digest, raw);
+        ex.sendResponseHeaders(201, -1);
+    }
+
+    private void create(HttpExchange ex, JsonNode body) throws IOException {
+        String name = tagged(body.path("model").asText());
+        Model base;
+        if (body.has("from")) {
+            base = models.get(tagged(body.path("from").asText()));
+            if (base == null) {
+                json(ex, 404, obj().put("error", "model \"" + body.path("from").asText() + "\" not found"));
+                return;
+            }
+        } else {
+            for (JsonNode d : body.path("files")) {
+                if (!blobs.containsKey(d.asText())) {
+                    json(ex, 400, obj().put("error", "blob " + d.asText() + " not found"));
+                    return;
+                }
+            }
+            if (body.path("files").isEmpty()) {
+                json(ex, 400, obj().put("error", "neither 'from' or 'files' was specified"));
+                return;
+            }
+            base = new Model(List.of("completion"), 2048, "gguf");
+        }
+        OutputStream out = startStream(ex);
+        line(out, obj().put("status", body.has("from") ? "using existing layer sha256:1234" : "parsing GGUF"));
+        if (body.has("system")) {
+            line(out, obj().put("status", "creating new layer sha256:5678"));
+        }
+        line(out, obj().put("status", "writing manifest"));
+        models.put(name, base);
+        line(out, obj().put("status", "success"));
+    }
+
+    private void push(HttpExchange ex, JsonNode body) throws IOException {
+        String name = tagged(body.path("model").asText());
+        if (!models.containsKey(name)) {
+            json(ex, 404, obj().put("error", "model \"" + body.path("model").asText() + "\" not found"));
+            return;
+        }
+        OutputStream out = startStream(ex);
+        line(out, obj().put("status", "retrieving manifest"));
+        String digest = "sha256:bc07c81de745696fdf5afca05e065818a8149fb0c77266fb584d9b2cba3711ab";
+        line(out, obj().put("status", "starting upload").put("digest", digest).put("total", 2000));
+        line(out, obj().put("status", "starting upload").put("digest", digest).put("total", 2000).put("completed", 2000));
+        line(out, obj().put("status", "pushing manifest"));
+        line(out, obj().put("status", "success"));
+    }
+
     private void embed(HttpExchange ex, JsonNode body) throws IOException {
         String name = body.path("model").asText();
         if (missing(ex, name)) {
@@ -552,9 +663,17 @@ final class FakeOllamaServer implements AutoCloseable {
         root.put("model", name);
         ArrayNode all = root.putArray("embeddings");
         int count = 0;
+        int context = models.get(tagged(name)).contextLength();
+        for (String text : inputs) {
+            if (!body.path("truncate").asBoolean(true) && text.split("\\s+").length > context) {
+                json(ex, 400, obj().put("error", "the input length exceeds the context length"));
+                return;
+            }
+        }
+        int dims = body.path("dimensions").asInt(EMBED_DIM);
         for (String text : inputs) {
             Random r = new Random(hash(text));
-            double[] v = new double[EMBED_DIM];
+            double[] v = new double[dims];
             double norm = 0;
             for (int i = 0; i < v.length; i++) {
                 v[i] = r.nextGaussian();
