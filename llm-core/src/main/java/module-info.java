@@ -9,4 +9,5 @@ module io.github.locallm {
     exports io.github.locallm.grammar;
 
     uses io.github.locallm.spi.LlmProvider;
+    uses io.github.locallm.spi.ProcessIsolation;
 }

@@ -10,6 +10,7 @@ import io.github.locallm.OpenOptions;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
 import io.github.locallm.spi.OpenRequest;
+import io.github.locallm.spi.ProcessIsolation;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -77,6 +78,10 @@ public final class DjlProvider implements LlmProvider {
     @Override
     public LlmBackend open(OpenRequest request) {
         Objects.requireNonNull(request, "request");
+        if (ProcessIsolation.requested(request)) {
+            return ProcessIsolation.open(this, request);
+        }
+        request = ProcessIsolation.strip(request);
         request.requireKnown(List.of(CTX, DEVICE, THREADS));
         String model = request.spec().toString();
         Path dir;

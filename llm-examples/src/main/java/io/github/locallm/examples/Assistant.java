@@ -71,6 +71,7 @@ public final class Assistant {
      * @param args the command line
      */
     public static void main(String[] args) {
+        Logs.configure();
         int code = run(args, System.in, System.out, System.err);
         if (code != Programs.OK) {
             System.exit(code);

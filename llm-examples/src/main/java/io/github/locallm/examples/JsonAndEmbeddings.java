@@ -65,6 +65,7 @@ public final class JsonAndEmbeddings {
      * @param args the command line
      */
     public static void main(String[] args) {
+        Logs.configure();
         int code = run(args, System.out, System.err);
         if (code != Programs.OK) {
             System.exit(code);

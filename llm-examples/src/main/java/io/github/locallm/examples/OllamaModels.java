@@ -38,6 +38,7 @@ public final class OllamaModels {
      * @param args the command line
      */
     public static void main(String[] args) {
+        Logs.configure();
         int code = run(args, System.out, System.err);
         if (code != Programs.OK) {
             System.exit(code);

@@ -41,6 +41,7 @@ public final class StreamingDemo {
      * @param args the command line
      */
     public static void main(String[] args) {
+        Logs.configure();
         int code = run(args, System.out, System.err);
         if (code != Programs.OK) {
             System.exit(code);

@@ -48,7 +48,8 @@ final class Embeddings {
 
     static Result run(LlmServer server, ModelSlot slot, List<String> inputs) {
         long t0 = System.nanoTime();
-        try (ModelSlot.Permit p = slot.acquire()) {
+        ModelSlot.Permit permit = slot.acquire();
+        try {
             List<float[]> v = slot.llm.embed(inputs);
             int tokens = 0;
             if (slot.llm.info().supports(Capability.TOKENIZE)) {
@@ -59,6 +60,8 @@ final class Embeddings {
             return new Result(v, tokens, System.nanoTime() - t0);
         } catch (RuntimeException e) {
             throw Conversions.toHttp(e);
+        } finally {
+            permit.close();
         }
     }
 }

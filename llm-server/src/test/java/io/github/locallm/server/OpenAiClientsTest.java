@@ -1,0 +1,132 @@
+package io.github.locallm.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
+import dev.langchain4j.agent.tool.ToolSpecification;
+import dev.langchain4j.data.message.AiMessage;
+import dev.langchain4j.data.message.ToolExecutionResultMessage;
+import dev.langchain4j.data.message.UserMessage;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import dev.langchain4j.model.chat.response.ChatResponse;
+import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
+import dev.langchain4j.model.openai.OpenAiChatModel;
+import dev.langchain4j.model.openai.OpenAiEmbeddingModel;
+import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
+import dev.langchain4j.model.output.FinishReason;
+import io.github.locallm.ChatMessage;
+import io.github.locallm.GenerationOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** LangChain4j's langchain4j-open-ai client against the server's OpenAI-compatible API. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class OpenAiClientsTest {
+
+    private static String v1() {
+        return Fixture.base() + "/v1";
+    }
+
+    private static String expectedChat(String user, int n) {
+        return Fixture.TINY.chat(List.of(ChatMessage.user(user)),
+                GenerationOptions.builder().temperature(0).maxTokens(n).build()).text();
+    }
+
+    @Test
+    void chatsAndStreamsWithUsage() throws Exception {
+        OpenAiChatModel chat = OpenAiChatModel.builder().baseUrl(v1()).apiKey("unused").modelName("tiny")
+                .temperature(0.0).maxTokens(10).timeout(Duration.ofSeconds(60)).build();
+        ChatResponse blocking = chat.chat(ChatRequest.builder().messages(UserMessage.from("Hello there")).build());
+        assertThat(blocking.aiMessage().text()).isEqualTo(expectedChat("Hello there", 10));
+        assertThat(blocking.tokenUsage().outputTokenCount()).isBetween(1, 10);
+        assertThat(blocking.tokenUsage().inputTokenCount()).isPositive();
+
+        OpenAiStreamingChatModel streaming = OpenAiStreamingChatModel.builder().baseUrl(v1()).apiKey("unused")
+                .modelName("tiny").temperature(0.0).maxTokens(10).timeout(Duration.ofSeconds(60)).build();
+        List<String> pieces = new ArrayList<>();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        streaming.chat("Hello there", new StreamingChatResponseHandler() {
+            @Override
+            public void onPartialResponse(String partial) {
+                pieces.add(partial);
+            }
+
+            @Override
+            public void onCompleteResponse(ChatResponse response) {
+                done.complete(response);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                done.completeExceptionally(error);
+            }
+        });
+        ChatResponse streamed = done.get(60, TimeUnit.SECONDS);
+        assertThat(pieces).hasSizeGreaterThan(1);
+        assertThat(String.join("", pieces)).isEqualTo(streamed.aiMessage().text()).isEqualTo(blocking.aiMessage().text());
+        // the usage chunk of the stream reached the client
+        assertThat(streamed.tokenUsage().outputTokenCount()).isEqualTo(blocking.tokenUsage().outputTokenCount());
+    }
+
+    @Test
+    void toolCallsCarryIdsAndTheResultGoesBack() {
+        OpenAiChatModel chat = OpenAiChatModel.builder().baseUrl(v1()).apiKey("unused").modelName("fake")
+                .timeout(Duration.ofSeconds(60)).build();
+        ToolSpecification weather = ToolSpecification.builder().name("get_weather").description("Weather of a city")
+                .parameters(JsonObjectSchema.builder().addStringProperty("city").required("city").build()).build();
+        UserMessage question = UserMessage.from("What is the weather in Lyon");
+        ChatResponse r = chat.chat(ChatRequest.builder().messages(question).toolSpecifications(weather).build());
+        assertThat(r.finishReason()).isEqualTo(FinishReason.TOOL_EXECUTION);
+        List<ToolExecutionRequest> calls = r.aiMessage().toolExecutionRequests();
+        assertThat(calls).extracting(ToolExecutionRequest::name).containsExactly("get_weather");
+        assertThat(calls.get(0).id()).startsWith("call_");
+        assertThat(calls.get(0).arguments()).contains("\"city\"").contains("Lyon");
+
+        ChatResponse answer = chat.chat(ChatRequest.builder().messages(question, r.aiMessage(),
+                ToolExecutionResultMessage.from(calls.get(0), "sunny")).toolSpecifications(weather).build());
+        assertThat(answer.aiMessage().hasToolExecutionRequests()).isFalse();
+        assertThat(answer.aiMessage().text()).isNotBlank();
+    }
+
+    @Test
+    void streamsToolCalls() throws Exception {
+        OpenAiStreamingChatModel streaming = OpenAiStreamingChatModel.builder().baseUrl(v1()).apiKey("unused")
+                .modelName("fake").timeout(Duration.ofSeconds(60)).build();
+        ToolSpecification weather = ToolSpecification.builder().name("get_weather").description("Weather of a city")
+                .parameters(JsonObjectSchema.builder().addStringProperty("city").required("city").build()).build();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        streaming.chat(ChatRequest.builder().messages(UserMessage.from("Weather in Nice")).toolSpecifications(weather)
+                .build(), new StreamingChatResponseHandler() {
+                    @Override
+                    public void onPartialResponse(String partial) {
+                    }
+
+                    @Override
+                    public void onCompleteResponse(ChatResponse response) {
+                        done.complete(response);
+                    }
+
+                    @Override
+                    public void onError(Throwable error) {
+                        done.completeExceptionally(error);
+                    }
+                });
+        AiMessage m = done.get(60, TimeUnit.SECONDS).aiMessage();
+        assertThat(m.toolExecutionRequests()).hasSize(1);
+        assertThat(m.toolExecutionRequests().get(0).arguments()).contains("Nice");
+    }
+
+    @Test
+    void embeds() {
+        OpenAiEmbeddingModel model = OpenAiEmbeddingModel.builder().baseUrl(v1()).apiKey("unused")
+                .modelName("tiny-embed").timeout(Duration.ofSeconds(60)).build();
+        float[] got = model.embed("some words").content().vector();
+        assertThat(got).containsExactly(Fixture.TINY_EMBED.embed("some words"));
+    }
+}
