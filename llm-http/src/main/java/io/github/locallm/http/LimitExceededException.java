@@ -12,7 +12,9 @@ import java.util.Objects;
 public class LimitExceededException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** The limit that was hit. */
     private final Limit limit;
+    /** The limit's configured value, in its unit. */
     private final long value;
 
     /**

@@ -10,6 +10,7 @@ import io.github.locallm.LlmException;
 public class RedirectRefusedException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** Where the refused redirect pointed. */
     private final String location;
 
     /**
