@@ -1,8 +1,5 @@
 package io.github.locallm.llamacpp;
 
-import de.kherud.llama.InferenceParameters;
-import de.kherud.llama.LlamaIterator;
-import de.kherud.llama.LlamaOutput;
 import io.github.locallm.Capability;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ContextOverflowException;
@@ -16,7 +13,6 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
-import io.github.locallm.spi.DecodeEngine;
 import io.github.locallm.spi.DecodeLoop;
 import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.TokenSink;
@@ -31,12 +27,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One open handle on a shared native model. Thread-safe: calls that reach the model's worker are
- * serialized by the shared model's fair lock; after {@link #close()} every call throws
- * {@link IllegalStateException} instead of reaching native code (where it would block forever).
+ * One open model, on either engine ({@link Engine}): settings, option validation, chat rendering and prompt
+ * escaping ({@link PromptEncoder}), the decode loop ({@link DecodeLoop}) and embeddings checks are the same
+ * for both. Thread-safe: calls that reach native code are serialized by the engine's fair lock; after
+ * {@link #close()} every call throws {@link IllegalStateException} instead of reaching native code.
  */
 final class LlamaCppBackend implements LlmBackend {
 
@@ -51,7 +49,7 @@ final class LlamaCppBackend implements LlmBackend {
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
 
-    private final SharedModel shared;
+    private final Engine engine;
     private final String spec;
     private final LoadSettings settings;
     private final ChatRenderer renderer;
@@ -62,11 +60,10 @@ final class LlamaCppBackend implements LlmBackend {
     private final ModelInfo info;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    LlamaCppBackend(SharedModel shared, String spec, LoadSettings settings) {
-        this.shared = shared;
+    LlamaCppBackend(Engine engine, GgufFile gguf, Path canonicalPath, String spec, LoadSettings settings) {
+        this.engine = engine;
         this.spec = spec;
         this.settings = settings;
-        GgufFile gguf = shared.gguf;
         List<String> vocab = gguf.tokens();
         this.vocabSize = vocab.size();
         this.renderer = renderer(settings, gguf, vocab, spec);
@@ -78,15 +75,17 @@ final class LlamaCppBackend implements LlmBackend {
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
         } else {
-            caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.JSON_SCHEMA,
-                    Capability.SEED));
+            caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.SEED));
+            if (engine instanceof JllamaEngine) {
+                caps.add(Capability.JSON_SCHEMA);
+            }
             if (renderer != null) {
                 caps.add(Capability.CHAT);
             }
         }
-        Map<String, String> details = new LinkedHashMap<>();
+        Map<String, String> details = new LinkedHashMap<>(engine.details());
         details.put("architecture", gguf.architecture());
-        details.put("path", shared.key.canonicalPath().toString());
+        details.put("path", canonicalPath.toString());
         details.put("file_type", Long.toString(gguf.number("general.file_type", -1)));
         details.put("gguf_version", Integer.toString(gguf.version));
         details.put("tensors", Long.toString(gguf.tensorCount));
@@ -95,9 +94,8 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("chat_template", renderer == null ? "none" : renderer.description());
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
-        details.put("gpu_layers", settings.gpuLayers() == 0 ? "0" : settings.libPath() == null
-                ? settings.gpuLayers() + " (ignored: the bundled build is CPU-only)" : Integer.toString(settings.gpuLayers()));
-        details.put("native_library", String.valueOf(NativeRuntime.loadedFrom()));
+        details.put("gpu_layers", settings.gpuLayers() == 0 || !engine.cpuOnly() ? Integer.toString(settings.gpuLayers())
+                : settings.gpuLayers() + " (ignored: the build in use is CPU-only)");
         this.info = new ModelInfo(NAME, spec, settings.ctx(), caps, details);
     }
 
@@ -140,9 +138,16 @@ final class LlamaCppBackend implements LlmBackend {
         return info;
     }
 
-    /** @return the native model this handle shares with the other handles on the same file and settings */
+    /**
+     * @return the native model this handle shares with the other handles on the same file and settings
+     *         (engine=jllama), or {@code null} on the llamacpp engine, where each handle has its own
+     */
     SharedModel shared() {
-        return shared;
+        return engine instanceof JllamaEngine j ? j.shared() : null;
+    }
+
+    Engine engine() {
+        return engine;
     }
 
     private void ensureOpen() {
@@ -155,7 +160,7 @@ final class LlamaCppBackend implements LlmBackend {
 
     /** Tokenizes rendered text: the text of a special token becomes that token. */
     private int[] templateTokens(String text) {
-        return text.isEmpty() ? new int[0] : shared.model.encode(text);
+        return text.isEmpty() ? new int[0] : engine.tokenize(text);
     }
 
     private PromptEncoder encoder(GgufFile gguf) {
@@ -187,7 +192,7 @@ final class LlamaCppBackend implements LlmBackend {
                         + ") of model " + spec);
             }
         }
-        return shared.model.decode(tokens);
+        return engine.detokenize(tokens);
     }
 
     @Override
@@ -220,15 +225,11 @@ final class LlamaCppBackend implements LlmBackend {
         GenerationOptions o = request.options();
         int[] prompt = request.isChat() ? chatTokens(request.messages()) : rawPromptTokens(request.prompt());
         DecodeLoop loop = DecodeLoop.plan("llamacpp model " + spec, prompt, settings.ctx(), o, 0);
-        InferenceParameters p = NativeRequest.withTokens(prompt);
-        Map<String, String> extra = options(o);
-        boolean cachePrompt = !"false".equals(extra.remove("cache_prompt"));
-        NativeRequest.put(p, "n_predict", Integer.toString(loop.maxNewTokens()));
-        NativeRequest.put(p, "cache_prompt", Boolean.toString(cachePrompt));
-        extra.forEach((k, v) -> NativeRequest.put(p, k, v));
+        Sampling sampling = sampling(o);
+        ReentrantLock lock = engine.lock();
         try {
             // Waits for the model in short slices, so that a call cancelled while queued returns at once.
-            while (!shared.lock.tryLock(20, TimeUnit.MILLISECONDS)) {
+            while (!lock.tryLock(20, TimeUnit.MILLISECONDS)) {
                 if (cancel.isCancelled()) {
                     return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
                 }
@@ -237,131 +238,40 @@ final class LlamaCppBackend implements LlmBackend {
             Thread.currentThread().interrupt();
             return BackendResult.of(FinishReason.CANCELLED, prompt.length, 0);
         }
-        NativeGeneration native_ = new NativeGeneration(p);
         try {
             ensureOpen();
-            return loop.run(native_, sink, cancel);
+            // closing the model also stops a running generation (close() then frees it)
+            CancelSignal cancelOrClosed = new CancelSignal() {
+                @Override
+                public boolean isCancelled() {
+                    return cancel.isCancelled() || closed.get();
+                }
+
+                @Override
+                public void onCancel(Runnable action) {
+                    cancel.onCancel(action);
+                }
+            };
+            try (Engine.Generation generation = engine.start(sampling, loop.maxNewTokens())) {
+                return loop.run(generation, sink, cancelOrClosed);
+            }
         } finally {
-            try {
-                native_.close();
-            } finally {
-                shared.lock.unlock();
-            }
+            lock.unlock();
         }
     }
 
-    /**
-     * The binding's native generation as a {@link DecodeEngine}: the native side samples and evaluates, and
-     * hands over one text piece per token, so {@link #sample()} reads the next piece and
-     * {@link #evaluate(int[])} after the prompt does nothing.
-     *
-     * <p>The native side sends nothing for a token that ends inside a UTF-8 character (its bytes come with
-     * the next piece), so it can spend the token budget in fewer pieces than tokens. When it ends before the
-     * loop counted the budget, the end is an end-of-generation token if the last piece was the empty text of
-     * that token; otherwise the budget was spent, and the tokens not counted yet are reported as empty pieces
-     * so the loop ends with LENGTH and the true count.
-     */
-    private final class NativeGeneration implements DecodeEngine {
-        private static final int PIECE = 0;
-        private static final int END = -1;
-
-        private final InferenceParameters params;
-        private LlamaIterator it;
-        private boolean finished;
-        private boolean lastEmpty;
-        private String current = "";
-        private String finalText;
-
-        NativeGeneration(InferenceParameters params) {
-            this.params = params;
-        }
-
-        @Override
-        public void evaluate(int[] tokens) {
-            if (it != null) {
-                return;
-            }
-            try {
-                it = shared.model.generate(params).iterator();
-            } catch (RuntimeException e) {
-                throw new LlmException("llamacpp model " + spec + " rejected the request: " + nativeMessage(e), e);
-            }
-        }
-
-        @Override
-        public int sample() {
-            if (finalText != null) {
-                current = finalText;
-                finalText = null;
-                return PIECE;
-            }
-            if (finished) {
-                current = "";
-                return lastEmpty ? END : PIECE;
-            }
-            LlamaOutput out;
-            try {
-                out = it.next();
-                finished = !it.hasNext();
-            } catch (RuntimeException e) {
-                throw new LlmException("llamacpp generation failed for model " + spec + ": " + nativeMessage(e), e);
-            }
-            if (finished) {
-                if (out.text.isEmpty()) {
-                    return sample();
-                }
-                lastEmpty = false;
-                finalText = out.text;
-                return sample();
-            }
-            lastEmpty = out.text.isEmpty();
-            current = out.text;
-            return PIECE;
-        }
-
-        @Override
-        public boolean isEndOfGeneration(int token) {
-            return token == END;
-        }
-
-        @Override
-        public byte[] tokenBytes(int token) {
-            return current.getBytes(StandardCharsets.UTF_8);
-        }
-
-        void close() {
-            if (it != null && !finished) {
-                // an abandoned native generation would keep running and delay the next request
-                it.cancel();
-            }
-        }
-    }
-
-    /** Returns the message of a native error, taken out of the JSON envelope the native side wraps it in. */
-    private static String nativeMessage(RuntimeException e) {
-        String m = String.valueOf(e.getMessage());
-        if (m.startsWith("{")) {
-            try {
-                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String s) {
-                    return s.replace('\n', ' ');
-                }
-            } catch (IllegalArgumentException notJson) {
-                // keep the raw text
-            }
-        }
-        return m;
-    }
-
-    /** Validates the options and returns the native request entries (raw JSON values) they call for. */
-    private Map<String, String> options(GenerationOptions o) {
-        Map<String, String> m = new LinkedHashMap<>();
-        o.temperature().ifPresent(t -> m.put("temperature", num(t)));
-        o.topP().ifPresent(t -> m.put("top_p", num(t)));
-        o.topK().ifPresent(t -> m.put("top_k", Integer.toString(t)));
-        o.minP().ifPresent(t -> m.put("min_p", num(t)));
-        o.repeatPenalty().ifPresent(t -> m.put("repeat_penalty", num(t)));
+    /** Validates the options into the sampling settings both engines apply. */
+    private Sampling sampling(GenerationOptions o) {
+        Double temperature = o.temperature().isPresent() ? finite(o.temperature().getAsDouble()) : null;
+        Double topP = o.topP().isPresent() ? finite(o.topP().getAsDouble()) : null;
+        Integer topK = o.topK().isPresent() ? o.topK().getAsInt() : null;
+        Double minP = o.minP().isPresent() ? finite(o.minP().getAsDouble()) : null;
+        Double repeat = o.repeatPenalty().isPresent() ? finite(o.repeatPenalty().getAsDouble()) : null;
         // llama.cpp seeds are 32-bit and 0xFFFFFFFF means "random": fold a long seed into [0, 2^32 - 2].
-        o.seed().ifPresent(s -> m.put("seed", Long.toString(Long.remainderUnsigned(s, 0xFFFFFFFFL))));
+        Long seed = o.seed().isPresent() ? Long.remainderUnsigned(o.seed().getAsLong(), 0xFFFFFFFFL) : null;
+        Map<String, Double> extra = new LinkedHashMap<>();
+        String grammar = null;
+        boolean cachePrompt = true;
         Map<String, String> own = o.backendOptions(NAME);
         for (Map.Entry<String, String> e : own.entrySet()) {
             String k = e.getKey();
@@ -372,26 +282,32 @@ final class LlamaCppBackend implements LlmBackend {
             }
             switch (k) {
                 case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
-                        + " token probabilities abort the native library of this llama.cpp build");
+                        + " token probabilities abort the native library of the jllama engine");
                 case "grammar" -> {
                     Gbnf.validate(e.getValue());
-                    m.put("grammar", Json.quote(e.getValue()));
+                    grammar = e.getValue();
                 }
-                case "cache_prompt" -> m.put(k, Boolean.toString(bool(k, v)));
+                case "cache_prompt" -> cachePrompt = bool(k, v);
                 case "repeat_last_n", "mirostat", "min_keep", "dry_allowed_length", "dry_penalty_last_n" ->
-                        m.put(k, Integer.toString(integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
-                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE)));
-                default -> m.put(k, num(decimal(k, v)));
+                        extra.put(k, (double) integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
+                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE));
+                default -> extra.put(k, decimal(k, v));
             }
         }
         ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
-        if (rf.kind() != ResponseFormat.Kind.TEXT && m.containsKey("grammar")) {
+        if (rf.kind() != ResponseFormat.Kind.TEXT && grammar != null) {
             throw new IllegalArgumentException("give either a response format or llamacpp.grammar, not both (model "
                     + spec + ")");
         }
+        String jsonSchema = null;
         if (rf.kind() == ResponseFormat.Kind.JSON) {
-            m.put("grammar", Json.quote(Gbnf.JSON_GRAMMAR));
+            grammar = Gbnf.JSON_GRAMMAR;
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
+            if (!(engine instanceof JllamaEngine)) {
+                throw new UnsupportedCapabilityException("JSON schema output is not available with the llamacpp"
+                        + " engine for model " + spec + "; give a GBNF grammar as llamacpp.grammar, use JSON mode,"
+                        + " or open the model with engine=jllama", Capability.JSON_SCHEMA);
+            }
             Object schema;
             try {
                 schema = Json.parse(rf.schema().orElseThrow());
@@ -402,16 +318,17 @@ final class LlamaCppBackend implements LlmBackend {
             if (!(schema instanceof Map)) {
                 throw new IllegalArgumentException("the JSON schema for model " + spec + " must be a JSON object");
             }
-            m.put("json_schema", Json.write(schema));
+            jsonSchema = Json.write(schema);
         }
-        return m;
+        return new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
+                cachePrompt);
     }
 
-    private String num(double d) {
+    private double finite(double d) {
         if (!Double.isFinite(d)) {
             throw new IllegalArgumentException("option value must be finite: " + d + " (model " + spec + ")");
         }
-        return Double.toString(d);
+        return d;
     }
 
     private double decimal(String key, String v) {
@@ -466,17 +383,18 @@ final class LlamaCppBackend implements LlmBackend {
                         + settings.batch() + " tokens of llamacpp embedding model " + spec
                         + "; open it with a larger batch (and ctx)", n, 0, Math.min(settings.batch(), settings.ctx()));
             }
-            shared.lock.lock();
+            int[] tokens = rawPromptTokens(text);
+            engine.lock().lock();
             try {
                 ensureOpen();
-                out.add(shared.model.embed(text));
+                out.add(engine.embed(text, tokens));
             } catch (RuntimeException e) {
                 if (e instanceof IllegalStateException ise && closed.get()) {
                     throw ise;
                 }
                 throw new LlmException("llamacpp embedding failed for model " + spec + ": " + e.getMessage(), e);
             } finally {
-                shared.lock.unlock();
+                engine.lock().unlock();
             }
         }
         return out;
@@ -485,7 +403,13 @@ final class LlamaCppBackend implements LlmBackend {
     @Override
     public void close() {
         if (closed.compareAndSet(false, true)) {
-            shared.release();
+            // a running generation sees the close at its next token and ends; then the native side is freed
+            engine.lock().lock();
+            try {
+                engine.release();
+            } finally {
+                engine.lock().unlock();
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.github.locallm.llamacpp;
 
+import io.github.locallm.BackendUnavailableException;
 import io.github.locallm.ModelLoadException;
 import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.spi.LlmBackend;
@@ -12,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Runs GGUF models in-process with llama.cpp (through {@code de.kherud:llama}, build b4916), for the spec
@@ -69,6 +72,8 @@ import java.util.Set;
  * <p>Thread-safe and stateless; one instance is created by {@link java.util.ServiceLoader}.
  */
 public final class LlamaCppProvider implements LlmProvider {
+
+    private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
 
     /** Creates the provider; does no work (the native library is loaded on the first open). */
     public LlamaCppProvider() {
@@ -128,17 +133,72 @@ public final class LlamaCppProvider implements LlmProvider {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }
         LoadSettings settings = LoadSettings.parse(request, gguf);
+        Engine engine = openEngine(canonical, gguf, settings, spec);
+        try {
+            return new LlamaCppBackend(engine, gguf, canonical, spec, settings);
+        } catch (RuntimeException e) {
+            engine.lock().lock();
+            try {
+                engine.release();
+            } finally {
+                engine.lock().unlock();
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Chooses the engine: {@code engine=jllama} asks for the de.kherud binding; otherwise the current llama.cpp
+     * is used whenever its libraries are found ({@code lib_path}, {@code LLAMA_CPP_LIB}, the natives jar), and
+     * the de.kherud binding is the fallback when they are not (or do not load), said once in the log.
+     */
+    private static Engine openEngine(Path canonical, GgufFile gguf, LoadSettings settings, String spec) {
+        String asked = settings.engine();
+        if (!LoadSettings.ENGINE_JLLAMA.equals(asked)) {
+            Optional<LlamaRuntime.Location> location = LlamaRuntime.locate(settings.libPath());
+            String fallbackReason;
+            if (location.isPresent()) {
+                try {
+                    LlamaRuntime rt = LlamaRuntime.load(location.get());
+                    announce(LoadSettings.ENGINE_LLAMACPP, System.Logger.Level.DEBUG, "llama.cpp " + rt.commit
+                            + " (" + rt.origin + ", CPU variant " + rt.cpuVariant + ")");
+                    return NativeEngine.open(rt, canonical, settings, spec);
+                } catch (BackendUnavailableException e) {
+                    if (asked != null || !location.get().origin().startsWith("bundled")) {
+                        throw e;
+                    }
+                    fallbackReason = e.getMessage();
+                }
+            } else {
+                if (asked != null) {
+                    throw new BackendUnavailableException("engine=llamacpp needs the current llama.cpp libraries, and"
+                            + " none were found for " + LlamaRuntime.platformKey() + " (model " + spec + "). Add"
+                            + " io.github.locallm:llm-llamacpp-natives, set LLAMA_CPP_LIB or lib_path to a llama.cpp"
+                            + " build, or use engine=jllama");
+                }
+                fallbackReason = "no current llama.cpp libraries found for " + LlamaRuntime.platformKey()
+                        + " (no llm-llamacpp-natives jar for this platform, no LLAMA_CPP_LIB, no lib_path)";
+            }
+            announce(LoadSettings.ENGINE_JLLAMA, System.Logger.Level.INFO, fallbackReason
+                    + "; using de.kherud:llama (llama.cpp b4916)");
+        } else {
+            announce(LoadSettings.ENGINE_JLLAMA, System.Logger.Level.DEBUG, "engine=jllama was asked for");
+        }
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
             SharedModel shared = SharedModel.acquire(canonical, gguf, settings, spec);
-            try {
-                return new LlamaCppBackend(shared, spec, settings);
-            } catch (RuntimeException e) {
-                shared.release();
-                throw e;
-            }
+            return new JllamaEngine(shared, spec, settings.libPath() == null);
         } catch (IOException e) {
-            throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
+            throw new ModelLoadException("cannot read " + canonical + " (model " + spec + "): " + e, e);
+        }
+    }
+
+    private static final Set<String> ANNOUNCED = ConcurrentHashMap.newKeySet();
+
+    /** Logs once per JVM which engine was chosen and why. */
+    private static void announce(String engine, System.Logger.Level level, String why) {
+        if (ANNOUNCED.add(engine + why)) {
+            LOG.log(level, "llamacpp backend: engine {0}: {1}", engine, why);
         }
     }
 }

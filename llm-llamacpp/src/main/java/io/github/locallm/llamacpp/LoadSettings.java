@@ -15,7 +15,7 @@ import java.util.Set;
  * argument parser (which prints usage text and leaves a broken model behind).
  */
 record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap, boolean mlock,
-                    String template, boolean embedding, String pooling, Path libPath, String kvType) {
+                    String template, boolean embedding, String pooling, Path libPath, String kvType, String engine) {
 
     static final String CTX = "ctx";
     static final String THREADS = "threads";
@@ -29,8 +29,13 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
     static final String POOLING = "pooling";
     static final String LIB_PATH = "lib_path";
     static final String KV_TYPE = "kv_type";
+    static final String ENGINE = "engine";
     static final List<String> KEYS = List.of(CTX, THREADS, BATCH, GPU_LAYERS, MMAP, MLOCK, TEMPLATE, TEMPLATE_FILE,
-            EMBEDDING, POOLING, LIB_PATH, KV_TYPE);
+            EMBEDDING, POOLING, LIB_PATH, KV_TYPE, ENGINE);
+    /** The engine of the current llama.cpp C API. */
+    static final String ENGINE_LLAMACPP = "llamacpp";
+    /** The de.kherud:llama engine. */
+    static final String ENGINE_JLLAMA = "jllama";
 
     /** The context size used when the model's own is larger or unknown. */
     static final int DEFAULT_CTX_CAP = 4096;
@@ -105,13 +110,27 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
         } else if (embedding) {
             pooling = "last";
         }
+        String engine = request.string(ENGINE).map(e -> e.strip().toLowerCase(Locale.ROOT)).orElse(null);
+        if (engine != null && !engine.equals(ENGINE_LLAMACPP) && !engine.equals(ENGINE_JLLAMA)) {
+            throw new IllegalArgumentException("engine must be " + ENGINE_LLAMACPP + " (the current llama.cpp) or "
+                    + ENGINE_JLLAMA + " (de.kherud:llama, llama.cpp b4916): '" + engine + "' (model " + model + ")");
+        }
         Path libPath = null;
         String lib = request.string(LIB_PATH).orElse(null);
         if (lib != null) {
             libPath = Path.of(lib).toAbsolutePath().normalize();
-            if (!Files.isRegularFile(libPath.resolve(NativeRuntime.libraryFileName()))) {
-                throw new IllegalArgumentException("lib_path " + libPath + " must be a directory holding "
-                        + NativeRuntime.libraryFileName() + " (model " + model + ")");
+            boolean jllama = Files.isRegularFile(libPath.resolve(NativeRuntime.libraryFileName()));
+            boolean current = LlamaRuntime.locate(libPath).isPresent();
+            if (!jllama && !current) {
+                throw new IllegalArgumentException("lib_path " + libPath + " must be a directory holding a llama.cpp"
+                        + " build (libllama with libggml and libggml-base) or " + NativeRuntime.libraryFileName()
+                        + " for engine=jllama (model " + model + ")");
+            }
+            if (engine == null) {
+                engine = current ? ENGINE_LLAMACPP : ENGINE_JLLAMA;
+            } else if (engine.equals(ENGINE_JLLAMA) && !jllama || engine.equals(ENGINE_LLAMACPP) && !current) {
+                throw new IllegalArgumentException("lib_path " + libPath + " holds no library for engine=" + engine
+                        + " (model " + model + ")");
             }
         }
         String kvType = request.string(KV_TYPE).map(k -> k.strip().toLowerCase(Locale.ROOT)).orElse("f16");
@@ -134,7 +153,7 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             }
         }
         return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, pooling, libPath,
-                kvType);
+                kvType, engine);
     }
 
     /**
@@ -142,7 +161,8 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
      * or JVM-wide (the native library): two opens that differ only there share one native model.
      */
     LoadSettings nativePart() {
-        return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, null, embedding, pooling, null, kvType);
+        return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, null, embedding, pooling, null, kvType,
+                null);
     }
 
     /** Returns the number of physical cores (not hardware threads) available, at least 1. */

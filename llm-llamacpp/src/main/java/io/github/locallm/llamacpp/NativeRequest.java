@@ -28,6 +28,12 @@ final class NativeRequest {
     /** Creates a request whose prompt is exactly these token ids. */
     static InferenceParameters withTokens(int[] tokens) {
         InferenceParameters p = new InferenceParameters("");
+        put(p, "prompt", tokenList(tokens));
+        return p;
+    }
+
+    /** Returns token ids as a JSON array. */
+    static String tokenList(int[] tokens) {
         StringBuilder sb = new StringBuilder(tokens.length * 6 + 2).append('[');
         for (int i = 0; i < tokens.length; i++) {
             if (i > 0) {
@@ -35,8 +41,7 @@ final class NativeRequest {
             }
             sb.append(tokens[i]);
         }
-        put(p, "prompt", sb.append(']').toString());
-        return p;
+        return sb.append(']').toString();
     }
 
     /** Puts a raw JSON value under a key. */

@@ -8,7 +8,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -63,7 +62,7 @@ final class NativeRuntime {
             }
             try {
                 Path dir = wanted != null ? Path.of(wanted) : extractBundled();
-                Path scratch = privateDir(baseDir().resolve("scratch"));
+                Path scratch = PrivateDirs.create(PrivateDirs.base().resolve("scratch"));
                 System.setProperty("de.kherud.llama.lib.path", dir.toString());
                 System.setProperty("de.kherud.llama.tmpdir", scratch.toString());
                 Class.forName("de.kherud.llama.LlamaModel", true, NativeRuntime.class.getClassLoader());
@@ -92,27 +91,6 @@ final class NativeRuntime {
         return System.mapLibraryName("jllama");
     }
 
-    private static Path baseDir() throws IOException {
-        String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
-        return privateDir(Path.of(System.getProperty("java.io.tmpdir"), "locallm-llamacpp-" + user));
-    }
-
-    private static Path privateDir(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            try {
-                Files.createDirectories(dir);
-            } catch (java.nio.file.FileAlreadyExistsException ignored) {
-                // another JVM created it first
-            }
-        }
-        try {
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        } catch (UnsupportedOperationException ignored) {
-            // not a POSIX file system: the directory keeps the platform's default permissions
-        }
-        return dir;
-    }
-
     private static Path extractBundled() throws IOException {
         String resource = "/de/kherud/llama/" + osFolder() + "/" + archFolder() + "/" + libraryFileName();
         byte[] lib;
@@ -128,7 +106,7 @@ final class NativeRuntime {
         } catch (NoSuchAlgorithmException e) {
             throw new IOException(e);
         }
-        Path dir = privateDir(baseDir().resolve(BINDING_VERSION + "-" + hash));
+        Path dir = PrivateDirs.create(PrivateDirs.base().resolve(BINDING_VERSION + "-" + hash));
         Path target = dir.resolve(libraryFileName());
         if (Files.isRegularFile(target) && Files.size(target) == lib.length) {
             return dir;

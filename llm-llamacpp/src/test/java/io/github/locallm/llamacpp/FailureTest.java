@@ -113,12 +113,22 @@ class FailureTest {
     @Test
     void aSecondNativeBuildInTheSameJvmIsRefused() throws IOException {
         Path good = TestModels.write(dir, "lib", TinyModels.llama(), GgufWriter.Quantization.F32);
-        TestModels.open(good, Map.of()).close();
+        TestModels.open(good, Map.of("engine", LoadSettings.ENGINE_JLLAMA)).close();
         Path other = Files.createDirectories(dir.resolve("other-build"));
         Files.writeString(other.resolve(NativeRuntime.libraryFileName()), "not loaded");
         assertThatThrownBy(() -> TestModels.open(good, Map.of("lib_path", other.toString())))
                 .isInstanceOf(io.github.locallm.BackendUnavailableException.class)
                 .hasMessageContaining("already loaded").hasMessageContaining(other.toString());
+
+        // the same for the current llama.cpp: a second build directory is refused, nothing of it is loaded
+        TestModels.open(good, Map.of()).close();
+        Path current = Files.createDirectories(dir.resolve("current-build"));
+        for (String lib : List.of("libllama.so", "libggml.so", "libggml-base.so")) {
+            Files.writeString(current.resolve(lib), "not loaded");
+        }
+        assertThatThrownBy(() -> TestModels.open(good, Map.of("lib_path", current.toString())))
+                .isInstanceOf(io.github.locallm.BackendUnavailableException.class)
+                .hasMessageContaining("already loaded").hasMessageContaining(current.toString());
     }
 
     @Test
@@ -140,21 +150,21 @@ class FailureTest {
     }
 
     @Test
-    void reopeningTheSameModelReusesTheNativeModel() {
+    void jllamaReopeningTheSameModelReusesTheNativeModel() {
         Path good = TestModels.write(dir, "shared", TinyModels.tied(), GgufWriter.Quantization.F32);
         int before = SharedModel.loadedCount();
-        LlamaCppBackend a = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256"));
-        LlamaCppBackend b = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256"));
+        LlamaCppBackend a = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "engine", LoadSettings.ENGINE_JLLAMA));
+        LlamaCppBackend b = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "engine", LoadSettings.ENGINE_JLLAMA));
         assertThat(a.shared()).isSameAs(b.shared());
         assertThat(a.shared().handles()).isEqualTo(2);
         a.close();
         b.close();
-        LlamaCppBackend c = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256"));
+        LlamaCppBackend c = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "engine", LoadSettings.ENGINE_JLLAMA));
         assertThat(c.shared()).isSameAs(a.shared());
-        LlamaCppBackend e = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "template", "chatml"));
+        LlamaCppBackend e = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "256", "template", "chatml", "engine", LoadSettings.ENGINE_JLLAMA));
         assertThat(e.shared()).as("a template override needs no second native model").isSameAs(c.shared());
         e.close();
-        LlamaCppBackend d = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "512"));
+        LlamaCppBackend d = (LlamaCppBackend) TestModels.open(good, Map.of("ctx", "512", "engine", LoadSettings.ENGINE_JLLAMA));
         assertThat(d.shared()).isNotSameAs(c.shared());
         assertThat(SharedModel.loadedCount()).isEqualTo(before + 2);
         c.close();

@@ -5,6 +5,7 @@ import io.github.locallm.ChatMessage;
 import io.github.locallm.FinishReason;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.modelkit.BpeTokenizer;
 import io.github.locallm.modelkit.GgufWriter;
 import io.github.locallm.modelkit.TinyModels;
@@ -39,10 +40,15 @@ class GenerationTest {
     Path f32;
     LlmBackend model;
 
+    /** The engine this run of the suite uses ({@link JllamaGenerationTest} runs it on the other one). */
+    String engine() {
+        return LoadSettings.ENGINE_LLAMACPP;
+    }
+
     @BeforeAll
     void open(@TempDir Path dir) {
         f32 = TestModels.write(dir, "llama", TinyModels.llama(), GgufWriter.Quantization.F32);
-        model = TestModels.open(f32, Map.of("kv_type", "f32", "threads", "2"));
+        model = TestModels.open(f32, Map.of("kv_type", "f32", "threads", "1", "engine", engine()));
     }
 
     @AfterAll
@@ -184,9 +190,15 @@ class GenerationTest {
                 .backendOption("llamacpp", "grammar", "root ::= \"yes\" | \"no\"").build());
         assertThat(g.text()).isIn("yes", "no");
         assertThat(g.result().finishReason()).isEqualTo(FinishReason.STOP);
-        TestModels.Run s = TestModels.complete(model, "Answer:", TestModels.greedy(20).toBuilder()
-                .responseFormat(ResponseFormat.jsonSchema("{\"type\":\"string\",\"enum\":[\"red\",\"green\"]}")).build());
-        assertThat(s.text().strip()).isIn("\"red\"", "\"green\"");
+        GenerationOptions schema = TestModels.greedy(20).toBuilder()
+                .responseFormat(ResponseFormat.jsonSchema("{\"type\":\"string\",\"enum\":[\"red\",\"green\"]}")).build();
+        if (engine().equals(LoadSettings.ENGINE_JLLAMA)) {
+            TestModels.Run s = TestModels.complete(model, "Answer:", schema);
+            assertThat(s.text().strip()).isIn("\"red\"", "\"green\"");
+        } else {
+            assertThatThrownBy(() -> TestModels.complete(model, "Answer:", schema))
+                    .isInstanceOf(UnsupportedCapabilityException.class).hasMessageContaining("JSON schema");
+        }
         TestModels.Run j = TestModels.complete(model, "JSON:", TestModels.greedy(30).toBuilder()
                 .responseFormat(ResponseFormat.JSON).build());
         assertThat(j.text()).matches("(?s)[\\[{\"0-9tfn-].*");
@@ -214,7 +226,7 @@ class GenerationTest {
                 .backendOption("llamacpp", "bogus", "3").build())).hasMessageContaining("bogus");
         assertThatThrownBy(() -> TestModels.complete(model, "x", TestModels.greedy(4).toBuilder()
                 .responseFormat(ResponseFormat.jsonSchema("{\"type\": }")).build()))
-                .hasMessageContaining("not valid JSON");
+                .hasMessageContaining(engine().equals(LoadSettings.ENGINE_JLLAMA) ? "not valid JSON" : "JSON schema");
         assertThat(TestModels.complete(model, "x", TestModels.greedy(4)).result().completionTokens()).isEqualTo(4);
     }
 
@@ -225,7 +237,8 @@ class GenerationTest {
             assertThatThrownBy(() -> TestModels.complete(model, "JSON:", TestModels.greedy(8).toBuilder()
                     .responseFormat(ResponseFormat.jsonSchema(schema)).build()))
                     .as(schema).isInstanceOf(io.github.locallm.LlmException.class)
-                    .hasMessageContaining("JSON schema conversion failed").hasMessageNotContaining("{\"code\"");
+                    .hasMessageContaining(engine().equals(LoadSettings.ENGINE_JLLAMA) ? "JSON schema conversion failed"
+                            : "JSON schema output is not available").hasMessageNotContaining("{\"code\"");
         }
         assertThat(TestModels.complete(model, "x", TestModels.greedy(4)).result().completionTokens()).isEqualTo(4);
     }
@@ -294,7 +307,9 @@ class GenerationTest {
         assertThat(model.info().backend()).isEqualTo("llamacpp");
         assertThat(model.info().contextLength()).isEqualTo(2048);
         assertThat(model.info().capabilities()).contains(Capability.COMPLETION, Capability.CHAT, Capability.TOKENIZE,
-                Capability.JSON_MODE, Capability.JSON_SCHEMA, Capability.SEED).doesNotContain(Capability.EMBEDDINGS);
-        assertThat(model.info().details()).containsEntry("architecture", "llama").containsEntry("chat_template", "jinja (gguf)");
+                Capability.JSON_MODE, Capability.SEED).doesNotContain(Capability.EMBEDDINGS);
+        assertThat(model.info().supports(Capability.JSON_SCHEMA)).isEqualTo(engine().equals(LoadSettings.ENGINE_JLLAMA));
+        assertThat(model.info().details()).containsEntry("architecture", "llama").containsEntry("chat_template", "jinja (gguf)")
+                .containsEntry("engine", engine()).containsKeys("llama_cpp_build", "native_library", "cpu_variant");
     }
 }

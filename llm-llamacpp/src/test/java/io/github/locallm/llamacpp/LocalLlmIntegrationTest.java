@@ -25,7 +25,7 @@ class LocalLlmIntegrationTest {
     @Test
     void openByPathPicksThisBackendAndStreamingEqualsBlocking(@TempDir Path dir) {
         Path file = TestModels.write(dir, "api", TinyModels.qwen2Bias(), GgufWriter.Quantization.Q8_0);
-        try (LocalLlm llm = LocalLlm.open(file, OpenOptions.builder().contextLength(1024).threads(2).build())) {
+        try (LocalLlm llm = LocalLlm.open(file, OpenOptions.builder().contextLength(1024).threads(1).build())) {
             assertThat(llm.info().backend()).isEqualTo("llamacpp");
             assertThat(llm.info().contextLength()).isEqualTo(1024);
             GenerationOptions o = TestModels.greedy(40);
@@ -44,7 +44,7 @@ class LocalLlmIntegrationTest {
         Path file = TestModels.write(dir, "settings", TinyModels.gqa(), GgufWriter.Quantization.F32);
         String prompt = "Local models run on your own machine: no server, no network";
         String reference;
-        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?kv_type=f32")) {
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?kv_type=f32&threads=1")) {
             assertThat(llm.info().contextLength()).as("default: the model's trained length").isEqualTo(2048);
             reference = llm.generate(prompt, TestModels.greedy(24)).text();
         }
@@ -63,7 +63,7 @@ class LocalLlmIntegrationTest {
                 TinyModels.tokenizer().tokenId("<|endoftext|>"), TinyModels.tokenizer().tokenId("<|im_end|>"));
         Path wideFile = TestModels.write(dir, "wide", TinyModels.random(wide, TinyModels.tokenizer(), 5),
                 GgufWriter.Quantization.Q8_0);
-        try (LocalLlm llm = LocalLlm.open("gguf:" + wideFile + "?kv_type=q8_0")) {
+        try (LocalLlm llm = LocalLlm.open("gguf:" + wideFile + "?kv_type=q8_0&threads=1")) {
             assertThat(llm.generate(prompt, TestModels.greedy(24)).usage().completionTokens()).isEqualTo(24);
         }
     }
@@ -81,7 +81,7 @@ class LocalLlmIntegrationTest {
 
     private static List<String> converse(Path file, GenerationOptions o) {
         List<String> answers = new ArrayList<>();
-        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?kv_type=f32&ctx=1024");
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?kv_type=f32&ctx=1024&threads=1");
              ChatSession chat = llm.newChatSession("You are a tiny model.", o)) {
             for (String user : List.of("Hi there.", "What is the weather like?", "Is the sea calm tonight?",
                     "Tell me about Java.", "Thank you!")) {
@@ -100,7 +100,7 @@ class LocalLlmIntegrationTest {
                 + "{% endif %}[{{ m['role'] }}]{{ m['content'] }}{% endfor %}[assistant]");
         Path file = dir.resolve("strict.gguf");
         GgufWriter.write(strict, file, GgufWriter.Quantization.F32);
-        try (LocalLlm llm = LocalLlm.open(file)) {
+        try (LocalLlm llm = LocalLlm.open(file, OpenOptions.builder().threads(1).build())) {
             assertThat(llm.info().details()).containsEntry("chat_template", "jinja (gguf)");
             assertThatThrownBy(() -> llm.chat(List.of(io.github.locallm.ChatMessage.system("x"),
                     io.github.locallm.ChatMessage.user("y")), TestModels.greedy(4)))
@@ -108,7 +108,7 @@ class LocalLlmIntegrationTest {
             assertThat(llm.chat(List.of(io.github.locallm.ChatMessage.user("y")), TestModels.greedy(4)).usage()
                     .completionTokens()).isEqualTo(4);
         }
-        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?template=chatml")) {
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + file + "?template=chatml&threads=1")) {
             assertThat(llm.info().details()).containsEntry("chat_template", "chatml (built in)");
             assertThat(llm.chat(List.of(io.github.locallm.ChatMessage.system("x"),
                     io.github.locallm.ChatMessage.user("y")), TestModels.greedy(4)).usage().completionTokens())

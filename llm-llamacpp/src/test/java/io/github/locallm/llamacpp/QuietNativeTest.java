@@ -42,12 +42,16 @@ class QuietNativeTest {
         // Only the two warnings of settings that cannot be honoured as asked, each once, through the default
         // System.Logger backend (java.util.logging: a header line with the time and source, then the message).
         List<String> lines = stderr.lines().collect(java.util.stream.Collectors.toList());
-        assertThat(lines).as("stderr of the probe").filteredOn(l -> l.startsWith("WARNING: ")).containsExactly(
-                "WARNING: gpu_layers=4 ignored for llamacpp:" + dir.resolve("work").resolve("quiet-Q8_0.gguf")
-                        + ": the bundled llama.cpp build runs on the CPU only; give lib_path of a GPU build of the"
-                        + " native library to offload layers",
-                "WARNING: ctx=4096 is above the 2048 tokens model llamacpp:" + dir.resolve("work").resolve("quiet-Q8_0.gguf")
-                        + " was trained for: the window is allocated, but text past 2048 tokens gives poor answers");
+        List<String> expected = new java.util.ArrayList<>();
+        for (String engine : List.of(LoadSettings.ENGINE_LLAMACPP, LoadSettings.ENGINE_JLLAMA)) {
+            Path file = dir.resolve("work").resolve("quiet-" + engine + "-Q8_0.gguf");
+            expected.add("WARNING: gpu_layers=4 ignored for llamacpp:" + file + ": the bundled llama.cpp build runs on"
+                    + " the CPU only; give lib_path of a GPU build of the native library to offload layers");
+            expected.add("WARNING: ctx=4096 is above the 2048 tokens model llamacpp:" + file + " was trained for: the"
+                    + " window is allocated, but text past 2048 tokens gives poor answers");
+        }
+        assertThat(lines).as("stderr of the probe").filteredOn(l -> l.startsWith("WARNING: "))
+                .containsExactlyElementsOf(expected);
         assertThat(lines).as("stderr of the probe").allMatch(l -> l.startsWith("WARNING: ")
                 || l.matches(".* io\\.github\\.locallm\\.llamacpp\\.\\w+ \\w+"));
         assertThat(decoy).exists();
@@ -85,5 +89,30 @@ class QuietNativeTest {
         assertThat(q.exitValue()).as("lib_path probe; stderr: " + qErr).isZero();
         assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
         assertThat(qErr).isEmpty();
+
+        // lib_path with a current llama.cpp build (here a copy of the bundled libraries) for the default engine
+        Path current = Files.createDirectories(dir.resolve("current-build"));
+        Path natives;
+        try (Stream<Path> children = Files.list(privateDir)) {
+            natives = children.filter(f -> f.getFileName().toString().startsWith("natives-")).findFirst().orElseThrow();
+        }
+        try (Stream<Path> files = Files.list(natives)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.copy(f, current.resolve(f.getFileName()));
+            }
+        }
+        Process r = new ProcessBuilder(List.of(javaBin, "-Djava.io.tmpdir=" + tmp, "-Xmx256m",
+                "-cp", System.getProperty("java.class.path"), LibPathProbe.class.getName(), work.toString(),
+                current.toString()))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        boolean rExited = r.waitFor(120, TimeUnit.SECONDS);
+        if (!rExited) {
+            r.destroyForcibly();
+        }
+        assertThat(rExited).isTrue();
+        String rErr = Files.readString(err, StandardCharsets.UTF_8);
+        assertThat(r.exitValue()).as("lib_path probe (current build); stderr: " + rErr).isZero();
+        assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
+        assertThat(rErr).isEmpty();
     }
 }

@@ -33,9 +33,14 @@ abstract class TckModels extends LlmProviderTck {
 
     abstract GgufWriter.Quantization quantization();
 
+    /** The engine the suite runs on. */
+    String engine() {
+        return LoadSettings.ENGINE_LLAMACPP;
+    }
+
     @Override
     protected LocalLlm openModel() {
-        return LocalLlm.open("llamacpp:" + file(quantization()) + "?ctx=512&threads=2");
+        return LocalLlm.open("llamacpp:" + file(quantization()) + "?ctx=512&threads=1&engine=" + engine());
     }
 
     @Override

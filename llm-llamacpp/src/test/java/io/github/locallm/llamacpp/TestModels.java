@@ -47,8 +47,14 @@ final class TestModels {
         return file;
     }
 
+    /**
+     * Opens a model; one thread unless the settings say otherwise, since ggml's worker threads spin-wait and
+     * crawl on a machine whose cores are all busy.
+     */
     static LlmBackend open(Path file, Map<String, String> settings) {
-        return PROVIDER.open(new OpenRequest(ModelSpec.parse("llamacpp:" + file), settings));
+        Map<String, String> s = new java.util.HashMap<>(settings);
+        s.putIfAbsent("threads", "1");
+        return PROVIDER.open(new OpenRequest(ModelSpec.parse("llamacpp:" + file), s));
     }
 
     static GenerationOptions greedy(int maxTokens) {
