@@ -13,9 +13,9 @@ public class EngineCrashedException extends LlmException {
 
     /** The engine process's id, or a negative number when unknown. */
     private final long pid;
-    /** Its exit status when {@link #exited}. */
+    /** Its exit status, when {@link #exited} is true. */
     private final int exitCode;
-    /** Whether the exit status is known. */
+    /** Whether the process's exit status is known. */
     private final boolean exited;
 
     /**
