@@ -13,7 +13,7 @@ public class EngineCrashedException extends LlmException {
 
     /** The engine process's id, or a negative number when unknown. */
     private final long pid;
-    /** Its exit status when {@link #exited} is true. */
+    /** Its exit status, when {@link #exited} is true. */
     private final int exitCode;
     /** Whether the process's exit status is known. */
     private final boolean exited;
