@@ -226,6 +226,26 @@ class OllamaClientTest {
     }
 
     @Test
+    void proxySettingSendsEveryCallThroughTheProxy() {
+        // the fake answers as a proxy would forward: an absolute-form request for a host that does not resolve
+        try (LlmBackend llm = TestSupport.openSpec("ollama://ollama.invalid:11434/fake-plain",
+                java.util.Map.of("proxy", "http://user:pa%24s@" + server.url().substring("http://".length())))) {
+            llm.generate(GenerationRequest.completion("x", GenerationOptions.builder().maxTokens(1).build()),
+                    new TestSupport.Sink(), TestSupport.NEVER);
+            assertThat(server.last("/api/generate").header("Host")).isEqualTo("ollama.invalid:11434");
+            assertThat(server.last("/api/generate").header("Proxy-Authorization")).isNull();
+        }
+        OllamaClient viaProxy = OllamaClient.builder().baseUrl("http://ollama.invalid:11434")
+                .proxy(server.url()).build();
+        assertThat(viaProxy.version()).isEqualTo("0.12.6");
+        assertThatThrownBy(() -> OllamaClient.builder().proxy("ftp://p:1").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("proxy");
+        assertThatThrownBy(() -> TestSupport.openSpec("ollama:fake-plain", java.util.Map.of("host", server.url(),
+                "proxy", "http://user:hunter2@proxy-without-port")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageNotContaining("hunter2");
+    }
+
+    @Test
     void serverDownIsBackendUnavailable() throws Exception {
         int port;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
