@@ -19,8 +19,9 @@ import java.util.Objects;
  *
  * <p>With {@link Quantization#Q8_0}, 2-D weights whose rows are a multiple of 32 long are stored as Q8_0,
  * everything else as F32. For the {@code llama} architecture the q and k projections are permuted from
- * Hugging Face's rotate-half layout to llama.cpp's interleaved RoPE layout; {@code qwen2} uses the rotate-half
- * layout natively and is written as is. Tensors are read from the model one at a time and streamed to disk,
+ * Hugging Face's rotate-half layout to llama.cpp's interleaved RoPE layout; {@code qwen2} and {@code qwen3}
+ * (whose per-head q/k norms are written as {@code attn_q_norm} / {@code attn_k_norm}) use the rotate-half
+ * layout natively and are written as is. Tensors are read from the model one at a time and streamed to disk,
  * so a lazy model of hundreds of millions of parameters is written without holding it in memory.
  * The class is stateless and thread-safe.
  *
@@ -158,13 +159,13 @@ public final class GgufWriter {
      * java -cp llm-modelkit.jar io.github.locallm.modelkit.GgufWriter bench.gguf benchmark Q8_0
      * }</pre>
      *
-     * @param args the output file, a preset ({@code llama}, {@code gqa}, {@code qwen2Bias}, {@code tied} or
+     * @param args the output file, a preset ({@code llama}, {@code gqa}, {@code qwen2Bias}, {@code tied}, {@code qwen3} or
      *             {@code benchmark}, the default) and a quantization ({@code F32} or {@code Q8_0}, the default)
      * @throws IOException if the file cannot be written
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 1 || args.length > 3) {
-            System.err.println("usage: GgufWriter <out.gguf> [llama|gqa|qwen2Bias|tied|benchmark] [F32|Q8_0]");
+            System.err.println("usage: GgufWriter <out.gguf> [llama|gqa|qwen2Bias|tied|qwen3|benchmark] [F32|Q8_0]");
             System.exit(2);
         }
         String preset = args.length > 1 ? args[1] : "benchmark";
@@ -173,6 +174,7 @@ public final class GgufWriter {
             case "gqa" -> TinyModels.gqa();
             case "qwen2Bias" -> TinyModels.qwen2Bias();
             case "tied" -> TinyModels.tied();
+            case "qwen3" -> TinyModels.qwen3();
             case "benchmark" -> TinyModels.benchmark();
             default -> throw new IllegalArgumentException("unknown preset: " + preset);
         };
@@ -208,6 +210,8 @@ public final class GgufWriter {
                 case "self_attn.k_proj": mapped = "attn_k"; break;
                 case "self_attn.v_proj": mapped = "attn_v"; break;
                 case "self_attn.o_proj": mapped = "attn_output"; break;
+                case "self_attn.q_norm": mapped = "attn_q_norm"; break;
+                case "self_attn.k_norm": mapped = "attn_k_norm"; break;
                 case "post_attention_layernorm": mapped = "ffn_norm"; break;
                 case "mlp.gate_proj": mapped = "ffn_gate"; break;
                 case "mlp.up_proj": mapped = "ffn_up"; break;
