@@ -112,7 +112,7 @@ class CheckpointErrorsTest {
     }
 
     /** Rewrites the safetensors header of a copy, keeping the data section as it is. */
-    private static void editHeader(Path file, java.util.function.Consumer<ObjectNode> change) throws IOException {
+    static void editHeader(Path file, java.util.function.Consumer<ObjectNode> change) throws IOException {
         byte[] all = Files.readAllBytes(file);
         int len = (int) ByteBuffer.wrap(all, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         ObjectMapper json = new ObjectMapper();

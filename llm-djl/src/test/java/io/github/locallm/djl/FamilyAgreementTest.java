@@ -89,6 +89,11 @@ class FamilyAgreementTest {
         try (DjlBackend b = Backends.open(dir, Map.of())) {
             assertThat(b.info().details()).containsEntry("architecture",
                     String.valueOf(((List<?>) m.config().get("architectures")).get(0)));
+            int bos = m.tokenizer().tokenId(io.github.locallm.modelkit.BpeTokenizer.END_OF_TEXT);
+            boolean addsBos = Boolean.TRUE.equals(m.tokenizerConfig().get("add_bos_token"));
+            int[] hello = b.encodePrompt("Hello");
+            assertThat(hello[0] == bos).as("%s prompt starts with the begin token", m.name()).isEqualTo(addsBos);
+            assertThat(hello.length).isEqualTo(b.tokenize("Hello").length + (addsBos ? 1 : 0));
             Set<String> continuations = new HashSet<>();
             for (String prompt : PROMPTS) {
                 int[] ids = b.encodePrompt(prompt);

@@ -73,6 +73,22 @@ public final class HttpExchange implements AutoCloseable {
      * @throws IOException when reading fails (see {@link #failure(IOException)})
      */
     public String readLine() throws IOException {
+        return readLine(true);
+    }
+
+    /**
+     * Reads the next line of a streamed answer, choosing whether it counts as activity: a caller that
+     * assembles events from several lines (server-sent events, where comment lines keep a connection
+     * alive without carrying anything) passes {@code false} and calls {@link Deadline#activity()} on the
+     * {@link #deadline()} when an event is complete.
+     *
+     * @param activity whether a non-blank line counts as activity for the first-byte and idle limits
+     * @return the line without its line end, or {@code null} at the end of the answer
+     * @throws LimitExceededException when a line is longer than {@link HttpLimits#maxLineBytes()}
+     * @throws MalformedResponseException when a line is not UTF-8
+     * @throws IOException when reading fails (see {@link #failure(IOException)})
+     */
+    public String readLine(boolean activity) throws IOException {
         ByteString line;
         try {
             line = BoundedReads.readLine(source, transport.limits().maxLineBytes());
@@ -93,7 +109,7 @@ public final class HttpExchange implements AutoCloseable {
                     + ".", null);
         }
         String text = decode(line, "a line");
-        if (!text.isBlank()) {
+        if (activity && !text.isBlank()) {
             deadline.activity();
         }
         return text;

@@ -1,6 +1,7 @@
 package io.github.locallm.http;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -76,6 +77,50 @@ public final class HttpLimits {
         this.maxLineBytes = b.maxLineBytes;
         this.maxBodyBytes = b.maxBodyBytes;
         this.maxStreamBytes = b.maxStreamBytes;
+    }
+
+    /** The setting of the window over which {@link Limit#MIN_RATE} is averaged. */
+    public static final String RATE_WINDOW_SETTING = "min_rate_window";
+
+    /** The settings {@link #fromSettings} reads: each {@link Limit#setting()} and {@link #RATE_WINDOW_SETTING}. */
+    public static final List<String> SETTINGS = java.util.stream.Stream.concat(
+            java.util.Arrays.stream(Limit.values()).map(Limit::setting), java.util.stream.Stream.of(RATE_WINDOW_SETTING))
+            .toList();
+
+    /**
+     * Reads the limits from a backend's settings (the spec's query and {@code OpenOptions}), starting from
+     * the defaults: {@code connect_timeout}, {@code first_token_timeout}, {@code idle_timeout},
+     * {@code request_timeout}, {@code min_rate_window} (durations, see {@link #parseDuration}),
+     * {@code min_bytes_per_second}, and {@code max_line_bytes}, {@code max_body_bytes},
+     * {@code max_stream_bytes} (sizes, see {@link #parseSize}).
+     *
+     * @param request the open request
+     * @return the limits
+     * @throws IllegalArgumentException naming the setting whose value is wrong
+     */
+    public static HttpLimits fromSettings(io.github.locallm.spi.OpenRequest request) {
+        Builder b = builder();
+        request.string(Limit.CONNECT.setting()).ifPresent(v -> b.connect(parseDuration(Limit.CONNECT.setting(), v)));
+        request.string(Limit.FIRST_BYTE.setting())
+                .ifPresent(v -> b.firstByte(parseDuration(Limit.FIRST_BYTE.setting(), v)));
+        request.string(Limit.IDLE.setting()).ifPresent(v -> b.idle(parseDuration(Limit.IDLE.setting(), v)));
+        request.string(Limit.REQUEST.setting()).ifPresent(v -> b.request(parseDuration(Limit.REQUEST.setting(), v)));
+        request.integer(Limit.MIN_RATE.setting(), 0).ifPresent(v -> b.minRate(v, DEFAULTS.rateWindow()));
+        request.string(RATE_WINDOW_SETTING).ifPresent(v -> {
+            try {
+                b.rateWindow(parseDuration(RATE_WINDOW_SETTING, v));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(RATE_WINDOW_SETTING + " must be a duration of at least 1s: '"
+                        + shorten(v) + "'", e);
+            }
+        });
+        request.string(Limit.STREAM_SIZE.setting())
+                .ifPresent(v -> b.maxStreamBytes(parseSize(Limit.STREAM_SIZE.setting(), v)));
+        request.string(Limit.LINE_LENGTH.setting())
+                .ifPresent(v -> b.maxLineBytes(parseSize(Limit.LINE_LENGTH.setting(), v)));
+        request.string(Limit.BODY_SIZE.setting())
+                .ifPresent(v -> b.maxBodyBytes(parseSize(Limit.BODY_SIZE.setting(), v)));
+        return b.build();
     }
 
     /** @return the default limits */

@@ -32,6 +32,27 @@ class HttpLimitsTest {
     }
 
     @Test
+    void settingsOfAnOpenCall() {
+        io.github.locallm.spi.OpenRequest request = new io.github.locallm.spi.OpenRequest(
+                io.github.locallm.ModelSpec.parse("x:m"),
+                java.util.Map.of("first_token_timeout", "2m", "idle_timeout", "5s", "max_line_bytes", "64k",
+                        "min_rate_window", "30s", "max_stream_bytes", "1m"));
+        HttpLimits l = HttpLimits.fromSettings(request);
+        assertThat(l.idle()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(l.firstByte()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(l.maxLineBytes()).isEqualTo(64 * 1024);
+        assertThat(l.connect()).isEqualTo(HttpLimits.defaults().connect());
+        assertThat(l.rateWindow()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(l.maxStreamBytes()).isEqualTo(1L << 20);
+        assertThat(HttpLimits.SETTINGS).contains("idle_timeout", "max_body_bytes", "min_bytes_per_second",
+                "min_rate_window", "max_stream_bytes");
+        io.github.locallm.spi.OpenRequest bad = new io.github.locallm.spi.OpenRequest(
+                io.github.locallm.ModelSpec.parse("x:m"), java.util.Map.of("request_timeout", "soon"));
+        assertThatThrownBy(() -> HttpLimits.fromSettings(bad)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("request_timeout");
+    }
+
+    @Test
     void sizes() {
         assertThat(HttpLimits.parseSize("k", "65536")).isEqualTo(65536);
         assertThat(HttpLimits.parseSize("k", "512k")).isEqualTo(512 * 1024);

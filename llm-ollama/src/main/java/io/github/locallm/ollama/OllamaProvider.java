@@ -234,24 +234,7 @@ public final class OllamaProvider implements LlmProvider {
     }
 
     static HttpLimits limits(OpenRequest request) {
-        HttpLimits.Builder b = HttpLimits.builder();
-        request.string(CONNECT_TIMEOUT).ifPresent(v -> b.connect(HttpLimits.parseDuration(CONNECT_TIMEOUT, v)));
-        request.string(FIRST_TOKEN_TIMEOUT).ifPresent(v -> b.firstByte(HttpLimits.parseDuration(FIRST_TOKEN_TIMEOUT, v)));
-        request.string(IDLE_TIMEOUT).ifPresent(v -> b.idle(HttpLimits.parseDuration(IDLE_TIMEOUT, v)));
-        request.string(REQUEST_TIMEOUT).ifPresent(v -> b.request(HttpLimits.parseDuration(REQUEST_TIMEOUT, v)));
-        request.integer(MIN_RATE, 0).ifPresent(v -> b.minRate(v, HttpLimits.defaults().rateWindow()));
-        request.string(RATE_WINDOW).ifPresent(v -> {
-            try {
-                b.rateWindow(HttpLimits.parseDuration(RATE_WINDOW, v));
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(RATE_WINDOW + " must be a duration of at least 1s: '"
-                        + ServerAddress.shorten(v) + "'", e);
-            }
-        });
-        request.string(MAX_STREAM).ifPresent(v -> b.maxStreamBytes(HttpLimits.parseSize(MAX_STREAM, v)));
-        request.string(MAX_LINE).ifPresent(v -> b.maxLineBytes(HttpLimits.parseSize(MAX_LINE, v)));
-        request.string(MAX_BODY).ifPresent(v -> b.maxBodyBytes(HttpLimits.parseSize(MAX_BODY, v)));
-        return b.build();
+        return HttpLimits.fromSettings(request);
     }
 
     private static int runningContext(OllamaClient client, String model) {

@@ -11,6 +11,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.Timings;
+import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolCall;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.BackendResult;
@@ -20,8 +21,8 @@ import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.StopSequenceFilter;
 import io.github.locallm.spi.TokenSink;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -35,7 +36,7 @@ import java.util.Map;
 final class OpenAiBackend implements LlmBackend {
     private final OpenAiHttp http;
     private final WireFormat.Target target;
-    private volatile ModelInfo info;
+    private final ModelInfo info;
     private volatile boolean completions;
     private volatile boolean closed;
 
@@ -80,9 +81,9 @@ final class OpenAiBackend implements LlmBackend {
                 if (!(String.valueOf(e.getMessage()).contains("404") || e instanceof UnsupportedCapabilityException)) {
                     throw e;
                 }
-                // the server has no /v1/completions: from now on a prompt goes as one user message
-                useChatForPrompts("the server answered " + (e instanceof UnsupportedCapabilityException ? "that it "
-                        + "does not support /v1/completions" : "404 to /v1/completions"));
+                // the server lost /v1/completions (a gateway in front changed): from now on a prompt goes as one
+                // user message
+                useChatForPrompts();
             }
         }
         ObjectNode body = WireFormat.chatBody(target, List.of(ChatMessage.user(request.prompt())), o, stream);
@@ -90,16 +91,13 @@ final class OpenAiBackend implements LlmBackend {
                 sink, cancel);
     }
 
-    private void useChatForPrompts(String why) {
+    private void useChatForPrompts() {
         completions = false;
-        Map<String, String> details = new LinkedHashMap<>(info.details());
-        details.put("completions", "chat fallback: " + why + "; a raw prompt is sent as one user message");
-        info = new ModelInfo(info.backend(), info.model(), info.contextLength(), info.capabilities(), details);
     }
 
     private BackendResult run(String path, ObjectNode body, boolean stream, boolean chat, OpenAiHttp.Op op,
                               GenerationOptions o, int cap, TokenSink sink, CancelSignal cancel) {
-        Reader reader = new Reader(chat, sink, o.stop(), cap, http.settings().maxLineBytes());
+        Reader reader = new Reader(chat, sink, o.stop(), cap, http.settings().limits().maxLineBytes());
         OpenAiHttp.Outcome outcome = http.stream(path, body, stream, op, reader, cancel);
         if (outcome == OpenAiHttp.Outcome.CANCELLED) {
             reader.flushText();
@@ -255,12 +253,20 @@ final class OpenAiBackend implements LlmBackend {
      * kept; stops reading once the client-side token cap is reached.
      */
     private static final class Reader implements OpenAiHttp.Answer {
+        /** Log probabilities waiting for their text to be forwarded. */
+        private record Pending(long end, List<TokenLogprob> entries) {
+        }
+
+
         private final boolean chat;
         private final TokenSink sink;
         private final StopSequenceFilter filter;
         private final int cap;
         private final WireFormat.ToolCalls toolCalls;
         int pieces;
+        private long received;
+        private long forwarded;
+        private final ArrayDeque<Pending> pendingLogprobs = new ArrayDeque<>();
         private String finish;
         private boolean stoppedBySequence;
         private boolean capped;
@@ -270,7 +276,18 @@ final class OpenAiBackend implements LlmBackend {
         Reader(boolean chat, TokenSink sink, List<String> stops, int cap, long maxToolChars) {
             this.chat = chat;
             this.sink = sink;
-            this.filter = new StopSequenceFilter(stops, sink);
+            // log probabilities follow the token call that forwarded their text, even when the stop filter
+            // held that text back for a while; those of text the filter cut off are dropped with it
+            this.filter = new StopSequenceFilter(stops, new TokenSink() {
+                @Override
+                public void token(String text) {
+                    sink.token(text);
+                    forwarded += text.length();
+                    while (!pendingLogprobs.isEmpty() && pendingLogprobs.peekFirst().end() <= forwarded) {
+                        sink.logprobs(pendingLogprobs.pollFirst().entries());
+                    }
+                }
+            });
             this.cap = cap;
             this.toolCalls = new WireFormat.ToolCalls(maxToolChars);
         }
@@ -288,7 +305,7 @@ final class OpenAiBackend implements LlmBackend {
                     // some servers put a whole message in a chunk
                     delta = choice.path("message");
                 }
-                if (part(delta, chat ? "content" : "text")) {
+                if (part(delta, chat ? "content" : "text", choice.get("logprobs"))) {
                     return true;
                 }
                 String reason = choice.path("finish_reason").asText("");
@@ -310,7 +327,7 @@ final class OpenAiBackend implements LlmBackend {
                 if (chat && message.isMissingNode()) {
                     message = choice.path("delta");
                 }
-                part(message, chat ? "content" : "text");
+                part(message, chat ? "content" : "text", choice.get("logprobs"));
                 String reason = choice.path("finish_reason").asText("");
                 if (!reason.isEmpty() && !reason.equals("null")) {
                     finish = reason;
@@ -333,7 +350,7 @@ final class OpenAiBackend implements LlmBackend {
         }
 
         /** @return true when reading should stop */
-        private boolean part(JsonNode part, String field) {
+        private boolean part(JsonNode part, String field, JsonNode logprobs) {
             if (stoppedBySequence || capped) {
                 return true;
             }
@@ -355,6 +372,11 @@ final class OpenAiBackend implements LlmBackend {
                     return true;
                 }
                 pieces++;
+                received += content.length();
+                List<TokenLogprob> entries = WireFormat.logprobs(logprobs);
+                if (!entries.isEmpty()) {
+                    pendingLogprobs.addLast(new Pending(received, entries));
+                }
                 if (filter.accept(content)) {
                     stoppedBySequence = true;
                     return true;
@@ -398,7 +420,8 @@ final class OpenAiBackend implements LlmBackend {
             } else if (!stoppedEarly && timings != null && timings.path("predicted_n").canConvertToInt()) {
                 completion = Math.max(0, timings.path("predicted_n").asInt());
             }
-            return new BackendResult(reason, promptTokens(), completion, new ArrayList<>(calls), serverTimings());
+            return new BackendResult(reason, promptTokens(), completion, new ArrayList<>(calls), serverTimings(),
+                    finish == null ? "" : finish);
         }
 
         /** @return llama-server's timings (milliseconds), or null to let core measure */

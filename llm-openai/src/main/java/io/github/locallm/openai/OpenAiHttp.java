@@ -8,16 +8,22 @@ import io.github.locallm.GenerationCancelledException;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.UnsupportedCapabilityException;
+import io.github.locallm.http.HttpExchange;
+import io.github.locallm.http.HttpLimits;
+import io.github.locallm.http.HttpTransport;
+import io.github.locallm.http.Limit;
+import io.github.locallm.http.RedirectRefusedException;
 import io.github.locallm.spi.CancelSignal;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
@@ -27,15 +33,12 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLException;
-import okhttp3.Call;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
-import okio.BufferedSource;
 
 /**
  * Talks to the servers of one model: picks a server, sends JSON, reads JSON answers and server-sent
@@ -52,29 +55,15 @@ final class OpenAiHttp implements AutoCloseable {
 
     private final Settings settings;
     private final Endpoints endpoints;
-    private final OkHttpClient client;
+    private final Map<Endpoints.Endpoint, HttpTransport> transports = new IdentityHashMap<>();
     private final Semaphore slots;
 
-    OpenAiHttp(Settings settings, OkHttpClient shared) {
+    OpenAiHttp(Settings settings, OkHttpClient base) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.endpoints = new Endpoints(settings.baseUrls());
-        // read, write and call limits are enforced per call by Deadline: OkHttp's read timeout cannot tell a
-        // model that reads a long prompt from a server that stalled
-        this.client = shared.newBuilder()
-                .connectTimeout(settings.limits().connect())
-                .readTimeout(Duration.ZERO)
-                .writeTimeout(Duration.ZERO)
-                .callTimeout(Duration.ZERO)
-                .followRedirects(false)
-                .followSslRedirects(false)
-                .addNetworkInterceptor(chain -> {
-                    Deadline.Tag tag = chain.request().tag(Deadline.Tag.class);
-                    if (tag != null) {
-                        tag.connected();
-                    }
-                    return chain.proceed(chain.request());
-                })
-                .build();
+        for (Endpoints.Endpoint ep : endpoints.all()) {
+            transports.put(ep, HttpTransport.create(base, settings.limits(), "the server at " + ep));
+        }
         this.slots = new Semaphore(settings.maxConcurrency(), true);
     }
 
@@ -143,31 +132,28 @@ final class OpenAiHttp implements AutoCloseable {
             for (int attempt = 0; ; attempt++) {
                 Endpoints.Endpoint ep = endpoints.pick(tried);
                 tried.add(ep);
-                Call call = client.newCall(request(ep, method, path, body, false));
-                Deadline deadline = Deadline.start(call, settings.limits().connect(), settings.limits().firstToken(),
-                        Duration.ZERO, settings.limits().request());
                 ep.enter();
-                try (Response response = call.execute()) {
-                    if (!response.isSuccessful()) {
-                        Duration wait = retryWait(response, attempt, ep, op);
-                        if (wait != null) {
-                            response.close();
-                            pause(wait, null);
+                try (HttpExchange x = transports.get(ep).open(request(ep, method, path, body, false), op.toString(),
+                        false)) {
+                    try {
+                        Response response = x.execute();
+                        if (!response.isSuccessful()) {
+                            Duration wait = retryWait(response, attempt, ep);
+                            if (wait != null) {
+                                x.close();
+                                pause(wait, null);
+                                continue;
+                            }
+                            throw failure(x, response, ep, op);
+                        }
+                        return parseObject(x.readBody(), ep, op);
+                    } catch (IOException e) {
+                        if (retryConnect(e, x, attempt, ep)) {
                             continue;
                         }
-                        throw failure(response, ep, op);
+                        throw ioFailure(e, x, ep, op, false);
                     }
-                    String text = readBody(response.body(), settings.maxBodyBytes(), ep, op);
-                    deadline.stop();
-                    return parseObject(text, ep, op);
-                } catch (IOException e) {
-                    LlmException failure = ioFailure(e, deadline, ep, op, false);
-                    if (retryConnect(e, deadline, attempt, ep)) {
-                        continue;
-                    }
-                    throw failure;
                 } finally {
-                    deadline.stop();
                     ep.leave();
                 }
             }
@@ -179,38 +165,44 @@ final class OpenAiHttp implements AutoCloseable {
     /**
      * Asks one server something during detection or a health check: no retries, no slot, a short limit.
      *
-     * @return the status and the JSON answer (null when the body is not JSON), or null when the server
-     *     could not be reached
+     * @param ep the server
+     * @param method GET or POST
+     * @param path as for {@link #call}
+     * @param body the JSON body, or {@code null}
+     * @param limit the first-byte and whole-request limit
+     * @return the status and the JSON answer
      */
     Probe probe(Endpoints.Endpoint ep, String method, String path, JsonNode body, Duration limit) {
-        Call call = client.newCall(request(ep, method, path, body, false));
-        Deadline deadline = Deadline.start(call, settings.limits().connect(), limit, Duration.ZERO, Duration.ZERO);
-        try (Response response = call.execute()) {
-            long max = response.isSuccessful() ? settings.maxBodyBytes() : MAX_ERROR_BODY;
-            String text;
+        HttpLimits l = settings.limits().toBuilder().firstByte(limit).request(limit).build();
+        Op op = new Op("probe of " + path, null);
+        try (HttpExchange x = transports.get(ep).withLimits(l).open(request(ep, method, path, body, false),
+                op.toString(), true, false)) {
             try {
-                text = readBody(response.body(), max, ep, new Op("probe " + path, null));
+                Response response = x.execute();
+                if (!response.isSuccessful()) {
+                    x.readErrorText(MAX_ERROR_BODY);
+                    return new Probe(response.code(), null, null);
+                }
+                String text = x.readBody();
+                JsonNode node = null;
+                try {
+                    node = text.isBlank() ? null : WireFormat.JSON.readTree(text);
+                } catch (JsonProcessingException e) {
+                    // not JSON: not the endpoint looked for
+                }
+                return new Probe(response.code(), node, null);
+            } catch (IOException e) {
+                return new Probe(0, null, ioFailure(e, x, ep, op, false));
             } catch (LlmException e) {
-                return new Probe(response.code(), null, e);
+                return new Probe(0, null, e);
             }
-            JsonNode node = null;
-            try {
-                node = text.isBlank() ? null : WireFormat.JSON.readTree(text);
-            } catch (JsonProcessingException e) {
-                // not JSON: not the endpoint looked for
-            }
-            return new Probe(response.code(), node, null);
-        } catch (IOException e) {
-            return new Probe(0, null, ioFailure(e, deadline, ep, new Op("probe " + path, null), false));
-        } finally {
-            deadline.stop();
         }
     }
 
     /**
      * The answer of a probe.
      *
-     * @param status HTTP status, 0 when unreachable
+     * @param status HTTP status, 0 when the server could not be asked
      * @param json the answer when it is JSON
      * @param failure why the server could not be asked, or null
      */
@@ -235,13 +227,13 @@ final class OpenAiHttp implements AutoCloseable {
      * @return how the answer ended
      */
     Outcome stream(String path, JsonNode body, boolean streamed, Op op, Answer answer, CancelSignal cancel) {
-        AtomicReference<Call> current = new AtomicReference<>();
+        AtomicReference<HttpExchange> current = new AtomicReference<>();
         CountDownLatch cancelled = new CountDownLatch(1);
         cancel.onCancel(() -> {
             cancelled.countDown();
-            Call c = current.get();
-            if (c != null) {
-                Deadline.cancelLater(c);
+            HttpExchange x = current.get();
+            if (x != null) {
+                x.cancelLater();
             }
         });
         if (!acquire(op, cancel)) {
@@ -255,104 +247,88 @@ final class OpenAiHttp implements AutoCloseable {
                 }
                 Endpoints.Endpoint ep = endpoints.pick(tried);
                 tried.add(ep);
-                Call call = client.newCall(request(ep, "POST", path, body, streamed));
-                current.set(call);
-                if (cancel.isCancelled()) {
-                    return Outcome.CANCELLED;
-                }
-                Limits l = settings.limits();
-                Deadline deadline = streamed ? Deadline.start(call, l.connect(), l.firstToken(), l.idle(), l.request())
-                        : Deadline.start(call, l.connect(), Duration.ZERO, Duration.ZERO, l.request());
-                boolean finished = false;
                 int events = 0;
                 ep.enter();
-                try (Response response = call.execute()) {
-                    if (!response.isSuccessful()) {
-                        Duration wait = retryWait(response, attempt, ep, op);
-                        if (wait != null) {
-                            response.close();
-                            if (!pause(wait, cancelled)) {
-                                return Outcome.CANCELLED;
-                            }
-                            continue;
-                        }
-                        throw failure(response, ep, op);
-                    }
-                    MediaType type = response.body() == null ? null : response.body().contentType();
-                    if (!streamed || type == null || !type.subtype().equalsIgnoreCase("event-stream")) {
-                        String text = readBody(response.body(), settings.maxBodyBytes(), ep, op);
-                        deadline.activity();
-                        JsonNode node = parseObject(text, ep, op);
-                        checkError(node, ep, op);
-                        answer.onWhole(node);
-                        finished = true;
-                        return Outcome.DONE;
-                    }
-                    BufferedSource source = response.body().source();
-                    SseEvents sse = new SseEvents(settings.maxLineBytes());
-                    long bytes = 0;
-                    while (true) {
-                        String line = readLine(source, settings.maxLineBytes(), ep, op);
-                        SseEvents.Event event = line == null ? sse.end() : sse.line(line);
-                        if (line != null) {
-                            bytes += line.length() + 1;
-                            if (bytes > settings.maxBodyBytes()) {
-                                throw new LlmException("The server at " + ep + " sent more than "
-                                        + settings.maxBodyBytes() + " bytes for " + op + "; the answer was stopped "
-                                        + "(setting max_body_bytes).");
-                            }
-                        }
-                        if (event != null) {
-                            deadline.activity();
-                            events++;
-                            if (event.type().equals("error")) {
-                                throw streamError(event.data(), ep, op);
-                            }
-                            if (event.isDone()) {
-                                finished = true;
-                                return Outcome.DONE;
-                            }
-                            JsonNode node = parseObject(event.data(), ep, op);
-                            checkError(node, ep, op);
-                            if (answer.onChunk(node)) {
-                                return Outcome.STOPPED;
-                            }
-                            if (cancel.isCancelled()) {
-                                return Outcome.CANCELLED;
-                            }
-                        }
-                        if (line == null) {
-                            if (cancel.isCancelled()) {
-                                return Outcome.CANCELLED;
-                            }
-                            if (answer.finished()) {
-                                finished = true;
-                                return Outcome.DONE;
-                            }
-                            throw new BackendUnavailableException("The server at " + ep + " ended its answer to " + op
-                                    + " after " + events + " event(s), without a finish reason or [DONE]; the answer "
-                                    + "is incomplete. Check the server log; a proxy in between may cut long answers.");
-                        }
-                    }
-                } catch (IOException e) {
-                    if (cancel.isCancelled() && deadline.expired() == null) {
+                // a whole answer (stream=false) is computed before its first byte: only the request limit applies
+                try (HttpExchange x = transports.get(ep).open(request(ep, "POST", path, body, streamed),
+                        op.toString(), streamed)) {
+                    current.set(x);
+                    if (cancel.isCancelled()) {
                         return Outcome.CANCELLED;
                     }
-                    LlmException failure = ioFailure(e, deadline, ep, op, events > 0);
-                    if (events == 0 && retryConnect(e, deadline, attempt, ep)) {
-                        continue;
+                    try {
+                        Response response = x.execute();
+                        if (!response.isSuccessful()) {
+                            Duration wait = retryWait(response, attempt, ep);
+                            if (wait != null) {
+                                x.close();
+                                if (!pause(wait, cancelled)) {
+                                    return Outcome.CANCELLED;
+                                }
+                                continue;
+                            }
+                            throw failure(x, response, ep, op);
+                        }
+                        MediaType type = response.body() == null ? null : response.body().contentType();
+                        if (!streamed || type == null || !type.subtype().equalsIgnoreCase("event-stream")) {
+                            JsonNode node = parseObject(x.readBody(), ep, op);
+                            checkError(node, ep, op);
+                            answer.onWhole(node);
+                            return Outcome.DONE;
+                        }
+                        SseEvents sse = new SseEvents(settings.limits().maxLineBytes());
+                        while (true) {
+                            // comment lines (keep-alives) do not count as activity: only events do
+                            String line = x.readLine(false);
+                            SseEvents.Event event = line == null ? sse.end() : sse.line(line);
+                            if (event != null) {
+                                x.deadline().activity();
+                                events++;
+                                if (event.type().equals("error")) {
+                                    throw streamError(event.data(), ep, op);
+                                }
+                                if (event.isDone()) {
+                                    x.complete();
+                                    return Outcome.DONE;
+                                }
+                                JsonNode node = parseObject(event.data(), ep, op);
+                                checkError(node, ep, op);
+                                if (answer.onChunk(node)) {
+                                    return Outcome.STOPPED;
+                                }
+                                if (cancel.isCancelled()) {
+                                    return Outcome.CANCELLED;
+                                }
+                            }
+                            if (line == null) {
+                                if (cancel.isCancelled()) {
+                                    return Outcome.CANCELLED;
+                                }
+                                if (answer.finished()) {
+                                    x.complete();
+                                    return Outcome.DONE;
+                                }
+                                throw new BackendUnavailableException("The server at " + ep + " ended its answer to "
+                                        + op + " after " + events + " event(s), without a finish reason or [DONE]; the "
+                                        + "answer is incomplete. Check the server log; a proxy in between may cut "
+                                        + "long answers.");
+                            }
+                        }
+                    } catch (IOException e) {
+                        if (cancel.isCancelled() && x.deadline().expired() == null) {
+                            return Outcome.CANCELLED;
+                        }
+                        if (events == 0 && retryConnect(e, x, attempt, ep)) {
+                            continue;
+                        }
+                        throw ioFailure(e, x, ep, op, events > 0);
+                    } catch (SseEvents.TooLarge e) {
+                        throw new LlmException("The server at " + ep + " sent an event larger than " + e.limit
+                                + " characters during " + op + "; the answer was stopped (setting max_line_bytes).");
                     }
-                    throw failure;
-                } catch (SseEvents.TooLarge e) {
-                    throw new LlmException("The server at " + ep + " sent an event larger than " + e.limit
-                            + " characters during " + op + "; the answer was stopped (setting max_line_bytes).");
                 } finally {
-                    deadline.stop();
+                    current.set(null);
                     ep.leave();
-                    if (!finished) {
-                        // closes the connection, so the server stops generating
-                        call.cancel();
-                    }
                 }
             }
         } finally {
@@ -363,7 +339,7 @@ final class OpenAiHttp implements AutoCloseable {
     // ---------------------------------------------------------------- pieces
 
     private boolean acquire(Op op, CancelSignal cancel) {
-        Duration wait = settings.limits().firstToken();
+        Duration wait = settings.limits().firstByte();
         long deadline = wait.isZero() ? Long.MAX_VALUE : System.nanoTime() + wait.toNanos();
         try {
             while (true) {
@@ -376,7 +352,7 @@ final class OpenAiHttp implements AutoCloseable {
                 if (System.nanoTime() - deadline > 0) {
                     throw new BackendUnavailableException("All " + settings.maxConcurrency() + " call slots of "
                             + op + " at " + servers() + " stayed busy for the first-token limit of "
-                            + Limits.describe(wait) + "; raise max_concurrency, add servers, or send fewer calls.");
+                            + HttpLimits.describe(wait) + "; raise max_concurrency, add servers, or send fewer calls.");
                 }
             }
         } catch (InterruptedException e) {
@@ -386,7 +362,7 @@ final class OpenAiHttp implements AutoCloseable {
     }
 
     /** @return the wait before retrying a refused call, or null when it must not be retried */
-    private Duration retryWait(Response response, int attempt, Endpoints.Endpoint ep, Op op) {
+    private Duration retryWait(Response response, int attempt, Endpoints.Endpoint ep) {
         int code = response.code();
         if (code != 429 && code != 503) {
             return null;
@@ -461,10 +437,9 @@ final class OpenAiHttp implements AutoCloseable {
     }
 
     /** @return true when the connection could not be made and another attempt may succeed */
-    private boolean retryConnect(IOException e, Deadline deadline, int attempt, Endpoints.Endpoint ep) {
+    private boolean retryConnect(IOException e, HttpExchange x, int attempt, Endpoints.Endpoint ep) {
         boolean unreachable = e instanceof ConnectException || e instanceof NoRouteToHostException
-                || e instanceof UnknownHostException
-                || (deadline.expired() != null && deadline.expired().startsWith("connect"));
+                || e instanceof UnknownHostException || x.deadline().expired() == Limit.CONNECT;
         if (!unreachable) {
             return false;
         }
@@ -472,11 +447,9 @@ final class OpenAiHttp implements AutoCloseable {
         return attempt < settings.maxRetries() && endpoints.all().size() > 1;
     }
 
-    private Request request(Endpoints.Endpoint ep, String method, String path, JsonNode body, boolean sse) {
+    private Request.Builder request(Endpoints.Endpoint ep, String method, String path, JsonNode body, boolean sse) {
         HttpUrl url = path.startsWith("/") ? ep.root().resolve(path.substring(1)) : ep.base().resolve(path);
-        Request.Builder b = new Request.Builder().url(Objects.requireNonNull(url, path))
-                .headers(settings.headers())
-                .tag(Deadline.Tag.class, new Deadline.Tag());
+        Request.Builder b = new Request.Builder().url(Objects.requireNonNull(url, path)).headers(settings.headers());
         b.header("Accept", sse ? "text/event-stream" : "application/json");
         RequestBody rb = null;
         if (body != null) {
@@ -488,41 +461,7 @@ final class OpenAiHttp implements AutoCloseable {
         } else if (!method.equals("GET")) {
             rb = RequestBody.create(new byte[0], JSON_TYPE);
         }
-        return b.method(method, rb).build();
-    }
-
-    /** Reads one line of at most {@code max} bytes; null at the end of the body. */
-    private static String readLine(BufferedSource source, long max, Endpoints.Endpoint ep, Op op) throws IOException {
-        long nl = source.indexOf((byte) '\n', 0, max + 1);
-        if (nl >= 0) {
-            String line = source.readUtf8(nl);
-            source.skip(1);
-            return line;
-        }
-        long buffered = source.getBuffer().size();
-        if (buffered > max) {
-            throw new LlmException("The server at " + ep + " sent a line longer than " + max + " bytes during "
-                    + op + "; the answer was stopped (setting max_line_bytes).");
-        }
-        if (source.exhausted()) {
-            return null;
-        }
-        // the end of the body without a final line break
-        return source.readUtf8();
-    }
-
-    /** Reads a whole body of at most {@code max} bytes (decompressed). */
-    private static String readBody(ResponseBody body, long max, Endpoints.Endpoint ep, Op op) throws IOException {
-        if (body == null) {
-            return "";
-        }
-        BufferedSource source = body.source();
-        source.request(max + 1);
-        if (source.getBuffer().size() > max) {
-            throw new LlmException("The server at " + ep + " sent an answer larger than " + max + " bytes during "
-                    + op + "; it was not read (setting max_body_bytes).");
-        }
-        return source.getBuffer().readString(StandardCharsets.UTF_8);
+        return b.method(method, rb);
     }
 
     private JsonNode parseObject(String text, Endpoints.Endpoint ep, Op op) {
@@ -562,37 +501,30 @@ final class OpenAiHttp implements AutoCloseable {
         return classify(200, info != null ? info : new ErrorInfo(data, "", 0), ep, op);
     }
 
-    private LlmException failure(Response response, Endpoints.Endpoint ep, Op op) throws IOException {
+    private LlmException failure(HttpExchange x, Response response, Endpoints.Endpoint ep, Op op) throws IOException {
         int code = response.code();
         if (code >= 300 && code < 400) {
-            String location = response.header("Location", "");
-            HttpUrl target = response.request().url().resolve(location);
-            String where = target == null ? location : target.scheme() + "://" + target.host() + ":" + target.port();
-            return new LlmException("The server at " + ep + " redirected " + op + " (HTTP " + code + ") to " + where
-                    + "; redirects are not followed, so that the API key and the prompt never reach another "
-                    + "address. Use the final address as base_url.");
+            // a same-origin redirect was followed already; this one leaves the origin or loops
+            return new RedirectRefusedException(response.header("Location", ""), "The server at " + ep
+                    + " redirected " + op + " (HTTP " + code + "); the redirect was not followed, so that the API key "
+                    + "and the prompt never reach another address. Use the final address as base_url.");
         }
-        String text;
-        try {
-            text = readBody(response.body(), MAX_ERROR_BODY, ep, op);
-        } catch (LlmException e) {
-            text = "(an error body larger than " + MAX_ERROR_BODY + " bytes)";
-        }
+        String text = x.readErrorText(MAX_ERROR_BODY);
         ErrorInfo info = null;
         try {
             info = ErrorInfo.of(WireFormat.JSON.readTree(text));
         } catch (JsonProcessingException e) {
-            // not JSON: a proxy or another server answered
+            // not JSON (or cut at the cap): a proxy or another server answered
         }
         if (info == null) {
-            info = new ErrorInfo(text.isBlank() ? "HTTP " + code : "HTTP " + code + ": " + WireFormat.snippet(text),
-                    "", code);
             if (code == 404) {
                 return new BackendUnavailableException("The server at " + ep + " answered 404 to " + op + " ("
                         + response.request().url().encodedPath() + ") without an API error; is the base URL the "
                         + "API root of an OpenAI-compatible server (usually ending in /v1)? Body: "
                         + WireFormat.snippet(text));
             }
+            info = new ErrorInfo(text.isBlank() ? "HTTP " + code : "HTTP " + code + ": " + WireFormat.snippet(text),
+                    "", code);
         }
         return classify(code, info, ep, op);
     }
@@ -681,17 +613,10 @@ final class OpenAiHttp implements AutoCloseable {
                 + (e.type().isEmpty() ? "" : " (" + e.type() + ")"));
     }
 
-    private LlmException ioFailure(IOException e, Deadline deadline, Endpoints.Endpoint ep, Op op, boolean answering) {
-        String expired = deadline.expired();
-        if (expired != null && expired.startsWith("connect")) {
-            return new BackendUnavailableException("Cannot connect to the server at " + ep + " for " + op
-                    + " within the " + expired + ". Check the address and whether it speaks https or http; raise "
-                    + "connect_timeout for a slow network.", e);
-        }
-        if (expired != null) {
-            return new BackendUnavailableException("The server at " + ep + " exceeded the " + expired + " during "
-                    + op + "; the call was closed. A slow model may need a larger limit (settings "
-                    + "first_token_timeout, idle_timeout, request_timeout).", e);
+    private LlmException ioFailure(IOException e, HttpExchange x, Endpoints.Endpoint ep, Op op, boolean answering) {
+        LlmException typed = x.failure(e);
+        if (typed != null) {
+            return typed;
         }
         if (e instanceof ConnectException || e instanceof UnknownHostException || e instanceof NoRouteToHostException) {
             return new BackendUnavailableException("Cannot reach the server at " + ep + " for " + op + " (" + e

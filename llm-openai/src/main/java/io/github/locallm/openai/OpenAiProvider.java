@@ -1,6 +1,7 @@
 package io.github.locallm.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.locallm.BackendUnavailableException;
 import io.github.locallm.Capability;
 import io.github.locallm.LlmException;
@@ -120,9 +121,9 @@ public final class OpenAiProvider implements LlmProvider {
     }
 
     private LlmBackend open(OpenAiHttp http, Settings settings) {
-        Duration probeLimit = settings.limits().firstToken().isZero()
-                || settings.limits().firstToken().compareTo(Duration.ofSeconds(30)) > 0
-                ? Duration.ofSeconds(30) : settings.limits().firstToken();
+        Duration probeLimit = settings.limits().firstByte().isZero()
+                || settings.limits().firstByte().compareTo(Duration.ofSeconds(30)) > 0
+                ? Duration.ofSeconds(30) : settings.limits().firstByte();
         Endpoints.Endpoint first = null;
         OpenAiHttp.Probe models = null;
         List<String> unreachable = new ArrayList<>();
@@ -192,10 +193,24 @@ public final class OpenAiProvider implements LlmProvider {
         }
         details.put("context_length_source", source);
 
-        // by default prompts go to /v1/completions; a server without it switches the model to the chat fallback
-        boolean completions = settings.completions() == null || settings.completions();
-        details.put("completions", completions ? "/v1/completions" : "chat fallback: setting completions=false; a raw "
-                + "prompt is sent as one user message");
+        // llama-server, vLLM, Ollama and LM Studio have /v1/completions; another server is asked once
+        boolean completions;
+        String why;
+        if (settings.completions() != null) {
+            completions = settings.completions();
+            why = "setting completions=false";
+        } else if (kind != ServerKind.GENERIC) {
+            completions = true;
+            why = "";
+        } else {
+            ObjectNode ask = WireFormat.JSON.createObjectNode().put("model", model).put("prompt", "")
+                    .put("max_tokens", 1).put("stream", false);
+            OpenAiHttp.Probe p = http.probe(first, "POST", "completions", ask, probeLimit);
+            completions = p.status() != 404 && p.status() != 405 && p.status() != 501;
+            why = "the server answered HTTP " + p.status() + " to POST /v1/completions";
+        }
+        details.put("completions", completions ? "/v1/completions" : "chat fallback (" + why + "): a raw prompt is "
+                + "sent as one user message");
 
         Set<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.CHAT, Capability.TOOLS,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA, Capability.SEED);
@@ -276,6 +291,10 @@ public final class OpenAiProvider implements LlmProvider {
     }
 
     private static Integer contextFromServer(ServerKind kind, JsonNode entry, Map<String, String> details) {
+        if (entry != null && entry.path("meta").path("n_ctx_train").canConvertToInt()) {
+            // llama-server's trained length: a detail, not the window the server runs with
+            details.put("n_ctx_train", entry.path("meta").path("n_ctx_train").asText());
+        }
         if (details.containsKey("n_ctx")) {
             return Integer.parseInt(details.get("n_ctx"));
         }
@@ -288,9 +307,6 @@ public final class OpenAiProvider implements LlmProvider {
             details.keySet().removeIf(k -> k.startsWith("lmstudio_context."));
             if (lm != null) {
                 return Integer.parseInt(lm);
-            }
-            if (entry.path("meta").path("n_ctx_train").canConvertToInt()) {
-                details.put("n_ctx_train", entry.path("meta").path("n_ctx_train").asText());
             }
         }
         details.keySet().removeIf(k -> k.startsWith("lmstudio_context."));

@@ -1,13 +1,12 @@
 package io.github.locallm.openai;
 
 import io.github.locallm.OpenOptions;
+import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.UnaryOperator;
 import okhttp3.Headers;
 import okhttp3.HttpUrl;
@@ -23,9 +22,7 @@ import okhttp3.HttpUrl;
  * @param headers extra headers (the {@code Authorization} header included when a key is set)
  * @param contextLength the {@code ctx} setting, or {@code null}
  * @param server the forced server kind, or {@code null} to detect it
- * @param limits time limits
- * @param maxLineBytes longest line of an answer
- * @param maxBodyBytes largest answer, decompressed
+ * @param limits time and size limits (the settings of {@link HttpLimits#fromSettings})
  * @param maxConcurrency most calls of this model in flight at once
  * @param maxRetries retries of a call refused with 429 or 503, or whose connection failed
  * @param retryMaxWait longest wait before one retry; a longer {@code Retry-After} fails at once
@@ -37,7 +34,7 @@ import okhttp3.HttpUrl;
  * @param thinking capability override, or {@code null}
  */
 record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers headers, Integer contextLength,
-                ServerKind server, Limits limits, long maxLineBytes, long maxBodyBytes, int maxConcurrency,
+                ServerKind server, HttpLimits limits, int maxConcurrency,
                 int maxRetries, Duration retryMaxWait, Duration healthInterval, boolean streamUsage,
                 Boolean completions, Boolean embeddings, Boolean vision, Boolean thinking) {
 
@@ -46,12 +43,6 @@ record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers hea
     static final String API_KEY = "api_key";
     static final String HEADER_PREFIX = "header.";
     static final String SERVER = "server";
-    static final String CONNECT_TIMEOUT = "connect_timeout";
-    static final String FIRST_TOKEN_TIMEOUT = "first_token_timeout";
-    static final String IDLE_TIMEOUT = "idle_timeout";
-    static final String REQUEST_TIMEOUT = "request_timeout";
-    static final String MAX_LINE_BYTES = "max_line_bytes";
-    static final String MAX_BODY_BYTES = "max_body_bytes";
     static final String MAX_CONCURRENCY = "max_concurrency";
     static final String MAX_RETRIES = "max_retries";
     static final String RETRY_MAX_WAIT = "retry_max_wait";
@@ -61,13 +52,9 @@ record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers hea
     static final String EMBEDDINGS = "embeddings";
     static final String VISION = "vision";
     static final String THINKING = "thinking";
-    static final List<String> KNOWN = List.of(BASE_URL, MODEL, API_KEY, OpenOptions.CONTEXT_LENGTH, SERVER,
-            CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT, IDLE_TIMEOUT, REQUEST_TIMEOUT, MAX_LINE_BYTES, MAX_BODY_BYTES,
+    static final List<String> OWN = List.of(BASE_URL, MODEL, API_KEY, OpenOptions.CONTEXT_LENGTH, SERVER,
             MAX_CONCURRENCY, MAX_RETRIES, RETRY_MAX_WAIT, HEALTH_INTERVAL, STREAM_USAGE, COMPLETIONS, EMBEDDINGS,
             VISION, THINKING);
-
-    static final long DEFAULT_MAX_LINE = 1L << 20;
-    static final long DEFAULT_MAX_BODY = 32L << 20;
     static final int DEFAULT_MAX_CONCURRENCY = 32;
 
     /** Keeps the key out of logs and messages. */
@@ -87,7 +74,8 @@ record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers hea
      */
     static Settings read(OpenRequest request, UnaryOperator<String> environment) {
         Map<String, String> params = request.parameters();
-        List<String> known = new ArrayList<>(KNOWN);
+        List<String> known = new ArrayList<>(OWN);
+        known.addAll(HttpLimits.SETTINGS);
         Headers.Builder headers = new Headers.Builder();
         for (Map.Entry<String, String> e : params.entrySet()) {
             if (e.getKey().startsWith(HEADER_PREFIX)) {
@@ -152,11 +140,7 @@ record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers hea
             }
         }
 
-        Limits limits = Limits.DEFAULTS;
-        limits = limits.withConnect(duration(request, CONNECT_TIMEOUT, limits.connect()));
-        limits = limits.withFirstToken(duration(request, FIRST_TOKEN_TIMEOUT, limits.firstToken()));
-        limits = limits.withIdle(duration(request, IDLE_TIMEOUT, limits.idle()));
-        limits = limits.withRequest(duration(request, REQUEST_TIMEOUT, limits.request()));
+        HttpLimits limits = HttpLimits.fromSettings(request);
 
         ServerKind server = request.string(SERVER).map(String::strip)
                 .filter(s -> !s.equalsIgnoreCase("auto")).map(ServerKind::parse).orElse(null);
@@ -165,7 +149,6 @@ record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers hea
                 .orElse(null);
         return new Settings(List.copyOf(bases), model, key, headers.build(),
                 boxed(request.integer(OpenOptions.CONTEXT_LENGTH, 1)), server, limits,
-                size(request, MAX_LINE_BYTES, DEFAULT_MAX_LINE), size(request, MAX_BODY_BYTES, DEFAULT_MAX_BODY),
                 request.integer(MAX_CONCURRENCY, 1).orElse(DEFAULT_MAX_CONCURRENCY),
                 request.integer(MAX_RETRIES, 0).orElse(2),
                 duration(request, RETRY_MAX_WAIT, Duration.ofSeconds(30)),
@@ -201,34 +184,7 @@ record Settings(List<HttpUrl> baseUrls, String model, String apiKey, Headers hea
     }
 
     private static Duration duration(OpenRequest request, String key, Duration fallback) {
-        return request.string(key).map(v -> Limits.parse(key, v)).orElse(fallback);
-    }
-
-    private static long size(OpenRequest request, String key, long fallback) {
-        Optional<String> v = request.string(key);
-        if (v.isEmpty()) {
-            return fallback;
-        }
-        String s = v.get().strip().toLowerCase(Locale.ROOT);
-        long unit = 1;
-        if (s.endsWith("k") || s.endsWith("kb") || s.endsWith("kib")) {
-            unit = 1L << 10;
-        } else if (s.endsWith("m") || s.endsWith("mb") || s.endsWith("mib")) {
-            unit = 1L << 20;
-        } else if (s.endsWith("g") || s.endsWith("gb") || s.endsWith("gib")) {
-            unit = 1L << 30;
-        }
-        String digits = s.replaceAll("[a-z]+$", "").strip();
-        try {
-            long n = Long.parseLong(digits);
-            if (n < 1 || n > Long.MAX_VALUE / unit) {
-                throw new NumberFormatException(s);
-            }
-            return n * unit;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be a positive size such as 65536, 512k or 16m: '"
-                    + v.get() + "'", e);
-        }
+        return request.string(key).map(v -> HttpLimits.parseDuration(key, v)).orElse(fallback);
     }
 
     private static Integer boxed(java.util.OptionalInt v) {

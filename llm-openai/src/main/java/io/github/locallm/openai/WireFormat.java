@@ -1,7 +1,6 @@
 package io.github.locallm.openai;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,8 +10,10 @@ import io.github.locallm.FinishReason;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LlmException;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
+import io.github.locallm.http.Json;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,9 +29,7 @@ import java.util.TreeMap;
  * {@code openai} are copied into the body as they are.
  */
 final class WireFormat {
-    static final ObjectMapper JSON = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
+    static final ObjectMapper JSON = Json.MAPPER;
     /** Namespace of per-call options: {@code backendOption("openai", key, value)}. */
     static final String NAMESPACE = "openai";
     /** Per-call option: {@code false} asks for one JSON answer instead of a stream. */
@@ -72,6 +71,12 @@ final class WireFormat {
                 body.put("reasoning_effort", "none");
             }
         });
+        // a level is the API's reasoning_effort (gpt-oss and other models that take one)
+        o.thinkLevel().ifPresent(level -> body.put("reasoning_effort", level.wireName()));
+        if (o.logprobs().orElse(false)) {
+            body.put("logprobs", true);
+            o.topLogprobs().ifPresent(n -> body.put("top_logprobs", n));
+        }
         extras(body, o);
         return body;
     }
@@ -82,6 +87,10 @@ final class WireFormat {
         body.put("prompt", prompt);
         sampling(body, t, o, stream);
         o.responseFormat().ifPresent(f -> responseFormat(body, f, t.server()));
+        if (o.logprobs().orElse(false)) {
+            // the completions API takes the number of alternatives here
+            body.put("logprobs", o.topLogprobs().orElse(0));
+        }
         extras(body, o);
         return body;
     }
@@ -246,6 +255,72 @@ final class WireFormat {
         return "length".equals(raw) ? FinishReason.LENGTH : FinishReason.STOP;
     }
 
+    /**
+     * Reads the log probabilities of a choice: the chat shape ({@code logprobs.content}: token, logprob,
+     * bytes, top_logprobs) or the completions shape ({@code logprobs.tokens}, {@code token_logprobs},
+     * {@code top_logprobs} as maps).
+     *
+     * @param logprobs the {@code logprobs} of a choice
+     * @return the entries, empty when there are none
+     */
+    static List<TokenLogprob> logprobs(JsonNode logprobs) {
+        List<TokenLogprob> out = new ArrayList<>();
+        if (logprobs == null || !logprobs.isObject()) {
+            return out;
+        }
+        if (logprobs.path("content").isArray()) {
+            for (JsonNode e : logprobs.get("content")) {
+                TokenLogprob main = entry(e);
+                if (main == null) {
+                    continue;
+                }
+                List<TokenLogprob> top = new ArrayList<>();
+                for (JsonNode alt : e.path("top_logprobs")) {
+                    TokenLogprob a = entry(alt);
+                    if (a != null) {
+                        top.add(a);
+                    }
+                }
+                out.add(new TokenLogprob(main.token(), main.logprob(), main.bytes(), top));
+            }
+            return out;
+        }
+        JsonNode tokens = logprobs.path("tokens");
+        JsonNode values = logprobs.path("token_logprobs");
+        JsonNode tops = logprobs.path("top_logprobs");
+        for (int i = 0; i < tokens.size() && i < values.size(); i++) {
+            if (!tokens.get(i).isTextual() || !values.get(i).isNumber()) {
+                continue;
+            }
+            List<TokenLogprob> top = new ArrayList<>();
+            JsonNode alternatives = tops.path(i);
+            if (alternatives.isObject()) {
+                alternatives.fields().forEachRemaining(f -> {
+                    if (f.getValue().isNumber()) {
+                        top.add(TokenLogprob.of(f.getKey(), f.getValue().asDouble()));
+                    }
+                });
+                top.sort((a, b) -> Double.compare(b.logprob(), a.logprob()));
+            }
+            out.add(new TokenLogprob(tokens.get(i).asText(), values.get(i).asDouble(), List.of(), top));
+        }
+        return out;
+    }
+
+    private static TokenLogprob entry(JsonNode e) {
+        if (!e.path("token").isTextual() || !e.path("logprob").isNumber()) {
+            return null;
+        }
+        List<Integer> bytes = new ArrayList<>();
+        for (JsonNode b : e.path("bytes")) {
+            if (!b.canConvertToInt() || b.asInt() < 0 || b.asInt() > 255) {
+                return TokenLogprob.of(e.get("token").asText(), e.get("logprob").asDouble());
+            }
+            bytes.add(b.asInt());
+        }
+        return new TokenLogprob(e.get("token").asText(), e.get("logprob").asDouble(), bytes, List.of());
+    }
+
     static String snippet(String text) {
         String t = text.strip().replaceAll("\\s+", " ");
         return "'" + (t.length() > 200 ? t.substring(0, 200) + "..." : t) + "'";
@@ -263,7 +338,6 @@ final class WireFormat {
             String id = "";
             final StringBuilder name = new StringBuilder();
             final StringBuilder arguments = new StringBuilder();
-            boolean argumentsObject;
         }
 
         private final TreeMap<Integer, Partial> calls = new TreeMap<>();
@@ -300,7 +374,6 @@ final class WireFormat {
                 if (args.isObject()) {
                     // a server that sends arguments as an object rather than as text
                     piece = args.toString();
-                    p.argumentsObject = true;
                 } else {
                     piece = args.isNull() || args.isMissingNode() ? "" : args.asText("");
                 }

@@ -355,10 +355,6 @@ final class FakeOpenAiServer implements AutoCloseable {
     }
 
     private void generate(HttpExchange ex, JsonNode body, boolean chat) throws IOException {
-        if (flavour == Flavour.PLAIN && !chat && body.path("prompt").isTextual() && scripts.containsKey("no-completions")) {
-            notFound(ex);
-            return;
-        }
         String model = body.path("model").asText("");
         if (flavour != Flavour.LLAMA_SERVER && !model.equals(MODEL)) {
             error(ex, 404, "NotFoundError", "The model `" + model + "` does not exist.");
