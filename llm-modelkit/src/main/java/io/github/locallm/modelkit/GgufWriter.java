@@ -36,7 +36,9 @@ public final class GgufWriter {
         /** Every tensor as 32-bit float. */
         F32,
         /** 2-D weights with rows a multiple of 32 as Q8_0 (8-bit, one F16 scale per 32 values), the rest F32. */
-        Q8_0
+        Q8_0,
+        /** 2-D weights as IEEE half precision (F16), the rest F32. */
+        F16
     }
 
     /** The GGUF magic, "GGUF" read as a little-endian 32-bit integer. */
@@ -55,6 +57,7 @@ public final class GgufWriter {
     private static final int TYPE_ARRAY = 9;
     private static final int GGML_F32 = 0;
     private static final int GGML_Q8_0 = 8;
+    private static final int GGML_F16 = 1;
     private static final int TOKEN_NORMAL = 1;
     private static final int TOKEN_CONTROL = 3;
 
@@ -81,7 +84,8 @@ public final class GgufWriter {
      * @param out          the file to create or replace
      * @param quantization how to store the weights
      * @param overrides    metadata to add or replace: values are {@code String}, {@code Integer} (written as
-     *                     uint32), {@code Float}, {@code Boolean}, or {@code null} to leave the key out
+     *                     uint32), {@code Float}, {@code Boolean}, {@code int[]} (int32 array), {@code float[]}
+     *                     (float32 array), a {@code List} (string array), or {@code null} to leave the key out
      * @throws IOException if the file cannot be written
      */
     public static void write(CheckpointModel model, Path out, Quantization quantization,
@@ -103,9 +107,9 @@ public final class GgufWriter {
             long[] shape = e.getValue();
             long rowLength = shape[shape.length - 1];
             int type = quantization == Quantization.Q8_0 && shape.length == 2 && rowLength % 32 == 0
-                    ? GGML_Q8_0 : GGML_F32;
+                    ? GGML_Q8_0 : quantization == Quantization.F16 && shape.length == 2 ? GGML_F16 : GGML_F32;
             long elements = Tensor.elementCount(shape);
-            long bytes = type == GGML_Q8_0 ? elements / 32 * 34 : elements * 4;
+            long bytes = type == GGML_Q8_0 ? elements / 32 * 34 : type == GGML_F16 ? elements * 2 : elements * 4;
             infos.add(new TensorInfo(e.getKey(), ggufName(e.getKey()), shape, type, offset, bytes));
             offset = align(offset + bytes);
         }
@@ -142,6 +146,10 @@ public final class GgufWriter {
                 }
                 if (t.type == GGML_Q8_0) {
                     sink.q8(data);
+                } else if (t.type == GGML_F16) {
+                    for (float f : data) {
+                        sink.u16((short) halfBits(ReferenceForward.toHalfPrecision(f)));
+                    }
                 } else {
                     for (float f : data) {
                         sink.f32(f);
@@ -251,7 +259,7 @@ public final class GgufWriter {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("general.architecture", a);
         m.put("general.name", "locallm-tiny-" + a);
-        m.put("general.file_type", q == Quantization.Q8_0 ? 7 : 0);
+        m.put("general.file_type", q == Quantization.Q8_0 ? 7 : q == Quantization.F16 ? 1 : 0);
         m.put("general.alignment", ALIGNMENT);
         if (q == Quantization.Q8_0) {
             m.put("general.quantization_version", 2);
@@ -381,6 +389,20 @@ public final class GgufWriter {
                 for (int i : ints) {
                     u32(i);
                 }
+            } else if (v instanceof List<?> list) {
+                u32(TYPE_ARRAY);
+                u32(TYPE_STRING);
+                u64(list.size());
+                for (Object s : list) {
+                    string(String.valueOf(s));
+                }
+            } else if (v instanceof float[] floats) {
+                u32(TYPE_ARRAY);
+                u32(TYPE_F32);
+                u64(floats.length);
+                for (float f : floats) {
+                    f32(f);
+                }
             } else if (v instanceof StringArray sa) {
                 u32(TYPE_ARRAY);
                 u32(TYPE_STRING);
@@ -456,5 +478,20 @@ public final class GgufWriter {
             half++;
         }
         return (short) (sign | half);
+    }
+
+    /** The IEEE half-precision bits of a float that is exactly representable as a half (see toHalfPrecision). */
+    static int halfBits(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        int sign = (bits >>> 16) & 0x8000;
+        float a = Math.abs(v);
+        if (Float.isInfinite(a)) {
+            return sign | 0x7C00;
+        }
+        if (a < 0x1p-14f) {
+            return sign | Math.round(a * 0x1p24f);
+        }
+        int exp = ((bits >>> 23) & 0xFF) - 127 + 15;
+        return sign | (exp << 10) | ((bits >>> 13) & 0x3FF);
     }
 }
