@@ -62,12 +62,99 @@ public final class ChatSession implements AutoCloseable {
      * @throws IllegalStateException when the session or its model is closed, or a streamed turn still runs
      */
     public Completion send(String userText) {
-        List<ChatMessage> prompt = prepare(userText);
-        ChatMessage user = prompt.get(prompt.size() - 1);
+        return send(userText, options);
+    }
+
+    /**
+     * Sends a user message with options for this turn only (for example tools or a tool choice that differ
+     * from the session's) and waits for the reply.
+     *
+     * @param userText the user's message
+     * @param turnOptions the options of this turn, in place of the session's
+     * @return the reply, already added to the history
+     * @throws ContextOverflowException when the system prompt and this message alone do not fit the context
+     * @throws UnsupportedCapabilityException when the model cannot chat
+     * @throws IllegalStateException when the session or its model is closed, or a streamed turn still runs
+     */
+    public Completion send(String userText, GenerationOptions turnOptions) {
+        Objects.requireNonNull(userText, "userText");
+        Objects.requireNonNull(turnOptions, "turnOptions");
+        ChatMessage user = ChatMessage.user(userText);
+        List<ChatMessage> prompt = prepare(List.of(user), turns.size());
+        return complete(prompt, List.of(user), turnOptions);
+    }
+
+    /**
+     * Answers the tool calls of the last reply with their results and waits for the model's next reply (which
+     * may call tools again). Each result names the call it answers ({@link ChatMessage#toolResult}); the
+     * results join the history with the calls, and trimming never separates a call from its result: the
+     * current turn (the last user message, the calls and the results) is never dropped.
+     *
+     * <pre>{@code
+     * Completion c = chat.send("What is the weather in Paris?");
+     * while (c.finishReason() == FinishReason.TOOL_CALLS) {
+     *     List<ChatMessage> results = new ArrayList<>();
+     *     for (ToolCall call : c.toolCalls()) {
+     *         results.add(ChatMessage.toolResult(call, runTool(call)));
+     *     }
+     *     c = chat.sendToolResults(results);
+     * }
+     * }</pre>
+     *
+     * @param results one {@link ChatMessage.Role#TOOL} message per answered call
+     * @return the reply, already added to the history
+     * @throws IllegalArgumentException when a message is not a tool result, or names no call of the last reply
+     * @throws IllegalStateException when the last reply asked for no tool call, the session or its model is
+     *     closed, or a streamed turn still runs
+     * @throws ContextOverflowException when the current turn alone does not fit the context
+     */
+    public Completion sendToolResults(List<ChatMessage> results) {
+        return sendToolResults(results, options);
+    }
+
+    /**
+     * Answers the tool calls of the last reply, with options for this turn only.
+     *
+     * @param results one {@link ChatMessage.Role#TOOL} message per answered call
+     * @param turnOptions the options of this turn, in place of the session's
+     * @return the reply, already added to the history
+     * @see #sendToolResults(List)
+     */
+    public Completion sendToolResults(List<ChatMessage> results, GenerationOptions turnOptions) {
+        Objects.requireNonNull(turnOptions, "turnOptions");
+        List<ChatMessage> given = List.copyOf(Objects.requireNonNull(results, "results"));
+        if (given.isEmpty()) {
+            throw new IllegalArgumentException("give at least one tool result");
+        }
+        ChatMessage last = turns.isEmpty() ? null : turns.get(turns.size() - 1);
+        if (last == null || last.role() != ChatMessage.Role.ASSISTANT || last.toolCalls().isEmpty()) {
+            throw new IllegalStateException("the last reply of this chat session asked for no tool call; send tool "
+                    + "results only after a reply with finish reason TOOL_CALLS");
+        }
+        List<String> ids = last.toolCalls().stream().map(ToolCall::id).toList();
+        for (ChatMessage m : given) {
+            if (m.role() != ChatMessage.Role.TOOL) {
+                throw new IllegalArgumentException("a tool result must be a TOOL message (ChatMessage.toolResult), "
+                        + "not " + m.role());
+            }
+            if (!m.toolCallId().isEmpty() && !ids.contains(m.toolCallId())) {
+                throw new IllegalArgumentException("tool result for call id '" + m.toolCallId() + "' answers no call "
+                        + "of the last reply; its calls are " + ids);
+            }
+        }
+        int current = turns.size() - 1;
+        while (current > 0 && turns.get(current).role() != ChatMessage.Role.USER) {
+            current--;
+        }
+        List<ChatMessage> prompt = prepare(given, current);
+        return complete(prompt, given, turnOptions);
+    }
+
+    private Completion complete(List<ChatMessage> prompt, List<ChatMessage> added, GenerationOptions turnOptions) {
         busy = true;
         try {
-            Completion c = LocalLlm.await(llm.startFuture(llm.chatRequest(prompt, options)));
-            record(user, c);
+            Completion c = LocalLlm.await(llm.startFuture(llm.chatRequest(prompt, turnOptions)));
+            record(added, c);
             return c;
         } finally {
             busy = false;
@@ -87,8 +174,9 @@ public final class ChatSession implements AutoCloseable {
      */
     public GenerationHandle stream(String userText, StreamHandler handler) {
         Objects.requireNonNull(handler, "handler");
-        List<ChatMessage> prompt = prepare(userText);
-        ChatMessage user = prompt.get(prompt.size() - 1);
+        Objects.requireNonNull(userText, "userText");
+        ChatMessage user = ChatMessage.user(userText);
+        List<ChatMessage> prompt = prepare(List.of(user), turns.size());
         busy = true;
         try {
             return llm.startCallback(llm.chatRequest(prompt, options), new StreamHandler() {
@@ -109,7 +197,7 @@ public final class ChatSession implements AutoCloseable {
 
                 @Override
                 public void onComplete(Completion completion) {
-                    record(user, completion);
+                    record(List.of(user), completion);
                     busy = false;
                     handler.onComplete(completion);
                 }
@@ -209,8 +297,11 @@ public final class ChatSession implements AutoCloseable {
         return options.maxTokens().orElse(Math.max(1, Math.min(DEFAULT_REPLY_ROOM, ctx / 4)));
     }
 
-    private List<ChatMessage> prepare(String userText) {
-        Objects.requireNonNull(userText, "userText");
+    /**
+     * The prompt for the next reply: system prompt, history and the new messages, with the oldest turns dropped
+     * until it fits; turns from {@code keepFrom} on (the current turn) are never dropped.
+     */
+    private List<ChatMessage> prepare(List<ChatMessage> added, int keepFrom) {
         if (isClosed()) {
             throw new IllegalStateException("this chat session is closed" + (closedByModel
                     ? " because its model was closed" : "") + "; start a new one with LocalLlm.newChatSession()");
@@ -224,7 +315,6 @@ public final class ChatSession implements AutoCloseable {
         LocalLlm.require(info, Capability.CHAT, "chat");
         int ctx = info.contextLength();
         int room = replyRoom();
-        ChatMessage user = ChatMessage.user(userText);
         int dropped = 0;
         while (true) {
             List<ChatMessage> prompt = new ArrayList<>(turns.size() - dropped + 2);
@@ -232,16 +322,16 @@ public final class ChatSession implements AutoCloseable {
                 prompt.add(system);
             }
             prompt.addAll(turns.subList(dropped, turns.size()));
-            prompt.add(user);
+            prompt.addAll(added);
             int tokens = countTokens(prompt);
             if (tokens + room <= ctx) {
                 turns.subList(0, dropped).clear();
                 return prompt;
             }
-            if (dropped >= turns.size()) {
+            if (dropped >= keepFrom) {
                 throw new ContextOverflowException("The message does not fit the context of " + info.backend()
                         + " model " + info.model() + ": " + tokens + " prompt tokens" + (system != null
-                        ? " (system prompt and new message alone)" : " (new message alone)") + " + " + room
+                        ? " (system prompt and current turn alone)" : " (current turn alone)") + " + " + room
                         + " tokens kept for the reply > context length " + ctx + ". Shorten the message or "
                         + "the system prompt, lower maxTokens, or open the model with a larger context (ctx).");
             }
@@ -258,8 +348,8 @@ public final class ChatSession implements AutoCloseable {
         return i - from;
     }
 
-    private void record(ChatMessage user, Completion c) {
-        turns.add(user);
+    private void record(List<ChatMessage> added, Completion c) {
+        turns.addAll(added);
         turns.add(new ChatMessage(ChatMessage.Role.ASSISTANT, c.text(), c.toolCalls(), List.of(), ""));
     }
 }

@@ -23,8 +23,11 @@ public class ContextOverflowException extends LlmException {
     /** Marks a count that is not known. */
     private static final int UNKNOWN = -1;
 
+    /** Tokens of the prompt, or -1 when not known. */
     private final int promptTokens;
+    /** Tokens asked for the answer, or -1 when not known. */
     private final int requestedTokens;
+    /** The context window in tokens, or -1 when not known. */
     private final int contextLength;
 
     /**

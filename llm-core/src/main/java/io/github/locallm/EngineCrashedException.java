@@ -11,8 +11,11 @@ import java.util.OptionalLong;
 public class EngineCrashedException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** The engine process's id, or a negative number when unknown. */
     private final long pid;
+    /** Its exit status, when {@link #exited} is true. */
     private final int exitCode;
+    /** Whether the process's exit status is known. */
     private final boolean exited;
 
     /**

@@ -21,6 +21,7 @@ import java.util.Optional;
 public class UnsupportedCapabilityException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** The capability that was asked for, or null when the refusal names none. */
     private final Capability capability;
 
     /**

@@ -240,6 +240,39 @@ public final class ChatFormat {
      * @return a new parser
      */
     public OutputParser newParser(String prompt, OutputParser.Listener listener) {
+        return newParser(prompt, listener, true);
+    }
+
+    /**
+     * Whether a generation needs parsing at all: when tools are offered, or the template writes reasoning
+     * markup. Otherwise the output is plain answer text and passes through unchanged.
+     *
+     * @param templateSource the chat template's text
+     * @param toolsOffered whether the request offers tools
+     * @return true when the output should go through an {@link OutputParser}
+     */
+    public boolean needsParsing(String templateSource, boolean toolsOffered) {
+        if (toolsOffered) {
+            return true;
+        }
+        for (OutputParser.Region r : syntax.regions()) {
+            if (r.kind() == OutputParser.Kind.THINKING && templateSource.contains(r.open())) {
+                return true;
+            }
+        }
+        return name.equals(GPT_OSS);
+    }
+
+    /**
+     * Starts parsing one generation.
+     *
+     * @param prompt the rendered prompt the generation continues
+     * @param listener receives answer text and reasoning as they are recognised
+     * @param toolsOffered whether the request offered tools; without tools no tool call is read (markup that
+     *     looks like one stays text)
+     * @return a new parser
+     */
+    public OutputParser newParser(String prompt, OutputParser.Listener listener, boolean toolsOffered) {
         Objects.requireNonNull(prompt, "prompt");
         String tail = prompt.stripTrailing();
         OutputParser.Region initial = null;
@@ -254,7 +287,12 @@ public final class ChatFormat {
                 }
             }
         }
-        return new OutputParser(syntax, initial, listener);
+        OutputParser.Syntax used = syntax;
+        if (!toolsOffered) {
+            used = new OutputParser.Syntax(syntax.regions().stream()
+                    .filter(r -> r.kind() != OutputParser.Kind.TOOL).toList(), null);
+        }
+        return new OutputParser(used, initial, listener);
     }
 
     /**

@@ -28,6 +28,16 @@ public final class FormattedSink implements TokenSink {
      * @param downstream the caller's sink
      */
     public FormattedSink(ChatFormat format, String prompt, TokenSink downstream) {
+        this(format, prompt, downstream, true);
+    }
+
+    /**
+     * @param format the model's chat format
+     * @param prompt the rendered prompt the generation continues
+     * @param downstream the caller's sink
+     * @param toolsOffered whether the request offered tools (without tools no tool call is read)
+     */
+    public FormattedSink(ChatFormat format, String prompt, TokenSink downstream, boolean toolsOffered) {
         this.downstream = Objects.requireNonNull(downstream, "downstream");
         this.parser = Objects.requireNonNull(format, "format").newParser(prompt, new OutputParser.Listener() {
             @Override
@@ -39,7 +49,7 @@ public final class FormattedSink implements TokenSink {
             public void onThinking(String thinking) {
                 downstream.thinking(thinking);
             }
-        });
+        }, toolsOffered);
     }
 
     @Override

@@ -21,7 +21,7 @@ import java.util.Set;
  * <pre>{@code
  * GrammarMatcher m = GrammarMatcher.compile(JsonSchemaGrammar.fromSchema(schema));
  * GrammarMatcher.State s = m.start();
- * s = m.advance(s, "{\"city\": ");   // null once the text leaves the grammar
+ * s = m.advance(s, "{\"city\": \"Lyon\"}");   // null once the text leaves the grammar
  * boolean done = m.isComplete(s);
  * }</pre>
  *

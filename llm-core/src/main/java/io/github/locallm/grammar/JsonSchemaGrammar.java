@@ -48,6 +48,11 @@ public final class JsonSchemaGrammar {
             "array ::= \"[\" ws (value (\",\" ws value)*)? \"]\"",
             "");
 
+    private static final String CHAR_RULE =
+            "char ::= [^\"\\\\\\x00-\\x1F\\x7F] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])";
+    private static final String ASCII_CHAR_RULE =
+            "char ::= [ !#-\\[\\]-~] | \"\\\\\" ([\"\\\\/bfnrt] | \"u\" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])";
+
     private final Map<String, Object> root;
     private final Map<String, String> rules = new LinkedHashMap<>();
     private final Map<String, String> refRules = new LinkedHashMap<>();
@@ -55,6 +60,22 @@ public final class JsonSchemaGrammar {
 
     private JsonSchemaGrammar(Map<String, Object> root) {
         this.root = root;
+    }
+
+    /**
+     * The same grammar with strings limited to printable ASCII and JSON escapes (other characters are written
+     * as {@code \\uXXXX}, which parses to the same string). For engines that match grammars on bytes and accept
+     * any byte sequence a lenient UTF-8 decoder reads as an allowed character (overlong forms, stray
+     * continuation bytes): with ASCII the output is always valid UTF-8.
+     *
+     * @param gbnf a grammar from this class or {@link ToolCallGrammar}
+     * @return the grammar with ASCII strings
+     */
+    public static String asciiStrings(String gbnf) {
+        if (!gbnf.contains(CHAR_RULE)) {
+            throw new IllegalArgumentException("not a grammar made by JsonSchemaGrammar");
+        }
+        return gbnf.replace(CHAR_RULE, ASCII_CHAR_RULE);
     }
 
     /**
@@ -75,7 +96,13 @@ public final class JsonSchemaGrammar {
      */
     public static String fromSchema(String schemaJson) {
         JsonSchemaGrammar g = new JsonSchemaGrammar(parseSchema(schemaJson));
-        String body = g.visit(g.root, "root-value");
+        String body;
+        try {
+            body = g.visit(g.root, "root-value");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("the JSON schema cannot be used for constrained decoding: "
+                    + e.getMessage(), e);
+        }
         return "root ::= " + body + "\n" + g.rulesText();
     }
 

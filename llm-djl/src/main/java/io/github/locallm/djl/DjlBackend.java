@@ -17,6 +17,13 @@ import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.TokenSink;
+import io.github.locallm.ResponseFormat;
+import io.github.locallm.format.ChatFormat;
+import io.github.locallm.format.FormattedSink;
+import io.github.locallm.grammar.GrammarMatcher;
+import io.github.locallm.grammar.JsonSchemaGrammar;
+import io.github.locallm.grammar.ToolCallGrammar;
+import io.github.locallm.grammar.TokenMask;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
 import java.nio.charset.StandardCharsets;
@@ -46,9 +53,16 @@ final class DjlBackend implements LlmBackend {
     private final ModelInfo info;
     private final ReentrantLock lock = new ReentrantLock();
     private final PromptEncoder encoder;
+    private final ChatFormat format;
+    private volatile List<String> tokenTexts;
 
     DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
                String device) {
+        this(ckpt, tokenizer, weights, contextLength, device, null);
+    }
+
+    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
+               String device, String chatFormat) {
         this.ckpt = ckpt;
         this.tokenizer = tokenizer;
         this.contextLength = contextLength;
@@ -70,11 +84,13 @@ final class DjlBackend implements LlmBackend {
             }
         }
         this.template = t;
+        this.format = t == null ? null : chatFormat != null ? ChatFormat.named(chatFormat) : ChatFormat.detect(t.source());
         this.encoder = encoder();
         this.decoder = LlamaDecoder.load(ckpt, weights);
-        EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED);
+        EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED,
+                Capability.JSON_MODE, Capability.JSON_SCHEMA);
         if (template != null) {
-            caps.add(Capability.CHAT);
+            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS, Capability.THINKING));
         }
         CheckpointConfig c = ckpt.config();
         Map<String, String> details = new LinkedHashMap<>();
@@ -89,6 +105,9 @@ final class DjlBackend implements LlmBackend {
         details.put("device", device);
         details.put("chat_template", t != null ? "from the checkpoint" : error != null
                 ? "cannot be used: " + error.getMessage() : "none: tokenizer_config.json has no chat_template");
+        if (format != null) {
+            details.put("chat_format", format.name());
+        }
         details.put("path", ckpt.dir().toString());
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);
     }
@@ -101,8 +120,16 @@ final class DjlBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
-        int[] prompt = request.isChat() ? encodeChat(request.messages(), o)
-                : encodePrompt(request.prompt());
+        String promptText = null;
+        int[] prompt;
+        if (request.isChat()) {
+            RenderOptions ro = chatOptions(o);
+            prompt = encoder.encode(request.messages(), ro);
+            promptText = encoder.render(request.messages(), ro);
+        } else {
+            prompt = encodePrompt(request.prompt());
+        }
+        Constraint constraint = constraint(o, request.isChat());
         if (prompt.length == 0) {
             int bos = ckpt.config().bosTokenId() >= 0 ? ckpt.config().bosTokenId() : tokenizer.tokenId(bosToken);
             if (bos < 0) {
@@ -117,7 +144,12 @@ final class DjlBackend implements LlmBackend {
         Sampler sampler = sampler(o);
         lock.lock();
         try (LlamaDecoder.KvCache cache = decoder.newCache(loop.promptTokens() + loop.maxNewTokens())) {
-            return loop.run(new Steps(cache, sampler, loop.promptTokens() + loop.maxNewTokens()), sink, cancel);
+            Steps steps = new Steps(cache, sampler, loop.promptTokens() + loop.maxNewTokens(), constraint);
+            if (promptText == null || format == null || !format.needsParsing(template.source(), !o.tools().isEmpty())) {
+                return loop.run(steps, sink, cancel);
+            }
+            FormattedSink formatted = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            return formatted.finish(loop.run(steps, formatted, cancel));
         } catch (ai.djl.engine.EngineException e) {
             throw new LlmException("the PyTorch engine failed while generating with djl model " + ckpt.model()
                     + ": " + e.getMessage(), e);
@@ -145,11 +177,13 @@ final class DjlBackend implements LlmBackend {
         private final int[] history;
         private int length;
         private float[] logits;
+        private final Constraint constraint;
 
-        Steps(LlamaDecoder.KvCache cache, Sampler sampler, int capacity) {
+        Steps(LlamaDecoder.KvCache cache, Sampler sampler, int capacity, Constraint constraint) {
             this.cache = cache;
             this.sampler = sampler;
             this.history = new int[capacity];
+            this.constraint = constraint;
         }
 
         @Override
@@ -161,7 +195,18 @@ final class DjlBackend implements LlmBackend {
 
         @Override
         public int sample() {
-            return sampler.sample(logits, history, length);
+            if (constraint == null) {
+                return sampler.sample(logits, history, length);
+            }
+            float[] masked = logits.clone();
+            if (!constraint.mask(masked)) {
+                // nothing fits the grammar any more (it cannot happen with a vocabulary that spells every
+                // character): end the generation rather than leave it
+                return eosIds.iterator().next();
+            }
+            int token = sampler.sample(masked, history, length);
+            constraint.accept(token);
+            return token;
         }
 
         @Override
@@ -229,7 +274,7 @@ final class DjlBackend implements LlmBackend {
                         + info.details().get("chat_template"), Capability.CHAT);
             }
             try {
-                return template.render(messages, o);
+                return format.render(template, messages, o.tools(), o, null);
             } catch (RuntimeException e) {
                 throw new LlmException("the chat template of djl model " + ckpt.model() + " cannot render this "
                         + "conversation: " + e.getMessage(), e);
@@ -240,6 +285,123 @@ final class DjlBackend implements LlmBackend {
                 .controlTokens(tokenizer.specialTokens())
                 .renderOptions(options.build())
                 .build();
+    }
+
+    /** Render options of a chat request: generation prompt, tools and the think switch in the chat format's way. */
+    private RenderOptions chatOptions(GenerationOptions o) {
+        if (format == null) {
+            return encoder.renderOptions().toBuilder().addGenerationPrompt(true).tools(o.tools()).build();
+        }
+        return format.renderOptions(template.source(), encoder.renderOptions(), o.tools(), o.think().orElse(null));
+    }
+
+    /**
+     * The grammar that constrains a generation, if any: a JSON response format for the whole output; tools with
+     * {@code djl.tool_choice=required} for the whole output; otherwise tools from the first tool-call trigger on.
+     */
+    private Constraint constraint(GenerationOptions o, boolean chat) {
+        ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
+        String choice = o.backendOptions("djl").getOrDefault("tool_choice", "auto");
+        if (!List.of("auto", "required", "none").contains(choice)) {
+            throw new IllegalArgumentException("djl.tool_choice must be auto, required or none: '" + choice
+                    + "' (djl model " + ckpt.model() + ")");
+        }
+        String gbnf;
+        boolean lazy = false;
+        if (rf.kind() == ResponseFormat.Kind.JSON) {
+            gbnf = JsonSchemaGrammar.anyJson();
+        } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
+            try {
+                gbnf = JsonSchemaGrammar.fromSchema(rf.schema().orElseThrow());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage() + " (djl model " + ckpt.model() + ")", e);
+            }
+        } else if (chat && format != null && !o.tools().isEmpty() && !choice.equals("none")) {
+            gbnf = ToolCallGrammar.of(format, template.source(), o.tools(), choice.equals("required"));
+            lazy = !choice.equals("required");
+        } else {
+            return null;
+        }
+        TokenMask mask = new TokenMask(GrammarMatcher.compile(gbnf), tokenTexts(), eosIds::contains);
+        return new Constraint(mask, lazy ? format.toolCallTriggers() : List.of());
+    }
+
+    /** The text of each token for masking; null for special tokens and bytes that are not whole characters. */
+    private List<String> tokenTexts() {
+        List<String> t = tokenTexts;
+        if (t == null) {
+            int n = ckpt.config().vocabSize();
+            String[] texts = new String[n];
+            java.util.Set<String> specials = new java.util.HashSet<>(tokenizer.specialTokens());
+            for (int id = 0; id < n; id++) {
+                String s = tokenizer.decode(new int[] {id}, 0, 1, false);
+                texts[id] = s.isEmpty() || s.indexOf('\uFFFD') >= 0 || specials.contains(s) ? null : s;
+            }
+            t = java.util.Collections.unmodifiableList(java.util.Arrays.asList(texts));
+            tokenTexts = t;
+        }
+        return t;
+    }
+
+    /**
+     * A grammar applied to sampling: from the start, or (lazily) once the text holds one of the triggers, from
+     * that trigger on. Not thread-safe: one per generation.
+     */
+    private final class Constraint {
+        private final TokenMask mask;
+        private final List<String> triggers;
+        private final StringBuilder text = new StringBuilder();
+        private GrammarMatcher.State state;
+        private boolean done;
+
+        Constraint(TokenMask mask, List<String> triggers) {
+            this.mask = mask;
+            this.triggers = triggers;
+            this.state = triggers.isEmpty() ? mask.matcher().start() : null;
+        }
+
+        /** @return false when no token fits */
+        boolean mask(float[] logits) {
+            if (state == null || done) {
+                return true;
+            }
+            return mask.apply(state, logits);
+        }
+
+        void accept(int token) {
+            if (done || eosIds.contains(token)) {
+                return;
+            }
+            String piece = tokenTexts().get(token);
+            if (piece == null) {
+                piece = tokenizer.decode(new int[] {token}, 0, 1, false);
+            }
+            if (state != null) {
+                GrammarMatcher.State next = mask.matcher().advance(state, piece);
+                if (!triggers.isEmpty() && (next == null
+                        || mask.matcher().isComplete(next) && !mask.matcher().canContinue(next))) {
+                    // the call is complete: the output is free again until the next trigger
+                    state = null;
+                    text.setLength(0);
+                } else if (next != null) {
+                    state = next;
+                } else {
+                    done = true;
+                }
+                return;
+            }
+            text.append(piece);
+            for (String trigger : triggers) {
+                int at = text.indexOf(trigger);
+                if (at >= 0) {
+                    state = mask.matcher().advance(mask.matcher().start(), text.substring(at));
+                    if (state == null) {
+                        text.setLength(0);
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     /** Renders and tokenizes a conversation; message contents never become special tokens. */

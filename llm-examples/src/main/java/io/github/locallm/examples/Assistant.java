@@ -21,6 +21,13 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.UserInterruptException;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import org.jline.terminal.impl.DumbTerminal;
 
 /**
  * The local Python assistant: a chat that keeps its history, answers in a stream, and runs on any backend.
@@ -31,7 +38,8 @@ import java.util.concurrent.ExecutionException;
  * echo "Explique-moi Python en une phrase" | mvn -q -pl llm-examples exec:java
  * }</pre>
  *
- * <p>At a terminal it prompts with {@code >} and understands {@code /reset} (forget the conversation, keep
+ * <p>At a terminal it prompts with {@code >}, with line editing and a history of the lines typed (JLine), and
+ * understands {@code /reset} (forget the conversation, keep
  * the system prompt), {@code /model} (what model this is), {@code /help} and {@code /exit}. When standard
  * input is not a terminal it reads one message per line, prints each answer on standard output and exits at
  * the end of input; the commands work there too. The history is trimmed to the model's context by
@@ -111,8 +119,14 @@ public final class Assistant {
                 GenerationOptions options = fitToContext(Programs.generationOptions(choice, a), llm.info());
                 try (ChatSession session = llm.newChatSession(system.isBlank() ? null : system, options)) {
                     Assistant assistant = new Assistant(choice, llm, session, out, err);
-                    BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
-                    return env.interactive() ? assistant.interactive(reader) : assistant.batch(reader);
+                    if (!env.interactive()) {
+                        return assistant.batch(new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)));
+                    }
+                    try (Terminal terminal = terminal(in, out)) {
+                        LineReader reader = LineReaderBuilder.builder().terminal(terminal).appName("locallm-assistant")
+                                .variable(LineReader.HISTORY_SIZE, 500).build();
+                        return assistant.interactive(reader);
+                    }
                 }
             }
         });
@@ -127,14 +141,28 @@ public final class Assistant {
         return options;
     }
 
-    private int interactive(BufferedReader reader) throws IOException {
+    /**
+     * The process's terminal, or for other streams (a test's) a plain terminal over them. JLine gives line editing
+     * and a history (arrows, Ctrl-R) to the prompt.
+     */
+    private static Terminal terminal(InputStream in, PrintStream out) throws IOException {
+        if (in == System.in && out == System.out) {
+            return TerminalBuilder.builder().system(true).dumb(true).build();
+        }
+        return new DumbTerminal("locallm-assistant", Terminal.TYPE_DUMB, in, out, StandardCharsets.UTF_8);
+    }
+
+    private int interactive(LineReader reader) {
         out.println("Local Python assistant on " + llm.info().backend() + " model " + llm.info().model() + ".");
-        out.println("Type a question; /reset forgets the conversation, /model describes the model, /exit quits.");
+        out.println("Type a question (arrows edit and recall earlier lines); /reset forgets the conversation, "
+                + "/model describes the model, /exit quits.");
         while (true) {
-            out.print("> ");
-            out.flush();
-            String line = reader.readLine();
-            if (line == null) {
+            String line;
+            try {
+                line = reader.readLine("> ");
+            } catch (UserInterruptException e) {
+                continue;   // Ctrl-C at the prompt drops the line being typed
+            } catch (EndOfFileException e) {
                 out.println();
                 return Programs.OK;
             }

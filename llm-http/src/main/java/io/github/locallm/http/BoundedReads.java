@@ -22,6 +22,7 @@ public final class BoundedReads {
     /** A line or body passed its cap. */
     public static final class TooLargeException extends IOException {
         private static final long serialVersionUID = 1L;
+        /** The cap that was passed, in bytes. */
         private final long cap;
 
         TooLargeException(long cap) {

@@ -12,7 +12,9 @@ import java.util.Objects;
 public class LimitExceededException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** The limit that was passed. */
     private final Limit limit;
+    /** Its value: milliseconds, bytes, or bytes per second. */
     private final long value;
 
     /**

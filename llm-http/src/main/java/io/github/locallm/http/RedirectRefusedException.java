@@ -10,6 +10,7 @@ import io.github.locallm.LlmException;
 public class RedirectRefusedException extends LlmException {
     private static final long serialVersionUID = 1L;
 
+    /** Where the redirect pointed, as sent. */
     private final String location;
 
     /**

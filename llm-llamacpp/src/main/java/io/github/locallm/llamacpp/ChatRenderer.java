@@ -1,5 +1,6 @@
 package io.github.locallm.llamacpp;
 
+import io.github.locallm.format.ChatFormat;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
@@ -22,6 +23,28 @@ interface ChatRenderer {
      * @throws TemplateException when the template rejects the conversation
      */
     String render(List<ChatMessage> messages, boolean addGenerationPrompt);
+
+    /**
+     * Renders the conversation with render options (tools, template variables), in the model's chat format.
+     *
+     * @param messages the messages
+     * @param options generation prompt, tools and variables
+     * @return the rendered prompt text
+     * @throws TemplateException when the template rejects the conversation
+     */
+    default String render(List<ChatMessage> messages, RenderOptions options) {
+        return render(messages, options.addGenerationPrompt());
+    }
+
+    /** @return the chat format tools and reasoning are written in, or {@code null} when the renderer has none */
+    default ChatFormat format() {
+        return null;
+    }
+
+    /** @return the template text, or an empty string for a built-in renderer */
+    default String source() {
+        return "";
+    }
 
     /** Returns a short description of the template used, for {@code ModelInfo.details()}. */
     String description();
@@ -53,12 +76,40 @@ interface ChatRenderer {
         private final String bos;
         private final String eos;
         private final String origin;
+        private final ChatFormat format;
 
         Jinja(ChatTemplate template, String bos, String eos, String origin) {
+            this(template, bos, eos, origin, null);
+        }
+
+        Jinja(ChatTemplate template, String bos, String eos, String origin, String chatFormat) {
             this.template = template;
             this.bos = bos;
             this.eos = eos;
             this.origin = origin;
+            this.format = chatFormat != null ? ChatFormat.named(chatFormat) : ChatFormat.detect(template.source());
+        }
+
+        @Override
+        public String render(List<ChatMessage> messages, RenderOptions options) {
+            RenderOptions.Builder o = options.toBuilder();
+            if (bos != null && options.bosToken().isEmpty()) {
+                o.bosToken(bos);
+            }
+            if (eos != null && options.eosToken().isEmpty()) {
+                o.eosToken(eos);
+            }
+            return format.render(template, messages, options.tools(), o.build(), null);
+        }
+
+        @Override
+        public ChatFormat format() {
+            return format;
+        }
+
+        @Override
+        public String source() {
+            return template.source();
         }
 
         @Override

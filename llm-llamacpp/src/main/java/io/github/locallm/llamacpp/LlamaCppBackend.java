@@ -13,10 +13,15 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.format.ChatFormat;
+import io.github.locallm.format.FormattedSink;
+import io.github.locallm.grammar.JsonSchemaGrammar;
+import io.github.locallm.grammar.ToolCallGrammar;
 import io.github.locallm.spi.DecodeLoop;
 import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.template.ChatTemplate;
+import io.github.locallm.template.RenderOptions;
 import io.github.locallm.template.TemplateException;
 
 import java.util.ArrayList;
@@ -40,7 +45,7 @@ final class LlamaCppBackend implements LlmBackend {
 
     static final String NAME = "llamacpp";
     /** Generation options this backend takes under {@code llamacpp.*}. */
-    static final Set<String> BACKEND_OPTIONS = Set.of("grammar", "cache_prompt", "frequency_penalty",
+    static final Set<String> BACKEND_OPTIONS = Set.of("grammar", "tool_choice", "cache_prompt", "frequency_penalty",
             "presence_penalty", "repeat_last_n", "typical_p", "mirostat", "mirostat_tau", "mirostat_eta",
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
             "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
@@ -76,11 +81,12 @@ final class LlamaCppBackend implements LlmBackend {
             caps.add(Capability.EMBEDDINGS);
         } else {
             caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.SEED));
-            if (engine instanceof JllamaEngine) {
-                caps.add(Capability.JSON_SCHEMA);
-            }
+            caps.add(Capability.JSON_SCHEMA);
             if (renderer != null) {
                 caps.add(Capability.CHAT);
+            }
+            if (renderer != null && renderer.format() != null) {
+                caps.addAll(EnumSet.of(Capability.TOOLS, Capability.THINKING));
             }
         }
         Map<String, String> details = new LinkedHashMap<>(engine.details());
@@ -92,6 +98,9 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("vocab_size", Integer.toString(vocabSize));
         details.put("trained_context_length", Long.toString(gguf.trainedContext()));
         details.put("chat_template", renderer == null ? "none" : renderer.description());
+        if (renderer != null && renderer.format() != null) {
+            details.put("chat_format", renderer.format().name());
+        }
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
         details.put("gpu_layers", settings.gpuLayers() == 0 || !engine.cpuOnly() ? Integer.toString(settings.gpuLayers())
@@ -170,7 +179,7 @@ final class LlamaCppBackend implements LlmBackend {
                     throw new UnsupportedCapabilityException("llamacpp model " + spec + " has no chat template this"
                             + " backend can render; open it with template=chatml (or another template)", Capability.CHAT);
                 }
-                : (messages, options) -> renderer.render(messages, options.addGenerationPrompt());
+                : (messages, options) -> renderer.render(messages, options);
         return PromptEncoder.builder(render, this::templateTokens)
                 .controlTokens(gguf.controlTokenTexts())
                 .bosToken(addBos ? bosId : -1)
@@ -223,9 +232,23 @@ final class LlamaCppBackend implements LlmBackend {
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         ensureOpen();
         GenerationOptions o = request.options();
-        int[] prompt = request.isChat() ? chatTokens(request.messages()) : rawPromptTokens(request.prompt());
+        int[] prompt;
+        String promptText = null;
+        ChatFormat format = renderer == null ? null : renderer.format();
+        if (request.isChat()) {
+            RenderOptions ro = format == null
+                    ? RenderOptions.builder().addGenerationPrompt(true).tools(o.tools()).build()
+                    : format.renderOptions(renderer.source(), RenderOptions.defaults(), o.tools(), o.think().orElse(null));
+            prompt = encoder.encode(request.messages(), ro);
+            promptText = encoder.render(request.messages(), ro);
+        } else {
+            prompt = rawPromptTokens(request.prompt());
+        }
         DecodeLoop loop = DecodeLoop.plan("llamacpp model " + spec, prompt, settings.ctx(), o, 0);
-        Sampling sampling = sampling(o);
+        Sampling sampling = sampling(o, request.isChat() ? format : null);
+        if (promptText != null && format != null && format.needsParsing(renderer.source(), !o.tools().isEmpty())) {
+            sink = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+        }
         ReentrantLock lock = engine.lock();
         try {
             // Waits for the model in short slices, so that a call cancelled while queued returns at once.
@@ -253,7 +276,8 @@ final class LlamaCppBackend implements LlmBackend {
                 }
             };
             try (Engine.Generation generation = engine.start(sampling, loop.maxNewTokens())) {
-                return loop.run(generation, sink, cancelOrClosed);
+                BackendResult r = loop.run(generation, sink, cancelOrClosed);
+                return sink instanceof FormattedSink f ? f.finish(r) : r;
             }
         } finally {
             lock.unlock();
@@ -261,7 +285,7 @@ final class LlamaCppBackend implements LlmBackend {
     }
 
     /** Validates the options into the sampling settings both engines apply. */
-    private Sampling sampling(GenerationOptions o) {
+    private Sampling sampling(GenerationOptions o, ChatFormat format) {
         Double temperature = o.temperature().isPresent() ? finite(o.temperature().getAsDouble()) : null;
         Double topP = o.topP().isPresent() ? finite(o.topP().getAsDouble()) : null;
         Integer topK = o.topK().isPresent() ? o.topK().getAsInt() : null;
@@ -272,7 +296,13 @@ final class LlamaCppBackend implements LlmBackend {
         Map<String, Double> extra = new LinkedHashMap<>();
         String grammar = null;
         boolean cachePrompt = true;
-        Map<String, String> own = o.backendOptions(NAME);
+        Map<String, String> own = new LinkedHashMap<>(o.backendOptions(NAME));
+        String toolChoice = own.getOrDefault("tool_choice", "auto").strip();
+        own.remove("tool_choice");
+        if (!List.of("auto", "required", "none").contains(toolChoice)) {
+            throw new IllegalArgumentException("llamacpp.tool_choice must be auto, required or none: '" + toolChoice
+                    + "' (model " + spec + ")");
+        }
         for (Map.Entry<String, String> e : own.entrySet()) {
             String k = e.getKey();
             String v = e.getValue().strip();
@@ -300,14 +330,24 @@ final class LlamaCppBackend implements LlmBackend {
                     + spec + ")");
         }
         String jsonSchema = null;
-        if (rf.kind() == ResponseFormat.Kind.JSON) {
+        if (format != null && !o.tools().isEmpty() && toolChoice.equals("required")) {
+            if (grammar != null || rf.kind() != ResponseFormat.Kind.TEXT) {
+                throw new IllegalArgumentException("a required tool call cannot be combined with a grammar or a "
+                        + "response format (model " + spec + ")");
+            }
+            // the whole output is one tool call in the model's format, its arguments valid for the tool's schema
+            // strings in ASCII (and \\u escapes): llama.cpp's byte-level matching would let invalid UTF-8 through
+            grammar = JsonSchemaGrammar.asciiStrings(ToolCallGrammar.of(format, renderer.source(), o.tools(), true));
+        }
+        if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA && !(engine instanceof JllamaEngine)) {
+            try {
+                grammar = JsonSchemaGrammar.asciiStrings(JsonSchemaGrammar.fromSchema(rf.schema().orElseThrow()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage() + " (model " + spec + ")", e);
+            }
+        } else if (rf.kind() == ResponseFormat.Kind.JSON) {
             grammar = Gbnf.JSON_GRAMMAR;
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
-            if (!(engine instanceof JllamaEngine)) {
-                throw new UnsupportedCapabilityException("JSON schema output is not available with the llamacpp"
-                        + " engine for model " + spec + "; give a GBNF grammar as llamacpp.grammar, use JSON mode,"
-                        + " or open the model with engine=jllama", Capability.JSON_SCHEMA);
-            }
             Object schema;
             try {
                 schema = Json.parse(rf.schema().orElseThrow());

@@ -6,6 +6,7 @@ import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.OpenOptions;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
+import io.github.locallm.http.ClientSettings;
 import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
 import java.util.ArrayList;
@@ -36,10 +37,16 @@ import okhttp3.HttpUrl;
  * {@code ctx} (sent as {@code num_ctx}), {@code threads} ({@code num_thread}), {@code gpu_layers}
  * ({@code num_gpu}), {@code keep_alive} (such as {@code 10m}, {@code -1}, {@code 0}), {@code host},
  * {@code tls}, {@code bearer_token} (sent as {@code Authorization: Bearer ...}), {@code header.NAME}
- * (any header), {@code pull} ({@code true}: pull the model when the server lacks it), and the time limits
- * {@code connect_timeout} (default 10s), {@code first_token_timeout} (5m: covers loading the model and
- * reading the prompt, slow on a CPU), {@code idle_timeout} (2m between streamed tokens) and
- * {@code request_timeout} (none), each like {@code 500ms}, {@code 30s}, {@code 5m} or {@code 0} for none.
+ * (any header), {@code proxy} ({@code http://[user:password@]host:port}, {@code socks5://host:port} or
+ * {@code direct}), {@code ca_file} (a PEM file of certificates to trust beside the system's), {@code pull}
+ * ({@code true}: pull the model when the server lacks it), {@code embed_truncate} and {@code embed_dimensions}
+ * (Ollama's {@code truncate} and {@code dimensions} of {@code /api/embed}), and the bounds of every call
+ * ({@link io.github.locallm.http.HttpLimits}): {@code connect_timeout} (default 10s),
+ * {@code first_token_timeout} (10m: covers loading the model and reading the prompt, slow on a CPU),
+ * {@code idle_timeout} (2m between streamed lines), {@code request_timeout} (60m; none for pull, push and
+ * create), each like {@code 500ms}, {@code 30s}, {@code 5m} or {@code 0} for none; {@code min_bytes_per_second}
+ * (1) over {@code min_rate_window} (2m); {@code max_line_bytes} (8m), {@code max_body_bytes} (32m) and
+ * {@code max_stream_bytes} (256m), like {@code 65536}, {@code 512k} or {@code 16m}.
  *
  * <pre>{@code
  * try (LocalLlm llm = LocalLlm.open("ollama:llama3.2?ctx=8192&keep_alive=10m")) {
@@ -61,8 +68,8 @@ import okhttp3.HttpUrl;
  * <p>Opening asks the server about the model ({@code /api/show}): its capabilities and context length
  * feed {@link ModelInfo}. The context length is the {@code ctx} setting, else the window of the model if
  * the server has it loaded, else its Modelfile's {@code num_ctx}, else the smaller of its trained length
- * and 4096 (Ollama's smallest default). Models of one server share one connection pool (see
- * {@link OllamaClient#setSharedHttpClient}). Exact tokenization is not offered.
+ * and 4096 (Ollama's smallest default). Models opened without {@code proxy} or {@code ca_file} share one
+ * connection pool. Exact tokenization is not offered.
  *
  * <p>Thread-safe; instances hold no state.
  */
@@ -82,6 +89,8 @@ public final class OllamaProvider implements LlmProvider {
     static final String MAX_BODY = "max_body_bytes";
     static final String MAX_STREAM = "max_stream_bytes";
     static final String RATE_WINDOW = "min_rate_window";
+    static final String PROXY = "proxy";
+    static final String CA_FILE = "ca_file";
     static final String EMBED_TRUNCATE = "embed_truncate";
     static final String EMBED_DIMENSIONS = "embed_dimensions";
     /** Most {@code header.*} settings. */
@@ -91,7 +100,7 @@ public final class OllamaProvider implements LlmProvider {
     static final int FALLBACK_CONTEXT = 4096;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
-            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, RATE_WINDOW, MAX_LINE, MAX_BODY, MAX_STREAM, EMBED_TRUNCATE, EMBED_DIMENSIONS);
+            IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, RATE_WINDOW, MAX_LINE, MAX_BODY, MAX_STREAM, PROXY, CA_FILE, EMBED_TRUNCATE, EMBED_DIMENSIONS);
 
     private final java.util.function.UnaryOperator<String> environment;
 
@@ -187,7 +196,9 @@ public final class OllamaProvider implements LlmProvider {
         Boolean embedTruncate = request.bool(EMBED_TRUNCATE).orElse(null);
         Integer embedDimensions = boxed(request.integer(EMBED_DIMENSIONS, 1));
 
-        OllamaHttp http = new OllamaHttp(base, headers.build(), OllamaClient.sharedHttpClient(), limits);
+        okhttp3.OkHttpClient okhttp = ClientSettings.configure(null, request.string(PROXY).orElse(null),
+                request.string(CA_FILE).map(java.nio.file.Path::of).orElse(null), "setting of model " + request.spec());
+        OllamaHttp http = new OllamaHttp(base, headers.build(), okhttp, limits);
         OllamaClient client = OllamaClient.of(http);
         String model = target.model();
         OllamaClient.ModelDescription description;

@@ -76,6 +76,8 @@ final class OpenAiApi {
         m.put("object", "model");
         m.put("created", s.loadedAtMillis / 1000);
         m.put("owned_by", "locallm");
+        // vLLM's field for the context window, which OpenAI clients of local servers read
+        m.put("max_model_len", s.llm.info().contextLength());
         return m;
     }
 
@@ -135,6 +137,22 @@ final class OpenAiApi {
             Double topP = Conversions.number(body, "top_p");
             if (topP != null) {
                 b.topP(topP);
+            }
+            // sampling fields that llama.cpp's server and vLLM accept beside OpenAI's
+            Long topK = Conversions.integer(body, "top_k");
+            if (topK != null && topK > 0) {
+                b.topK((int) Math.min(topK, Integer.MAX_VALUE));
+            }
+            Double minP = Conversions.number(body, "min_p");
+            if (minP != null) {
+                b.minP(minP);
+            }
+            Double rp = Conversions.number(body, "repeat_penalty");
+            if (rp == null) {
+                rp = Conversions.number(body, "repetition_penalty");
+            }
+            if (rp != null) {
+                b.repeatPenalty(rp);
             }
             Long seed = Conversions.integer(body, "seed");
             if (seed != null && seed >= 0) {
@@ -454,7 +472,10 @@ final class OpenAiApi {
         }
         Conversions.checkPrompt(prompt.length(), server.bounds());
         boolean echo = Conversions.bool(body, "echo", false);
-        GenerationOptions options = build(common(body, "max_tokens", COMPLETIONS_DEFAULT_MAX_TOKENS));
+        GenerationOptions.Builder b = common(body, "max_tokens", COMPLETIONS_DEFAULT_MAX_TOKENS);
+        // as llama.cpp's server and vLLM do, a raw completion honours response_format too
+        responseFormat(b, body.get("response_format"));
+        GenerationOptions options = build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
         Run run;
