@@ -412,6 +412,11 @@ final class DjlBackend implements LlmBackend {
         return encoder.encodeChat(messages, o.tools());
     }
 
+    /** @return the token ids of a conversation as the model reads it, for tests in this package */
+    int[] chatTokens(List<ChatMessage> messages) {
+        return encoder.encodeChat(messages, List.of());
+    }
+
     /** @return the conversation as the model reads it, for tests in this package */
     String renderChat(List<ChatMessage> messages) {
         return encoder.render(messages, encoder.renderOptions().toBuilder().addGenerationPrompt(true).build());

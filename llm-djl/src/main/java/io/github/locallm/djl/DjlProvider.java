@@ -19,12 +19,17 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The {@code djl} backend: runs Hugging Face causal-LM checkpoints (Llama, Mistral, Qwen2) in-process on
- * the PyTorch engine of DJL, with the checkpoint's own tokenizer and chat template, without Python.
+ * The {@code djl} backend: runs Hugging Face causal-LM checkpoints in-process on the PyTorch engine of DJL,
+ * with the checkpoint's own tokenizer and chat template, without Python. Architectures: Llama (with
+ * {@code llama3}, {@code linear}, {@code dynamic} and {@code yarn} RoPE scaling), Mistral, Qwen2, Qwen3,
+ * Phi-2, Phi-3, Gemma 2, Gemma 3 (text), Mixtral, Qwen2-MoE and Qwen3-MoE.
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32, F16 or BF16 and are computed in F32. Chat uses the template of {@code tokenizer_config.json} (or
+ * F32 or F16 (used in place from the memory-mapped files) or BF16 (converted to F16 when exact, else F32);
+ * activations are F32. Each model has one inference thread that loads it and runs every forward pass.
+ * {@code config.json} and {@code tokenizer.json} are checked in Java first, and the memory the weights and
+ * cache need is compared with what the system has available before anything is allocated. Chat uses the template of {@code tokenizer_config.json} (or
  * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and
  * the tokenizer's {@code eos_token}; sampling defaults from {@code generation_config.json}. Settings (spec
  * query or {@link OpenOptions}):
