@@ -389,8 +389,10 @@ final class FakeOpenAiServer implements AutoCloseable {
             return;
         }
         if (promptTokens > contextLength) {
-            error(ex, 400, "exceed_context_size_error", "the request exceeds the available context size, try "
-                    + "increasing it");
+            ObjectNode e = errorBody(400, "exceed_context_size_error", "the request exceeds the available context "
+                    + "size, try increasing it");
+            ((ObjectNode) e.path("error")).put("n_prompt_tokens", promptTokens).put("n_ctx", contextLength);
+            json(ex, 400, e);
             return;
         }
         double temperature = body.path("temperature").asDouble(0.8);
