@@ -140,7 +140,8 @@ final class OpenAiHttp implements AutoCloseable {
                         if (!response.isSuccessful()) {
                             Duration wait = retryWait(response, attempt, ep);
                             if (wait != null) {
-                                x.close();
+                                // the answer is not read; the exchange closes when the loop moves on
+                                response.close();
                                 pause(wait, null);
                                 continue;
                             }
@@ -261,7 +262,8 @@ final class OpenAiHttp implements AutoCloseable {
                         if (!response.isSuccessful()) {
                             Duration wait = retryWait(response, attempt, ep);
                             if (wait != null) {
-                                x.close();
+                                // the answer is not read; the exchange closes when the loop moves on
+                                response.close();
                                 if (!pause(wait, cancelled)) {
                                     return Outcome.CANCELLED;
                                 }

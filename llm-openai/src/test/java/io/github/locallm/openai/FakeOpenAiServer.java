@@ -81,6 +81,11 @@ final class FakeOpenAiServer implements AutoCloseable {
     final AtomicInteger disconnects = new AtomicInteger();
     final AtomicInteger active = new AtomicInteger();
     final AtomicInteger maxActive = new AtomicInteger();
+    /**
+     * Answers to give generation requests before serving them, each {@code STATUS} or
+     * {@code STATUS:RETRY_AFTER} (such as {@code 429:1}), as a busy server does.
+     */
+    final java.util.Queue<String> busy = new java.util.concurrent.ConcurrentLinkedQueue<>();
     volatile long tokenDelayMillis = 1;
     volatile int contextLength = 1024;
     volatile boolean keepAlives;
@@ -146,6 +151,19 @@ final class FakeOpenAiServer implements AutoCloseable {
             JsonNode body = raw.length == 0 ? JSON.createObjectNode() : JSON.readTree(raw);
             String path = ex.getRequestURI().getPath();
             requests.add(new Recorded(ex.getRequestMethod(), path, Map.copyOf(ex.getRequestHeaders()), body));
+            if (path.endsWith("/completions") || path.endsWith("/embeddings")) {
+                String answer = busy.poll();
+                if (answer != null) {
+                    String[] parts = answer.split(":");
+                    if (parts.length > 1) {
+                        ex.getResponseHeaders().set("Retry-After", parts[1]);
+                    }
+                    int status = Integer.parseInt(parts[0]);
+                    error(ex, status, status == 429 ? "rate_limit_error" : "unavailable_error",
+                            status == 429 ? "Too many requests" : "Loading model");
+                    return;
+                }
+            }
             Script script = scripts.get(path);
             if (script != null) {
                 script.answer(ex, body);

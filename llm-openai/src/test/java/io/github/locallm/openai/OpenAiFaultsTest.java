@@ -89,7 +89,7 @@ class OpenAiFaultsTest {
     }
 
     /** A handler that records nothing; the tests read the completion future. */
-    static final class Quiet implements StreamHandler {
+    static class Quiet implements StreamHandler {
         @Override
         public void onToken(String text) {
         }
