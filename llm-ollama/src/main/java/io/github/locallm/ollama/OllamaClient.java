@@ -810,7 +810,7 @@ public final class OllamaClient {
 
         /**
          * @param limit time from sending a request to the first line of the answer (model load and prompt
-         *              reading included); zero for none; default 5 min
+         *              reading included); zero for none; default 10 min
          * @return this builder
          */
         public Builder firstTokenTimeout(Duration limit) {
@@ -828,7 +828,7 @@ public final class OllamaClient {
         }
 
         /**
-         * @param limit longest whole call; zero for none (the default)
+         * @param limit longest whole call; zero for none; default 60 min (pull, push, create and uploads have none)
          * @return this builder
          */
         public Builder requestTimeout(Duration limit) {
