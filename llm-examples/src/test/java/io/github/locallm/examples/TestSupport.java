@@ -40,6 +40,7 @@ final class TestSupport {
     static final Program STREAMING = (args, in, out, err, env) -> StreamingDemo.run(args, out, err, env);
     static final Program OLLAMA_MODELS = (args, in, out, err, env) -> OllamaModels.run(args, out, err, env);
     static final Program JSON_AND_EMBEDDINGS = (args, in, out, err, env) -> JsonAndEmbeddings.run(args, out, err, env);
+    static final Program TOOL_CALLING = (args, in, out, err, env) -> ToolCalling.run(args, out, err, env);
 
     static Result run(Program program, Environment env, String input, String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -10,6 +10,7 @@ import io.github.locallm.ModelNotFoundException;
 import io.github.locallm.Timings;
 import io.github.locallm.TokenLogprob;
 import io.github.locallm.Usage;
+import io.github.locallm.http.ClientSettings;
 import io.github.locallm.http.Deadline;
 import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.TokenSink;
@@ -74,43 +75,26 @@ import okhttp3.OkHttpClient;
  *         .build();
  * }</pre>
  *
- * <p>All clients and all models opened through {@code LocalLlm} share one {@link OkHttpClient} and so one
- * connection pool; {@link #setSharedHttpClient(OkHttpClient)} replaces it (for a proxy, TLS setup or
- * interceptors), and {@link Builder#httpClient(OkHttpClient)} gives one client its own. The time limits
- * of this backend replace the OkHttp client's own timeouts; everything else of it is kept.
+ * <p>Clients and models share one immutable default {@link OkHttpClient} (one connection pool) unless
+ * configured otherwise, per client or per open call, never process-wide: {@link Builder#proxy},
+ * {@link Builder#caFile} (the settings {@code proxy} and {@code ca_file} of an open call), or
+ * {@link Builder#httpClient(OkHttpClient)} for any other OkHttp setup ({@link OllamaProvider#OllamaProvider(OkHttpClient)}
+ * for the models a provider opens). The limits of this backend
+ * ({@link HttpLimits}) replace the OkHttp client's own timeouts and redirect policy; everything else of
+ * it is kept. Redirects are followed only within the server's origin, so neither a prompt nor a
+ * credential header ever goes to another host. Every answer is bounded: token limit enforced by the
+ * client, line, body and stream sizes, first-token, idle and whole-request time, minimum transfer rate;
+ * passing one ends the call with a {@link io.github.locallm.http.LimitExceededException} naming it. Text
+ * that is not UTF-8 is an error ({@link io.github.locallm.http.MalformedResponseException}), never
+ * replaced.
  *
  * <p>Instances are immutable and thread-safe.
  */
 public final class OllamaClient {
-    private static final Object LOCK = new Object();
-    private static OkHttpClient shared;
-
     private final OllamaHttp http;
 
     private OllamaClient(OllamaHttp http) {
         this.http = http;
-    }
-
-    /**
-     * Replaces the OkHttp client that every Ollama model and client uses unless given its own; models
-     * already open keep the one they have.
-     *
-     * @param client the client, or {@code null} to go back to the built-in one
-     */
-    public static void setSharedHttpClient(OkHttpClient client) {
-        synchronized (LOCK) {
-            shared = client;
-        }
-    }
-
-    /** @return the OkHttp client that Ollama models and clients share */
-    public static OkHttpClient sharedHttpClient() {
-        synchronized (LOCK) {
-            if (shared == null) {
-                shared = new OkHttpClient.Builder().retryOnConnectionFailure(true).build();
-            }
-            return shared;
-        }
     }
 
     /** @return a client of the server named by {@code OLLAMA_HOST}, else {@code http://127.0.0.1:11434} */
@@ -741,6 +725,8 @@ public final class OllamaClient {
         private HttpUrl baseUrl;
         private final Headers.Builder headers = new Headers.Builder();
         private OkHttpClient httpClient;
+        private String proxy;
+        private Path caFile;
         private HttpLimits.Builder limits = HttpLimits.builder();
 
         private Builder() {
@@ -787,6 +773,34 @@ public final class OllamaClient {
         }
 
         /**
+         * @param url the proxy: {@code http://[user:password@]host:port} or {@code socks5://host:port};
+         *            {@code direct} for none (by default the JVM's proxy selector decides)
+         * @return this builder
+         */
+        public Builder proxy(String url) {
+            this.proxy = Objects.requireNonNull(url, "url");
+            return this;
+        }
+
+        /**
+         * @param pem a PEM file of certificates to trust beside the system's (a company CA, a self-signed server)
+         * @return this builder
+         */
+        public Builder caFile(Path pem) {
+            this.caFile = Objects.requireNonNull(pem, "pem");
+            return this;
+        }
+
+        /**
+         * @param all every limit at once (sizes and rate included)
+         * @return this builder
+         */
+        public Builder limits(HttpLimits all) {
+            this.limits = Objects.requireNonNull(all, "all").toBuilder();
+            return this;
+        }
+
+        /**
          * @param limit time to open a connection; zero for none; default 10 s
          * @return this builder
          */
@@ -797,7 +811,7 @@ public final class OllamaClient {
 
         /**
          * @param limit time from sending a request to the first line of the answer (model load and prompt
-         *              reading included); zero for none; default 5 min
+         *              reading included); zero for none; default 10 min
          * @return this builder
          */
         public Builder firstTokenTimeout(Duration limit) {
@@ -815,7 +829,7 @@ public final class OllamaClient {
         }
 
         /**
-         * @param limit longest whole call; zero for none (the default)
+         * @param limit longest whole call; zero for none; default 60 min (pull, push, create and uploads have none)
          * @return this builder
          */
         public Builder requestTimeout(Duration limit) {
@@ -826,7 +840,7 @@ public final class OllamaClient {
         /** @return the client */
         public OllamaClient build() {
             HttpUrl url = baseUrl != null ? baseUrl : ServerAddress.parseHost(System.getenv("OLLAMA_HOST"), "OLLAMA_HOST");
-            OkHttpClient client = httpClient != null ? httpClient : sharedHttpClient();
+            OkHttpClient client = ClientSettings.configure(httpClient, proxy, caFile, "OllamaClient");
             return new OllamaClient(new OllamaHttp(url, headers.build(), client, limits.build()));
         }
     }

@@ -1,5 +1,9 @@
 package io.github.locallm.ollama;
 
+import io.github.locallm.OpenOptions;
+
+import io.github.locallm.LocalLlm;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -203,22 +207,42 @@ class OllamaClientTest {
     }
 
     @Test
-    void sharedHttpClientIsUsedByModelsOpenedLater() {
+    void aProviderGivenAnHttpClientOpensModelsThatUseIt() {
         List<String> seen = new ArrayList<>();
         OkHttpClient custom = new OkHttpClient.Builder().addInterceptor(chain -> {
             seen.add(chain.request().url().encodedPath());
             return chain.proceed(chain.request());
         }).build();
-        OkHttpClient before = OllamaClient.sharedHttpClient();
-        OllamaClient.setSharedHttpClient(custom);
-        try (LlmBackend llm = TestSupport.open(server, "fake-plain")) {
+        String spec = "ollama:http://127.0.0.1:" + server.port() + "/fake-plain";
+        try (LocalLlm llm = LocalLlm.open(new OllamaProvider(custom), spec, OpenOptions.defaults())) {
+            llm.generate("x", GenerationOptions.builder().maxTokens(1).build());
+            assertThat(seen).contains("/api/show", "/api/generate");
+        }
+        seen.clear();
+        try (LocalLlm llm = LocalLlm.open(spec)) {
+            llm.generate("x", GenerationOptions.builder().maxTokens(1).build());
+        }
+        assertThat(seen).as("a model opened through the default provider").isEmpty();
+    }
+
+    @Test
+    void proxySettingSendsEveryCallThroughTheProxy() {
+        // the fake answers as a proxy would forward: an absolute-form request for a host that does not resolve
+        try (LlmBackend llm = TestSupport.openSpec("ollama://ollama.invalid:11434/fake-plain",
+                java.util.Map.of("proxy", "http://user:pa%24s@" + server.url().substring("http://".length())))) {
             llm.generate(GenerationRequest.completion("x", GenerationOptions.builder().maxTokens(1).build()),
                     new TestSupport.Sink(), TestSupport.NEVER);
-            assertThat(seen).contains("/api/show", "/api/generate");
-        } finally {
-            OllamaClient.setSharedHttpClient(before);
+            assertThat(server.last("/api/generate").header("Host")).isEqualTo("ollama.invalid:11434");
+            assertThat(server.last("/api/generate").header("Proxy-Authorization")).isNull();
         }
-        assertThat(OllamaClient.sharedHttpClient()).isSameAs(before);
+        OllamaClient viaProxy = OllamaClient.builder().baseUrl("http://ollama.invalid:11434")
+                .proxy(server.url()).build();
+        assertThat(viaProxy.version()).isEqualTo("0.12.6");
+        assertThatThrownBy(() -> OllamaClient.builder().proxy("ftp://p:1").build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("proxy");
+        assertThatThrownBy(() -> TestSupport.openSpec("ollama:fake-plain", java.util.Map.of("host", server.url(),
+                "proxy", "http://user:hunter2@proxy-without-port")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageNotContaining("hunter2");
     }
 
     @Test

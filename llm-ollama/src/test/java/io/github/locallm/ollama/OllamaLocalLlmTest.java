@@ -118,7 +118,7 @@ class OllamaLocalLlmTest {
     }
 
     @Test
-    void httpsEndpointWithACustomHttpClient(@TempDir Path dir) throws Exception {
+    void httpsEndpointTrustedThroughCaFileOrACustomHttpClient(@TempDir Path dir) throws Exception {
         Path keystore = dir.resolve("server.p12");
         Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
                 "-genkeypair", "-alias", "fake", "-keyalg", "EC", "-groupname", "secp256r1", "-dname", "CN=localhost",
@@ -148,17 +148,19 @@ class OllamaLocalLlmTest {
             assertThatThrownBy(() -> LocalLlm.open(spec)).as("untrusted certificate")
                     .isInstanceOf(BackendUnavailableException.class).hasMessageContaining("TLS");
 
-            OkHttpClient trusting = new OkHttpClient.Builder().sslSocketFactory(clientTls.getSocketFactory(), trust).build();
-            OkHttpClient before = OllamaClient.sharedHttpClient();
-            OllamaClient.setSharedHttpClient(trusting);
-            try (LocalLlm llm = LocalLlm.open(spec)) {
+            Path pem = dir.resolve("server.pem");
+            Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64,
+                    "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII)).encodeToString(
+                    ks.getCertificate("fake").getEncoded()) + "\n-----END CERTIFICATE-----\n");
+            try (LocalLlm llm = LocalLlm.open(spec + "?ca_file=" + pem)) {
                 assertThat(llm.info().details()).containsEntry("server", "https://localhost:" + tls.port());
                 Completion c = llm.generate("over TLS", GenerationOptions.builder().temperature(0).maxTokens(3).build());
                 assertThat(c.text()).isEqualTo(String.join("", FakeOllamaServer.tokens("over TLS",
                         FakeOllamaServer.obj().put("temperature", 0.0), 3)));
-            } finally {
-                OllamaClient.setSharedHttpClient(before);
             }
+            assertThat(OllamaClient.builder().baseUrl("https://localhost:" + tls.port()).caFile(pem).build().version())
+                    .isEqualTo("0.12.6");
+            OkHttpClient trusting = new OkHttpClient.Builder().sslSocketFactory(clientTls.getSocketFactory(), trust).build();
             OllamaClient direct = OllamaClient.builder().baseUrl("https://localhost:" + tls.port())
                     .httpClient(trusting).build();
             assertThat(direct.version()).isEqualTo("0.12.6");

@@ -295,11 +295,11 @@ final class WireFormat {
             List<TokenLogprob> top = new ArrayList<>();
             JsonNode alternatives = tops.path(i);
             if (alternatives.isObject()) {
-                alternatives.fields().forEachRemaining(f -> {
+                for (Map.Entry<String, JsonNode> f : alternatives.properties()) {
                     if (f.getValue().isNumber()) {
                         top.add(TokenLogprob.of(f.getKey(), f.getValue().asDouble()));
                     }
-                });
+                }
                 top.sort((a, b) -> Double.compare(b.logprob(), a.logprob()));
             }
             out.add(new TokenLogprob(tokens.get(i).asText(), values.get(i).asDouble(), List.of(), top));

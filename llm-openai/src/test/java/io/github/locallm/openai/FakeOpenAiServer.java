@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  * "param", "code"}}.
  *
  * <p>The model is deterministic: its tokens derive from the rendered prompt (and from the seed when the
- * temperature is not zero). Tokens are whitespace-led words; the tokenizer gives each distinct word an id.
+ * temperature is not zero). Tokens are whitespace-led runs of letters or digits, or one other character; the tokenizer gives
+ * each distinct token an id.
  * A chat whose last user message asks about the weather, with tools offered, gets a tool call; a chat whose
  * last message is a tool result gets an answer quoting it. Tests can replace the answer of any path.
  */
@@ -49,7 +50,8 @@ final class FakeOpenAiServer implements AutoCloseable {
         "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
         "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "café", "naïve", "日本",
         "crème", "brûlée"};
-    private static final Pattern TOKEN = Pattern.compile("\\s*\\S+|\\s+$");
+    /** Whitespace-led runs of letters or digits, or one other character: control-token text splits. */
+    private static final Pattern TOKEN = Pattern.compile("\\s*(?:\\p{L}+|\\p{N}+|[^\\s\\p{L}\\p{N}])|\\s+$");
 
     /** Which server the fake is. */
     enum Flavour { LLAMA_SERVER, VLLM, PLAIN }
@@ -81,6 +83,11 @@ final class FakeOpenAiServer implements AutoCloseable {
     final AtomicInteger disconnects = new AtomicInteger();
     final AtomicInteger active = new AtomicInteger();
     final AtomicInteger maxActive = new AtomicInteger();
+    /**
+     * Answers to give generation requests before serving them, each {@code STATUS} or
+     * {@code STATUS:RETRY_AFTER} (such as {@code 429:1}), as a busy server does.
+     */
+    final java.util.Queue<String> busy = new java.util.concurrent.ConcurrentLinkedQueue<>();
     volatile long tokenDelayMillis = 1;
     volatile int contextLength = 1024;
     volatile boolean keepAlives;
@@ -146,6 +153,19 @@ final class FakeOpenAiServer implements AutoCloseable {
             JsonNode body = raw.length == 0 ? JSON.createObjectNode() : JSON.readTree(raw);
             String path = ex.getRequestURI().getPath();
             requests.add(new Recorded(ex.getRequestMethod(), path, Map.copyOf(ex.getRequestHeaders()), body));
+            if (path.endsWith("/completions") || path.endsWith("/embeddings")) {
+                String answer = busy.poll();
+                if (answer != null) {
+                    String[] parts = answer.split(":");
+                    if (parts.length > 1) {
+                        ex.getResponseHeaders().set("Retry-After", parts[1]);
+                    }
+                    int status = Integer.parseInt(parts[0]);
+                    error(ex, status, status == 429 ? "rate_limit_error" : "unavailable_error",
+                            status == 429 ? "Too many requests" : "Loading model");
+                    return;
+                }
+            }
             Script script = scripts.get(path);
             if (script != null) {
                 script.answer(ex, body);
@@ -371,8 +391,10 @@ final class FakeOpenAiServer implements AutoCloseable {
             return;
         }
         if (promptTokens > contextLength) {
-            error(ex, 400, "exceed_context_size_error", "the request exceeds the available context size, try "
-                    + "increasing it");
+            ObjectNode e = errorBody(400, "exceed_context_size_error", "the request exceeds the available context "
+                    + "size, try increasing it");
+            ((ObjectNode) e.path("error")).put("n_prompt_tokens", promptTokens).put("n_ctx", contextLength);
+            json(ex, 400, e);
             return;
         }
         double temperature = body.path("temperature").asDouble(0.8);

@@ -126,6 +126,34 @@ class OpenAiWireTest {
     }
 
     @Test
+    void ollamaAndLmStudioAreRecognizedByTheirOwnEndpoints() throws Exception {
+        FakeOpenAiServer ollama = server(FakeOpenAiServer.Flavour.PLAIN);
+        ollama.script("/api/version", (ex, body) -> FakeOpenAiServer.json(ex, 200,
+                FakeOpenAiServer.obj().put("version", "0.12.6")));
+        LocalLlm viaOllama = open(ollama, "");
+        assertThat(viaOllama.info().details()).containsEntry("server", "ollama")
+                .containsEntry("server_version", "0.12.6");
+        viaOllama.chat(List.of(ChatMessage.user("Hi")), GenerationOptions.builder().maxTokens(2).topK(5)
+                .repeatPenalty(1.3).build());
+        JsonNode b = ollama.last("/v1/chat/completions").body();
+        assertThat(b.has("top_k")).as("Ollama's /v1 takes no top_k").isFalse();
+        assertThat(b.has("repeat_penalty") || b.has("repetition_penalty")).isFalse();
+
+        FakeOpenAiServer lmstudio = server(FakeOpenAiServer.Flavour.PLAIN);
+        lmstudio.script("/api/v0/models", (ex, body) -> FakeOpenAiServer.json(ex, 200, FakeOpenAiServer.JSON.readTree(
+                "{\"object\":\"list\",\"data\":[{\"id\":\"" + FakeOpenAiServer.MODEL
+                        + "\",\"type\":\"llm\",\"max_context_length\":8192}]}")));
+        LocalLlm viaLmStudio = open(lmstudio, "");
+        assertThat(viaLmStudio.info().details()).containsEntry("server", "lmstudio")
+                .containsEntry("context_length_source", "server");
+        assertThat(viaLmStudio.info().contextLength()).isEqualTo(8192);
+        viaLmStudio.chat(List.of(ChatMessage.user("Hi")), GenerationOptions.builder().maxTokens(2)
+                .responseFormat(ResponseFormat.JSON).build());
+        assertThat(lmstudio.last("/v1/chat/completions").body().path("response_format").path("type").asText())
+                .as("LM Studio takes only json_schema").isEqualTo("json_schema");
+    }
+
+    @Test
     void llamaServerIsDetectedWithItsContextAndTokenizer() throws Exception {
         FakeOpenAiServer s = server(FakeOpenAiServer.Flavour.LLAMA_SERVER);
         LocalLlm llm = open(s, "");
