@@ -10,9 +10,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The header of a GGUF file, read and checked in Java before the path is handed to native code: magic,
@@ -25,6 +27,10 @@ final class GgufFile {
     private static final long MAX_STRING = 1L << 28;
     private static final int TOKEN_TYPE_UNKNOWN = 2;
     private static final int TOKEN_TYPE_CONTROL = 3;
+    /** The smallest {@code general.alignment} accepted: less leaves tensor data unaligned for ggml's kernels. */
+    static final long MIN_ALIGNMENT = 8;
+    /** ggml types whose block layout is not sized here (newer or exotic quantizations); llama.cpp checks them. */
+    private static final Set<Integer> KNOWN_UNSIZED_TYPES = Set.of(40, 41, 42);
 
     /** {block size, bytes per block} of the ggml types whose layout is known; others are not size-checked. */
     private static final Map<Integer, int[]> TYPE_SIZES = Map.ofEntries(
@@ -34,24 +40,36 @@ final class GgufFile {
             Map.entry(12, new int[] {256, 144}), Map.entry(13, new int[] {256, 176}), Map.entry(14, new int[] {256, 210}),
             Map.entry(20, new int[] {32, 18}), Map.entry(23, new int[] {256, 136}), Map.entry(24, new int[] {1, 1}),
             Map.entry(25, new int[] {1, 2}), Map.entry(26, new int[] {1, 4}), Map.entry(27, new int[] {1, 8}),
-            Map.entry(28, new int[] {1, 8}), Map.entry(30, new int[] {1, 2}));
+            Map.entry(28, new int[] {1, 8}), Map.entry(30, new int[] {1, 2}), Map.entry(9, new int[] {32, 36}),
+            Map.entry(15, new int[] {256, 292}), Map.entry(16, new int[] {256, 66}), Map.entry(17, new int[] {256, 74}),
+            Map.entry(18, new int[] {256, 98}), Map.entry(19, new int[] {256, 50}), Map.entry(21, new int[] {256, 110}),
+            Map.entry(22, new int[] {256, 82}), Map.entry(29, new int[] {256, 56}), Map.entry(34, new int[] {256, 54}),
+            Map.entry(35, new int[] {256, 66}), Map.entry(39, new int[] {32, 17}));
 
     final int version;
     final long tensorCount;
     final Map<String, Object> metadata;
     final long fileSize;
+    final long dataStart;
+    private final Map<String, Integer> arrayTypes;
+    private final List<TensorInfo> tensorInfos;
 
-    private GgufFile(int version, long tensorCount, Map<String, Object> metadata, long fileSize) {
+    private GgufFile(int version, long tensorCount, Map<String, Object> metadata, long fileSize,
+                     Map<String, Integer> arrayTypes, List<TensorInfo> tensorInfos, long dataStart) {
         this.version = version;
         this.tensorCount = tensorCount;
         this.metadata = metadata;
         this.fileSize = fileSize;
+        this.arrayTypes = arrayTypes;
+        this.tensorInfos = tensorInfos;
+        this.dataStart = dataStart;
     }
 
     /**
-     * Reads and checks the file.
+     * Reads and checks the file: the header, every metadata value, the tensor table against the data it
+     * describes, and the metadata llama.cpp trusts (see {@link GgufChecks}).
      *
-     * @throws GgufException what is wrong with the file
+     * @throws GgufException what is wrong with the file, naming the key or tensor and the bad value
      * @throws IOException   if it cannot be read
      */
     static GgufFile read(Path path) throws IOException {
@@ -76,31 +94,49 @@ final class GgufFile {
                 throw new GgufException("implausible counts: " + tensors + " tensors, " + kvs + " metadata entries");
             }
             Map<String, Object> meta = new LinkedHashMap<>();
+            Map<String, Integer> arrayTypes = new LinkedHashMap<>();
             for (long i = 0; i < kvs; i++) {
                 String key = r.string(size);
                 int type = r.i32();
-                meta.put(key, r.value(type, size, 0));
-            }
-            long alignment = 32;
-            if (meta.get("general.alignment") instanceof Number n) {
-                alignment = n.longValue();
-                if (alignment <= 0 || (alignment & (alignment - 1)) != 0) {
-                    throw new GgufException("general.alignment must be a power of two: " + alignment);
+                if (meta.containsKey(key)) {
+                    throw new GgufException("metadata key " + key + " appears twice");
+                }
+                int[] elementType = new int[] {-1};
+                meta.put(key, r.value(type, size, 0, elementType));
+                if (type == 9) {
+                    arrayTypes.put(key, elementType[0]);
                 }
             }
-            long[] ends = new long[(int) tensors];
+            long alignment = 32;
+            if (meta.containsKey("general.alignment")) {
+                if (!(meta.get("general.alignment") instanceof Long n)) {
+                    throw new GgufException("general.alignment must be an integer: " + meta.get("general.alignment"));
+                }
+                alignment = n;
+                if (alignment < MIN_ALIGNMENT || alignment > (1 << 16) || (alignment & (alignment - 1)) != 0) {
+                    throw new GgufException("general.alignment must be a power of two in [" + MIN_ALIGNMENT
+                            + ", 65536]: " + alignment);
+                }
+            }
+            List<TensorInfo> infos = new ArrayList<>((int) Math.min(tensors, 1 << 16));
+            Set<String> names = new HashSet<>();
             for (int t = 0; t < tensors; t++) {
                 String name = r.string(size);
+                if (!names.add(name)) {
+                    throw new GgufException("tensor " + name + " appears twice in the tensor table");
+                }
                 int dims = r.i32();
                 if (dims < 1 || dims > 4) {
                     throw new GgufException("tensor " + name + " has " + dims + " dimensions");
                 }
+                long[] shape = new long[dims];
                 long elements = 1;
                 for (int d = 0; d < dims; d++) {
                     long n = r.i64();
                     if (n <= 0 || n > (1L << 40)) {
                         throw new GgufException("tensor " + name + " has dimension " + n);
                     }
+                    shape[d] = n;
                     elements = Math.multiplyExact(elements, n);
                 }
                 int type = r.i32();
@@ -109,21 +145,45 @@ final class GgufFile {
                     throw new GgufException("tensor " + name + " has a misaligned offset " + offset);
                 }
                 int[] ts = TYPE_SIZES.get(type);
-                ends[t] = ts == null ? offset : offset + elements / ts[0] * ts[1];
-            }
-            long dataStart = (r.position() + alignment - 1) / alignment * alignment;
-            for (int t = 0; t < tensors; t++) {
-                if (dataStart + ends[t] > size) {
-                    throw new GgufException("it is truncated: tensor data needs " + (dataStart + ends[t])
-                            + " bytes but the file has " + size);
+                if (ts == null && !KNOWN_UNSIZED_TYPES.contains(type)) {
+                    throw new GgufException("tensor " + name + " has the unknown ggml type " + type);
                 }
+                long bytes = -1;
+                if (ts != null) {
+                    if (shape[0] % ts[0] != 0) {
+                        throw new GgufException("tensor " + name + " has rows of " + shape[0] + " values, not a multiple"
+                                + " of the " + ts[0] + "-value blocks of its type " + type);
+                    }
+                    bytes = Math.multiplyExact(elements / ts[0], (long) ts[1]);
+                }
+                infos.add(new TensorInfo(name, shape, type, offset, bytes));
             }
-            return new GgufFile(version, tensors, Collections.unmodifiableMap(meta), size);
+            long dataStart = Math.addExact(r.position(), alignment - 1) / alignment * alignment;
+            GgufChecks.tensorData(infos, dataStart, size, alignment);
+            GgufFile file = new GgufFile(version, tensors, Collections.unmodifiableMap(meta), size,
+                    Collections.unmodifiableMap(arrayTypes), List.copyOf(infos), dataStart);
+            GgufChecks.metadata(file);
+            GgufChecks.relabelledTypes(file, ch);
+            return file;
         } catch (EOFException e) {
             throw new GgufException("it is truncated: the header ends early");
         } catch (ArithmeticException e) {
             throw new GgufException("a tensor is implausibly large");
         }
+    }
+
+    /** One entry of the tensor table; {@code bytes} is -1 for a type whose size is not known here. */
+    record TensorInfo(String name, long[] shape, int type, long offset, long bytes) {
+    }
+
+    /** Returns the tensor table. */
+    List<TensorInfo> tensorInfos() {
+        return tensorInfos;
+    }
+
+    /** Returns the GGUF type of an array's elements, or -1 if the key is not an array. */
+    int arrayType(String key) {
+        return arrayTypes.getOrDefault(key, -1);
     }
 
     String architecture() {
@@ -233,7 +293,7 @@ final class GgufFile {
             return new String(b, StandardCharsets.UTF_8);
         }
 
-        Object value(int type, long fileSize, int depth) throws IOException {
+        Object value(int type, long fileSize, int depth, int[] elementTypeOut) throws IOException {
             switch (type) {
                 case 0: need(1); return (long) (buf.get() & 0xFF);
                 case 1: need(1); return (long) buf.get();
@@ -249,13 +309,14 @@ final class GgufFile {
                         throw new GgufException("arrays nested too deeply");
                     }
                     int elemType = i32();
+                    elementTypeOut[0] = elemType;
                     long n = i64();
                     if (n < 0 || n > MAX_COUNT * 4 || n > fileSize - position()) {
                         throw new GgufException("an array of " + n + " elements is implausible");
                     }
                     List<Object> list = new ArrayList<>((int) Math.min(n, 1 << 16));
                     for (long i = 0; i < n; i++) {
-                        list.add(value(elemType, fileSize, depth + 1));
+                        list.add(value(elemType, fileSize, depth + 1, new int[1]));
                     }
                     return Collections.unmodifiableList(list);
                 }

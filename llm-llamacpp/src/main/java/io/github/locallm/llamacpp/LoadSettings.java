@@ -66,13 +66,17 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
                     Integer.toString(ctx), Long.toString(trainedCtx), model);
         }
         int threads = request.integer(THREADS, 1).orElse(physicalCores());
-        if (threads > 1024) {
-            throw new IllegalArgumentException("threads must be in [1, 1024]: " + threads + " (model " + model + ")");
+        int maxThreads = 4 * Runtime.getRuntime().availableProcessors();
+        if (threads > maxThreads) {
+            throw new IllegalArgumentException("threads must be in [1, " + maxThreads + "] (4 per CPU of this machine): "
+                    + threads + " (model " + model + ")");
         }
         int batch = request.integer(BATCH, 1).orElse(Math.min(512, ctx));
-        if (batch > MAX_CTX) {
-            throw new IllegalArgumentException("batch must be in [1, " + MAX_CTX + "]: " + batch + " (model " + model + ")");
+        if (batch > ctx) {
+            throw new IllegalArgumentException("batch must be in [1, ctx=" + ctx + "]: " + batch + " (model " + model
+                    + ")");
         }
+        checkCacheFitsMemory(gguf, ctx, model);
         int gpuLayers = request.integer(GPU_LAYERS, -1).orElse(0);
         boolean mmap = request.bool(MMAP).orElse(Boolean.TRUE);
         boolean mlock = request.bool(MLOCK).orElse(Boolean.FALSE);
@@ -82,15 +86,16 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             throw new IllegalArgumentException("give either template or template_file, not both (model " + model + ")");
         }
         if (templateFile != null) {
-            try {
-                template = Files.readString(Path.of(templateFile));
-            } catch (IOException | RuntimeException e) {
-                throw new IllegalArgumentException("template_file " + templateFile + " cannot be read: " + e.getMessage()
-                        + " (model " + model + ")", e);
-            }
+            template = readTemplateFile(templateFile, model);
         }
         if (template != null && template.isBlank()) {
             throw new IllegalArgumentException("template must not be blank (model " + model + ")");
+        }
+        if (template != null) {
+            String problem = GgufChecks.templateProblem(template);
+            if (problem != null) {
+                throw new IllegalArgumentException("the template " + problem + " (model " + model + ")");
+            }
         }
         boolean embedding = request.bool(EMBEDDING).orElse(Boolean.FALSE);
         String pooling = request.string(POOLING).map(p -> p.strip().toLowerCase(Locale.ROOT)).orElse(null);
@@ -154,6 +159,79 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
         }
         return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, pooling, libPath,
                 kvType, engine);
+    }
+
+    /** The largest template_file read, in bytes. */
+    static final long MAX_TEMPLATE_FILE_BYTES = 4L * GgufChecks.MAX_TEMPLATE_CHARS;
+
+    private static String readTemplateFile(String templateFile, String model) {
+        Path file;
+        try {
+            file = Path.of(templateFile);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("template_file " + templateFile + " is not a valid path (model " + model
+                    + ")", e);
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("template_file " + templateFile + " is not a regular file (a device,"
+                    + " pipe or directory is refused) (model " + model + ")");
+        }
+        try {
+            long size = Files.size(file);
+            if (size > MAX_TEMPLATE_FILE_BYTES) {
+                throw new IllegalArgumentException("template_file " + templateFile + " is " + size + " bytes, more than"
+                        + " the " + MAX_TEMPLATE_FILE_BYTES + " allowed (model " + model + ")");
+            }
+            return Files.readString(file);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof IllegalArgumentException iae && iae.getMessage().startsWith("template_file")) {
+                throw iae;
+            }
+            throw new IllegalArgumentException("template_file " + templateFile + " cannot be read: " + e.getMessage()
+                    + " (model " + model + ")", e);
+        }
+    }
+
+    /**
+     * Refuses a context whose KV cache (F16, the default) alone would need more memory than the machine has,
+     * before llama.cpp tries to allocate it.
+     */
+    private static void checkCacheFitsMemory(GgufFile gguf, int ctx, String model) {
+        String arch = gguf.architecture();
+        long layers = gguf.number(arch + ".block_count", 0);
+        long width = gguf.number(arch + ".embedding_length", 0);
+        long heads = gguf.number(arch + ".attention.head_count", 0);
+        long kvHeads = gguf.number(arch + ".attention.head_count_kv", heads);
+        if (layers <= 0 || width <= 0 || heads <= 0 || kvHeads <= 0) {
+            return;
+        }
+        long headDim = gguf.number(arch + ".attention.key_length", width / heads);
+        long bytes;
+        try {
+            bytes = Math.multiplyExact(Math.multiplyExact(Math.multiplyExact(2L * 2L, layers), (long) ctx),
+                    Math.multiplyExact(kvHeads, headDim));
+        } catch (ArithmeticException e) {
+            bytes = Long.MAX_VALUE;
+        }
+        long memory = physicalMemory();
+        if (memory > 0 && bytes > memory) {
+            throw new IllegalArgumentException("ctx=" + ctx + " needs a KV cache of about " + (bytes >> 20) + " MiB, more"
+                    + " than the " + (memory >> 20) + " MiB of memory of this machine; open the model with a smaller"
+                    + " ctx (model " + model + ")");
+        }
+    }
+
+    private static long physicalMemory() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // not Linux: no bound from here
+        }
+        return -1;
     }
 
     /**

@@ -134,6 +134,10 @@ public final class CheckpointModel {
                 m.put(p + "self_attn.v_proj.bias", new long[] {kv});
             }
             m.put(p + "self_attn.o_proj.weight", new long[] {h, h});
+            if (c.qkNorm()) {
+                m.put(p + "self_attn.q_norm.weight", new long[] {c.headDim()});
+                m.put(p + "self_attn.k_norm.weight", new long[] {c.headDim()});
+            }
             m.put(p + "post_attention_layernorm.weight", new long[] {h});
             m.put(p + "mlp.gate_proj.weight", new long[] {ff, h});
             m.put(p + "mlp.up_proj.weight", new long[] {ff, h});

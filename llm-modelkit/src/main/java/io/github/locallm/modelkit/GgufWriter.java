@@ -19,8 +19,9 @@ import java.util.Objects;
  *
  * <p>With {@link Quantization#Q8_0}, 2-D weights whose rows are a multiple of 32 long are stored as Q8_0,
  * everything else as F32. For the {@code llama} architecture the q and k projections are permuted from
- * Hugging Face's rotate-half layout to llama.cpp's interleaved RoPE layout; {@code qwen2} uses the rotate-half
- * layout natively and is written as is. Tensors are read from the model one at a time and streamed to disk,
+ * Hugging Face's rotate-half layout to llama.cpp's interleaved RoPE layout; {@code qwen2} and {@code qwen3}
+ * (whose per-head q/k norms are written as {@code attn_q_norm} / {@code attn_k_norm}) use the rotate-half
+ * layout natively and are written as is. Tensors are read from the model one at a time and streamed to disk,
  * so a lazy model of hundreds of millions of parameters is written without holding it in memory.
  * The class is stateless and thread-safe.
  *
@@ -35,7 +36,9 @@ public final class GgufWriter {
         /** Every tensor as 32-bit float. */
         F32,
         /** 2-D weights with rows a multiple of 32 as Q8_0 (8-bit, one F16 scale per 32 values), the rest F32. */
-        Q8_0
+        Q8_0,
+        /** 2-D weights as IEEE half precision (F16), the rest F32. */
+        F16
     }
 
     /** The GGUF magic, "GGUF" read as a little-endian 32-bit integer. */
@@ -54,6 +57,7 @@ public final class GgufWriter {
     private static final int TYPE_ARRAY = 9;
     private static final int GGML_F32 = 0;
     private static final int GGML_Q8_0 = 8;
+    private static final int GGML_F16 = 1;
     private static final int TOKEN_NORMAL = 1;
     private static final int TOKEN_CONTROL = 3;
 
@@ -80,7 +84,8 @@ public final class GgufWriter {
      * @param out          the file to create or replace
      * @param quantization how to store the weights
      * @param overrides    metadata to add or replace: values are {@code String}, {@code Integer} (written as
-     *                     uint32), {@code Float}, {@code Boolean}, or {@code null} to leave the key out
+     *                     uint32), {@code Float}, {@code Boolean}, {@code int[]} (int32 array), {@code float[]}
+     *                     (float32 array), a {@code List} (string array), or {@code null} to leave the key out
      * @throws IOException if the file cannot be written
      */
     public static void write(CheckpointModel model, Path out, Quantization quantization,
@@ -102,9 +107,9 @@ public final class GgufWriter {
             long[] shape = e.getValue();
             long rowLength = shape[shape.length - 1];
             int type = quantization == Quantization.Q8_0 && shape.length == 2 && rowLength % 32 == 0
-                    ? GGML_Q8_0 : GGML_F32;
+                    ? GGML_Q8_0 : quantization == Quantization.F16 && shape.length == 2 ? GGML_F16 : GGML_F32;
             long elements = Tensor.elementCount(shape);
-            long bytes = type == GGML_Q8_0 ? elements / 32 * 34 : elements * 4;
+            long bytes = type == GGML_Q8_0 ? elements / 32 * 34 : type == GGML_F16 ? elements * 2 : elements * 4;
             infos.add(new TensorInfo(e.getKey(), ggufName(e.getKey()), shape, type, offset, bytes));
             offset = align(offset + bytes);
         }
@@ -141,6 +146,10 @@ public final class GgufWriter {
                 }
                 if (t.type == GGML_Q8_0) {
                     sink.q8(data);
+                } else if (t.type == GGML_F16) {
+                    for (float f : data) {
+                        sink.u16((short) halfBits(ReferenceForward.toHalfPrecision(f)));
+                    }
                 } else {
                     for (float f : data) {
                         sink.f32(f);
@@ -158,13 +167,13 @@ public final class GgufWriter {
      * java -cp llm-modelkit.jar io.github.locallm.modelkit.GgufWriter bench.gguf benchmark Q8_0
      * }</pre>
      *
-     * @param args the output file, a preset ({@code llama}, {@code gqa}, {@code qwen2Bias}, {@code tied} or
+     * @param args the output file, a preset ({@code llama}, {@code gqa}, {@code qwen2Bias}, {@code tied}, {@code qwen3} or
      *             {@code benchmark}, the default) and a quantization ({@code F32} or {@code Q8_0}, the default)
      * @throws IOException if the file cannot be written
      */
     public static void main(String[] args) throws IOException {
         if (args.length < 1 || args.length > 3) {
-            System.err.println("usage: GgufWriter <out.gguf> [llama|gqa|qwen2Bias|tied|benchmark] [F32|Q8_0]");
+            System.err.println("usage: GgufWriter <out.gguf> [llama|gqa|qwen2Bias|tied|qwen3|benchmark] [F32|Q8_0]");
             System.exit(2);
         }
         String preset = args.length > 1 ? args[1] : "benchmark";
@@ -173,6 +182,7 @@ public final class GgufWriter {
             case "gqa" -> TinyModels.gqa();
             case "qwen2Bias" -> TinyModels.qwen2Bias();
             case "tied" -> TinyModels.tied();
+            case "qwen3" -> TinyModels.qwen3();
             case "benchmark" -> TinyModels.benchmark();
             default -> throw new IllegalArgumentException("unknown preset: " + preset);
         };
@@ -208,6 +218,8 @@ public final class GgufWriter {
                 case "self_attn.k_proj": mapped = "attn_k"; break;
                 case "self_attn.v_proj": mapped = "attn_v"; break;
                 case "self_attn.o_proj": mapped = "attn_output"; break;
+                case "self_attn.q_norm": mapped = "attn_q_norm"; break;
+                case "self_attn.k_norm": mapped = "attn_k_norm"; break;
                 case "post_attention_layernorm": mapped = "ffn_norm"; break;
                 case "mlp.gate_proj": mapped = "ffn_gate"; break;
                 case "mlp.up_proj": mapped = "ffn_up"; break;
@@ -247,7 +259,7 @@ public final class GgufWriter {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("general.architecture", a);
         m.put("general.name", "locallm-tiny-" + a);
-        m.put("general.file_type", q == Quantization.Q8_0 ? 7 : 0);
+        m.put("general.file_type", q == Quantization.Q8_0 ? 7 : q == Quantization.F16 ? 1 : 0);
         m.put("general.alignment", ALIGNMENT);
         if (q == Quantization.Q8_0) {
             m.put("general.quantization_version", 2);
@@ -377,6 +389,20 @@ public final class GgufWriter {
                 for (int i : ints) {
                     u32(i);
                 }
+            } else if (v instanceof List<?> list) {
+                u32(TYPE_ARRAY);
+                u32(TYPE_STRING);
+                u64(list.size());
+                for (Object s : list) {
+                    string(String.valueOf(s));
+                }
+            } else if (v instanceof float[] floats) {
+                u32(TYPE_ARRAY);
+                u32(TYPE_F32);
+                u64(floats.length);
+                for (float f : floats) {
+                    f32(f);
+                }
             } else if (v instanceof StringArray sa) {
                 u32(TYPE_ARRAY);
                 u32(TYPE_STRING);
@@ -452,5 +478,20 @@ public final class GgufWriter {
             half++;
         }
         return (short) (sign | half);
+    }
+
+    /** The IEEE half-precision bits of a float that is exactly representable as a half (see toHalfPrecision). */
+    static int halfBits(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        int sign = (bits >>> 16) & 0x8000;
+        float a = Math.abs(v);
+        if (Float.isInfinite(a)) {
+            return sign | 0x7C00;
+        }
+        if (a < 0x1p-14f) {
+            return sign | Math.round(a * 0x1p24f);
+        }
+        int exp = ((bits >>> 23) & 0xFF) - 127 + 15;
+        return sign | (exp << 10) | ((bits >>> 13) & 0x3FF);
     }
 }

@@ -142,7 +142,7 @@ public final class HfCheckpointWriter {
         LlamaConfig c = model.config();
         boolean qwen2 = isQwen2(c);
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("architectures", List.of(qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"));
+        m.put("architectures", List.of(qwen2 ? "Qwen2ForCausalLM" : c.qkNorm() ? "Qwen3ForCausalLM" : "LlamaForCausalLM"));
         m.put("model_type", c.architecture());
         m.put("vocab_size", c.vocabSize());
         m.put("hidden_size", c.hiddenSize());

@@ -13,7 +13,7 @@ import java.util.Objects;
  * int headDim = config.headDim();
  * }</pre>
  *
- * @param architecture          {@code "llama"} or {@code "qwen2"}
+ * @param architecture          {@code "llama"}, {@code "qwen2"} or {@code "qwen3"} (per-head q/k RMSNorm)
  * @param vocabSize             number of tokens, equal to the tokenizer's size
  * @param hiddenSize            embedding width
  * @param intermediateSize      feed-forward width
@@ -47,8 +47,9 @@ public record LlamaConfig(
     /** Validates the shape: positive sizes, heads dividing the width, a known architecture. */
     public LlamaConfig {
         Objects.requireNonNull(architecture, "architecture");
-        if (!architecture.equals("llama") && !architecture.equals("qwen2")) {
-            throw new IllegalArgumentException("architecture must be \"llama\" or \"qwen2\": " + architecture);
+        if (!architecture.equals("llama") && !architecture.equals("qwen2") && !architecture.equals("qwen3")) {
+            throw new IllegalArgumentException("architecture must be \"llama\", \"qwen2\" or \"qwen3\": "
+                    + architecture);
         }
         positive("vocabSize", vocabSize);
         positive("hiddenSize", hiddenSize);
@@ -86,6 +87,16 @@ public record LlamaConfig(
     }
 
     /** Returns the width of the key and value projections. */
+    /**
+     * Whether queries and keys are RMS-normalized per head after their projection (Qwen3), with the
+     * weights {@code self_attn.q_norm.weight} and {@code self_attn.k_norm.weight} of {@link #headDim()} values.
+     *
+     * @return true for {@code qwen3}
+     */
+    public boolean qkNorm() {
+        return architecture.equals("qwen3");
+    }
+
     public int kvDim() {
         return headDim() * numKvHeads;
     }

@@ -7,8 +7,8 @@ import java.util.Objects;
 
 /**
  * A plain-Java, double-precision forward pass of a {@link CheckpointModel} with Hugging Face semantics
- * (RMSNorm, rotate-half RoPE, causal grouped-query attention, SwiGLU, optional q/k/v biases, tied or
- * untied output), the reference the backends and the model files are checked against.
+ * (RMSNorm, rotate-half RoPE, causal grouped-query attention, SwiGLU, optional q/k/v biases, Qwen3's
+ * per-head q/k RMSNorm, tied or untied output), the reference the backends and the model files are checked against.
  *
  * <p>The weights can be seen as a stored file holds them ({@link Arithmetic#F16}, {@link Arithmetic#BF16}),
  * or as llama.cpp computes on a Q8_0 GGUF ({@link Arithmetic#Q8_0}: 8-bit weights and activations in blocks
@@ -225,6 +225,10 @@ public final class ReferenceForward {
             double[] q = linear(w.get(p + "self_attn.q_proj.weight"), w.get(p + "self_attn.q_proj.bias"), a, h);
             double[] k = linear(w.get(p + "self_attn.k_proj.weight"), w.get(p + "self_attn.k_proj.bias"), a, kvDim);
             double[] v = linear(w.get(p + "self_attn.v_proj.weight"), w.get(p + "self_attn.v_proj.bias"), a, kvDim);
+            if (c.qkNorm()) {
+                headNorm(q, heads, w.get(p + "self_attn.q_norm.weight"));
+                headNorm(k, kvHeads, w.get(p + "self_attn.k_norm.weight"));
+            }
             rope(q, heads, pos);
             rope(k, kvHeads, pos);
             double[] keys = cache.keys[l];
@@ -289,6 +293,15 @@ public final class ReferenceForward {
             out[i] = x[i] * inv * weight[i];
         }
         return out;
+    }
+
+    /** RMS-normalizes each head's slice of x (Qwen3 q_norm / k_norm), in place. */
+    private void headNorm(double[] x, int heads, float[] weight) {
+        int hd = c.headDim();
+        for (int head = 0; head < heads; head++) {
+            double[] slice = Arrays.copyOfRange(x, head * hd, (head + 1) * hd);
+            System.arraycopy(rmsNorm(slice, weight), 0, x, head * hd, hd);
+        }
     }
 
     /** Hugging Face rotate-half RoPE: element i of a head pairs with element i + headDim/2. */

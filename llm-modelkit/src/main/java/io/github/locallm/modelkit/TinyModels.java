@@ -63,6 +63,14 @@ public final class TinyModels {
         return random(config("qwen2", 4, 2, false, true), TOKENIZER, DEFAULT_SEED + 2);
     }
 
+    /**
+     * Returns a tiny Qwen3 (grouped-query attention, no biases, queries and keys RMS-normalized per head),
+     * an architecture llama.cpp supports since 2025.
+     */
+    public static CheckpointModel qwen3() {
+        return random(config("qwen3", 4, 2, false, false), TOKENIZER, DEFAULT_SEED + 4);
+    }
+
     /** Returns a tiny Llama whose output projection is tied to the token embedding. */
     public static CheckpointModel tied() {
         return random(config("llama", 4, 4, true, false), TOKENIZER, DEFAULT_SEED + 3);
@@ -86,7 +94,7 @@ public final class TinyModels {
     private static LlamaConfig config(String arch, int heads, int kvHeads, boolean tied, boolean bias) {
         int[] ids = specialIds(TOKENIZER);
         return new LlamaConfig(arch, TOKENIZER.size(), 64, 128, 2, heads, kvHeads, 10000.0,
-                arch.equals("qwen2") ? 1e-6 : 1e-5, 2048, tied, bias, ids[0], ids[1]);
+                arch.startsWith("qwen") ? 1e-6 : 1e-5, 2048, tied, bias, ids[0], ids[1]);
     }
 
     private static int[] specialIds(BpeTokenizer tok) {
@@ -132,6 +140,13 @@ public final class TinyModels {
         Random random = new Random(seed * 1_000_003L + name.hashCode());
         float[] data = new float[n];
         double h = c.hiddenSize();
+        if (name.endsWith("_norm.weight")) {
+            // per-head q/k norms: spread enough that the norm visibly reshapes each head
+            for (int i = 0; i < n; i++) {
+                data[i] = (float) (1.0 + 0.3 * random.nextGaussian());
+            }
+            return data;
+        }
         if (name.endsWith("layernorm.weight")) {
             for (int i = 0; i < n; i++) {
                 data[i] = (float) (1.0 + 0.1 * random.nextGaussian());
