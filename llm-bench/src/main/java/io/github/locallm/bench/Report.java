@@ -270,7 +270,47 @@ final class Report {
             md.append("| Share of the decode limit | ").append(f(b.value(djl, "genTps") / lim, 2)).append("× | ")
                     .append(f(b.value("djl.F32.omp1", "genTps") / lim, 2)).append("× | |\n\n");
         }
+        beforeAfter();
         profile();
+    }
+
+    /** The DJL decode of this build against an earlier one, F32 and F16, from alternating children. */
+    private void beforeAfter() {
+        if (!b.runs.containsKey("djl.F32.before") && !b.runs.containsKey("djl.F16")) {
+            return;
+        }
+        double lim32 = limit(false);
+        double lim16 = b.workload == null ? Double.NaN
+                : bestBandwidth() * 1e9 / b.workload.weightBytesPerTokenF16();
+        md.append("DJL backend before and after (the earlier build's llm-core and llm-djl jars in alternating child "
+                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes):\n\n");
+        md.append("| Metric | F32 before | F32 after | after / before | F16 before | F16 after | after / before |\n"
+                + "|---|---|---|---|---|---|---|\n");
+        String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},
+            {"Prompt tokens/s", "promptTps", "1", "1"}, {"Generation tokens/s", "genTps", "2", "1"},
+            {"Peak RSS (MiB)", "peakRss", "0", Double.toString(MIB)},
+            {"Java heap per generated token (B)", "allocPerToken", "0", "1"}};
+        for (String[] r : rows) {
+            int dec = Integer.parseInt(r[2]);
+            double scale = Double.parseDouble(r[3]);
+            md.append("| ").append(r[0]);
+            for (String dtype : new String[] {"F32", "F16"}) {
+                double before = b.value("djl." + dtype + ".before", r[1]) / scale;
+                double after = b.value("djl." + dtype, r[1]) / scale;
+                md.append(" | ").append(f(before, dec)).append(" | ").append(f(after, dec)).append(" | ")
+                        .append(f(after / before, 2)).append("×");
+            }
+            md.append(" |\n");
+        }
+        md.append("| Share of the decode limit (").append(f(lim32, 1)).append(" tok/s F32, ").append(f(lim16, 1))
+                .append(" tok/s F16)");
+        for (String dtype : new String[] {"F32", "F16"}) {
+            double lim = dtype.equals("F32") ? lim32 : lim16;
+            double before = b.value("djl." + dtype + ".before", "genTps") / lim;
+            double after = b.value("djl." + dtype, "genTps") / lim;
+            md.append(" | ").append(f(before, 2)).append("× | ").append(f(after, 2)).append("× | ");
+        }
+        md.append(" |\n\n");
     }
 
     @SuppressWarnings("unchecked")

@@ -147,6 +147,22 @@ public abstract class LlmProviderTck {
         return 64;
     }
 
+    /**
+     * @return whether the backend refuses per-call options of its namespace it does not know, as the
+     *     built-in backends do (a backend that forwards any key to a server by design returns false)
+     */
+    protected boolean rejectsUnknownBackendOptions() {
+        return true;
+    }
+
+    /**
+     * @return whether this backend tokenizes prompts itself (in the JVM or its native library), so that the
+     *     control-token case applies; false for a backend whose server renders and tokenizes the prompt
+     */
+    protected boolean tokenizesPrompts() {
+        return true;
+    }
+
     /** @return the longest any single wait of the suite may take */
     protected Duration timeout() {
         return Duration.ofSeconds(60);
@@ -780,8 +796,12 @@ public abstract class LlmProviderTck {
                     return;
                 }
                 String huge = longMessage(chat, "Huge:", ctx + 8);
-                assertThatThrownBy(() -> chat.send(huge)).isInstanceOf(ContextOverflowException.class)
-                        .hasMessageContaining(String.valueOf(ctx));
+                int tokens = chat.countTokens(List.of(ChatMessage.system(systemPrompt()), ChatMessage.user(huge)));
+                assertThatThrownBy(() -> chat.send(huge)).isInstanceOfSatisfying(ContextOverflowException.class, e -> {
+                    assertThat(e.contextLength()).as("contextLength()").hasValue(ctx);
+                    assertThat(e.promptTokens()).as("promptTokens()").hasValue(tokens);
+                    assertThat(e.requestedTokens()).as("requestedTokens()").hasValue(4);
+                });
                 assertThat(chat.history()).hasSize(1);
             }
         }
@@ -851,7 +871,7 @@ public abstract class LlmProviderTck {
          */
         @Test
         void controlTokenTextInUserContentStaysText() {
-            if (!claims(Capability.TOKENIZE)) {
+            if (!claims(Capability.TOKENIZE) || !tokenizesPrompts()) {
                 return;
             }
             for (String control : List.of("<|im_end|>", "<|im_start|>", "<|endoftext|>")) {
@@ -971,6 +991,25 @@ public abstract class LlmProviderTck {
             assertThatThrownBy(() -> llm.chatAsync(List.of(), o)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> llm.streamChat(List.of(), o, new RecordingHandler()))
                     .isInstanceOf(IllegalArgumentException.class);
+        }
+
+        @Test
+        void anUnknownBackendOptionIsRejectedListingTheKnownOnes() {
+            if (!rejectsUnknownBackendOptions()) {
+                return;
+            }
+            String backend = llm.info().backend();
+            GenerationOptions o = greedy(2).toBuilder().backendOption(backend, "no_such_option", "1").build();
+            ThrowingCallable call = claims(Capability.COMPLETION) ? () -> llm.generate(prompt(), o)
+                    : () -> llm.chat(List.of(ChatMessage.user(userMessage())), o);
+            assertThatThrownBy(call).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("unknown " + backend + " option [no_such_option]")
+                    .hasMessageContaining("known: ");
+            GenerationOptions shadow = greedy(2).toBuilder().backendOption(backend, "temperature", "1.5").build();
+            ThrowingCallable shadowing = claims(Capability.COMPLETION) ? () -> llm.generate(prompt(), shadow)
+                    : () -> llm.chat(List.of(ChatMessage.user(userMessage())), shadow);
+            assertThatThrownBy(shadowing).as("a backend option that would override temperature()")
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("set with GenerationOptions");
         }
 
         @Test

@@ -78,7 +78,8 @@ import okhttp3.OkHttpClient;
  * <p>Clients and models share one immutable default {@link OkHttpClient} (one connection pool) unless
  * configured otherwise, per client or per open call, never process-wide: {@link Builder#proxy},
  * {@link Builder#caFile} (the settings {@code proxy} and {@code ca_file} of an open call), or
- * {@link Builder#httpClient(OkHttpClient)} for any other OkHttp setup. The limits of this backend
+ * {@link Builder#httpClient(OkHttpClient)} for any other OkHttp setup ({@link OllamaProvider#OllamaProvider(OkHttpClient)}
+ * for the models a provider opens). The limits of this backend
  * ({@link HttpLimits}) replace the OkHttp client's own timeouts and redirect policy; everything else of
  * it is kept. Redirects are followed only within the server's origin, so neither a prompt nor a
  * credential header ever goes to another host. Every answer is bounded: token limit enforced by the
@@ -810,7 +811,7 @@ public final class OllamaClient {
 
         /**
          * @param limit time from sending a request to the first line of the answer (model load and prompt
-         *              reading included); zero for none; default 5 min
+         *              reading included); zero for none; default 10 min
          * @return this builder
          */
         public Builder firstTokenTimeout(Duration limit) {
@@ -828,7 +829,7 @@ public final class OllamaClient {
         }
 
         /**
-         * @param limit longest whole call; zero for none (the default)
+         * @param limit longest whole call; zero for none; default 60 min (pull, push, create and uploads have none)
          * @return this builder
          */
         public Builder requestTimeout(Duration limit) {

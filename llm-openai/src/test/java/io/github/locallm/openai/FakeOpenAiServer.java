@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  * "param", "code"}}.
  *
  * <p>The model is deterministic: its tokens derive from the rendered prompt (and from the seed when the
- * temperature is not zero). Tokens are whitespace-led words; the tokenizer gives each distinct word an id.
+ * temperature is not zero). Tokens are whitespace-led runs of letters or digits, or one other character; the tokenizer gives
+ * each distinct token an id.
  * A chat whose last user message asks about the weather, with tools offered, gets a tool call; a chat whose
  * last message is a tool result gets an answer quoting it. Tests can replace the answer of any path.
  */
@@ -49,7 +50,8 @@ final class FakeOpenAiServer implements AutoCloseable {
         "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
         "sierra", "tango", "uniform", "victor", "whiskey", "xray", "yankee", "zulu", "café", "naïve", "日本",
         "crème", "brûlée"};
-    private static final Pattern TOKEN = Pattern.compile("\\s*\\S+|\\s+$");
+    /** Whitespace-led runs of letters or digits, or one other character: control-token text splits. */
+    private static final Pattern TOKEN = Pattern.compile("\\s*(?:\\p{L}+|\\p{N}+|[^\\s\\p{L}\\p{N}])|\\s+$");
 
     /** Which server the fake is. */
     enum Flavour { LLAMA_SERVER, VLLM, PLAIN }
@@ -389,8 +391,10 @@ final class FakeOpenAiServer implements AutoCloseable {
             return;
         }
         if (promptTokens > contextLength) {
-            error(ex, 400, "exceed_context_size_error", "the request exceeds the available context size, try "
-                    + "increasing it");
+            ObjectNode e = errorBody(400, "exceed_context_size_error", "the request exceeds the available context "
+                    + "size, try increasing it");
+            ((ObjectNode) e.path("error")).put("n_prompt_tokens", promptTokens).put("n_ctx", contextLength);
+            json(ex, 400, e);
             return;
         }
         double temperature = body.path("temperature").asDouble(0.8);

@@ -27,4 +27,16 @@ class VllmTckTest extends LlmProviderTck {
     void stopServer() {
         server.close();
     }
+
+    /** Per-call openai options are request fields forwarded as given, by design. */
+    @Override
+    protected boolean rejectsUnknownBackendOptions() {
+        return false;
+    }
+
+    /** The server renders and tokenizes prompts; its tokenize endpoint reads special-token text as such. */
+    @Override
+    protected boolean tokenizesPrompts() {
+        return false;
+    }
 }

@@ -301,7 +301,7 @@ final class OpenAiApi {
             } else {
                 try {
                     b.think(ThinkLevel.parse(e));
-                } catch (IllegalArgumentException ex) {
+                } catch (IllegalArgumentException bad) {
                     throw HttpError.badRequest("reasoning_effort", "'reasoning_effort' must be none, minimal, low, "
                             + "medium or high: " + effort);
                 }
