@@ -73,7 +73,7 @@ final class OllamaBackend implements LlmBackend {
         if (request.isChat()) {
             body = WireFormat.chatBody(settings, request.messages(), o, stream);
             path = "api/chat";
-            op = new OllamaHttp.Op("chat", settings.model());
+            op = new OllamaHttp.Op("a chat", settings.model());
         } else {
             if (!o.tools().isEmpty()) {
                 throw new UnsupportedCapabilityException("Ollama takes tools only in a chat; model " + settings.model()
@@ -81,7 +81,7 @@ final class OllamaBackend implements LlmBackend {
             }
             body = WireFormat.generateBody(settings, request.prompt(), o, stream);
             path = "api/generate";
-            op = new OllamaHttp.Op("generate", settings.model());
+            op = new OllamaHttp.Op("a completion", settings.model());
         }
         Reader reader = new Reader(request.isChat(), sink, o, http.server());
         boolean done = http.stream(path, body, op, reader, cancel, stream);
@@ -102,7 +102,7 @@ final class OllamaBackend implements LlmBackend {
             return List.of();
         }
         JsonNode root = http.call("POST", "api/embed", WireFormat.embedBody(settings, texts, settings.embedTruncate(),
-                settings.embedDimensions()), new OllamaHttp.Op("embed", settings.model()));
+                settings.embedDimensions()), new OllamaHttp.Op("embeddings", settings.model()));
         JsonNode vectors = root.path("embeddings");
         if (!vectors.isArray() || vectors.size() != texts.size()) {
             throw new LlmException("The Ollama server at " + http.server() + " returned "

@@ -151,7 +151,7 @@ public final class OllamaClient {
     public ModelDescription show(String model) {
         requireName(model, "model");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model);
-        return ModelDescription.from(model, http.call("POST", "api/show", body, new OllamaHttp.Op("show", model)));
+        return ModelDescription.from(model, http.call("POST", "api/show", body, new OllamaHttp.Op("reading the details", model)));
     }
 
     /**
@@ -182,7 +182,7 @@ public final class OllamaClient {
         requireName(model, "model");
         Objects.requireNonNull(progress, "progress");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model).put("stream", true);
-        OllamaHttp.Op op = new OllamaHttp.Op("pull", model);
+        OllamaHttp.Op op = new OllamaHttp.Op("downloading", model);
         http.forTransfers().stream("api/pull", body, op, progressLines(progress), null, true);
     }
 
@@ -213,7 +213,7 @@ public final class OllamaClient {
         if (insecure) {
             body.put("insecure", true);
         }
-        http.forTransfers().stream("api/push", body, new OllamaHttp.Op("push", model), progressLines(progress), null, true);
+        http.forTransfers().stream("api/push", body, new OllamaHttp.Op("uploading", model), progressLines(progress), null, true);
     }
 
     /**
@@ -318,7 +318,7 @@ public final class OllamaClient {
         Objects.requireNonNull(progress, "progress");
         ObjectNode body = definition.toJson(model);
         body.put("stream", true);
-        http.forTransfers().stream("api/create", body, new OllamaHttp.Op("create", definition.from().orElse(model)),
+        http.forTransfers().stream("api/create", body, new OllamaHttp.Op("creating a model", definition.from().orElse(model)),
                 progressLines(progress), null, true);
     }
 
@@ -366,7 +366,7 @@ public final class OllamaClient {
     public void delete(String model) {
         requireName(model, "model");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model);
-        http.call("DELETE", "api/delete", body, new OllamaHttp.Op("delete", model));
+        http.call("DELETE", "api/delete", body, new OllamaHttp.Op("deleting", model));
     }
 
     /**
@@ -380,7 +380,7 @@ public final class OllamaClient {
         requireName(source, "source");
         requireName(destination, "destination");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("source", source).put("destination", destination);
-        http.call("POST", "api/copy", body, new OllamaHttp.Op("copy to " + destination, source));
+        http.call("POST", "api/copy", body, new OllamaHttp.Op("copying to " + destination, source));
     }
 
     /** @return the models loaded in memory now ({@code GET /api/ps}) */
@@ -476,7 +476,7 @@ public final class OllamaClient {
             ArrayNode a = body.putArray("images");
             images.forEach(a::add);
         }
-        http.stream("api/generate", body, new OllamaHttp.Op("generate", model), reader, null, true);
+        http.stream("api/generate", body, new OllamaHttp.Op("a completion", model), reader, null, true);
         BackendResult r = reader.result();
         Duration total = Duration.ofNanos(System.nanoTime() - started);
         Timings timings = r.backendTimings().orElse(new Timings(total, total, 0));
