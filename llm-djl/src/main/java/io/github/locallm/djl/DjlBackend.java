@@ -91,7 +91,11 @@ final class DjlBackend implements LlmBackend {
         EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA);
         if (template != null) {
-            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS, Capability.THINKING));
+            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS));
+            if (format.needsParsing(template.source(), false)) {
+                // only a template that writes reasoning markup keeps reasoning apart
+                caps.add(Capability.THINKING);
+            }
         }
         CheckpointConfig c = ckpt.config();
         Map<String, String> details = new LinkedHashMap<>();

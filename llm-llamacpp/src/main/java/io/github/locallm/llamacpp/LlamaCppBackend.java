@@ -87,7 +87,11 @@ final class LlamaCppBackend implements LlmBackend {
                 caps.add(Capability.CHAT);
             }
             if (renderer != null && renderer.format() != null) {
-                caps.addAll(EnumSet.of(Capability.TOOLS, Capability.THINKING));
+                caps.add(Capability.TOOLS);
+                if (renderer.format().needsParsing(renderer.source(), false)) {
+                    // only a template that writes reasoning markup keeps reasoning apart
+                    caps.add(Capability.THINKING);
+                }
             }
         }
         Map<String, String> details = new LinkedHashMap<>(engine.details());
