@@ -9,6 +9,7 @@ import io.github.locallm.ChatMessage;
 import io.github.locallm.Completion;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.ThinkLevel;
 import io.github.locallm.ToolCall;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -294,7 +295,17 @@ final class OpenAiApi {
         }
         String effort = Conversions.text(body, "reasoning_effort");
         if (effort != null && slot.llm.info().supports(Capability.THINKING)) {
-            b.think(!effort.toLowerCase(Locale.ROOT).matches("none|minimal"));
+            String e = effort.strip().toLowerCase(Locale.ROOT);
+            if (e.equals("none") || e.equals("minimal")) {
+                b.think(false);
+            } else {
+                try {
+                    b.think(ThinkLevel.parse(e));
+                } catch (IllegalArgumentException bad) {
+                    throw HttpError.badRequest("reasoning_effort", "'reasoning_effort' must be none, minimal, low, "
+                            + "medium or high: " + effort);
+                }
+            }
         }
         GenerationOptions options = build(b);
         boolean stream = Conversions.bool(body, "stream", false);
