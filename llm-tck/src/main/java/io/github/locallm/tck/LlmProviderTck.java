@@ -60,8 +60,8 @@ import org.junit.jupiter.api.Timeout;
  * }
  * }</pre>
  *
- * <p>and depends on llm-core's test-jar ({@code <type>test-jar</type><scope>test</scope>}) plus JUnit
- * Jupiter and AssertJ. One model is opened for the whole suite ({@code @TestInstance(PER_CLASS)}) and
+ * <p>and depends on {@code io.github.locallm:llm-tck} in test scope (which brings JUnit Jupiter's API and
+ * AssertJ) plus a JUnit Platform engine to run it. One model is opened for the whole suite ({@code @TestInstance(PER_CLASS)}) and
  * closed at the end; the lifecycle tests open their own with {@link #openModel()}, which must therefore
  * return a new instance on each call. The hooks ({@link #prompt()}, {@link #maxTokens()},
  * {@link #longRunTokens()}, {@link #cancelSlack()}, {@link #completionTokenTolerance()},
