@@ -34,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Arguments: {@code --mode=full|quick}, {@code --out=DIR} (tables and raw results), {@code --doc=FILE}
  * (a Markdown file whose section between {@code <!-- bench:results:begin -->} and
- * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
+ * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,isolation,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
  * reuse it on later runs instead of a deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an
  * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table),
  * {@code --djlOneThread=true} (the DJL children run with {@code OMP_NUM_THREADS=1}).
@@ -100,7 +100,7 @@ public final class BenchMain {
                 : logs.resolveSibling("bench-quick");
         Files.createDirectories(out);
         Files.createDirectories(logs);
-        List<String> only = List.of(a.getOrDefault("only", "llama,chat,djl,ollama").split(","));
+        List<String> only = List.of(a.getOrDefault("only", "llama,chat,isolation,djl,ollama").split(","));
         BenchMain bench = new BenchMain(Config.of(full), logs);
         bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
@@ -148,6 +148,9 @@ public final class BenchMain {
             }
             if (only.contains("chat")) {
                 chat();
+            }
+            if (only.contains("isolation")) {
+                isolation();
             }
             if (only.contains("djl")) {
                 djl();
@@ -200,6 +203,23 @@ public final class BenchMain {
         }
         child("chat", "chat", 400, "model=" + workload.ggufQ8, "ctx=2048", "threads=2", "turns=10",
                 "sessions=" + config.chatSessions, "replyTokens=8", "budgetMs=60000");
+    }
+
+    /** The llama.cpp backend in this process against the same in an engine process (isolate=process). */
+    private void isolation() {
+        String section = "isolation";
+        if (overBudget(section)) {
+            return;
+        }
+        for (int round = 0; round < config.llamaRounds; round++) {
+            String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"} : new String[] {"isolated", "llamacpp"};
+            for (String variant : order) {
+                child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + workload.ggufQ8,
+                        "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round,
+                        "budgetMs=" + BUDGET_PER_CHILD_MS);
+            }
+        }
     }
 
     private void djl() {
