@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One model in one process: load time, then warm-up and repeated greedy generations of a fixed prompt length,
  * through the raw {@code de.kherud:llama} API ({@code variant=raw}) or through {@link LocalLlm} with a named
- * backend ({@code variant=llamacpp} or {@code variant=djl}).
+ * backend ({@code variant=llamacpp}: the llamacpp engine, {@code variant=jllama}: the llamacpp backend on its
+ * de.kherud engine, or {@code variant=djl}).
  */
 final class GenerationBench {
     private GenerationBench() {
@@ -68,7 +69,8 @@ final class GenerationBench {
 
         long t0 = System.nanoTime();
         Runner runner = variant.startsWith("raw") ? new Raw(model, ctx, threads, variant.equals("raw-nowarmup"))
-                : new Backend(variant, model, ctx, threads);
+                : variant.equals("jllama") ? new Backend("llamacpp", "jllama", model, ctx, threads)
+                : new Backend(variant, variant.equals("llamacpp") ? "llamacpp" : null, model, ctx, threads);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         List<Double> ttft = new ArrayList<>();
         List<Double> gen = new ArrayList<>();
@@ -165,8 +167,11 @@ final class GenerationBench {
     static final class Backend implements Runner {
         private final LocalLlm llm;
 
-        Backend(String backend, Path path, int ctx, int threads) {
+        Backend(String backend, String engine, Path path, int ctx, int threads) {
             OpenOptions.Builder b = OpenOptions.builder().backend(backend).contextLength(ctx);
+            if (engine != null) {
+                b.parameter("engine", engine);
+            }
             if (!backend.equals("djl")) {
                 b.threads(threads);
             }
