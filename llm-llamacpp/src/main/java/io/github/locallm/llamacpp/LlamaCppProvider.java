@@ -46,7 +46,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code mmap} (default true), {@code mlock} (default false)</li>
  *   <li>{@code template} or {@code template_file} (a regular file of at most 4 MiB): chat template override
  *       ({@code chatml} or a template text, at most 1 MiB and 64 levels of nesting)</li>
- *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default) or {@code cls}</li>
+ *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default), {@code cls} or
+ *       {@code mean} (not on {@code engine=jllama})</li>
  *   <li>{@code lib_path}: a directory holding a llama.cpp build ({@code libllama}, {@code libggml},
  *       {@code libggml-base}) or a {@code libjllama} build for {@code engine=jllama}; one build per JVM</li>
  *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
@@ -184,6 +185,11 @@ public final class LlamaCppProvider implements LlmProvider {
                     + "; using de.kherud:llama (llama.cpp b4916)");
         } else {
             announce(LoadSettings.ENGINE_JLLAMA, System.Logger.Level.DEBUG, "engine=jllama was asked for");
+        }
+        if ("mean".equals(settings.pooling())) {
+            // MEAN pooling aborts the native library of b4916
+            throw new IllegalArgumentException("pooling=mean is not available with engine=jllama (llama.cpp b4916);"
+                    + " use pooling=last or cls there, or the llamacpp engine (model " + spec + ")");
         }
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
