@@ -333,7 +333,8 @@ public final class ChatSession implements AutoCloseable {
                         + " model " + info.model() + ": " + tokens + " prompt tokens" + (system != null
                         ? " (system prompt and current turn alone)" : " (current turn alone)") + " + " + room
                         + " tokens kept for the reply > context length " + ctx + ". Shorten the message or "
-                        + "the system prompt, lower maxTokens, or open the model with a larger context (ctx).");
+                        + "the system prompt, lower maxTokens, or open the model with a larger context (ctx).",
+                        tokens, room, ctx);
             }
             dropped += oldestTurnLength(dropped);
         }

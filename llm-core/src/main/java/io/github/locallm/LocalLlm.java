@@ -101,6 +101,35 @@ public final class LocalLlm implements AutoCloseable {
     }
 
     /**
+     * Opens a model with a provider instance the caller configured, without looking one up: the way to give
+     * one model settings that are objects rather than text, such as a backend's own HTTP client.
+     *
+     * <pre>{@code
+     * LlmProvider ollama = new OllamaProvider(myHttpClient);
+     * try (LocalLlm llm = LocalLlm.open(ollama, "ollama:llama3.2", OpenOptions.defaults())) { ... }
+     * }</pre>
+     *
+     * @param provider the provider that opens the model
+     * @param spec the model spec; its scheme must be one of the provider's
+     * @param options how to open it ({@link OpenOptions#backend()} is not consulted)
+     * @return the open model
+     * @throws IllegalArgumentException when the spec is malformed, its scheme is not the provider's, or a
+     *     setting is unknown
+     * @throws LlmException when the model cannot be found or loaded
+     */
+    public static LocalLlm open(LlmProvider provider, String spec, OpenOptions options) {
+        Objects.requireNonNull(provider, "provider");
+        Objects.requireNonNull(spec, "spec");
+        Objects.requireNonNull(options, "options");
+        ModelSpec parsed = ModelSpec.parse(spec);
+        if (!provider.schemes().contains(parsed.scheme())) {
+            throw new IllegalArgumentException("provider " + provider.name() + " takes the schemes "
+                    + provider.schemes() + ", not '" + parsed.scheme() + "' (from \"" + spec + "\")");
+        }
+        return openWith(provider, parsed, options);
+    }
+
+    /**
      * Opens a local model file or directory; the backend is chosen from what the path is (a {@code .gguf}
      * file, a checkpoint directory with {@code config.json}).
      *

@@ -98,13 +98,16 @@ class LocalLlmTest {
         });
         ChatSession session = llm.newChatSession("sys");
         assertThat(first.await(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(h).hasToString("GenerationHandle[running]");
         llm.close();
         assertThat(backend.activeCalls.get()).as("no backend call runs once close returned").isZero();
         assertThat(backend.closeCalls.get()).isEqualTo(1);
         llm.close();
         assertThat(backend.closeCalls.get()).isEqualTo(1);
         assertThat(backend.misuse.get()).as("calls after close or close during a call").isZero();
-        assertThat(h.completion().get(10, TimeUnit.SECONDS).finishReason()).isEqualTo(FinishReason.CANCELLED);
+        Completion cancelled = h.completion().get(10, TimeUnit.SECONDS);
+        assertThat(cancelled.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        assertThat(h).hasToString("GenerationHandle[done: CANCELLED, " + cancelled.usage().completionTokens() + " tokens]");
         assertThat(session.isClosed()).isTrue();
         assertThat(llm.isClosed()).isTrue();
         assertThatThrownBy(llm::info).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");

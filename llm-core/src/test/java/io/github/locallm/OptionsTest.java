@@ -43,7 +43,7 @@ class OptionsTest {
         assertThatThrownBy(() -> OpenOptions.builder().backend(" ")).isInstanceOf(IllegalArgumentException.class);
         OpenRequest r = new OpenRequest(ModelSpec.parse("memory:x"), Map.of("ctx", "abc", "flag", "yes"));
         assertThatThrownBy(() -> r.integer("ctx", 1)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("ctx must be an integer: 'abc'").hasMessageContaining("memory:x");
+                .hasMessageContaining("ctx must be an integer in [1, inf]: 'abc'").hasMessageContaining("memory:x");
         assertThat(r.bool("flag")).contains(true);
         assertThatThrownBy(() -> r.requireKnown(List.of("ctx"))).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("[flag]").hasMessageContaining("known: [ctx]");

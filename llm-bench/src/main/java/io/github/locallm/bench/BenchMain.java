@@ -34,8 +34,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Arguments: {@code --mode=full|quick}, {@code --out=DIR} (tables and raw results), {@code --doc=FILE}
  * (a Markdown file whose section between {@code <!-- bench:results:begin -->} and
- * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
- * reuse it on later runs instead of a deleted temporary directory).
+ * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,isolation,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
+ * reuse it on later runs instead of a deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an
+ * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table).
  * Not thread-safe; run one at a time.
  */
 public final class BenchMain {
@@ -56,6 +57,9 @@ public final class BenchMain {
     private final long startNanos = System.nanoTime();
     Workload workload;
     double wallSeconds;
+
+    /** A classpath holding an earlier build of llm-core and llm-djl, for before/after DJL runs; or null. */
+    String djlBefore;
 
     private BenchMain(Config config, Path logs) {
         this.config = config;
@@ -93,15 +97,18 @@ public final class BenchMain {
                 : logs.resolveSibling("bench-quick");
         Files.createDirectories(out);
         Files.createDirectories(logs);
-        List<String> only = List.of(a.getOrDefault("only", "engines,llama,chat,djl,ollama").split(","));
+        List<String> only = List.of(a.getOrDefault("only", "engines,llama,chat,isolation,djl,ollama").split(","));
         BenchMain bench = new BenchMain(Config.of(full), logs);
+        String before = a.getOrDefault("djlBefore", "");
+        bench.djlBefore = before.isBlank() ? null : before;
         bench.run(only, a.get("workload"));
         String markdown = Report.markdown(bench);
         Files.writeString(out.resolve("results.md"), markdown);
         Files.writeString(out.resolve("results.json"), JSON.writerWithDefaultPrettyPrinter()
                 .writeValueAsString(Map.of("machine", bench.machine, "runs", bench.runs, "errors", bench.errors,
                         "profiles", bench.profiles)));
-        if (a.containsKey("doc") && full) {
+        // A partial run never replaces the tables of a whole one.
+        if (a.containsKey("doc") && full && only.containsAll(List.of("llama", "chat", "djl", "ollama"))) {
             replaceSection(Path.of(a.get("doc")), markdown);
         }
         System.out.println(markdown);
@@ -140,6 +147,9 @@ public final class BenchMain {
             }
             if (only.contains("chat")) {
                 chat();
+            }
+            if (only.contains("isolation")) {
+                isolation();
             }
             if (only.contains("djl")) {
                 djl();
@@ -217,24 +227,57 @@ public final class BenchMain {
                 "sessions=" + config.chatSessions, "replyTokens=8", "budgetMs=60000");
     }
 
+    /** The llama.cpp backend in this process against the same in an engine process (isolate=process). */
+    private void isolation() {
+        String section = "isolation";
+        if (overBudget(section)) {
+            return;
+        }
+        for (int round = 0; round < config.llamaRounds; round++) {
+            String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"} : new String[] {"isolated", "llamacpp"};
+            for (String variant : order) {
+                child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + workload.ggufQ8,
+                        "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round,
+                        "budgetMs=" + BUDGET_PER_CHILD_MS);
+            }
+        }
+    }
+
     private void djl() {
         if (overBudget("djl")) {
             return;
         }
         String bw = "mbPerThread=" + config.bandwidthMb;
         Path jfr = logs.resolve("djl-profile.jfr");
-        for (int round = 0; round < config.djlRounds; round++) {
+        // With a classpath of the DJL backend as it was before (its llm-core and llm-djl jars), the same
+        // children run on it too, alternating with the current code in every round.
+        List<String> before = djlBefore == null ? null : List.of("cp:" + djlBefore);
+        // Before/after pairs get an extra round: on a shared machine each pair is a noisy sample.
+        int rounds = before == null ? config.djlRounds : config.djlRounds + 1;
+        for (int round = 0; round < rounds; round++) {
             child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=2", "trials=5");
             // The last round runs under Flight Recorder: its samples say where decoding time goes.
-            boolean profile = round == config.djlRounds - 1;
-            child("djl.F32", "generate", 400, profile ? List.of("-XX:StartFlightRecording=filename=" + jfr
-                    + ",settings=profile") : List.of(), "variant=djl", "model=" + workload.hfF32, "ctx=1024",
+            boolean profile = round == rounds - 1 && before == null;
+            for (String dtype : List.of("F32", "F16")) {
+                Path model = dtype.equals("F32") ? workload.hfF32 : workload.hfF16;
+                String[] params = {"variant=djl", "model=" + model, "ctx=1024",
                     "promptTokens=" + config.promptTokens, "genTokens=" + config.djlGenTokens,
-                    "reps=" + config.djlReps, "warmups=1", "round=" + round, "budgetMs=20000");
+                    "reps=" + config.djlReps, "warmups=1", "round=" + round, "budgetMs=20000"};
+                boolean beforeFirst = round % 2 == 1;
+                if (before != null && beforeFirst) {
+                    child("djl." + dtype + ".before", "generate", 400, before, params);
+                }
+                child("djl." + dtype, "generate", 400, profile && dtype.equals("F32")
+                        ? List.of("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile") : List.of(), params);
+                if (before != null && !beforeFirst) {
+                    child("djl." + dtype + ".before", "generate", 400, before, params);
+                }
+            }
         }
         child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=2", "trials=5");
         double limit = bestBandwidth() * 1e9 / workload.weightBytesPerToken(false);
-        if (value("djl.F32", "genTps") / limit < 0.8) {
+        if (value("djl.F32", "genTps") / limit < 0.8 && djlBefore == null) {
             // The profile shows small PyTorch operators dominating; measure the same decode with PyTorch's
             // intra-op (OpenMP) pool limited to one thread.
             child("djl.F32.omp1", "generate", 400, List.of("env:OMP_NUM_THREADS=1"), "variant=djl",
@@ -303,6 +346,9 @@ public final class BenchMain {
         cmd.add("-Xmx2g");
         Map<String, String> env = new LinkedHashMap<>();
         for (String option : jvm) {
+            if (option.startsWith("cp:")) {
+                continue;
+            }
             if (option.startsWith("env:")) {
                 String kv = option.substring(4);
                 env.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
@@ -312,7 +358,13 @@ public final class BenchMain {
         }
         cmd.add("-Dai.djl.offline=true");
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        String prefix = "";
+        for (String option : jvm) {
+            if (option.startsWith("cp:")) {
+                prefix = option.substring(3) + File.pathSeparator;
+            }
+        }
+        cmd.add(prefix + System.getProperty("java.class.path"));
         cmd.add(ChildMain.class.getName());
         cmd.add(scenario);
         cmd.addAll(params);

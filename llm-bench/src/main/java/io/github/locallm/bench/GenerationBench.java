@@ -22,7 +22,8 @@ import java.util.concurrent.TimeUnit;
  * One model in one process: load time, then warm-up and repeated greedy generations of a fixed prompt length,
  * through the raw {@code de.kherud:llama} API ({@code variant=raw}) or through {@link LocalLlm} with a named
  * backend ({@code variant=llamacpp}: the llamacpp engine, {@code variant=jllama}: the llamacpp backend on its
- * de.kherud engine, or {@code variant=djl}).
+ * de.kherud engine, or {@code variant=djl}), or the llama.cpp backend in an engine process
+ * ({@code variant=isolated}, {@code isolate=process}).
  */
 final class GenerationBench {
     private GenerationBench() {
@@ -69,8 +70,7 @@ final class GenerationBench {
 
         long t0 = System.nanoTime();
         Runner runner = variant.startsWith("raw") ? new Raw(model, ctx, threads, variant.equals("raw-nowarmup"))
-                : variant.equals("jllama") ? new Backend("llamacpp", "jllama", model, ctx, threads)
-                : new Backend(variant, variant.equals("llamacpp") ? "llamacpp" : null, model, ctx, threads);
+                : new Backend(variant, model, ctx, threads);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         List<Double> ttft = new ArrayList<>();
         List<Double> gen = new ArrayList<>();
@@ -167,10 +167,17 @@ final class GenerationBench {
     static final class Backend implements Runner {
         private final LocalLlm llm;
 
-        Backend(String backend, String engine, Path path, int ctx, int threads) {
+        Backend(String variant, Path path, int ctx, int threads) {
+            // variant "isolated": the llama.cpp backend in an engine process (isolate=process);
+            // "llamacpp" and "jllama": the llama.cpp backend on that engine
+            boolean isolated = variant.equals("isolated");
+            boolean llama = isolated || variant.equals("llamacpp") || variant.equals("jllama");
+            String backend = llama ? "llamacpp" : variant;
             OpenOptions.Builder b = OpenOptions.builder().backend(backend).contextLength(ctx);
-            if (engine != null) {
-                b.parameter("engine", engine);
+            if (isolated) {
+                b.parameter("isolate", "process");
+            } else if (llama) {
+                b.parameter("engine", variant);
             }
             if (!backend.equals("djl")) {
                 b.threads(threads);

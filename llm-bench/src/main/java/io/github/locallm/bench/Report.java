@@ -25,6 +25,7 @@ final class Report {
         engines();
         llama();
         chat();
+        isolation();
         djl();
         ollama();
         notMeasured();
@@ -68,6 +69,11 @@ final class Report {
                     sdk / raw >= 0.97, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)", sdk / raw, sdk, raw),
                     "llama." + q + ".llamacpp");
         }
+        double inProcess = b.value("isolation.llamacpp", "genTps");
+        double isolated = b.value("isolation.isolated", "genTps");
+        target("isolate=process decode tokens/s vs in-process (Q8_0)", "≥ 0.95× (≤ 5 % slowdown)", isolated / inProcess,
+                isolated / inProcess >= 0.95, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)",
+                        isolated / inProcess, isolated, inProcess), "isolation.isolated");
         for (String q : new String[] {"Q8_0", "F32"}) {
             double raw = b.value("llama." + q + ".raw", "ttftMs");
             double sdk = b.value("llama." + q + ".llamacpp", "ttftMs");
@@ -173,6 +179,24 @@ final class Report {
         }
         return f(v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN), 1) + ".."
                 + f(v.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN), 1);
+    }
+
+    private void isolation() {
+        if (!b.runs.containsKey("isolation.llamacpp") && !b.runs.containsKey("isolation.isolated")) {
+            return;
+        }
+        String in = "isolation.llamacpp";
+        String out = "isolation.isolated";
+        md.append("### llama.cpp in this process vs in an engine process (`isolate=process`, Q8_0)\n\n");
+        md.append("| Metric | in-process | isolate=process | ratio |\n|---|---|---|---|\n");
+        compare("Load time (ms)", in, out, "loadMs", 0, 1);
+        compare("Time to first token (ms)", in, out, "ttftMs", 1, 1);
+        compare("Generation tokens/s", in, out, "genTps", 2, 1);
+        spread("Generation tokens/s, rounds min..max", in, out, "genTps");
+        compare("Peak RSS of the measuring JVM (MiB)", in, out, "peakRss", 0, MIB);
+        compare("Java heap per generated token (B)", in, out, "allocPerToken", 0, 1);
+        md.append("\nWith `isolate=process` the model's memory is in the engine process, so the measuring JVM's RSS "
+                + "is only the caller's; load time includes starting the engine JVM.\n\n");
     }
 
     private void llama() {
@@ -286,7 +310,47 @@ final class Report {
             md.append("| Share of the decode limit | ").append(f(b.value(djl, "genTps") / lim, 2)).append("× | ")
                     .append(f(b.value("djl.F32.omp1", "genTps") / lim, 2)).append("× | |\n\n");
         }
+        beforeAfter();
         profile();
+    }
+
+    /** The DJL decode of this build against an earlier one, F32 and F16, from alternating children. */
+    private void beforeAfter() {
+        if (!b.runs.containsKey("djl.F32.before") && !b.runs.containsKey("djl.F16")) {
+            return;
+        }
+        double lim32 = limit(false);
+        double lim16 = b.workload == null ? Double.NaN
+                : bestBandwidth() * 1e9 / b.workload.weightBytesPerTokenF16();
+        md.append("DJL backend before and after (the earlier build's llm-core and llm-djl jars in alternating child "
+                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes):\n\n");
+        md.append("| Metric | F32 before | F32 after | after / before | F16 before | F16 after | after / before |\n"
+                + "|---|---|---|---|---|---|---|\n");
+        String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},
+            {"Prompt tokens/s", "promptTps", "1", "1"}, {"Generation tokens/s", "genTps", "2", "1"},
+            {"Peak RSS (MiB)", "peakRss", "0", Double.toString(MIB)},
+            {"Java heap per generated token (B)", "allocPerToken", "0", "1"}};
+        for (String[] r : rows) {
+            int dec = Integer.parseInt(r[2]);
+            double scale = Double.parseDouble(r[3]);
+            md.append("| ").append(r[0]);
+            for (String dtype : new String[] {"F32", "F16"}) {
+                double before = b.value("djl." + dtype + ".before", r[1]) / scale;
+                double after = b.value("djl." + dtype, r[1]) / scale;
+                md.append(" | ").append(f(before, dec)).append(" | ").append(f(after, dec)).append(" | ")
+                        .append(f(after / before, 2)).append("×");
+            }
+            md.append(" |\n");
+        }
+        md.append("| Share of the decode limit (").append(f(lim32, 1)).append(" tok/s F32, ").append(f(lim16, 1))
+                .append(" tok/s F16)");
+        for (String dtype : new String[] {"F32", "F16"}) {
+            double lim = dtype.equals("F32") ? lim32 : lim16;
+            double before = b.value("djl." + dtype + ".before", "genTps") / lim;
+            double after = b.value("djl." + dtype, "genTps") / lim;
+            md.append(" | ").append(f(before, 2)).append("× | ").append(f(after, 2)).append("× | ");
+        }
+        md.append(" |\n\n");
     }
 
     @SuppressWarnings("unchecked")

@@ -27,19 +27,22 @@ final class Workload implements AutoCloseable {
     final Path ggufF32;
     final Path ggufQ8;
     final Path hfF32;
+    final Path hfF16;
     final double writeSeconds;
     final boolean keep;
     private final Map<Path, Long> sizes = new java.util.HashMap<>();
 
-    private Workload(Path dir, LlamaConfig config, Path f32, Path q8, Path hf, double writeSeconds, boolean keep) {
+    private Workload(Path dir, LlamaConfig config, Path f32, Path q8, Path hf, Path hf16, double writeSeconds,
+                     boolean keep) {
         this.dir = dir;
         this.config = config;
         this.ggufF32 = f32;
         this.ggufQ8 = q8;
         this.hfF32 = hf;
+        this.hfF16 = hf16;
         this.writeSeconds = writeSeconds;
         this.keep = keep;
-        for (Path p : new Path[] {f32, q8, hf}) {
+        for (Path p : new Path[] {f32, q8, hf, hf16}) {
             sizes.put(p, size(p));
         }
     }
@@ -91,16 +94,18 @@ final class Workload implements AutoCloseable {
         Path f32 = dir.resolve("bench-f32.gguf");
         Path q8 = dir.resolve("bench-q8_0.gguf");
         Path hf = dir.resolve("bench-hf-f32");
+        Path hf16 = dir.resolve("bench-hf-f16");
         Path done = dir.resolve("complete");
         if (keep && Files.exists(done)) {
-            return new Workload(dir, model.config(), f32, q8, hf, 0, true);
+            return new Workload(dir, model.config(), f32, q8, hf, hf16, 0, true);
         }
         try {
             GgufWriter.write(model, f32, GgufWriter.Quantization.F32);
             GgufWriter.write(model, q8, GgufWriter.Quantization.Q8_0);
             HfCheckpointWriter.write(model, hf, HfCheckpointWriter.DType.F32);
+            HfCheckpointWriter.write(model, hf16, HfCheckpointWriter.DType.F16);
             Files.writeString(done, "ok");
-            return new Workload(dir, model.config(), f32, q8, hf, (System.nanoTime() - t0) / 1e9, keep);
+            return new Workload(dir, model.config(), f32, q8, hf, hf16, (System.nanoTime() - t0) / 1e9, keep);
         } catch (IOException | RuntimeException e) {
             if (!keep) {
                 delete(dir);
@@ -115,6 +120,11 @@ final class Workload implements AutoCloseable {
      *
      * @param q8 whether the matrices are Q8_0 (34 bytes per 32 values) rather than F32
      */
+    /** Weight bytes one decoded token reads from an F16 checkpoint: every matrix once, one embedding row. */
+    long weightBytesPerTokenF16() {
+        return weightBytesPerToken(false) / 2;
+    }
+
     long weightBytesPerToken(boolean q8) {
         long total = 0;
         for (Map.Entry<String, long[]> e : CheckpointModel.expectedShapes(config).entrySet()) {

@@ -74,4 +74,20 @@ public final class CallbackGeneration implements GenerationHandle, GenerationLis
             result.completeExceptionally(error);
         }
     }
+
+    /** @return the state, such as {@code GenerationHandle[running]} or {@code GenerationHandle[done: STOP, 12 tokens]} */
+    @Override
+    public String toString() {
+        if (!result.isDone()) {
+            return "GenerationHandle[" + (cancellation.isCancelled() ? "cancelling" : "running") + "]";
+        }
+        if (result.isCompletedExceptionally()) {
+            Throwable error = result.handle((c, e) -> e).join();
+            Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                    ? error.getCause() : error;
+            return "GenerationHandle[failed: " + cause.getClass().getSimpleName() + "]";
+        }
+        Completion c = result.join();
+        return "GenerationHandle[done: " + c.finishReason() + ", " + c.usage().completionTokens() + " tokens]";
+    }
 }

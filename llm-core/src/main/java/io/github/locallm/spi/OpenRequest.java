@@ -1,6 +1,7 @@
 package io.github.locallm.spi;
 
 import io.github.locallm.ModelSpec;
+import io.github.locallm.OpenOptions;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -8,7 +9,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.TreeSet;
 
 /**
  * What a provider is asked to open: the parsed spec and the settings, the spec's query merged with
@@ -39,26 +39,21 @@ public record OpenRequest(ModelSpec spec, Map<String, String> parameters) {
     }
 
     /**
+     * @return the settings as typed values ({@code ctx=2048} as an integer, {@code mmap=false} as a boolean, ...),
+     *     with messages that name the model
+     */
+    public OptionValues values() {
+        return new OptionValues("setting", spec.scheme() + " model " + spec, parameters);
+    }
+
+    /**
      * @param key a setting
      * @param min the smallest accepted value
      * @return the value as an integer, if given
      * @throws IllegalArgumentException when it is not an integer or is below {@code min}
      */
     public OptionalInt integer(String key, int min) {
-        String v = parameters.get(key);
-        if (v == null) {
-            return OptionalInt.empty();
-        }
-        int n;
-        try {
-            n = Integer.parseInt(v.strip());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(key + " must be an integer: '" + v + "' (model " + spec + ")", e);
-        }
-        if (n < min) {
-            throw new IllegalArgumentException(key + " must be >= " + min + ": " + n + " (model " + spec + ")");
-        }
-        return OptionalInt.of(n);
+        return values().integer(key, min, Integer.MAX_VALUE);
     }
 
     /**
@@ -67,18 +62,7 @@ public record OpenRequest(ModelSpec spec, Map<String, String> parameters) {
      * @throws IllegalArgumentException when it is not a boolean
      */
     public Optional<Boolean> bool(String key) {
-        String v = parameters.get(key);
-        if (v == null) {
-            return Optional.empty();
-        }
-        switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
-            case "true", "1", "yes", "on":
-                return Optional.of(Boolean.TRUE);
-            case "false", "0", "no", "off":
-                return Optional.of(Boolean.FALSE);
-            default:
-                throw new IllegalArgumentException(key + " must be true or false: '" + v + "' (model " + spec + ")");
-        }
+        return values().bool(key);
     }
 
     /**
@@ -88,11 +72,23 @@ public record OpenRequest(ModelSpec spec, Map<String, String> parameters) {
      * @throws IllegalArgumentException naming the unknown keys and the known ones
      */
     public void requireKnown(Collection<String> known) {
-        TreeSet<String> unknown = new TreeSet<>(parameters.keySet());
-        unknown.removeAll(known);
-        if (!unknown.isEmpty()) {
-            throw new IllegalArgumentException("unknown setting" + (unknown.size() > 1 ? "s " : " ") + unknown
-                    + " for " + spec.scheme() + " model " + spec + "; known: " + new TreeSet<>(known));
+        values().requireKnown(known);
+    }
+
+    /**
+     * Returns the context window to open: the {@code ctx} setting when given (at least 16 and at most
+     * {@code modelLimit}), else the model's limit capped at {@link OptionValues#DEFAULT_CONTEXT_CAP}.
+     *
+     * @param modelLimit the most positions the model supports, or 0 when unknown
+     * @return the context length in tokens
+     * @throws IllegalArgumentException when {@code ctx} is not an integer in range
+     */
+    public int contextLength(int modelLimit) {
+        int max = modelLimit > 0 ? modelLimit : Integer.MAX_VALUE;
+        OptionalInt asked = values().integer(OpenOptions.CONTEXT_LENGTH, 16, max);
+        if (asked.isPresent()) {
+            return asked.getAsInt();
         }
+        return modelLimit > 0 ? Math.min(modelLimit, OptionValues.DEFAULT_CONTEXT_CAP) : OptionValues.DEFAULT_CONTEXT_CAP;
     }
 }

@@ -143,14 +143,17 @@ public final class InMemoryBackend implements LlmBackend {
     private BackendResult run(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         if (request.isChat() && !chats) {
             throw new UnsupportedCapabilityException("memory model " + info.model() + " has no chat template; "
-                    + "open it without chat=false to chat");
+                    + "open it without chat=false to chat", io.github.locallm.Capability.CHAT);
         }
+        io.github.locallm.spi.OptionValues.backendOptions(request.options(), "memory", "memory model " + info.model(),
+                java.util.Set.of());
         String input = request.isChat() ? render(request.messages()) : request.prompt();
         int promptTokens = input.codePointCount(0, input.length());
         int ctx = info.contextLength();
         if (promptTokens >= ctx) {
             throw new ContextOverflowException("memory model " + info.model() + ": prompt of " + promptTokens
-                    + " tokens does not fit the context of " + ctx + "; shorten it or open with a larger ctx");
+                    + " tokens does not fit the context of " + ctx + "; shorten it or open with a larger ctx",
+                    promptTokens, request.options().maxTokens().orElse(1), ctx);
         }
         GenerationOptions o = request.options();
         int limit = Math.min(o.maxTokens().orElse(DEFAULT_MAX_TOKENS), ctx - promptTokens);

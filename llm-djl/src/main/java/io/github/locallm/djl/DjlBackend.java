@@ -16,6 +16,7 @@ import io.github.locallm.spi.PieceDecoder;
 import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.format.ChatFormat;
@@ -90,7 +91,11 @@ final class DjlBackend implements LlmBackend {
         EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA);
         if (template != null) {
-            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS, Capability.THINKING));
+            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS));
+            if (format.needsParsing(template.source(), false)) {
+                // only a template that writes reasoning markup keeps reasoning apart
+                caps.add(Capability.THINKING);
+            }
         }
         CheckpointConfig c = ckpt.config();
         Map<String, String> details = new LinkedHashMap<>();
@@ -120,6 +125,8 @@ final class DjlBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
+        // per-call djl options: only tool_choice; any other djl.* key is refused as on every backend
+        OptionValues.backendOptions(o, "djl", "djl model " + ckpt.model(), Set.of("tool_choice"));
         String promptText = null;
         int[] prompt;
         if (request.isChat()) {
@@ -407,6 +414,11 @@ final class DjlBackend implements LlmBackend {
     /** Renders and tokenizes a conversation; message contents never become special tokens. */
     private int[] encodeChat(List<ChatMessage> messages, GenerationOptions o) {
         return encoder.encodeChat(messages, o.tools());
+    }
+
+    /** @return the token ids of a conversation as the model reads it, for tests in this package */
+    int[] chatTokens(List<ChatMessage> messages) {
+        return encoder.encodeChat(messages, List.of());
     }
 
     /** @return the conversation as the model reads it, for tests in this package */

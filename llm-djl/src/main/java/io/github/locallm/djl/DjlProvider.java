@@ -3,7 +3,6 @@ package io.github.locallm.djl;
 import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import ai.djl.pytorch.jni.JniUtils;
 import io.github.locallm.BackendUnavailableException;
 import io.github.locallm.ModelLoadException;
 import io.github.locallm.OpenOptions;
@@ -20,26 +19,31 @@ import java.util.Objects;
 import java.util.Set;
 
 /**
- * The {@code djl} backend: runs Hugging Face causal-LM checkpoints (Llama, Mistral, Qwen2) in-process on
- * the PyTorch engine of DJL, with the checkpoint's own tokenizer and chat template, without Python.
+ * The {@code djl} backend: runs Hugging Face causal-LM checkpoints in-process on the PyTorch engine of DJL,
+ * with the checkpoint's own tokenizer and chat template, without Python. Architectures: Llama (with
+ * {@code llama3}, {@code linear}, {@code dynamic} and {@code yarn} RoPE scaling), Mistral, Qwen2, Qwen3,
+ * Phi-2, Phi-3, Gemma 2, Gemma 3 (text), Mixtral, Qwen2-MoE and Qwen3-MoE.
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32, F16 or BF16 and are computed in F32. Chat uses the template of {@code tokenizer_config.json} (or
+ * F32 or F16 (used in place from the memory-mapped files) or BF16 (converted to F16 when exact, else F32);
+ * activations are F32. Each model has one inference thread that loads it and runs every forward pass.
+ * {@code config.json} and {@code tokenizer.json} are checked in Java first, and the memory the weights and
+ * cache need is compared with what the system has available before anything is allocated. Chat uses the template of {@code tokenizer_config.json} (or
  * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and
  * the tokenizer's {@code eos_token}; sampling defaults from {@code generation_config.json}. Settings (spec
  * query or {@link OpenOptions}):
  * <ul>
- *   <li>{@code ctx}: context window in tokens (default: the model's, at most 4096)</li>
+ *   <li>{@code ctx}: context window in tokens (default: the model's, at most
+ *       {@value io.github.locallm.spi.OptionValues#DEFAULT_CONTEXT_CAP})</li>
  *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
  *       native library on the class path and a visible GPU</li>
- *   <li>{@code threads}: PyTorch's intra-op CPU threads; a process-wide setting that the last model opened
- *       with it decides (default: PyTorch's, one per core, or the system property
- *       {@code ai.djl.pytorch.num_threads})</li>
  * </ul>
- * The engine runs offline: unless the system property {@code ai.djl.offline} is set, this provider sets it
- * to {@code true}, so the native library comes from the {@code pytorch-native-cpu} jar and nothing is
- * downloaded.
+ * Opening a model changes nothing process-wide. PyTorch's intra-op thread count is process-wide, so it is
+ * not a setting of a model: set the system property {@code ai.djl.pytorch.num_threads} (or the environment
+ * variable {@code OMP_NUM_THREADS}) before the first model opens. The native library comes from the
+ * {@code pytorch-native-cpu} jar on the class path; to make sure DJL never downloads one, run with the
+ * system property {@code ai.djl.offline=true}.
  *
  * <pre>{@code
  * try (LocalLlm llm = LocalLlm.open("djl:/models/Qwen2.5-0.5B-Instruct?ctx=2048")) {
@@ -50,11 +54,10 @@ import java.util.Set;
  * <p>Thread-safe; found through {@link java.util.ServiceLoader}.
  */
 public final class DjlProvider implements LlmProvider {
-    /** Default upper bound of the context window, to keep the key/value cache small. */
-    static final int DEFAULT_MAX_CONTEXT = 4096;
     private static final String CTX = OpenOptions.CONTEXT_LENGTH;
     private static final String DEVICE = "device";
     private static final String THREADS = OpenOptions.THREADS;
+    private static final List<String> SETTINGS = List.of(CTX, DEVICE);
 
     /** Creates the provider; cheap, loads no native code. */
     public DjlProvider() {
@@ -82,7 +85,12 @@ public final class DjlProvider implements LlmProvider {
             return ProcessIsolation.open(this, request);
         }
         request = ProcessIsolation.strip(request);
-        request.requireKnown(List.of(CTX, DEVICE, THREADS));
+        if (request.parameters().containsKey(THREADS)) {
+            throw new IllegalArgumentException("threads is not a setting of a djl model: PyTorch's thread count is"
+                    + " process-wide; set the system property ai.djl.pytorch.num_threads (or OMP_NUM_THREADS) before"
+                    + " the first model opens (model " + request.spec() + ")");
+        }
+        request.requireKnown(SETTINGS);
         String model = request.spec().toString();
         Path dir;
         try {
@@ -95,24 +103,15 @@ public final class DjlProvider implements LlmProvider {
         if (!device.equals("cpu") && !device.equals("gpu")) {
             throw new IllegalArgumentException("device must be cpu or gpu: '" + device + "' (model " + model + ")");
         }
-        int askedCtx = request.integer(CTX, 16).orElse(0);
-        int threads = request.integer(THREADS, 1).orElse(0);
 
         // Everything is checked in Java before the engine or any native code starts.
         Checkpoint ckpt = Checkpoint.read(dir, model);
         CheckpointConfig c = ckpt.config();
         int limit = c.contextLimit();
-        if (askedCtx > limit) {
-            throw new IllegalArgumentException("ctx " + askedCtx + " exceeds the " + limit + " positions djl model "
-                    + model + " supports");
-        }
-        int ctx = askedCtx > 0 ? askedCtx : Math.min(limit, DEFAULT_MAX_CONTEXT);
+        int ctx = request.contextLength(limit);
 
         checkMemory(ckpt, ctx, availableMemory());
         Engine engine = engine(model);
-        if (threads > 0) {
-            JniUtils.setNumThreads(threads);
-        }
         Device dev = Device.cpu();
         if (device.equals("gpu")) {
             if (engine.getGpuCount() == 0) {
@@ -180,9 +179,6 @@ public final class DjlProvider implements LlmProvider {
     }
 
     private static Engine engine(String model) {
-        if (System.getProperty("ai.djl.offline") == null) {
-            System.setProperty("ai.djl.offline", "true");
-        }
         try {
             return Engine.getEngine("PyTorch");
         } catch (RuntimeException | UnsatisfiedLinkError | NoClassDefFoundError e) {

@@ -522,7 +522,7 @@ final class LlamaDecoder implements AutoCloseable {
         cache.reserve(end);
         float[] out;
         NDManager m = cache.manager;
-        int before = ((BaseNDManager) m).getManagedArrays().size();
+        int before = ((BaseNDManager) manager).getManagedArrays().size();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             long[] ids = new long[t];
@@ -569,7 +569,7 @@ final class LlamaDecoder implements AutoCloseable {
                 }
                 out = logits.toFloatArray();
             }
-            lastStepArrays = ((BaseNDManager) m).getManagedArrays().size() - before;
+            lastStepArrays = ((BaseNDManager) manager).getManagedArrays().size() - before;
         }
         cache.length = end;
         return out;
@@ -730,8 +730,17 @@ final class LlamaDecoder implements AutoCloseable {
     private static NDArray linear(NDArray x, Proj p) {
         NDArray y;
         if (p.w().getDataType() == DataType.FLOAT16) {
-            y = Linear.linear(x.toType(DataType.FLOAT16, false), p.w()).singletonOrThrow()
-                    .toType(DataType.FLOAT32, false);
+            if (x.getShape().get(0) == 1) {
+                // One row: PyTorch's F16 matrix-vector kernel reads half the bytes and accumulates in F32.
+                y = Linear.linear(x.toType(DataType.FLOAT16, false), p.w()).singletonOrThrow()
+                        .toType(DataType.FLOAT32, false);
+            } else {
+                // Several rows: its F16 matrix-matrix product on CPU is slower than widening the weight and
+                // multiplying in F32; the widened copy is freed at once.
+                try (NDArray wide = p.w().toType(DataType.FLOAT32, false)) {
+                    y = Linear.linear(x, wide).singletonOrThrow();
+                }
+            }
             return p.b() == null ? y : y.add(p.b());
         }
         return (p.b() == null ? Linear.linear(x, p.w()) : Linear.linear(x, p.w(), p.b())).singletonOrThrow();

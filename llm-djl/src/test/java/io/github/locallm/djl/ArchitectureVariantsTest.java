@@ -36,7 +36,7 @@ class ArchitectureVariantsTest {
         try (DjlBackend mistral = Backends.open(dir, Map.of())) {
             assertThat(mistral.info().details()).containsEntry("architecture", "MistralForCausalLM");
             assertThat(mistral.info().contextLength()).as("the window limits attention, not the context")
-                    .isEqualTo(Math.min(2048, DjlProvider.DEFAULT_MAX_CONTEXT));
+                    .isEqualTo(Math.min(2048, io.github.locallm.spi.OptionValues.DEFAULT_CONTEXT_CAP));
             int[] prompt = llama.tokenize("Hello, world!");
             assertThat(DecoderRuns.greedy(mistral.decoder(), prompt, 16, new int[0]))
                     .containsExactly(DecoderRuns.greedy(llama.decoder(), prompt, 16, new int[0]));

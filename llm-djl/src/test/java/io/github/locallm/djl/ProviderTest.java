@@ -73,9 +73,19 @@ class ProviderTest {
     }
 
     @Test
-    void engineRunsOffline() {
-        Backends.shared(TinyCheckpoints.Variant.LLAMA_F32);
-        assertThat(System.getProperty("ai.djl.offline")).isEqualTo("true");
+    void openingAModelChangesNoSystemProperty() {
+        java.util.Properties before = (java.util.Properties) System.getProperties().clone();
+        try (DjlBackend b = Backends.open(TinyCheckpoints.dir(TinyCheckpoints.Variant.LLAMA_F32), Map.of("ctx", "64"))) {
+            assertThat(b.info().contextLength()).isEqualTo(64);
+        }
+        assertThat(System.getProperties()).isEqualTo(before);
         assertThat(Engine.getEngine("PyTorch").getVersion()).isEqualTo("2.7.1");
+    }
+
+    @Test
+    void threadsIsProcessWideAndNotAModelSetting() {
+        Path dir = TinyCheckpoints.dir(TinyCheckpoints.Variant.LLAMA_F32);
+        assertThatThrownBy(() -> Backends.open(dir, Map.of("threads", "2")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ai.djl.pytorch.num_threads");
     }
 }

@@ -113,6 +113,7 @@ public final class Assistant {
                         + "; type your messages after the program starts, or pipe them in");
             }
             String system = a.option("system") != null ? a.option("system") : DEFAULT_SYSTEM_PROMPT;
+            Programs.checkGenerationOptions(a);
             ModelChoice choice = ModelChooser.choose(a.option("model"), env, err);
             Programs.announce(choice, err);
             try (LocalLlm llm = choice.open()) {

@@ -93,6 +93,7 @@ public final class JsonAndEmbeddings {
                 out.print(HELP);
                 return Programs.OK;
             }
+            Programs.checkGenerationOptions(a);
             ModelChoice choice = ModelChooser.choose(a.option("model"), env, err);
             Programs.announce(choice, err);
             try (LocalLlm llm = choice.open()) {

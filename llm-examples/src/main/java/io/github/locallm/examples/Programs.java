@@ -66,19 +66,34 @@ final class Programs {
      *     greedy without repetition penalty for the embedded model
      */
     static GenerationOptions generationOptions(ModelChoice choice, Args args) {
+        return generationOptions(choice.source().embedded(), args);
+    }
+
+    /**
+     * Checks {@code --max-tokens}, {@code --temperature} and {@code --repeat-penalty} before any model is chosen,
+     * so that a bad value is reported at once, not after a model was searched for and announced.
+     *
+     * @param args the command line
+     * @throws IllegalArgumentException naming the bad value
+     */
+    static void checkGenerationOptions(Args args) {
+        generationOptions(false, args);
+    }
+
+    private static GenerationOptions generationOptions(boolean embedded, Args args) {
         GenerationOptions.Builder b = GenerationOptions.builder()
                 .maxTokens(args.intOption("max-tokens", DEFAULT_MAX_TOKENS));
         // The demo model gives its trained answers under greedy decoding without repetition penalty.
         Double t = args.doubleOption("temperature");
         if (t != null) {
             b.temperature(t);
-        } else if (choice.source().embedded()) {
+        } else if (embedded) {
             b.temperature(0.0);
         }
         Double penalty = args.doubleOption("repeat-penalty");
         if (penalty != null) {
             b.repeatPenalty(penalty);
-        } else if (choice.source().embedded()) {
+        } else if (embedded) {
             b.repeatPenalty(1.0);
         }
         return b.build();

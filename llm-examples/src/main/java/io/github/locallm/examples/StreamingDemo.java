@@ -68,6 +68,7 @@ public final class StreamingDemo {
                 return Programs.OK;
             }
             String prompt = a.positional().isEmpty() ? QuickStart.DEFAULT_PROMPT : String.join(" ", a.positional());
+            Programs.checkGenerationOptions(a);
             ModelChoice choice = ModelChooser.choose(a.option("model"), env, err);
             Programs.announce(choice, err);
             try (LocalLlm llm = choice.open()) {

@@ -3,8 +3,11 @@ package io.github.locallm.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ArgsTest {
     private static Args parse(String... args) {
@@ -33,6 +36,18 @@ class ArgsTest {
         assertThatThrownBy(() -> parse("--model")).hasMessage("--model needs a value");
         assertThatThrownBy(() -> parse("--modle", "x")).hasMessageContaining("unknown option --modle")
                 .hasMessageContaining("--model VALUE");
+    }
+
+    @Test
+    void badGenerationSettingsAreReportedBeforeAnyModelIsChosen(@TempDir Path dir) {
+        Environment env = TestSupport.env(TestSupport.deadOllama(), dir.resolve("work"), dir.resolve("cache"));
+        for (TestSupport.Program program : List.of(TestSupport.QUICK_START, TestSupport.STREAMING,
+                TestSupport.ASSISTANT, TestSupport.JSON_AND_EMBEDDINGS)) {
+            TestSupport.Result r = TestSupport.run(program, env, "", "--temperature", "9");
+            assertThat(r.code()).as(r.toString()).isEqualTo(Programs.USAGE);
+            assertThat(r.err()).as(r.toString()).contains("temperature").doesNotContain("Model:");
+        }
+        assertThat(dir.resolve("cache")).as("no demo model was extracted").doesNotExist();
     }
 
     @Test

@@ -56,6 +56,32 @@ class DemoModelExamplesTest {
     }
 
     @Test
+    void threeQuestionsInOneConversationEachGetTheirTrainedAnswer() {
+        List<String> questions = List.of(QUESTION, "Comment définir une fonction ?", "Qu'est-ce qu'une liste en Python ?");
+        assertThat(trained).containsKeys(questions.toArray(String[]::new));
+        TestSupport.Result r = TestSupport.run(TestSupport.ASSISTANT, nothing, String.join("\n", questions) + "\n");
+
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(lines(r.out())).as(r.toString()).containsExactly(questions.stream().map(trained::get)
+                .toArray(String[]::new));
+    }
+
+    @Test
+    void jsonAndEmbeddingsPrintsValidJsonFollowingTheSchema() throws Exception {
+        TestSupport.Result r = TestSupport.run(TestSupport.JSON_AND_EMBEDDINGS, nothing, "");
+
+        assertThat(r.code()).as(r.toString()).isZero();
+        assertThat(trained).containsKey(JsonAndEmbeddings.JSON_PROMPT);
+        List<String> out = lines(r.out());
+        assertThat(out.get(0)).startsWith("JSON with a schema (llamacpp model");
+        assertThat(out.get(1)).isEqualTo(trained.get(JsonAndEmbeddings.JSON_PROMPT));
+        com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.get(1));
+        assertThat(json.get("annee_creation").asInt()).isEqualTo(1991);
+        assertThat(json.get("paradigmes").isArray()).isTrue();
+        assertThat(out.get(2)).isEqualTo("Valid JSON: yes (object with fields [nom, annee_creation, createur, paradigmes])");
+    }
+
+    @Test
     void quickStartAndStreamingGiveTheTrainedAnswerWithoutSystemPrompt() {
         TestSupport.Result quick = TestSupport.run(TestSupport.QUICK_START, nothing, "");
         assertThat(quick.code()).as(quick.toString()).isZero();

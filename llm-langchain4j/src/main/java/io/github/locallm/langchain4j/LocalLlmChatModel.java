@@ -26,7 +26,7 @@ import java.util.Set;
  *
  * <p>Request parameters are laid over the default {@link GenerationOptions} given to the builder; parameters
  * this SDK has no meaning for ({@code frequencyPenalty}, {@code presencePenalty}, a model name other than the
- * open one, {@code ToolChoice.REQUIRED}) raise {@code UnsupportedFeatureException}, and a capability the model
+ * open one, {@code ToolChoice.REQUIRED} on a server backend) raise {@code UnsupportedFeatureException}, and a capability the model
  * lacks (tools, JSON schema, images) raises {@code UnsupportedFeatureException} before any work, with the
  * SDK's {@code UnsupportedCapabilityException} as its cause. The model does not own the {@code LocalLlm}: close
  * that yourself. Thread-safe when the {@code LocalLlm} is (it always is).
@@ -66,7 +66,7 @@ public final class LocalLlmChatModel implements ChatModel {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         try {
-            GenerationOptions options = Mapping.options(modelName, defaults, request);
+            GenerationOptions options = Mapping.options(modelName, backend, defaults, request);
             Completion c = llm.chat(Mapping.messages(request.messages()), options);
             return Mapping.response(modelName, c);
         } catch (RuntimeException e) {

@@ -82,7 +82,7 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
         List<ChatMessage> messages;
         GenerationOptions options;
         try {
-            options = Mapping.options(modelName, defaults, request);
+            options = Mapping.options(modelName, backend, defaults, request);
             messages = Mapping.messages(request.messages());
         } catch (RuntimeException e) {
             quietly(handler, Mapping.error(e));

@@ -136,7 +136,12 @@ final class Mapping {
      * The generation options of a request: the adapter's defaults with the request's parameters laid over them.
      * Parameters this SDK has no meaning for are refused, as LangChain4j asks of its models.
      */
-    static GenerationOptions options(String modelName, GenerationOptions defaults, ChatRequest request) {
+    /**
+     * The generation options of a request for a model of the named backend: the adapter's defaults with the
+     * request's parameters laid over them. Parameters this SDK has no meaning for are refused, as LangChain4j asks.
+     */
+    static GenerationOptions options(String modelName, String backend, GenerationOptions defaults,
+                                     ChatRequest request) {
         ChatRequestParameters p = request.parameters();
         GenerationOptions.Builder b = defaults.toBuilder();
         if (p == null) {
@@ -177,8 +182,15 @@ final class Mapping {
         boolean toolsOffered = tools != null && !tools.isEmpty();
         if (toolsOffered && p.toolChoice() != ToolChoice.NONE) {
             if (p.toolChoice() == ToolChoice.REQUIRED) {
-                throw new UnsupportedFeatureException("ToolChoice.REQUIRED is not supported by LocalLLM: the model "
-                        + "decides whether to call a tool (ToolChoice.AUTO)");
+                if (!REQUIRED_TOOL_CHOICE.contains(backend)) {
+                    throw new UnsupportedFeatureException("ToolChoice.REQUIRED is supported on the in-process "
+                            + "backends (llamacpp, djl), not on " + backend + ": use ToolChoice.AUTO");
+                }
+                // A required call answers the user's message; once tool results follow, the model answers freely,
+                // so that a framework's tool loop (AI Services) ends instead of calling tools forever.
+                if (lastIsUser(request)) {
+                    b.backendOption(backend, "tool_choice", "required");
+                }
             }
             for (ToolSpecification t : tools) {
                 b.tool(new ToolSpec(t.name(), Objects.requireNonNullElse(t.description(), ""),
@@ -193,6 +205,14 @@ final class Mapping {
                     : ResponseFormat.jsonSchema(schemaText(schema.rootElement())));
         }
         return b.build();
+    }
+
+    /** Backends whose {@code tool_choice} backend option accepts {@code required}. */
+    private static final Set<String> REQUIRED_TOOL_CHOICE = Set.of("llamacpp", "djl");
+
+    private static boolean lastIsUser(ChatRequest request) {
+        List<dev.langchain4j.data.message.ChatMessage> m = request.messages();
+        return !m.isEmpty() && m.get(m.size() - 1) instanceof UserMessage;
     }
 
     private static String toolParameters(ToolSpecification t) {

@@ -17,6 +17,7 @@ import io.github.locallm.format.ChatFormat;
 import io.github.locallm.format.FormattedSink;
 import io.github.locallm.grammar.JsonSchemaGrammar;
 import io.github.locallm.grammar.ToolCallGrammar;
+import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.DecodeLoop;
 import io.github.locallm.spi.PromptEncoder;
 import io.github.locallm.spi.TokenSink;
@@ -86,7 +87,11 @@ final class LlamaCppBackend implements LlmBackend {
                 caps.add(Capability.CHAT);
             }
             if (renderer != null && renderer.format() != null) {
-                caps.addAll(EnumSet.of(Capability.TOOLS, Capability.THINKING));
+                caps.add(Capability.TOOLS);
+                if (renderer.format().needsParsing(renderer.source(), false)) {
+                    // only a template that writes reasoning markup keeps reasoning apart
+                    caps.add(Capability.THINKING);
+                }
             }
         }
         Map<String, String> details = new LinkedHashMap<>(engine.details());
@@ -296,32 +301,30 @@ final class LlamaCppBackend implements LlmBackend {
         Map<String, Double> extra = new LinkedHashMap<>();
         String grammar = null;
         boolean cachePrompt = true;
-        Map<String, String> own = new LinkedHashMap<>(o.backendOptions(NAME));
-        String toolChoice = own.getOrDefault("tool_choice", "auto").strip();
-        own.remove("tool_choice");
+        OptionValues own = OptionValues.backendOptions(o, NAME, "llamacpp model " + spec, BACKEND_OPTIONS);
+        String toolChoice = own.string("tool_choice").orElse("auto").strip();
         if (!List.of("auto", "required", "none").contains(toolChoice)) {
             throw new IllegalArgumentException("llamacpp.tool_choice must be auto, required or none: '" + toolChoice
                     + "' (model " + spec + ")");
         }
-        for (Map.Entry<String, String> e : own.entrySet()) {
-            String k = e.getKey();
-            String v = e.getValue().strip();
-            if (!BACKEND_OPTIONS.contains(k)) {
-                throw new IllegalArgumentException("unknown llamacpp option '" + k + "' for model " + spec + "; known: "
-                        + new java.util.TreeSet<>(BACKEND_OPTIONS));
-            }
+        for (String k : own.keys()) {
             switch (k) {
+                case "tool_choice" -> {
+                    // read above
+                }
                 case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
                         + " token probabilities abort the native library of the jllama engine");
                 case "grammar" -> {
-                    Gbnf.validate(e.getValue());
-                    grammar = e.getValue();
+                    grammar = own.string(k).orElseThrow();
+                    Gbnf.validate(grammar);
                 }
-                case "cache_prompt" -> cachePrompt = bool(k, v);
-                case "repeat_last_n", "mirostat", "min_keep", "dry_allowed_length", "dry_penalty_last_n" ->
-                        extra.put(k, (double) integer(k, v, k.equals("repeat_last_n") || k.equals("dry_penalty_last_n")
-                                ? -1 : 0, k.equals("mirostat") ? 2 : Integer.MAX_VALUE));
-                default -> extra.put(k, decimal(k, v));
+                case "cache_prompt" -> cachePrompt = own.bool(k).orElseThrow();
+                case "repeat_last_n", "dry_penalty_last_n" ->
+                        extra.put(k, (double) own.integer(k, -1, Integer.MAX_VALUE).orElseThrow());
+                case "mirostat" -> extra.put(k, (double) own.integer(k, 0, 2).orElseThrow());
+                case "min_keep", "dry_allowed_length" ->
+                        extra.put(k, (double) own.integer(k, 0, Integer.MAX_VALUE).orElseThrow());
+                default -> extra.put(k, own.decimal(k, 0, Double.MAX_VALUE).orElseThrow());
             }
         }
         ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
@@ -369,40 +372,6 @@ final class LlamaCppBackend implements LlmBackend {
             throw new IllegalArgumentException("option value must be finite: " + d + " (model " + spec + ")");
         }
         return d;
-    }
-
-    private double decimal(String key, String v) {
-        try {
-            double d = Double.parseDouble(v);
-            if (!Double.isFinite(d) || d < 0) {
-                throw new NumberFormatException();
-            }
-            return d;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("llamacpp option " + key + " must be a finite number >= 0: '" + v
-                    + "' (model " + spec + ")", e);
-        }
-    }
-
-    private int integer(String key, String v, int min, int max) {
-        try {
-            int n = Integer.parseInt(v);
-            if (n < min || n > max) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("llamacpp option " + key + " must be an integer in [" + min + ", "
-                    + max + "]: '" + v + "' (model " + spec + ")", e);
-        }
-    }
-
-    private boolean bool(String key, String v) {
-        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(v);
-        }
-        throw new IllegalArgumentException("llamacpp option " + key + " must be true or false: '" + v + "' (model "
-                + spec + ")");
     }
 
     // ---------------------------------------------------------------- embeddings

@@ -1,6 +1,7 @@
 package io.github.locallm.llamacpp;
 
 import io.github.locallm.spi.OpenRequest;
+import io.github.locallm.spi.OptionValues;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +39,7 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
     static final String ENGINE_JLLAMA = "jllama";
 
     /** The context size used when the model's own is larger or unknown. */
-    static final int DEFAULT_CTX_CAP = 4096;
+    static final int DEFAULT_CTX_CAP = OptionValues.DEFAULT_CONTEXT_CAP;
     private static final int MAX_CTX = 1 << 20;
     private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final Set<String> KV_TYPES = Set.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl",

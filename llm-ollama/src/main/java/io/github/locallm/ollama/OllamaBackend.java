@@ -17,10 +17,12 @@ import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
+import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.TokenSink;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -35,14 +37,22 @@ final class OllamaBackend implements LlmBackend {
     private final OllamaHttp http;
     private final WireFormat.ModelSettings settings;
     private final ModelInfo info;
-    private final boolean capabilitiesKnown;
     private volatile boolean closed;
 
-    OllamaBackend(OllamaHttp http, WireFormat.ModelSettings settings, ModelInfo info, boolean capabilitiesKnown) {
+    /**
+     * Per-call options ({@code GenerationOptions.backendOption("ollama", key, value)}): the request fields
+     * this backend sets, then Ollama's model options that {@code GenerationOptions} has no field for.
+     */
+    static final Set<String> CALL_OPTIONS = Set.of(WireFormat.KEEP_ALIVE, WireFormat.THINK, WireFormat.RAW,
+            WireFormat.SYSTEM, WireFormat.SUFFIX, WireFormat.TEMPLATE, WireFormat.STREAM, WireFormat.OPTIONS,
+            "num_keep", "typical_p", "repeat_last_n", "presence_penalty", "frequency_penalty", "penalize_newline",
+            "mirostat", "mirostat_tau", "mirostat_eta", "tfs_z", "numa", "num_ctx", "num_batch", "num_gpu",
+            "main_gpu", "use_mmap", "use_mlock", "num_thread", "low_vram", "vocab_only");
+
+    OllamaBackend(OllamaHttp http, WireFormat.ModelSettings settings, ModelInfo info) {
         this.http = http;
         this.settings = settings;
         this.info = info;
-        this.capabilitiesKnown = capabilitiesKnown;
     }
 
     @Override
@@ -54,16 +64,16 @@ final class OllamaBackend implements LlmBackend {
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         ensureOpen();
         GenerationOptions o = request.options();
-        Map<String, String> b = o.backendOptions("ollama");
-        boolean stream = !b.containsKey(WireFormat.STREAM) || WireFormat.bool(WireFormat.STREAM, b.get(WireFormat.STREAM));
+        OptionValues b = OptionValues.backendOptions(o, "ollama", "Ollama model " + settings.model(), CALL_OPTIONS);
+        boolean stream = b.bool(WireFormat.STREAM).orElse(true);
+        b.bool(WireFormat.RAW);
         ObjectNode body;
         String path;
         OllamaHttp.Op op;
         if (request.isChat()) {
-            checkChat(request.messages(), o);
             body = WireFormat.chatBody(settings, request.messages(), o, stream);
             path = "api/chat";
-            op = new OllamaHttp.Op("chat", settings.model());
+            op = new OllamaHttp.Op("a chat", settings.model());
         } else {
             if (!o.tools().isEmpty()) {
                 throw new UnsupportedCapabilityException("Ollama takes tools only in a chat; model " + settings.model()
@@ -71,7 +81,7 @@ final class OllamaBackend implements LlmBackend {
             }
             body = WireFormat.generateBody(settings, request.prompt(), o, stream);
             path = "api/generate";
-            op = new OllamaHttp.Op("generate", settings.model());
+            op = new OllamaHttp.Op("a completion", settings.model());
         }
         Reader reader = new Reader(request.isChat(), sink, o, http.server());
         boolean done = http.stream(path, body, op, reader, cancel, stream);
@@ -81,32 +91,9 @@ final class OllamaBackend implements LlmBackend {
         return reader.result();
     }
 
-    private void checkChat(List<ChatMessage> messages, GenerationOptions o) {
-        if (!capabilitiesKnown) {
-            return;
-        }
-        if (!o.tools().isEmpty() && !info.supports(Capability.TOOLS)) {
-            throw new UnsupportedCapabilityException("Ollama model " + settings.model() + " at " + http.server()
-                    + " does not support tools (its capabilities: " + info.details().get("capabilities")
-                    + "). Use a model with tool support, such as llama3.1 or qwen2.5.");
-        }
-        boolean images = messages.stream().anyMatch(m -> !m.images().isEmpty());
-        if (images && !info.supports(Capability.VISION)) {
-            throw new UnsupportedCapabilityException("Ollama model " + settings.model() + " at " + http.server()
-                    + " does not take images (its capabilities: " + info.details().get("capabilities")
-                    + "). Use a vision model, such as llava or gemma3.");
-        }
-    }
-
     @Override
     public List<float[]> embed(List<String> texts) {
         ensureOpen();
-        if (capabilitiesKnown && !info.supports(Capability.EMBEDDINGS)) {
-            // Ollama may still answer for a chat model, but with vectors nobody trained for retrieval
-            throw new UnsupportedCapabilityException("Ollama model " + settings.model() + " at " + http.server()
-                    + " is not an embedding model (its capabilities: " + info.details().get("capabilities")
-                    + "). Open an embedding model such as nomic-embed-text or all-minilm, or use OllamaClient.embed.");
-        }
         return embed(http, settings, texts);
     }
 
@@ -115,7 +102,7 @@ final class OllamaBackend implements LlmBackend {
             return List.of();
         }
         JsonNode root = http.call("POST", "api/embed", WireFormat.embedBody(settings, texts, settings.embedTruncate(),
-                settings.embedDimensions()), new OllamaHttp.Op("embed", settings.model()));
+                settings.embedDimensions()), new OllamaHttp.Op("embeddings", settings.model()));
         JsonNode vectors = root.path("embeddings");
         if (!vectors.isArray() || vectors.size() != texts.size()) {
             throw new LlmException("The Ollama server at " + http.server() + " returned "

@@ -78,7 +78,8 @@ import okhttp3.OkHttpClient;
  * <p>Clients and models share one immutable default {@link OkHttpClient} (one connection pool) unless
  * configured otherwise, per client or per open call, never process-wide: {@link Builder#proxy},
  * {@link Builder#caFile} (the settings {@code proxy} and {@code ca_file} of an open call), or
- * {@link Builder#httpClient(OkHttpClient)} for any other OkHttp setup. The limits of this backend
+ * {@link Builder#httpClient(OkHttpClient)} for any other OkHttp setup ({@link OllamaProvider#OllamaProvider(OkHttpClient)}
+ * for the models a provider opens). The limits of this backend
  * ({@link HttpLimits}) replace the OkHttp client's own timeouts and redirect policy; everything else of
  * it is kept. Redirects are followed only within the server's origin, so neither a prompt nor a
  * credential header ever goes to another host. Every answer is bounded: token limit enforced by the
@@ -150,7 +151,7 @@ public final class OllamaClient {
     public ModelDescription show(String model) {
         requireName(model, "model");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model);
-        return ModelDescription.from(model, http.call("POST", "api/show", body, new OllamaHttp.Op("show", model)));
+        return ModelDescription.from(model, http.call("POST", "api/show", body, new OllamaHttp.Op("reading the details", model)));
     }
 
     /**
@@ -169,8 +170,9 @@ public final class OllamaClient {
     /**
      * Downloads a model into the server ({@code POST /api/pull}), reporting each progress line. A
      * progress callback that throws stops the pull (the server keeps what it downloaded and resumes
-     * later) and the exception reaches the caller. The idle limit (default 2 min) applies between progress
-     * lines; verifying a very large model may need a larger one ({@link Builder#idleTimeout}).
+     * later) and the exception reaches the caller. There is no whole-request limit; the idle limit between
+     * progress lines is at least the first-token limit (default 10 min), for the minutes a server may spend
+     * verifying a large model ({@link HttpLimits#forTransfers()}).
      *
      * @param model the model name
      * @param progress receives the progress lines in order, on the calling thread
@@ -180,7 +182,7 @@ public final class OllamaClient {
         requireName(model, "model");
         Objects.requireNonNull(progress, "progress");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model).put("stream", true);
-        OllamaHttp.Op op = new OllamaHttp.Op("pull", model);
+        OllamaHttp.Op op = new OllamaHttp.Op("downloading", model);
         http.forTransfers().stream("api/pull", body, op, progressLines(progress), null, true);
     }
 
@@ -211,7 +213,7 @@ public final class OllamaClient {
         if (insecure) {
             body.put("insecure", true);
         }
-        http.forTransfers().stream("api/push", body, new OllamaHttp.Op("push", model), progressLines(progress), null, true);
+        http.forTransfers().stream("api/push", body, new OllamaHttp.Op("uploading", model), progressLines(progress), null, true);
     }
 
     /**
@@ -316,7 +318,7 @@ public final class OllamaClient {
         Objects.requireNonNull(progress, "progress");
         ObjectNode body = definition.toJson(model);
         body.put("stream", true);
-        http.forTransfers().stream("api/create", body, new OllamaHttp.Op("create", definition.from().orElse(model)),
+        http.forTransfers().stream("api/create", body, new OllamaHttp.Op("creating a model", definition.from().orElse(model)),
                 progressLines(progress), null, true);
     }
 
@@ -364,7 +366,7 @@ public final class OllamaClient {
     public void delete(String model) {
         requireName(model, "model");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("model", model);
-        http.call("DELETE", "api/delete", body, new OllamaHttp.Op("delete", model));
+        http.call("DELETE", "api/delete", body, new OllamaHttp.Op("deleting", model));
     }
 
     /**
@@ -378,7 +380,7 @@ public final class OllamaClient {
         requireName(source, "source");
         requireName(destination, "destination");
         ObjectNode body = OllamaHttp.JSON.createObjectNode().put("source", source).put("destination", destination);
-        http.call("POST", "api/copy", body, new OllamaHttp.Op("copy to " + destination, source));
+        http.call("POST", "api/copy", body, new OllamaHttp.Op("copying to " + destination, source));
     }
 
     /** @return the models loaded in memory now ({@code GET /api/ps}) */
@@ -474,7 +476,7 @@ public final class OllamaClient {
             ArrayNode a = body.putArray("images");
             images.forEach(a::add);
         }
-        http.stream("api/generate", body, new OllamaHttp.Op("generate", model), reader, null, true);
+        http.stream("api/generate", body, new OllamaHttp.Op("a completion", model), reader, null, true);
         BackendResult r = reader.result();
         Duration total = Duration.ofNanos(System.nanoTime() - started);
         Timings timings = r.backendTimings().orElse(new Timings(total, total, 0));
@@ -810,7 +812,7 @@ public final class OllamaClient {
 
         /**
          * @param limit time from sending a request to the first line of the answer (model load and prompt
-         *              reading included); zero for none; default 5 min
+         *              reading included); zero for none; default 10 min
          * @return this builder
          */
         public Builder firstTokenTimeout(Duration limit) {
@@ -828,7 +830,7 @@ public final class OllamaClient {
         }
 
         /**
-         * @param limit longest whole call; zero for none (the default)
+         * @param limit longest whole call; zero for none; default 60 min (pull, push, create and uploads have none)
          * @return this builder
          */
         public Builder requestTimeout(Duration limit) {

@@ -102,7 +102,7 @@ final class OllamaHttp {
         Next onLine(JsonNode line);
     }
 
-    /** What a call is, for messages: {@code "chat with model llama3.2"}. */
+    /** What a call is, in plain words for messages: {@code "a chat with model llama3.2"}, {@code "downloading with model m"}. */
     record Op(String what, String model) {
         @Override
         public String toString() {
@@ -316,7 +316,7 @@ final class OllamaHttp {
             return new ModelNotFoundException("Not found: " + said);
         }
         if (lower.contains("does not support") || lower.contains("not supported")) {
-            return new UnsupportedCapabilityException("Cannot " + op + ": " + said
+            return new UnsupportedCapabilityException("Not supported: " + op + " (" + said + ")"
                     + ". Use a model that has this capability (see OllamaClient.show).");
         }
         if (lower.contains("context length") || lower.contains("context window")

@@ -9,12 +9,14 @@ import io.github.locallm.spi.LlmProvider;
 import io.github.locallm.http.ClientSettings;
 import io.github.locallm.http.HttpLimits;
 import io.github.locallm.spi.OpenRequest;
+import io.github.locallm.spi.OptionValues;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import okhttp3.Headers;
+import okhttp3.OkHttpClient;
 import okhttp3.HttpUrl;
 
 /**
@@ -61,17 +63,27 @@ import okhttp3.HttpUrl;
  * <p>Per call, {@code GenerationOptions.backendOption("ollama", key, value)} takes {@code keep_alive},
  * {@code think} ({@code true}, {@code false} or a level such as {@code high}), {@code raw}, {@code system},
  * {@code suffix}, {@code template} (completions), {@code stream} ({@code false} asks for one answer object),
- * {@code options} (a JSON object merged into Ollama's {@code options}); any other key is sent as an Ollama
- * option, such as {@code num_batch} or {@code presence_penalty}. A completion uses the model's prompt
+ * {@code options} (a JSON object merged into Ollama's {@code options}), and Ollama's model options that
+ * {@code GenerationOptions} has no field for, such as {@code num_batch} or {@code presence_penalty}; any other
+ * key is refused with the list of known ones, and so is a key such as {@code temperature} that would
+ * override a {@code GenerationOptions} value. A completion uses the model's prompt
  * template, as Ollama's {@code /api/generate} does, unless {@code raw} is true.
  *
  * <p>Opening asks the server about the model ({@code /api/show}): its capabilities and context length
  * feed {@link ModelInfo}. The context length is the {@code ctx} setting, else the window of the model if
  * the server has it loaded, else its Modelfile's {@code num_ctx}, else the smaller of its trained length
  * and 4096 (Ollama's smallest default). Models opened without {@code proxy} or {@code ca_file} share one
- * connection pool. Exact tokenization is not offered.
+ * connection pool. A provider made with {@link #OllamaProvider(OkHttpClient)} gives its models that client
+ * instead (any other OkHttp setup, such as interceptors), through {@code LocalLlm.open(provider, spec, options)}:
  *
- * <p>Thread-safe; instances hold no state.
+ * <pre>{@code
+ * OllamaProvider ollama = new OllamaProvider(new OkHttpClient.Builder().addInterceptor(audit).build());
+ * try (LocalLlm llm = LocalLlm.open(ollama, "ollama:llama3.2", OpenOptions.defaults())) { ... }
+ * }</pre>
+ *
+ * <p>Exact tokenization is not offered.
+ *
+ * <p>Thread-safe and immutable.
  */
 public final class OllamaProvider implements LlmProvider {
     static final String HOST = "host";
@@ -97,20 +109,40 @@ public final class OllamaProvider implements LlmProvider {
     static final int MAX_HEADERS = 32;
     /** Longest header value, in chars. */
     static final int MAX_HEADER_VALUE = 8192;
-    static final int FALLBACK_CONTEXT = 4096;
+    /** Headers that frame the message or the connection: set by the HTTP client, never by a setting. */
+    private static final Set<String> FRAMING_HEADERS = Set.of("host", "content-length", "transfer-encoding",
+            "connection", "keep-alive", "upgrade", "te", "trailer", "accept-encoding", "content-encoding",
+            "proxy-authorization", "proxy-connection");
+    static final int FALLBACK_CONTEXT = OptionValues.DEFAULT_CONTEXT_CAP;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
             IDLE_TIMEOUT, REQUEST_TIMEOUT, MIN_RATE, RATE_WINDOW, MAX_LINE, MAX_BODY, MAX_STREAM, PROXY, CA_FILE, EMBED_TRUNCATE, EMBED_DIMENSIONS);
 
     private final java.util.function.UnaryOperator<String> environment;
+    private final OkHttpClient httpClient;
 
-    /** Creates the provider; {@link java.util.ServiceLoader} calls this. */
+    /** Creates the provider with the default HTTP client; {@link java.util.ServiceLoader} calls this. */
     public OllamaProvider() {
-        this(System::getenv);
+        this(System::getenv, null);
+    }
+
+    /**
+     * Creates a provider whose models use this HTTP client (its connection pool, proxy, TLS setup and
+     * interceptors; this backend's time limits replace its timeouts).
+     *
+     * @param httpClient the client
+     */
+    public OllamaProvider(OkHttpClient httpClient) {
+        this(System::getenv, java.util.Objects.requireNonNull(httpClient, "httpClient"));
     }
 
     OllamaProvider(java.util.function.UnaryOperator<String> environment) {
+        this(environment, null);
+    }
+
+    private OllamaProvider(java.util.function.UnaryOperator<String> environment, OkHttpClient httpClient) {
         this.environment = environment;
+        this.httpClient = httpClient;
     }
 
     @Override
@@ -133,6 +165,11 @@ public final class OllamaProvider implements LlmProvider {
                 String name = e.getKey().substring(HEADER_PREFIX.length());
                 if (keys.size() - KNOWN.size() >= MAX_HEADERS) {
                     throw new IllegalArgumentException("at most " + MAX_HEADERS + " header.* settings (model "
+                            + request.spec() + ")");
+                }
+                if (FRAMING_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                    throw new IllegalArgumentException("setting " + e.getKey() + " names a header the HTTP client"
+                            + " sets itself (message framing, compression, connection, proxy); leave it out (model "
                             + request.spec() + ")");
                 }
                 if (e.getValue().length() > MAX_HEADER_VALUE) {
@@ -196,7 +233,7 @@ public final class OllamaProvider implements LlmProvider {
         Boolean embedTruncate = request.bool(EMBED_TRUNCATE).orElse(null);
         Integer embedDimensions = boxed(request.integer(EMBED_DIMENSIONS, 1));
 
-        okhttp3.OkHttpClient okhttp = ClientSettings.configure(null, request.string(PROXY).orElse(null),
+        okhttp3.OkHttpClient okhttp = ClientSettings.configure(httpClient, request.string(PROXY).orElse(null),
                 request.string(CA_FILE).map(java.nio.file.Path::of).orElse(null), "setting of model " + request.spec());
         OllamaHttp http = new OllamaHttp(base, headers.build(), okhttp, limits);
         OllamaClient client = OllamaClient.of(http);
@@ -241,7 +278,7 @@ public final class OllamaProvider implements LlmProvider {
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
         WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive,
                 embedTruncate, embedDimensions);
-        return new OllamaBackend(http, settings, info, !description.serverCapabilities().isEmpty());
+        return new OllamaBackend(http, settings, info);
     }
 
     static HttpLimits limits(OpenRequest request) {

@@ -10,6 +10,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
+import io.github.locallm.spi.OptionValues;
 import java.util.Locale;
 import java.util.Map;
 
@@ -230,11 +231,7 @@ final class WireFormat {
     }
 
     static boolean bool(String key, String v) {
-        String s = v.strip().toLowerCase(Locale.ROOT);
-        if (s.equals("true") || s.equals("false")) {
-            return Boolean.parseBoolean(s);
-        }
-        throw new IllegalArgumentException("backend option ollama." + key + " must be true or false: '" + v + "'");
+        return new OptionValues("ollama option", "Ollama", Map.of(key, v)).bool(key).orElseThrow();
     }
 
     /** @return the value as a JSON number, boolean, array or object when it reads as one, else as text */

@@ -217,7 +217,7 @@ class OllamaBoundsTest {
                     assertThat(e.limit()).isEqualTo(Limit.BODY_SIZE);
                     assertThat(e.value()).isEqualTo(HttpLimits.DEFAULT_MAX_BODY_BYTES);
                 })
-                .hasMessageContaining("after decompression").hasMessageContaining("show");
+                .hasMessageContaining("after decompression").hasMessageContaining("reading the details");
         assertThat(server.last("/api/show").header("Accept-Encoding")).contains("gzip");
         assertThat(clientLeft.await(10, TimeUnit.SECONDS)).isTrue();
         assertThat(inflated.get()).isLessThan(1L << 30);

@@ -1,5 +1,9 @@
 package io.github.locallm.ollama;
 
+import io.github.locallm.OpenOptions;
+
+import io.github.locallm.LocalLlm;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -200,6 +204,25 @@ class OllamaClientTest {
         assertThat(server.last("/api/version").header("Authorization")).isEqualTo("Bearer t0k");
         assertThat(server.last("/api/version").header("X-Trace")).isEqualTo("42");
         assertThat(seenByInterceptor).containsExactly("/api/version");
+    }
+
+    @Test
+    void aProviderGivenAnHttpClientOpensModelsThatUseIt() {
+        List<String> seen = new ArrayList<>();
+        OkHttpClient custom = new OkHttpClient.Builder().addInterceptor(chain -> {
+            seen.add(chain.request().url().encodedPath());
+            return chain.proceed(chain.request());
+        }).build();
+        String spec = "ollama:http://127.0.0.1:" + server.port() + "/fake-plain";
+        try (LocalLlm llm = LocalLlm.open(new OllamaProvider(custom), spec, OpenOptions.defaults())) {
+            llm.generate("x", GenerationOptions.builder().maxTokens(1).build());
+            assertThat(seen).contains("/api/show", "/api/generate");
+        }
+        seen.clear();
+        try (LocalLlm llm = LocalLlm.open(spec)) {
+            llm.generate("x", GenerationOptions.builder().maxTokens(1).build());
+        }
+        assertThat(seen).as("a model opened through the default provider").isEmpty();
     }
 
     @Test

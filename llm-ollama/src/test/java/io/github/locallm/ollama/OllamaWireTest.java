@@ -1,5 +1,7 @@
 package io.github.locallm.ollama;
 
+import io.github.locallm.LocalLlm;
+
 import static io.github.locallm.ollama.TestSupport.NEVER;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -310,11 +312,12 @@ class OllamaWireTest {
 
     @Test
     void toolsOnAModelWithoutThemFailBeforeAnyRequest() {
-        try (LlmBackend llm = TestSupport.open(server, "fake-plain")) {
+        try (LocalLlm llm = LocalLlm.open("ollama:" + server.url() + "/fake-plain")) {
             int before = server.requests.size();
-            assertThatThrownBy(() -> llm.generate(GenerationRequest.chat(List.of(ChatMessage.user("weather?")),
-                    GenerationOptions.builder().tool(WEATHER).build()), new TestSupport.Sink(), NEVER))
-                    .isInstanceOf(UnsupportedCapabilityException.class).hasMessageContaining("tools");
+            assertThatThrownBy(() -> llm.chat(List.of(ChatMessage.user("weather?")),
+                    GenerationOptions.builder().tool(WEATHER).build()))
+                    .isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                            e -> assertThat(e.capability()).contains(Capability.TOOLS));
             assertThat(server.requests).hasSize(before);
         }
     }
@@ -329,10 +332,10 @@ class OllamaWireTest {
             assertThat(images).hasSize(1);
             assertThat(images.get(0).asText()).isEqualTo(png);
         }
-        try (LlmBackend plain = TestSupport.open(server, "fake-plain")) {
-            assertThatThrownBy(() -> plain.generate(GenerationRequest.chat(List.of(withImage), GenerationOptions.defaults()),
-                    new TestSupport.Sink(), NEVER)).isInstanceOf(UnsupportedCapabilityException.class)
-                    .hasMessageContaining("images");
+        try (LocalLlm plain = LocalLlm.open("ollama:" + server.url() + "/fake-plain")) {
+            assertThatThrownBy(() -> plain.chat(List.of(withImage), GenerationOptions.defaults()))
+                    .isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                            e -> assertThat(e.capability()).contains(Capability.VISION));
         }
     }
 
@@ -396,10 +399,11 @@ class OllamaWireTest {
             assertThat(llm.embed(List.of())).isEmpty();
             assertThat(llm.info().capabilities()).containsExactly(Capability.EMBEDDINGS);
         }
-        try (LlmBackend chat = TestSupport.open(server, CHAT)) {
+        try (LocalLlm chat = LocalLlm.open("ollama:" + server.url() + "/" + CHAT)) {
             int before = server.requests.size();
-            assertThatThrownBy(() -> chat.embed(List.of("x"))).isInstanceOf(UnsupportedCapabilityException.class)
-                    .hasMessageContaining("not an embedding model");
+            assertThatThrownBy(() -> chat.embed(List.of("x")))
+                    .isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                            e -> assertThat(e.capability()).contains(Capability.EMBEDDINGS));
             assertThat(server.requests).hasSize(before);
         }
         OllamaClient client = OllamaClient.builder().baseUrl(server.url()).build();

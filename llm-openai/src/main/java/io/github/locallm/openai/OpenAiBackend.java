@@ -63,8 +63,9 @@ final class OpenAiBackend implements LlmBackend {
         Map<String, String> extra = o.backendOptions(WireFormat.NAMESPACE);
         boolean stream = !extra.containsKey(WireFormat.STREAM) || !extra.get(WireFormat.STREAM).strip().equals("false");
         if (!request.isChat() && !o.tools().isEmpty()) {
-            throw new UnsupportedCapabilityException("The OpenAI API takes tools only in a chat; model " + model()
-                    + " was asked for a completion with tools. Use chat(...) with the same options.");
+            throw new UnsupportedCapabilityException("The OpenAI API takes tools only in a chat; openai model "
+                    + model() + " was asked for a completion with tools. Use chat(...) with the same options.",
+                    Capability.TOOLS);
         }
         // a server that ignores max_tokens must not run on forever: the context length bounds any answer
         int cap = o.maxTokens().orElse(info.contextLength());
@@ -111,7 +112,8 @@ final class OpenAiBackend implements LlmBackend {
         ensureOpen();
         if (!info.supports(Capability.EMBEDDINGS)) {
             throw new UnsupportedCapabilityException("openai model " + model() + " at " + http.servers()
-                    + " is not set up for embeddings (setting embeddings=false); open an embedding model.");
+                    + " is not set up for embeddings (setting embeddings=false); open an embedding model.",
+                    Capability.EMBEDDINGS);
         }
         if (texts.isEmpty()) {
             return List.of();
@@ -231,7 +233,8 @@ final class OpenAiBackend implements LlmBackend {
     private void requireTokenizer(String what) {
         if (!info.supports(Capability.TOKENIZE)) {
             throw new UnsupportedCapabilityException("openai model " + model() + " at " + http.servers()
-                    + " cannot " + what + ": the server (" + target.server().id() + ") has no tokenization endpoint.");
+                    + " cannot " + what + ": the server (" + target.server().id() + ") has no tokenization endpoint.",
+                    Capability.TOKENIZE);
         }
     }
 

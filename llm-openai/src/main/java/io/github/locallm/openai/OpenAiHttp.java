@@ -538,7 +538,11 @@ final class OpenAiHttp implements AutoCloseable {
      * @param type its type ({@code invalid_request_error}, {@code BadRequestError}, ...), or empty
      * @param code its numeric code, or 0
      */
-    record ErrorInfo(String message, String type, int code) {
+    record ErrorInfo(String message, String type, int code, int promptTokens, int contextLength) {
+        ErrorInfo(String message, String type, int code) {
+            this(message, type, code, -1, -1);
+        }
+
         /**
          * Reads the error shapes in use: {@code {"error": {"message", "type", "code"}}} (OpenAI, llama-server,
          * recent vLLM), {@code {"object": "error", "message", "type", "code"}} (vLLM), {@code {"error": "text"}},
@@ -552,8 +556,11 @@ final class OpenAiHttp implements AutoCloseable {
             }
             JsonNode e = node.get("error");
             if (e != null && e.isObject()) {
+                // llama-server adds the counts to its context-size error
                 return new ErrorInfo(e.path("message").asText(e.toString()), e.path("type").asText(""),
-                        e.path("code").canConvertToInt() ? e.path("code").asInt() : 0);
+                        e.path("code").canConvertToInt() ? e.path("code").asInt() : 0,
+                        e.path("n_prompt_tokens").canConvertToInt() ? e.path("n_prompt_tokens").asInt() : -1,
+                        e.path("n_ctx").canConvertToInt() ? e.path("n_ctx").asInt() : -1);
             }
             if (e != null && e.isTextual()) {
                 return new ErrorInfo(e.asText(), "", 0);
@@ -582,9 +589,11 @@ final class OpenAiHttp implements AutoCloseable {
         if (lower.contains("context length") || lower.contains("context size") || lower.contains("context window")
                 || lower.contains("exceed_context") || lower.contains("maximum context")
                 || lower.contains("too many tokens") || lower.contains("context_length_exceeded")) {
-            return new ContextOverflowException("The input does not fit the model's context for " + op + ": " + said
-                    + ". Shorten the input, lower max tokens, or start the server with a larger context.");
-        }
+            String text = "The input does not fit the model's context for " + op + ": " + said
+                    + ". Shorten the input, lower max tokens, or start the server with a larger context.";
+            int[] counts = overflowCounts(e);
+            return counts == null ? new ContextOverflowException(text)
+                    : new ContextOverflowException(text, counts[0], counts[1], counts[2]);        }
         if ((status == 404 || e.code() == 404 || lower.contains("model_not_found"))
                 && (lower.contains("model") || lower.contains("not found") || lower.contains("does not exist"))
                 && op.model() != null) {
@@ -613,6 +622,26 @@ final class OpenAiHttp implements AutoCloseable {
         return new LlmException("The server at " + ep + " rejected " + op
                 + (status == 200 ? " (error inside the stream)" : " (HTTP " + status + ")") + ": " + message
                 + (e.type().isEmpty() ? "" : " (" + e.type() + ")"));
+    }
+
+    private static final java.util.regex.Pattern VLLM_OVERFLOW = java.util.regex.Pattern.compile(
+            "maximum context length is (\\d+) tokens.*?requested (\\d+) tokens \\((\\d+) in the messages, (\\d+) in the "
+            + "completion\\)", java.util.regex.Pattern.DOTALL);
+
+    /** @return prompt tokens, reply tokens and context length the server reported, or null when it did not */
+    private static int[] overflowCounts(ErrorInfo e) {
+        if (e.promptTokens() >= 0 && e.contextLength() >= 0) {
+            return new int[] {e.promptTokens(), 0, e.contextLength()};
+        }
+        java.util.regex.Matcher m = VLLM_OVERFLOW.matcher(e.message());
+        if (m.find()) {
+            try {
+                return new int[] {Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)), Integer.parseInt(m.group(1))};
+            } catch (NumberFormatException ex) {
+                return null;
+            }
+        }
+        return null;
     }
 
     private LlmException ioFailure(IOException e, HttpExchange x, Endpoints.Endpoint ep, Op op, boolean answering) {

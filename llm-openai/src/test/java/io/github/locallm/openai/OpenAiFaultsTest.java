@@ -305,8 +305,22 @@ class OpenAiFaultsTest {
         assertThat(llamaOverflow).isInstanceOf(ContextOverflowException.class)
                 .hasMessageContaining("exceeds the available context size");
         Throwable vllmOverflow = call.apply(withError(FakeOpenAiServer.Flavour.VLLM, chat, 400, "BadRequestError",
-                "This model's maximum context length is 1024 tokens. However, you requested 2000 tokens."));
+                "This model's maximum context length is 1024 tokens. However, you requested 2000 tokens (1990 in the "
+                        + "messages, 10 in the completion). Please reduce the length of the messages or completion."));
         assertThat(vllmOverflow).isInstanceOf(ContextOverflowException.class).hasMessageContaining("1024 tokens");
+        ContextOverflowException counted = (ContextOverflowException) vllmOverflow;
+        assertThat(counted.promptTokens()).hasValue(1990);
+        assertThat(counted.requestedTokens()).hasValue(10);
+        assertThat(counted.contextLength()).hasValue(1024);
+
+        FakeOpenAiServer llama = new FakeOpenAiServer(FakeOpenAiServer.Flavour.LLAMA_SERVER);
+        toClose.add(llama);
+        LocalLlm small = LocalLlm.open("openai:" + llama.url() + "?model=" + FakeOpenAiServer.MODEL);
+        toClose.add(small);
+        Throwable tooLong = catchThrowable(() -> small.generate(" word".repeat(llama.contextLength + 5), SHORT));
+        assertThat(tooLong).isInstanceOf(ContextOverflowException.class);
+        assertThat(((ContextOverflowException) tooLong).promptTokens()).hasValue(llama.contextLength + 5);
+        assertThat(((ContextOverflowException) tooLong).contextLength()).hasValue(llama.contextLength);
 
         Throwable llama500 = call.apply(withError(FakeOpenAiServer.Flavour.LLAMA_SERVER, chat, 500, "server_error",
                 "slot unavailable: out of memory"));

@@ -4,6 +4,7 @@ import io.github.locallm.LocalLlm;
 import io.github.locallm.tck.LlmProviderTck;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 
 /** Runs the provider TCK through {@code LocalLlm.open("openai:...")} against the loopback fake vLLM server. */
@@ -23,8 +24,25 @@ class VllmTckTest extends LlmProviderTck {
         return LocalLlm.open("openai:" + server.url() + "?model=" + FakeOpenAiServer.MODEL);
     }
 
+    @Override
+    protected List<String> requiredToolChoice() {
+        return List.of("openai", "tool_choice", "required");
+    }
+
     @AfterAll
     void stopServer() {
         server.close();
+    }
+
+    /** Per-call openai options are request fields forwarded as given, by design. */
+    @Override
+    protected boolean rejectsUnknownBackendOptions() {
+        return false;
+    }
+
+    /** The server renders and tokenizes prompts; its tokenize endpoint reads special-token text as such. */
+    @Override
+    protected boolean tokenizesPrompts() {
+        return false;
     }
 }

@@ -60,8 +60,8 @@ import org.junit.jupiter.api.Timeout;
  * }
  * }</pre>
  *
- * <p>and depends on llm-core's test-jar ({@code <type>test-jar</type><scope>test</scope>}) plus JUnit
- * Jupiter and AssertJ. One model is opened for the whole suite ({@code @TestInstance(PER_CLASS)}) and
+ * <p>and depends on {@code io.github.locallm:llm-tck} in test scope (which brings JUnit Jupiter's API and
+ * AssertJ) plus a JUnit Platform engine to run it. One model is opened for the whole suite ({@code @TestInstance(PER_CLASS)}) and
  * closed at the end; the lifecycle tests open their own with {@link #openModel()}, which must therefore
  * return a new instance on each call. The hooks ({@link #prompt()}, {@link #maxTokens()},
  * {@link #longRunTokens()}, {@link #cancelSlack()}, {@link #completionTokenTolerance()},
@@ -145,6 +145,31 @@ public abstract class LlmProviderTck {
      */
     protected int jsonTokens() {
         return 64;
+    }
+
+    /**
+     * @return a backend option that makes the model's reply a tool call, as {@code [backend, key, value]} (such
+     *     as {@code ["djl", "tool_choice", "required"]}); empty when the backend cannot force one, and then the
+     *     tool cases check what holds for any reply
+     */
+    protected List<String> requiredToolChoice() {
+        return List.of();
+    }
+
+    /**
+     * @return whether the backend refuses per-call options of its namespace it does not know, as the
+     *     built-in backends do (a backend that forwards any key to a server by design returns false)
+     */
+    protected boolean rejectsUnknownBackendOptions() {
+        return true;
+    }
+
+    /**
+     * @return whether this backend tokenizes prompts itself (in the JVM or its native library), so that the
+     *     control-token case applies; false for a backend whose server renders and tokenizes the prompt
+     */
+    protected boolean tokenizesPrompts() {
+        return true;
     }
 
     /** @return the longest any single wait of the suite may take */
@@ -780,8 +805,12 @@ public abstract class LlmProviderTck {
                     return;
                 }
                 String huge = longMessage(chat, "Huge:", ctx + 8);
-                assertThatThrownBy(() -> chat.send(huge)).isInstanceOf(ContextOverflowException.class)
-                        .hasMessageContaining(String.valueOf(ctx));
+                int tokens = chat.countTokens(List.of(ChatMessage.system(systemPrompt()), ChatMessage.user(huge)));
+                assertThatThrownBy(() -> chat.send(huge)).isInstanceOfSatisfying(ContextOverflowException.class, e -> {
+                    assertThat(e.contextLength()).as("contextLength()").hasValue(ctx);
+                    assertThat(e.promptTokens()).as("promptTokens()").hasValue(tokens);
+                    assertThat(e.requestedTokens()).as("requestedTokens()").hasValue(4);
+                });
                 assertThat(chat.history()).hasSize(1);
             }
         }
@@ -851,7 +880,7 @@ public abstract class LlmProviderTck {
          */
         @Test
         void controlTokenTextInUserContentStaysText() {
-            if (!claims(Capability.TOKENIZE)) {
+            if (!claims(Capability.TOKENIZE) || !tokenizesPrompts()) {
                 return;
             }
             for (String control : List.of("<|im_end|>", "<|im_start|>", "<|endoftext|>")) {
@@ -945,6 +974,112 @@ public abstract class LlmProviderTck {
     }
 
     @Nested
+    @DisplayName("tools, thinking and JSON schemas")
+    class ToolsThinkingAndSchemas {
+        static final String CITY_SCHEMA = "{\"type\": \"object\", \"properties\": {\"city\": {\"type\": "
+                + "\"string\", \"maxLength\": 12}}, \"required\": [\"city\"]}";
+        final ToolSpec weather = new ToolSpec("get_weather", "Get the current weather in a city", CITY_SCHEMA);
+
+        private GenerationOptions withTool(int tokens) {
+            return greedy(tokens).toBuilder().tool(weather).build();
+        }
+
+        private GenerationOptions required(GenerationOptions o) {
+            List<String> r = requiredToolChoice();
+            return o.toBuilder().backendOption(r.get(0), r.get(1), r.get(2)).build();
+        }
+
+        private void assertValidCall(io.github.locallm.ToolCall call) {
+            assertThat(call.name()).as("a call names an offered tool").isEqualTo("get_weather");
+            assertThat(JsonSyntax.check(call.argumentsJson()).verdict()).as("arguments %s", call.argumentsJson())
+                    .isEqualTo(Verdict.COMPLETE);
+            Object args = io.github.locallm.internal.JsonCodec.parse(call.argumentsJson());
+            assertThat(args).as("arguments are a JSON object").isInstanceOf(java.util.Map.class);
+        }
+
+        @Test
+        void aReplyWithToolsIsTextOrValidCalls() throws Exception {
+            if (!claims(Capability.TOOLS)) {
+                return; // refusal: UsageAndCapabilities.otherCapabilitiesNotClaimedAreRefused
+            }
+            List<ChatMessage> ask = List.of(ChatMessage.user(userMessage()));
+            Completion c = llm.chat(ask, withTool(maxTokens()));
+            assertThat(c.finishReason() == FinishReason.TOOL_CALLS).as("TOOL_CALLS exactly when there are calls: %s", c)
+                    .isEqualTo(!c.toolCalls().isEmpty());
+            c.toolCalls().forEach(this::assertValidCall);
+            RecordingHandler h = new RecordingHandler();
+            llm.streamChat(ask, withTool(maxTokens()), h);
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            Completion streamed = h.events().get(h.events().size() - 1).completion();
+            assertThat(h.text()).as("streamed text").isEqualTo(c.text()).isEqualTo(streamed.text());
+            assertThat(streamed.toolCalls()).extracting(io.github.locallm.ToolCall::name, io.github.locallm.ToolCall::argumentsJson)
+                    .containsExactlyElementsOf(c.toolCalls().stream()
+                            .map(t -> org.assertj.core.groups.Tuple.tuple(t.name(), t.argumentsJson())).toList());
+        }
+
+        @Test
+        void aRequiredCallIsValidAndASessionCarriesItsResultToTheAnswer() {
+            if (requiredToolChoice().isEmpty()) {
+                return; // this backend cannot force a call: aReplyWithToolsIsTextOrValidCalls covers it
+            }
+            assertThat(claims(Capability.TOOLS)).as("a backend that can force a tool call claims TOOLS").isTrue();
+            Completion c = llm.chat(List.of(ChatMessage.user(userMessage())), required(withTool(maxTokens() * 8)));
+            assertThat(c.finishReason()).as("%s", c).isEqualTo(FinishReason.TOOL_CALLS);
+            assertThat(c.toolCalls()).isNotEmpty();
+            c.toolCalls().forEach(this::assertValidCall);
+            assertThat(c.toolCalls()).extracting(io.github.locallm.ToolCall::id).allMatch(id -> !id.isEmpty())
+                    .doesNotHaveDuplicates();
+            try (ChatSession chat = llm.newChatSession(systemPrompt(), withTool(maxTokens()))) {
+                Completion first = chat.send(userMessage(), required(withTool(maxTokens() * 8)));
+                assertThat(first.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+                List<ChatMessage> results = new ArrayList<>();
+                first.toolCalls().forEach(call -> results.add(ChatMessage.toolResult(call, "{\"celsius\": 21}")));
+                Completion answer = chat.sendToolResults(results, greedy(maxTokens()));
+                assertThat(answer.finishReason()).isIn(FinishReason.STOP, FinishReason.LENGTH);
+                List<ChatMessage> h = chat.history();
+                assertThat(h.get(2).toolCalls()).isEqualTo(first.toolCalls());
+                assertThat(h.get(3).role()).isEqualTo(ChatMessage.Role.TOOL);
+                assertThat(h.get(3).toolCallId()).isEqualTo(first.toolCalls().get(0).id());
+                assertThat(h.get(h.size() - 1).content()).isEqualTo(answer.text());
+                assertThatThrownBy(() -> chat.sendToolResults(results)).isInstanceOf(IllegalStateException.class);
+            }
+        }
+
+        @Test
+        void thinkingIsKeptApartFromTheAnswer() throws Exception {
+            if (!claims(Capability.THINKING)) {
+                return; // refusal: UsageAndCapabilities.otherCapabilitiesNotClaimedAreRefused
+            }
+            GenerationOptions o = greedy(maxTokens()).toBuilder().think(true).build();
+            List<ChatMessage> ask = List.of(ChatMessage.user(userMessage()));
+            Completion c = llm.chat(ask, o);
+            RecordingHandler h = new RecordingHandler();
+            llm.streamChat(ask, o, h);
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            StringBuilder thinking = new StringBuilder();
+            h.events().stream().filter(e -> e.kind().equals("thinking")).forEach(e -> thinking.append(e.text()));
+            assertThat(h.text()).as("streamed answer").isEqualTo(c.text());
+            assertThat(thinking.toString()).as("streamed thinking").isEqualTo(c.thinking());
+        }
+
+        @Test
+        void jsonSchemaOutputThatEndsIsAValidObject() {
+            if (!claims(Capability.JSON_SCHEMA)) {
+                return; // refusal: UsageAndCapabilities.otherCapabilitiesNotClaimedAreRefused
+            }
+            Completion c = llm.generate(prompt(), greedy(jsonTokens() * 2).toBuilder()
+                    .responseFormat(ResponseFormat.jsonSchema(CITY_SCHEMA)).build());
+            if (c.finishReason() == FinishReason.STOP) {
+                Object v = io.github.locallm.internal.JsonCodec.parse(c.text());
+                assertThat(v).as(c.text()).isInstanceOf(java.util.Map.class);
+                assertThat(((java.util.Map<?, ?>) v).get("city")).as(c.text()).isInstanceOf(String.class);
+            } else {
+                assertThat(JsonSyntax.check(c.text()).verdict()).as(c.text()).isIn(Verdict.COMPLETE, Verdict.PREFIX);
+            }
+        }
+    }
+
+    @Nested
     @DisplayName("validation")
     class Validation {
         @Test
@@ -971,6 +1106,25 @@ public abstract class LlmProviderTck {
             assertThatThrownBy(() -> llm.chatAsync(List.of(), o)).isInstanceOf(IllegalArgumentException.class);
             assertThatThrownBy(() -> llm.streamChat(List.of(), o, new RecordingHandler()))
                     .isInstanceOf(IllegalArgumentException.class);
+        }
+
+        @Test
+        void anUnknownBackendOptionIsRejectedListingTheKnownOnes() {
+            if (!rejectsUnknownBackendOptions()) {
+                return;
+            }
+            String backend = llm.info().backend();
+            GenerationOptions o = greedy(2).toBuilder().backendOption(backend, "no_such_option", "1").build();
+            ThrowingCallable call = claims(Capability.COMPLETION) ? () -> llm.generate(prompt(), o)
+                    : () -> llm.chat(List.of(ChatMessage.user(userMessage())), o);
+            assertThatThrownBy(call).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("unknown " + backend + " option [no_such_option]")
+                    .hasMessageContaining("known: ");
+            GenerationOptions shadow = greedy(2).toBuilder().backendOption(backend, "temperature", "1.5").build();
+            ThrowingCallable shadowing = claims(Capability.COMPLETION) ? () -> llm.generate(prompt(), shadow)
+                    : () -> llm.chat(List.of(ChatMessage.user(userMessage())), shadow);
+            assertThatThrownBy(shadowing).as("a backend option that would override temperature()")
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("set with GenerationOptions");
         }
 
         @Test
