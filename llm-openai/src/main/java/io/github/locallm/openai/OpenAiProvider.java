@@ -67,7 +67,7 @@ import io.github.locallm.http.HttpTransport;
  * <p>Thread-safe; instances hold no state.
  */
 public final class OpenAiProvider implements LlmProvider {
-    static final int FALLBACK_CONTEXT = 4096;
+    static final int FALLBACK_CONTEXT = io.github.locallm.spi.OptionValues.DEFAULT_CONTEXT_CAP;
 
     private final UnaryOperator<String> environment;
 

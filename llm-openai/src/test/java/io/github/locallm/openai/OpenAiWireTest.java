@@ -507,6 +507,17 @@ class OpenAiWireTest {
     }
 
     @Test
+    void anExtraThatWouldReplaceAnOptionIsRefused() throws Exception {
+        LocalLlm llm = open(server(FakeOpenAiServer.Flavour.VLLM), "");
+        for (String key : List.of("temperature", "max_tokens", "model", "tools", "stop")) {
+            assertThatThrownBy(() -> llm.chat(List.of(ChatMessage.user("hi")),
+                    GenerationOptions.builder().backendOption("openai", key, "1").build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[" + key + "]")
+                    .hasMessageContaining("GenerationOptions");
+        }
+    }
+
+    @Test
     void settingsAreCheckedAndNamed() {
         assertThatThrownBy(() -> LocalLlm.open("openai:m"))
                 .hasMessageContaining("base_url");
