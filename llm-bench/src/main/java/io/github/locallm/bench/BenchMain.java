@@ -34,9 +34,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Arguments: {@code --mode=full|quick}, {@code --out=DIR} (tables and raw results), {@code --doc=FILE}
  * (a Markdown file whose section between {@code <!-- bench:results:begin -->} and
- * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
+ * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,isolation,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
  * reuse it on later runs instead of a deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an
- * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table).
+ * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table),
+ * {@code --djlOneThread=true} (the DJL children run with {@code OMP_NUM_THREADS=1}).
  * Not thread-safe; run one at a time.
  */
 public final class BenchMain {
@@ -60,6 +61,8 @@ public final class BenchMain {
 
     /** A classpath holding an earlier build of llm-core and llm-djl, for before/after DJL runs; or null. */
     String djlBefore;
+    /** Whether the DJL children run with {@code OMP_NUM_THREADS=1}. */
+    boolean djlOneThread;
 
     private BenchMain(Config config, Path logs) {
         this.config = config;
@@ -97,8 +100,9 @@ public final class BenchMain {
                 : logs.resolveSibling("bench-quick");
         Files.createDirectories(out);
         Files.createDirectories(logs);
-        List<String> only = List.of(a.getOrDefault("only", "llama,chat,djl,ollama").split(","));
+        List<String> only = List.of(a.getOrDefault("only", "llama,chat,isolation,djl,ollama").split(","));
         BenchMain bench = new BenchMain(Config.of(full), logs);
+        bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
         bench.djlBefore = before.isBlank() ? null : before;
         bench.run(only, a.get("workload"));
@@ -144,6 +148,9 @@ public final class BenchMain {
             }
             if (only.contains("chat")) {
                 chat();
+            }
+            if (only.contains("isolation")) {
+                isolation();
             }
             if (only.contains("djl")) {
                 djl();
@@ -198,6 +205,23 @@ public final class BenchMain {
                 "sessions=" + config.chatSessions, "replyTokens=8", "budgetMs=60000");
     }
 
+    /** The llama.cpp backend in this process against the same in an engine process (isolate=process). */
+    private void isolation() {
+        String section = "isolation";
+        if (overBudget(section)) {
+            return;
+        }
+        for (int round = 0; round < config.llamaRounds; round++) {
+            String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"} : new String[] {"isolated", "llamacpp"};
+            for (String variant : order) {
+                child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + workload.ggufQ8,
+                        "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round,
+                        "budgetMs=" + BUDGET_PER_CHILD_MS);
+            }
+        }
+    }
+
     private void djl() {
         if (overBudget("djl")) {
             return;
@@ -206,7 +230,13 @@ public final class BenchMain {
         Path jfr = logs.resolve("djl-profile.jfr");
         // With a classpath of the DJL backend as it was before (its llm-core and llm-djl jars), the same
         // children run on it too, alternating with the current code in every round.
-        List<String> before = djlBefore == null ? null : List.of("cp:" + djlBefore);
+        List<String> before = djlBefore == null ? null : new ArrayList<>(List.of("cp:" + djlBefore));
+        // On a crowded machine a 2-thread OpenMP team stalls at every operator's barrier whenever one of its
+        // threads is descheduled; one thread per process makes before/after pairs comparable there.
+        List<String> threads = djlOneThread ? List.of("env:OMP_NUM_THREADS=1") : List.of();
+        if (before != null) {
+            before.addAll(threads);
+        }
         // Before/after pairs get an extra round: on a shared machine each pair is a noisy sample.
         int rounds = before == null ? config.djlRounds : config.djlRounds + 1;
         for (int round = 0; round < rounds; round++) {
@@ -223,7 +253,7 @@ public final class BenchMain {
                     child("djl." + dtype + ".before", "generate", 400, before, params);
                 }
                 child("djl." + dtype, "generate", 400, profile && dtype.equals("F32")
-                        ? List.of("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile") : List.of(), params);
+                        ? List.of("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile") : threads, params);
                 if (before != null && !beforeFirst) {
                     child("djl." + dtype + ".before", "generate", 400, before, params);
                 }

@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One model in one process: load time, then warm-up and repeated greedy generations of a fixed prompt length,
  * through the raw {@code de.kherud:llama} API ({@code variant=raw}) or through {@link LocalLlm} with a named
- * backend ({@code variant=llamacpp} or {@code variant=djl}).
+ * backend ({@code variant=llamacpp} or {@code variant=djl}), or the llama.cpp backend in an engine process
+ * ({@code variant=isolated}, {@code isolate=process}).
  */
 final class GenerationBench {
     private GenerationBench() {
@@ -165,8 +166,14 @@ final class GenerationBench {
     static final class Backend implements Runner {
         private final LocalLlm llm;
 
-        Backend(String backend, Path path, int ctx, int threads) {
+        Backend(String variant, Path path, int ctx, int threads) {
+            // variant "isolated": the llama.cpp backend in an engine process (isolate=process)
+            boolean isolated = variant.equals("isolated");
+            String backend = isolated ? "llamacpp" : variant;
             OpenOptions.Builder b = OpenOptions.builder().backend(backend).contextLength(ctx);
+            if (isolated) {
+                b.parameter("isolate", "process");
+            }
             if (!backend.equals("djl")) {
                 b.threads(threads);
             }

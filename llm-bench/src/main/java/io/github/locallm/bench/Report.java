@@ -24,6 +24,7 @@ final class Report {
         targets();
         llama();
         chat();
+        isolation();
         djl();
         ollama();
         notMeasured();
@@ -67,6 +68,11 @@ final class Report {
                     sdk / raw >= 0.97, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)", sdk / raw, sdk, raw),
                     "llama." + q + ".llamacpp");
         }
+        double inProcess = b.value("isolation.llamacpp", "genTps");
+        double isolated = b.value("isolation.isolated", "genTps");
+        target("isolate=process decode tokens/s vs in-process (Q8_0)", "≥ 0.95× (≤ 5 % slowdown)", isolated / inProcess,
+                isolated / inProcess >= 0.95, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)",
+                        isolated / inProcess, isolated, inProcess), "isolation.isolated");
         for (String q : new String[] {"Q8_0", "F32"}) {
             double raw = b.value("llama." + q + ".raw", "ttftMs");
             double sdk = b.value("llama." + q + ".llamacpp", "ttftMs");
@@ -133,6 +139,24 @@ final class Report {
 
     private double bestBandwidth() {
         return b.bestBandwidth();
+    }
+
+    private void isolation() {
+        if (!b.runs.containsKey("isolation.llamacpp") && !b.runs.containsKey("isolation.isolated")) {
+            return;
+        }
+        String in = "isolation.llamacpp";
+        String out = "isolation.isolated";
+        md.append("### llama.cpp in this process vs in an engine process (`isolate=process`, Q8_0)\n\n");
+        md.append("| Metric | in-process | isolate=process | ratio |\n|---|---|---|---|\n");
+        compare("Load time (ms)", in, out, "loadMs", 0, 1);
+        compare("Time to first token (ms)", in, out, "ttftMs", 1, 1);
+        compare("Generation tokens/s", in, out, "genTps", 2, 1);
+        spread("Generation tokens/s, rounds min..max", in, out, "genTps");
+        compare("Peak RSS of the measuring JVM (MiB)", in, out, "peakRss", 0, MIB);
+        compare("Java heap per generated token (B)", in, out, "allocPerToken", 0, 1);
+        md.append("\nWith `isolate=process` the model's memory is in the engine process, so the measuring JVM's RSS "
+                + "is only the caller's; load time includes starting the engine JVM.\n\n");
     }
 
     private void llama() {
@@ -259,7 +283,8 @@ final class Report {
         double lim16 = b.workload == null ? Double.NaN
                 : bestBandwidth() * 1e9 / b.workload.weightBytesPerTokenF16();
         md.append("DJL backend before and after (the earlier build's llm-core and llm-djl jars in alternating child "
-                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes):\n\n");
+                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes"
+                + (b.djlOneThread ? "; every DJL child with `OMP_NUM_THREADS=1`" : "") + "):\n\n");
         md.append("| Metric | F32 before | F32 after | after / before | F16 before | F16 after | after / before |\n"
                 + "|---|---|---|---|---|---|---|\n");
         String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},

@@ -15,6 +15,6 @@
  *       {@link io.github.locallm.spi.Utf8Decoder} for backends that stream text themselves.</li>
  * </ul>
  *
- * <p>A backend's conformance is checked by the provider TCK shipped in llm-core's test-jar.
+ * <p>A backend's conformance is checked by the provider TCK, the {@code llm-tck} artifact.
  */
 package io.github.locallm.spi;

@@ -149,15 +149,21 @@ public final class HttpLimits {
     }
 
     /**
-     * @return these limits for transfers of model data (pull, push, uploads), which may take hours: no
-     *         whole-request limit (unless a shorter one than the default was set); the idle limit and the
-     *         minimum rate still end a stalled transfer
+     * Limits for transfers of model data (pull, push, create, uploads), which may take hours and pause for
+     * minutes while a server verifies or converts gigabytes without a progress line: no whole-request limit
+     * and no stream cap (unless a request limit shorter than the default was set: then these limits are kept
+     * as they are), no minimum rate, and an idle limit of at least the first-byte limit. The idle limit and
+     * the line cap still end a stalled or hostile transfer.
+     *
+     * @return the limits for transfers
      */
     public HttpLimits forTransfers() {
         if (!request.isZero() && request.compareTo(Duration.ofMinutes(DEFAULT_REQUEST_MINUTES)) < 0) {
             return this;
         }
-        return toBuilder().request(Duration.ZERO).maxStreamBytes(Long.MAX_VALUE).build();
+        Duration transferIdle = idle.isZero() || firstByte.isZero() || idle.compareTo(firstByte) >= 0 ? idle : firstByte;
+        return toBuilder().request(Duration.ZERO).maxStreamBytes(Long.MAX_VALUE).minRate(0, rateWindow)
+                .idle(transferIdle).build();
     }
 
     /** @return time to open a connection; zero for none */

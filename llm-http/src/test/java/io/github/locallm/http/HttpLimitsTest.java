@@ -80,7 +80,9 @@ class HttpLimitsTest {
         assertThat(d.maxLineBytes()).isPositive();
         assertThat(d.maxBodyBytes()).isGreaterThanOrEqualTo(d.maxLineBytes());
         assertThat(d.forTransfers().request()).isZero();
-        assertThat(d.forTransfers().idle()).isEqualTo(d.idle());
+        assertThat(d.forTransfers().minBytesPerSecond()).isZero();
+        assertThat(d.forTransfers().idle()).isEqualTo(d.firstByte());
+        assertThat(d.forTransfers().maxLineBytes()).isEqualTo(d.maxLineBytes());
         HttpLimits shorter = d.toBuilder().request(Duration.ofSeconds(5)).build();
         assertThat(shorter.forTransfers()).isSameAs(shorter);
     }

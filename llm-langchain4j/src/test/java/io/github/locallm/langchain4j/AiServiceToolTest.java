@@ -55,13 +55,16 @@ class AiServiceToolTest {
         TokenStream chat(String message);
     }
 
+    /** The cities the tool knows; an enum keeps the constrained arguments short whatever the weights. */
+    enum City { PARIS, LYON, NICE }
+
     /** The tool: records each call. */
     static final class WeatherTools {
         final List<String> cities = new CopyOnWriteArrayList<>();
 
         @Tool("Current weather in a city")
-        String weather(@P("the city") String city) {
-            cities.add(city);
+        String weather(@P("the city") City city) {
+            cities.add(city.name());
             return "{\"temperature\": 21, \"sky\": \"clear\"}";
         }
     }

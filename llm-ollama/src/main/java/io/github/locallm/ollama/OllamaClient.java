@@ -170,8 +170,9 @@ public final class OllamaClient {
     /**
      * Downloads a model into the server ({@code POST /api/pull}), reporting each progress line. A
      * progress callback that throws stops the pull (the server keeps what it downloaded and resumes
-     * later) and the exception reaches the caller. The idle limit (default 2 min) applies between progress
-     * lines; verifying a very large model may need a larger one ({@link Builder#idleTimeout}).
+     * later) and the exception reaches the caller. There is no whole-request limit; the idle limit between
+     * progress lines is at least the first-token limit (default 10 min), for the minutes a server may spend
+     * verifying a large model ({@link HttpLimits#forTransfers()}).
      *
      * @param model the model name
      * @param progress receives the progress lines in order, on the calling thread

@@ -18,10 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
-import okhttp3.ConnectionPool;
-import okhttp3.OkHttpClient;
+import io.github.locallm.http.HttpTransport;
 
 /**
  * The OpenAI-compatible backend: opens a model served over the OpenAI HTTP API by llama.cpp's
@@ -69,9 +67,7 @@ import okhttp3.OkHttpClient;
  * <p>Thread-safe; instances hold no state.
  */
 public final class OpenAiProvider implements LlmProvider {
-    static final int FALLBACK_CONTEXT = 4096;
-    private static final Object LOCK = new Object();
-    private static OkHttpClient shared;
+    static final int FALLBACK_CONTEXT = io.github.locallm.spi.OptionValues.DEFAULT_CONTEXT_CAP;
 
     private final UnaryOperator<String> environment;
 
@@ -82,20 +78,6 @@ public final class OpenAiProvider implements LlmProvider {
 
     OpenAiProvider(UnaryOperator<String> environment) {
         this.environment = environment;
-    }
-
-    /** @return the connection pool and dispatcher shared by every model this backend opens */
-    static OkHttpClient sharedClient() {
-        synchronized (LOCK) {
-            if (shared == null) {
-                // idle connections are bounded; the number in use is bounded per model by max_concurrency
-                shared = new OkHttpClient.Builder()
-                        .connectionPool(new ConnectionPool(16, 5, TimeUnit.MINUTES))
-                        .retryOnConnectionFailure(true)
-                        .build();
-            }
-            return shared;
-        }
     }
 
     @Override
@@ -111,7 +93,9 @@ public final class OpenAiProvider implements LlmProvider {
     @Override
     public LlmBackend open(OpenRequest request) {
         Settings settings = Settings.read(request, environment);
-        OpenAiHttp http = new OpenAiHttp(settings, sharedClient());
+        // the process's default client: one connection pool (idle connections bounded) for every model;
+        // the calls in flight are bounded per model by max_concurrency
+        OpenAiHttp http = new OpenAiHttp(settings, HttpTransport.defaultClient());
         try {
             return open(http, settings);
         } catch (RuntimeException e) {

@@ -209,11 +209,32 @@ final class WireFormat {
         js.set("schema", parseObject(schema, "JSON schema"));
     }
 
-    /** Copies the per-call options of the {@code openai} namespace into the body; their values are JSON if they parse. */
+    /** Request fields that {@link GenerationOptions} and the request itself set; an extra must not replace them. */
+    static final Map<String, String> RESERVED = Map.ofEntries(
+            Map.entry("model", "the model of the spec"), Map.entry("messages", "chat(...)"),
+            Map.entry("prompt", "generate(...)"), Map.entry("input", "embed(...)"),
+            Map.entry("stream_options", "the setting stream_usage"), Map.entry("max_tokens", "maxTokens(...)"),
+            Map.entry("max_completion_tokens", "maxTokens(...)"), Map.entry("temperature", "temperature(...)"),
+            Map.entry("top_p", "topP(...)"), Map.entry("top_k", "topK(...)"), Map.entry("min_p", "minP(...)"),
+            Map.entry("repeat_penalty", "repeatPenalty(...)"), Map.entry("repetition_penalty", "repeatPenalty(...)"),
+            Map.entry("seed", "seed(...)"), Map.entry("stop", "stop(...)"),
+            Map.entry("response_format", "responseFormat(...)"), Map.entry("tools", "tool(...)"),
+            Map.entry("logprobs", "logprobs(...)"), Map.entry("top_logprobs", "topLogprobs(...)"));
+
+    /**
+     * Copies the per-call options of the {@code openai} namespace into the body; their values are JSON if they
+     * parse. Any other field may be given (servers take many extensions), except one that would replace what
+     * {@link GenerationOptions} sets.
+     */
     private static void extras(ObjectNode body, GenerationOptions o) {
         for (Map.Entry<String, String> e : o.backendOptions(NAMESPACE).entrySet()) {
             if (e.getKey().equals(STREAM)) {
                 continue;
+            }
+            String owner = RESERVED.get(e.getKey());
+            if (owner != null) {
+                throw new IllegalArgumentException("openai option [" + e.getKey() + "] would replace a field that is "
+                        + "set with GenerationOptions or the call (" + owner + "); set it there instead");
             }
             body.set(e.getKey(), jsonOrText(e.getValue()));
         }

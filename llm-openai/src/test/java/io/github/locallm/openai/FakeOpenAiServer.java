@@ -422,7 +422,10 @@ final class FakeOpenAiServer implements AutoCloseable {
                 lastUser = lastContent;
             }
         }
-        if (chat && body.path("tools").size() > 0 && lastRole.equals("user") && lastUser.contains("weather")) {
+        boolean required = body.path("tool_choice").asText("").equals("required")
+                || body.path("tool_choice").path("type").asText("").equals("function");
+        if (chat && body.path("tools").size() > 0 && lastRole.equals("user")
+                && (lastUser.contains("weather") || required)) {
             JsonNode tool = body.path("tools").get(0).path("function");
             toolCall = obj().put("id", "call_" + Integer.toHexString(Math.abs(prompt.hashCode())))
                     .put("name", tool.path("name").asText())
@@ -433,7 +436,8 @@ final class FakeOpenAiServer implements AutoCloseable {
             if (chat && lastRole.equals("tool")) {
                 out.addAll(split("The tool said: " + lastContent));
             } else if (json) {
-                out.addAll(split("{\"word\": \"" + piece(prompt, seed, 0).strip() + "\", \"count\": 3}"));
+                out.addAll(split(jsonAnswer(body.path("response_format").path("json_schema").path("schema"),
+                        piece(prompt, seed, 0).strip())));
             }
         }
         int limit = maxTokens > 0 ? maxTokens : Integer.MAX_VALUE;
@@ -621,6 +625,28 @@ final class FakeOpenAiServer implements AutoCloseable {
         } finally {
             active.decrementAndGet();
         }
+    }
+
+    /**
+     * What the model writes under a response format: an object with every property of the schema (a word for a
+     * string, cut to its maxLength; 3 for a number; true for a boolean), or a small object without a schema.
+     */
+    static String jsonAnswer(JsonNode schema, String word) {
+        if (!schema.path("properties").isObject()) {
+            return "{\"word\": \"" + word + "\", \"count\": 3}";
+        }
+        ObjectNode out = obj();
+        for (Map.Entry<String, JsonNode> p : schema.path("properties").properties()) {
+            switch (p.getValue().path("type").asText("string")) {
+                case "integer", "number" -> out.put(p.getKey(), 3);
+                case "boolean" -> out.put(p.getKey(), true);
+                default -> {
+                    int max = p.getValue().path("maxLength").asInt(Integer.MAX_VALUE);
+                    out.put(p.getKey(), word.substring(0, Math.min(word.length(), max)));
+                }
+            }
+        }
+        return out.toString();
     }
 
     private static void logprob(ObjectNode choice, String piece, String prompt, int i, int top) {

@@ -2,6 +2,7 @@ package io.github.locallm.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.locallm.Capability;
@@ -171,6 +172,23 @@ class OpenAiWireTest {
                     .isEqualTo(s.split(FakeOpenAiServer.render(s.last("/apply-template").body().path("messages")))
                             .size());
         }
+    }
+
+    @Test
+    void imagesTravelAsDataUrlsWhenVisionIsOn() throws Exception {
+        FakeOpenAiServer s = server(FakeOpenAiServer.Flavour.VLLM);
+        ChatMessage withImage = new ChatMessage(ChatMessage.Role.USER, "What is this?", List.of(),
+                List.of("iVBORw0KGgo="), "");
+        assertThat(catchThrowableOfType(() -> open(s, "").chat(List.of(withImage), GenerationOptions.defaults()),
+                io.github.locallm.UnsupportedCapabilityException.class)).as("no vision unless said").isNotNull();
+        LocalLlm llm = open(s, "vision=true");
+        llm.chat(List.of(withImage), GenerationOptions.builder().maxTokens(2).build());
+        JsonNode content = s.last("/v1/chat/completions").body().path("messages").get(0).path("content");
+        assertThat(content.get(0).path("type").asText()).isEqualTo("text");
+        assertThat(content.get(0).path("text").asText()).isEqualTo("What is this?");
+        assertThat(content.get(1).path("type").asText()).isEqualTo("image_url");
+        assertThat(content.get(1).path("image_url").path("url").asText())
+                .isEqualTo("data:image/png;base64,iVBORw0KGgo=");
     }
 
     @Test
@@ -486,6 +504,17 @@ class OpenAiWireTest {
                 n -> null);
         assertThat(settings.toString()).doesNotContain(key);
         assertThat(Redaction.spec("openai:http://h/v1?model=m&api_key=" + key)).doesNotContain(key);
+    }
+
+    @Test
+    void anExtraThatWouldReplaceAnOptionIsRefused() throws Exception {
+        LocalLlm llm = open(server(FakeOpenAiServer.Flavour.VLLM), "");
+        for (String key : List.of("temperature", "max_tokens", "model", "tools", "stop")) {
+            assertThatThrownBy(() -> llm.chat(List.of(ChatMessage.user("hi")),
+                    GenerationOptions.builder().backendOption("openai", key, "1").build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[" + key + "]")
+                    .hasMessageContaining("GenerationOptions");
+        }
     }
 
     @Test

@@ -10,6 +10,7 @@ import io.github.locallm.Completion;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.ThinkLevel;
 import io.github.locallm.ToolCall;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -302,7 +303,12 @@ final class OllamaApi {
             if (think.isBoolean()) {
                 b.think(think.asBoolean());
             } else if (think.isTextual()) {
-                b.think(!think.asText().equalsIgnoreCase("none") && !think.asText().equalsIgnoreCase("false"));
+                try {
+                    b.think(ThinkLevel.parse(think.asText()));
+                } catch (IllegalArgumentException e) {
+                    throw HttpError.badRequest("think", "'think' must be true, false, \"low\", \"medium\" or \"high\": "
+                            + think.asText());
+                }
             } else {
                 throw HttpError.badRequest("think", "'think' must be a boolean or a level (\"low\", \"medium\", \"high\")");
             }

@@ -9,6 +9,7 @@ import io.github.locallm.ChatMessage;
 import io.github.locallm.Completion;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.ThinkLevel;
 import io.github.locallm.ToolCall;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -33,6 +34,8 @@ final class OpenAiApi {
     private static final SecureRandom IDS = new SecureRandom();
     /** OpenAI's default for the legacy completions endpoint when {@code max_tokens} is absent. */
     private static final long COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+    /** Backends whose per-call {@code tool_choice=required} forces a tool call. */
+    private static final java.util.Set<String> IN_PROCESS_TOOL_CHOICE = java.util.Set.of("llamacpp", "djl");
 
     private final LlmServer server;
     private final ObjectMapper mapper;
@@ -285,16 +288,35 @@ final class OpenAiApi {
         responseFormat(b, body.get("response_format"));
         JsonNode toolChoice = body.get("tool_choice");
         boolean toolsOff = toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("none");
-        if (toolChoice != null && (toolChoice.isObject()
-                || (toolChoice.isTextual() && toolChoice.asText().equals("required")))) {
-            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\" or \"none\" on this server");
+        if (toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("required")) {
+            // the in-process engines force a tool call with a grammar; other backends cannot promise one
+            String backend = slot.llm.info().backend();
+            if (!IN_PROCESS_TOOL_CHOICE.contains(backend)) {
+                throw HttpError.unsupported("tool_choice", "'tool_choice' \"required\" needs an in-process model "
+                        + "(llamacpp, djl); model '" + slot.name + "' runs on " + backend);
+            }
+            b.backendOption(backend, "tool_choice", "required");
+        } else if (toolChoice != null && !toolChoice.isNull()
+                && !(toolChoice.isTextual() && toolChoice.asText().matches("auto|none"))) {
+            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\" or \"required\" "
+                    + "on this server");
         }
         if (!toolsOff) {
             Conversions.tools(b, body.get("tools"), mapper);
         }
         String effort = Conversions.text(body, "reasoning_effort");
         if (effort != null && slot.llm.info().supports(Capability.THINKING)) {
-            b.think(!effort.toLowerCase(Locale.ROOT).matches("none|minimal"));
+            String e = effort.strip().toLowerCase(Locale.ROOT);
+            if (e.equals("none") || e.equals("minimal")) {
+                b.think(false);
+            } else {
+                try {
+                    b.think(ThinkLevel.parse(e));
+                } catch (IllegalArgumentException bad) {
+                    throw HttpError.badRequest("reasoning_effort", "'reasoning_effort' must be none, minimal, low, "
+                            + "medium or high: " + effort);
+                }
+            }
         }
         GenerationOptions options = build(b);
         boolean stream = Conversions.bool(body, "stream", false);

@@ -8,6 +8,7 @@ import dev.langchain4j.data.message.AiMessage;
 import dev.langchain4j.data.message.ToolExecutionResultMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
@@ -92,6 +93,25 @@ class OpenAiClientsTest {
                 ToolExecutionResultMessage.from(calls.get(0), "sunny")).toolSpecifications(weather).build());
         assertThat(answer.aiMessage().hasToolExecutionRequests()).isFalse();
         assertThat(answer.aiMessage().text()).isNotBlank();
+    }
+
+    @Test
+    void toolCallsOfTheInProcessGgufModel() {
+        // the tiny GGUF cannot choose to call a tool: tool_choice=required makes llama.cpp's grammar force one
+        OpenAiChatModel chat = OpenAiChatModel.builder().baseUrl(v1()).apiKey("unused").modelName("tiny")
+                .temperature(0.0).maxTokens(128).timeout(Duration.ofSeconds(60)).build();
+        // an enum keeps the forced arguments short: a random model need not end a free string
+        ToolSpecification weather = ToolSpecification.builder().name("get_weather").description("Weather of a city")
+                .parameters(JsonObjectSchema.builder().addEnumProperty("city", List.of("Lyon", "Paris"))
+                        .required("city").build()).build();
+        ChatResponse r = chat.chat(ChatRequest.builder().messages(UserMessage.from("What is the weather in Lyon"))
+                .toolSpecifications(weather).toolChoice(ToolChoice.REQUIRED).build());
+        List<ToolExecutionRequest> calls = r.aiMessage().toolExecutionRequests();
+        assertThat(calls).isNotEmpty();
+        assertThat(calls.get(0).name()).isEqualTo("get_weather");
+        assertThat(calls.get(0).id()).isNotBlank();
+        assertThat(calls.get(0).arguments()).startsWith("{").contains("\"city\"").containsAnyOf("Lyon", "Paris");
+        assertThat(r.finishReason()).isEqualTo(FinishReason.TOOL_EXECUTION);
     }
 
     @Test

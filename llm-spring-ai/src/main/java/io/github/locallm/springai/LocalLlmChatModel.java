@@ -42,11 +42,13 @@ public final class LocalLlmChatModel implements ChatModel, AutoCloseable {
     private final String modelName;
     private final String backend;
     private final GenerationOptions defaults;
+    private final boolean requireToolCall;
 
     private LocalLlmChatModel(Builder b) {
         this.llm = b.llm;
         this.owned = b.owned;
         this.defaults = b.defaults;
+        this.requireToolCall = b.requireToolCall;
         this.modelName = llm.info().model();
         this.backend = llm.info().backend();
     }
@@ -70,7 +72,7 @@ public final class LocalLlmChatModel implements ChatModel, AutoCloseable {
     @Override
     public ChatResponse call(Prompt prompt) {
         Objects.requireNonNull(prompt, "prompt");
-        GenerationOptions options = Mapping.options(modelName, defaults, prompt.getOptions());
+        GenerationOptions options = Mapping.options(modelName, backend, defaults, prompt, requireToolCall);
         Completion c = llm.chat(Mapping.messages(prompt.getInstructions()), options);
         return Mapping.response(backend, modelName, c);
     }
@@ -86,7 +88,7 @@ public final class LocalLlmChatModel implements ChatModel, AutoCloseable {
             List<ChatMessage> messages;
             GenerationOptions options;
             try {
-                options = Mapping.options(modelName, defaults, prompt.getOptions());
+                options = Mapping.options(modelName, backend, defaults, prompt, requireToolCall);
                 messages = Mapping.messages(prompt.getInstructions());
             } catch (RuntimeException e) {
                 sink.error(e);
@@ -170,6 +172,7 @@ public final class LocalLlmChatModel implements ChatModel, AutoCloseable {
         private final LocalLlm llm;
         private GenerationOptions defaults = GenerationOptions.defaults();
         private boolean owned;
+        private boolean requireToolCall;
 
         private Builder(LocalLlm llm) {
             this.llm = Objects.requireNonNull(llm, "llm");
@@ -181,6 +184,18 @@ public final class LocalLlmChatModel implements ChatModel, AutoCloseable {
          */
         public Builder defaultOptions(GenerationOptions defaults) {
             this.defaults = Objects.requireNonNull(defaults, "defaults");
+            return this;
+        }
+
+        /**
+         * Asks an in-process model (llamacpp, djl) to answer each user message with a call of one of the prompt's
+         * tools, its arguments constrained to the tool's schema; after the tool results the model answers freely.
+         *
+         * @param required true to require the call
+         * @return this builder
+         */
+        public Builder requireToolCall(boolean required) {
+            this.requireToolCall = required;
             return this;
         }
 

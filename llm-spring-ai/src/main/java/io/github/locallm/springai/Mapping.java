@@ -22,6 +22,7 @@ import org.springframework.ai.chat.metadata.DefaultUsage;
 import org.springframework.ai.chat.model.ChatResponse;
 import org.springframework.ai.chat.model.Generation;
 import org.springframework.ai.chat.prompt.ChatOptions;
+import org.springframework.ai.chat.prompt.Prompt;
 import org.springframework.ai.content.Media;
 import org.springframework.ai.model.tool.StructuredOutputChatOptions;
 import org.springframework.ai.model.tool.ToolCallingChatOptions;
@@ -84,14 +85,29 @@ final class Mapping {
     }
 
     /**
-     * The options of one call: the adapter's default {@link GenerationOptions}, the model's default Spring AI
-     * options, then the prompt's options, each laid over the one before.
+     * The options of one call: the adapter's default {@link GenerationOptions} with the prompt's options laid over
+     * them, and a required tool call when asked for and the conversation ends with the user's message: a required
+     * call answers the user, and once tool results follow the model answers freely, so that Spring AI's
+     * tool-calling loop ends.
      */
-    static GenerationOptions options(String modelName, GenerationOptions defaults, ChatOptions prompt) {
+    static GenerationOptions options(String modelName, String backend, GenerationOptions defaults, Prompt prompt,
+                                     boolean requireToolCall) {
         GenerationOptions.Builder b = defaults.toBuilder();
-        if (prompt == null) {
-            return b.build();
+        List<Message> messages = prompt.getInstructions();
+        if (requireToolCall && !messages.isEmpty() && messages.get(messages.size() - 1) instanceof UserMessage) {
+            if (!REQUIRED_TOOL_CHOICE.contains(backend)) {
+                throw new IllegalArgumentException("a required tool call is supported on the in-process backends "
+                        + "(llamacpp, djl), not on " + backend);
+            }
+            b.backendOption(backend, "tool_choice", "required");
         }
+        return prompt.getOptions() == null ? b.build() : overlay(b, modelName, prompt.getOptions());
+    }
+
+    /** Backends whose {@code tool_choice} backend option accepts {@code required}. */
+    private static final java.util.Set<String> REQUIRED_TOOL_CHOICE = java.util.Set.of("llamacpp", "djl");
+
+    private static GenerationOptions overlay(GenerationOptions.Builder b, String modelName, ChatOptions prompt) {
         if (prompt.getModel() != null && !prompt.getModel().equals(modelName)) {
             throw new IllegalArgumentException("this model is '" + modelName + "'; a LocalLlm serves one model, so "
                     + "open a LocalLlm for '" + prompt.getModel() + "' instead");

@@ -33,7 +33,7 @@ public class LocalLlmAutoConfiguration {
         LocalLlm llm = LocalLlm.open(chat.getModel(), chat.openOptions());
         try {
             return LocalLlmChatModel.builder(llm).defaultOptions(chat.getOptions().toGenerationOptions())
-                    .owned(true).build();
+                    .requireToolCall(chat.getOptions().isRequireToolCall()).owned(true).build();
         } catch (RuntimeException e) {
             llm.close();
             throw e;

@@ -81,6 +81,17 @@ public class LocalLlmProperties {
         private Integer maxTokens;
         private Long seed;
         private List<String> stop = new ArrayList<>();
+        private boolean requireToolCall;
+
+        /** @return whether each user message must be answered with a tool call (in-process backends) */
+        public boolean isRequireToolCall() {
+            return requireToolCall;
+        }
+
+        /** @param requireToolCall whether each user message must be answered with a tool call */
+        public void setRequireToolCall(boolean requireToolCall) {
+            this.requireToolCall = requireToolCall;
+        }
 
         GenerationOptions toGenerationOptions() {
             GenerationOptions.Builder b = GenerationOptions.builder();
