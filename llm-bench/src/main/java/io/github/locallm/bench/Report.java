@@ -323,7 +323,8 @@ final class Report {
         double lim16 = b.workload == null ? Double.NaN
                 : bestBandwidth() * 1e9 / b.workload.weightBytesPerTokenF16();
         md.append("DJL backend before and after (the earlier build's llm-core and llm-djl jars in alternating child "
-                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes):\n\n");
+                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes"
+                + (b.djlOneThread ? "; every DJL child with `OMP_NUM_THREADS=1`" : "") + "):\n\n");
         md.append("| Metric | F32 before | F32 after | after / before | F16 before | F16 after | after / before |\n"
                 + "|---|---|---|---|---|---|---|\n");
         String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},
