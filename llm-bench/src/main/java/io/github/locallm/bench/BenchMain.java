@@ -100,7 +100,7 @@ public final class BenchMain {
                 : logs.resolveSibling("bench-quick");
         Files.createDirectories(out);
         Files.createDirectories(logs);
-        List<String> only = List.of(a.getOrDefault("only", "llama,chat,isolation,djl,ollama").split(","));
+        List<String> only = List.of(a.getOrDefault("only", "engines,llama,chat,isolation,djl,ollama").split(","));
         BenchMain bench = new BenchMain(Config.of(full), logs);
         bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
@@ -142,6 +142,9 @@ public final class BenchMain {
         try {
             log(String.format("workload: %,d parameters written in %.1f s to %s", workload.config.parameterCount(),
                     workload.writeSeconds, workload.dir));
+            if (only.contains("engines")) {
+                engines(workload.ggufQ8);
+            }
             if (only.contains("llama")) {
                 llama("Q8_0", workload.ggufQ8);
                 llama("F32", workload.ggufF32);
@@ -194,6 +197,29 @@ public final class BenchMain {
                     "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
                     "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=9",
                     "budgetMs=" + BUDGET_PER_CHILD_MS);
+        }
+    }
+
+    /**
+     * The two llama.cpp engines of the backend and the same native library driven from C, on one file with the
+     * same threads and prompts, in rotating order round after round.
+     */
+    private void engines(Path model) {
+        if (overBudget("engines")) {
+            return;
+        }
+        String[] variants = {"llamacpp", "jllama", "native-c"};
+        for (int threads : new int[] {1, 2}) {
+            for (int round = 0; round < config.llamaRounds; round++) {
+                for (int k = 0; k < variants.length; k++) {
+                    String variant = variants[(k + round) % variants.length];
+                    child("engines.t" + threads + "." + variant, variant.equals("native-c") ? "native-c" : "generate",
+                            300, "variant=" + variant, "model=" + model, "ctx=1024", "threads=" + threads,
+                            "promptTokens=" + config.promptTokens, "genTokens=" + config.genTokens,
+                            "reps=" + config.llamaReps, "warmups=1", "round=" + round,
+                            "budgetMs=" + BUDGET_PER_CHILD_MS);
+                }
+            }
         }
     }
 
