@@ -6,6 +6,10 @@ import java.util.stream.Stream;
 /**
  * A generation read as an iterator of text pieces; closing it cancels the generation.
  *
+ * <p>The generation runs only a few pieces ahead of the reader: a reader that stops reading pauses it, and
+ * closing the iterator ends it with {@link FinishReason#CANCELLED}. Read to the end or close it (a
+ * try-with-resources block does); an iterator left open holds its generation until the model is closed.
+ *
  * <pre>{@code
  * try (TokenStream tokens = llm.tokens("Explique-moi Python en une phrase")) {
  *     tokens.forEachRemaining(System.out::print);

@@ -36,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * (a Markdown file whose section between {@code <!-- bench:results:begin -->} and
  * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,isolation,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
  * reuse it on later runs instead of a deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an
- * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table).
+ * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table),
+ * {@code --djlOneThread=true} (the DJL children run with {@code OMP_NUM_THREADS=1}).
  * Not thread-safe; run one at a time.
  */
 public final class BenchMain {
@@ -60,6 +61,8 @@ public final class BenchMain {
 
     /** A classpath holding an earlier build of llm-core and llm-djl, for before/after DJL runs; or null. */
     String djlBefore;
+    /** Whether the DJL children run with {@code OMP_NUM_THREADS=1}. */
+    boolean djlOneThread;
 
     private BenchMain(Config config, Path logs) {
         this.config = config;
@@ -97,8 +100,9 @@ public final class BenchMain {
                 : logs.resolveSibling("bench-quick");
         Files.createDirectories(out);
         Files.createDirectories(logs);
-        List<String> only = List.of(a.getOrDefault("only", "llama,chat,isolation,djl,ollama").split(","));
+        List<String> only = List.of(a.getOrDefault("only", "engines,llama,chat,isolation,djl,ollama").split(","));
         BenchMain bench = new BenchMain(Config.of(full), logs);
+        bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
         bench.djlBefore = before.isBlank() ? null : before;
         bench.run(only, a.get("workload"));
@@ -138,6 +142,9 @@ public final class BenchMain {
         try {
             log(String.format("workload: %,d parameters written in %.1f s to %s", workload.config.parameterCount(),
                     workload.writeSeconds, workload.dir));
+            if (only.contains("engines")) {
+                engines(workload.ggufQ8);
+            }
             if (only.contains("llama")) {
                 llama("Q8_0", workload.ggufQ8);
                 llama("F32", workload.ggufF32);
@@ -193,6 +200,29 @@ public final class BenchMain {
         }
     }
 
+    /**
+     * The two llama.cpp engines of the backend and the same native library driven from C, on one file with the
+     * same threads and prompts, in rotating order round after round.
+     */
+    private void engines(Path model) {
+        if (overBudget("engines")) {
+            return;
+        }
+        String[] variants = {"llamacpp", "jllama", "native-c"};
+        for (int threads : new int[] {1, 2}) {
+            for (int round = 0; round < config.llamaRounds; round++) {
+                for (int k = 0; k < variants.length; k++) {
+                    String variant = variants[(k + round) % variants.length];
+                    child("engines.t" + threads + "." + variant, variant.equals("native-c") ? "native-c" : "generate",
+                            300, "variant=" + variant, "model=" + model, "ctx=1024", "threads=" + threads,
+                            "promptTokens=" + config.promptTokens, "genTokens=" + config.genTokens,
+                            "reps=" + config.llamaReps, "warmups=1", "round=" + round,
+                            "budgetMs=" + BUDGET_PER_CHILD_MS);
+                }
+            }
+        }
+    }
+
     private void chat() {
         if (overBudget("chat")) {
             return;
@@ -226,7 +256,13 @@ public final class BenchMain {
         Path jfr = logs.resolve("djl-profile.jfr");
         // With a classpath of the DJL backend as it was before (its llm-core and llm-djl jars), the same
         // children run on it too, alternating with the current code in every round.
-        List<String> before = djlBefore == null ? null : List.of("cp:" + djlBefore);
+        List<String> before = djlBefore == null ? null : new ArrayList<>(List.of("cp:" + djlBefore));
+        // On a crowded machine a 2-thread OpenMP team stalls at every operator's barrier whenever one of its
+        // threads is descheduled; one thread per process makes before/after pairs comparable there.
+        List<String> threads = djlOneThread ? List.of("env:OMP_NUM_THREADS=1") : List.of();
+        if (before != null) {
+            before.addAll(threads);
+        }
         // Before/after pairs get an extra round: on a shared machine each pair is a noisy sample.
         int rounds = before == null ? config.djlRounds : config.djlRounds + 1;
         for (int round = 0; round < rounds; round++) {
@@ -243,7 +279,7 @@ public final class BenchMain {
                     child("djl." + dtype + ".before", "generate", 400, before, params);
                 }
                 child("djl." + dtype, "generate", 400, profile && dtype.equals("F32")
-                        ? List.of("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile") : List.of(), params);
+                        ? List.of("-XX:StartFlightRecording=filename=" + jfr + ",settings=profile") : threads, params);
                 if (before != null && !beforeFirst) {
                     child("djl." + dtype + ".before", "generate", 400, before, params);
                 }

@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One model in one process: load time, then warm-up and repeated greedy generations of a fixed prompt length,
  * through the raw {@code de.kherud:llama} API ({@code variant=raw}) or through {@link LocalLlm} with a named
- * backend ({@code variant=llamacpp} or {@code variant=djl}), or the llama.cpp backend in an engine process
+ * backend ({@code variant=llamacpp}: the llamacpp engine, {@code variant=jllama}: the llamacpp backend on its
+ * de.kherud engine, or {@code variant=djl}), or the llama.cpp backend in an engine process
  * ({@code variant=isolated}, {@code isolate=process}).
  */
 final class GenerationBench {
@@ -167,12 +168,16 @@ final class GenerationBench {
         private final LocalLlm llm;
 
         Backend(String variant, Path path, int ctx, int threads) {
-            // variant "isolated": the llama.cpp backend in an engine process (isolate=process)
+            // variant "isolated": the llama.cpp backend in an engine process (isolate=process);
+            // "llamacpp" and "jllama": the llama.cpp backend on that engine
             boolean isolated = variant.equals("isolated");
-            String backend = isolated ? "llamacpp" : variant;
+            boolean llama = isolated || variant.equals("llamacpp") || variant.equals("jllama");
+            String backend = llama ? "llamacpp" : variant;
             OpenOptions.Builder b = OpenOptions.builder().backend(backend).contextLength(ctx);
             if (isolated) {
                 b.parameter("isolate", "process");
+            } else if (llama) {
+                b.parameter("engine", variant);
             }
             if (!backend.equals("djl")) {
                 b.threads(threads);

@@ -22,6 +22,7 @@ final class Report {
     private String build() {
         run();
         targets();
+        engines();
         llama();
         chat();
         isolation();
@@ -139,6 +140,45 @@ final class Report {
 
     private double bestBandwidth() {
         return b.bestBandwidth();
+    }
+
+    /** The llamacpp engine against the jllama engine and the same native library driven from C. */
+    private void engines() {
+        for (int threads : new int[] {1, 2}) {
+            String n = "engines.t" + threads + ".llamacpp";
+            String o = "engines.t" + threads + ".jllama";
+            String c = "engines.t" + threads + ".native-c";
+            if (!b.runs.containsKey(n) && !b.runs.containsKey(o) && !b.runs.containsKey(c)) {
+                continue;
+            }
+            md.append("### llama.cpp engines, ").append(threads).append(threads == 1 ? " thread" : " threads")
+                    .append(": llamacpp (C API through JNA) vs jllama (de.kherud:llama b4916) vs C (Q8_0)\n\n");
+            md.append("Same GGUF file, same threads, same prompts, the three variants in rotating order in each round. ")
+                    .append("C is `llama_driver.c` compiled with gcc against the libraries the llamacpp engine loaded. ")
+                    .append("The machine is shared with other builds: read the ratios, not the absolute numbers.\n\n");
+            md.append("| Metric | llamacpp | jllama | C | llamacpp / jllama | llamacpp / C |\n|---|---|---|---|---|---|\n");
+            for (String[] m : new String[][] {{"Load time (ms)", "loadMs", "0"}, {"Time to first token (ms)", "ttftMs", "1"},
+                {"Prompt tokens/s", "promptTps", "1"}, {"Generation tokens/s", "genTps", "2"}}) {
+                int d = Integer.parseInt(m[2]);
+                double vn = b.value(n, m[1]);
+                double vo = b.value(o, m[1]);
+                double vc = b.value(c, m[1]);
+                md.append("| ").append(m[0]).append(" | ").append(f(vn, d)).append(" | ").append(f(vo, d)).append(" | ")
+                        .append(f(vc, d)).append(" | ").append(f(vn / vo, 2)).append("× | ").append(f(vn / vc, 2))
+                        .append("× |\n");
+            }
+            md.append("| Generation tokens/s, rounds min..max | ").append(range(n)).append(" | ").append(range(o))
+                    .append(" | ").append(range(c)).append(" | | |\n\n");
+        }
+    }
+
+    private String range(String key) {
+        List<Double> v = b.values(key, "genTps");
+        if (v.isEmpty()) {
+            return "—";
+        }
+        return f(v.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN), 1) + ".."
+                + f(v.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN), 1);
     }
 
     private void isolation() {
@@ -283,7 +323,8 @@ final class Report {
         double lim16 = b.workload == null ? Double.NaN
                 : bestBandwidth() * 1e9 / b.workload.weightBytesPerTokenF16();
         md.append("DJL backend before and after (the earlier build's llm-core and llm-djl jars in alternating child "
-                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes):\n\n");
+                + "JVMs of the same run; F16 is the same model stored in F16, its limit counts F16 bytes"
+                + (b.djlOneThread ? "; every DJL child with `OMP_NUM_THREADS=1`" : "") + "):\n\n");
         md.append("| Metric | F32 before | F32 after | after / before | F16 before | F16 after | after / before |\n"
                 + "|---|---|---|---|---|---|---|\n");
         String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},

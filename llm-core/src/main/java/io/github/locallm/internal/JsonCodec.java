@@ -513,11 +513,16 @@ public final class JsonCodec {
                             if (pos + 4 > s.length()) {
                                 throw error("invalid \\u escape");
                             }
-                            try {
-                                sb.append((char) Integer.parseInt(s.substring(pos, pos + 4), 16));
-                            } catch (NumberFormatException ex) {
-                                throw error("invalid \\u escape");
+                            // exactly four hex digits: Integer.parseInt would also take a sign ("\\u+041")
+                            int code = 0;
+                            for (int k = 0; k < 4; k++) {
+                                int digit = Character.digit(s.charAt(pos + k), 16);
+                                if (digit < 0 || s.charAt(pos + k) > 'f') {
+                                    throw error("invalid \\u escape");
+                                }
+                                code = code * 16 + digit;
                             }
+                            sb.append((char) code);
                             pos += 4;
                         }
                         default -> {

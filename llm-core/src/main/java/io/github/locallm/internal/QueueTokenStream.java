@@ -7,16 +7,24 @@ import java.util.NoSuchElementException;
 import java.util.Spliterator;
 import java.util.Spliterators;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 
 /**
- * A generation read as an iterator: the generating thread queues pieces, the reader takes them.
+ * A generation read as an iterator: the generating thread queues pieces, the reader takes them. The
+ * generation runs at most {@link #AHEAD} pieces ahead of the reader and then waits for it, so a reader that
+ * stops reading holds the generation (and its memory) until it reads on or closes the iterator.
  *
  * <p>Not thread-safe, except {@link #close()}.
  */
 public final class QueueTokenStream implements TokenStream, GenerationListener {
+    /** Pieces the generation may produce before the reader took them. */
+    public static final int AHEAD = 8;
+
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final Semaphore room = new Semaphore(AHEAD);
     private final Cancellation cancellation;
     private volatile Generation generation;
     private volatile boolean closed;
@@ -38,6 +46,18 @@ public final class QueueTokenStream implements TokenStream, GenerationListener {
 
     @Override
     public void onToken(String text) {
+        try {
+            while (!room.tryAcquire(20, TimeUnit.MILLISECONDS)) {
+                if (closed || cancellation.isCancelled()) {
+                    // nobody reads any more: the piece is dropped and the backend sees the cancel next
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            cancellation.cancel();
+            return;
+        }
         queue.add(text);
     }
 
@@ -123,7 +143,11 @@ public final class QueueTokenStream implements TokenStream, GenerationListener {
 
     private Object take() {
         try {
-            return queue.take();
+            Object item = queue.take();
+            if (item instanceof String) {
+                room.release();
+            }
+            return item;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             cancellation.cancel();

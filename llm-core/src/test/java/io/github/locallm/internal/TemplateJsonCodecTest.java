@@ -12,6 +12,15 @@ import org.junit.jupiter.api.Test;
 class TemplateJsonCodecTest {
 
     @Test
+    void unicodeEscapesTakeExactlyFourHexDigits() {
+        assertThat(JsonCodec.parse("\"\\u0041\\u00e9\\u00E9\"")).isEqualTo("A\u00e9\u00e9");
+        for (String bad : List.of("\\u+041", "\\u-041", "\\u 041", "\\u004", "\\u00g1", "\\u\uff10041")) {
+            assertThatThrownBy(() -> JsonCodec.parse("\"" + bad + "\"")).as(bad)
+                    .isInstanceOf(JsonCodec.JsonException.class).hasMessageContaining("escape");
+        }
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void parsesStandardJsonInOrder() {
         Object v = JsonCodec.parse(" {\"b\": [1, 2.5, -3e2, true, false, null], \"a\": \"\\u00e9\\n\\\"\", \"c\": {}} ");

@@ -1,5 +1,8 @@
 package io.github.locallm.llamacpp;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import de.kherud.llama.InferenceParameters;
 import de.kherud.llama.LlamaIterator;
 import de.kherud.llama.LlamaOutput;
@@ -15,6 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * each generation; models are shared and never freed (see {@link SharedModel}).
  */
 final class JllamaEngine implements Engine {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
 
     private final SharedModel shared;
     private final String spec;
@@ -90,8 +95,12 @@ final class JllamaEngine implements Engine {
             NativeRequest.put(p, e.getKey(), v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v)
                     : Double.toString(v));
         }
+        if (s.lazy()) {
+            throw new io.github.locallm.UnsupportedCapabilityException("lazy grammars (grammars switched on by a"
+                    + " trigger) need the llamacpp engine; model " + spec + " runs on engine=jllama");
+        }
         if (s.grammar() != null) {
-            NativeRequest.put(p, "grammar", Json.quote(s.grammar()));
+            NativeRequest.put(p, "grammar", JSON.getNodeFactory().textNode(s.grammar()).toString());
         }
         if (s.jsonSchema() != null) {
             NativeRequest.put(p, "json_schema", s.jsonSchema());
@@ -193,10 +202,11 @@ final class JllamaEngine implements Engine {
         String m = String.valueOf(e.getMessage());
         if (m.startsWith("{")) {
             try {
-                if (Json.parse(m) instanceof Map<?, ?> json && json.get("message") instanceof String str) {
-                    return str.replace('\n', ' ');
+                JsonNode message = JSON.readTree(m).path("message");
+                if (message.isTextual()) {
+                    return message.asText().replace('\n', ' ');
                 }
-            } catch (IllegalArgumentException notJson) {
+            } catch (JsonProcessingException notJson) {
                 // keep the raw text
             }
         }

@@ -1,5 +1,9 @@
 package io.github.locallm.llamacpp;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import io.github.locallm.Capability;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ContextOverflowException;
@@ -51,6 +55,7 @@ final class LlamaCppBackend implements LlmBackend {
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
             "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
 
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
@@ -351,17 +356,17 @@ final class LlamaCppBackend implements LlmBackend {
         } else if (rf.kind() == ResponseFormat.Kind.JSON) {
             grammar = Gbnf.JSON_GRAMMAR;
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
-            Object schema;
+            JsonNode schema;
             try {
-                schema = Json.parse(rf.schema().orElseThrow());
-            } catch (IllegalArgumentException e) {
+                schema = JSON.readTree(rf.schema().orElseThrow());
+            } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("the JSON schema for model " + spec + " is not valid JSON: "
-                        + e.getMessage(), e);
+                        + e.getOriginalMessage(), e);
             }
-            if (!(schema instanceof Map)) {
+            if (schema == null || !schema.isObject()) {
                 throw new IllegalArgumentException("the JSON schema for model " + spec + " must be a JSON object");
             }
-            jsonSchema = Json.write(schema);
+            jsonSchema = schema.toString();
         }
         return new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
                 cachePrompt);

@@ -109,6 +109,10 @@ public final class OllamaProvider implements LlmProvider {
     static final int MAX_HEADERS = 32;
     /** Longest header value, in chars. */
     static final int MAX_HEADER_VALUE = 8192;
+    /** Headers that frame the message or the connection: set by the HTTP client, never by a setting. */
+    private static final Set<String> FRAMING_HEADERS = Set.of("host", "content-length", "transfer-encoding",
+            "connection", "keep-alive", "upgrade", "te", "trailer", "accept-encoding", "content-encoding",
+            "proxy-authorization", "proxy-connection");
     static final int FALLBACK_CONTEXT = OptionValues.DEFAULT_CONTEXT_CAP;
     private static final List<String> KNOWN = List.of(OpenOptions.CONTEXT_LENGTH, OpenOptions.THREADS,
             OpenOptions.GPU_LAYERS, HOST, TLS, BEARER_TOKEN, KEEP_ALIVE, PULL, CONNECT_TIMEOUT, FIRST_TOKEN_TIMEOUT,
@@ -161,6 +165,11 @@ public final class OllamaProvider implements LlmProvider {
                 String name = e.getKey().substring(HEADER_PREFIX.length());
                 if (keys.size() - KNOWN.size() >= MAX_HEADERS) {
                     throw new IllegalArgumentException("at most " + MAX_HEADERS + " header.* settings (model "
+                            + request.spec() + ")");
+                }
+                if (FRAMING_HEADERS.contains(name.toLowerCase(java.util.Locale.ROOT))) {
+                    throw new IllegalArgumentException("setting " + e.getKey() + " names a header the HTTP client"
+                            + " sets itself (message framing, compression, connection, proxy); leave it out (model "
                             + request.spec() + ")");
                 }
                 if (e.getValue().length() > MAX_HEADER_VALUE) {

@@ -341,6 +341,10 @@ class OllamaProtocolTest {
         assertThatThrownBy(() -> open("fake-llm", "header.X-Key", "v\nInjected: 1"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("header.X-Key")
                 .hasMessageNotContaining("Injected");
+        for (String framing : List.of("Host", "Content-Length", "Transfer-Encoding", "Accept-Encoding")) {
+            assertThatThrownBy(() -> open("fake-llm", "header." + framing, "x"))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("sets itself");
+        }
         assertThatThrownBy(() -> open("fake-llm", "keep_alive", "5m\"}"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("keep_alive");
         assertThatThrownBy(() -> open("fake-llm", "embed_dimensions", "0"))

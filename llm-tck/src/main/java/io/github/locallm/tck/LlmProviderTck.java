@@ -157,6 +157,15 @@ public abstract class LlmProviderTck {
     }
 
     /**
+     * @return whether the model's JSON-schema output follows the schema (true for a backend that constrains
+     *     decoding or a real server); false for a test double that answers any schema with fixed JSON, and
+     *     then only the JSON syntax is checked
+     */
+    protected boolean followsJsonSchemas() {
+        return true;
+    }
+
+    /**
      * @return whether the backend refuses per-call options of its namespace it does not know, as the
      *     built-in backends do (a backend that forwards any key to a server by design returns false)
      */
@@ -578,16 +587,12 @@ public abstract class LlmProviderTck {
             Completion c = tokens.completion();
             assertThat(c.text()).as("the completion holds what was read").startsWith(first);
             assertThat(reference().text()).as("greedy output").startsWith(first);
-            // The iterator cannot hold the generation, which may end while this thread waits for a CPU
-            // between next() and close(): both outcomes are checked, neither depends on timing.
-            if (c.finishReason() == FinishReason.CANCELLED) {
-                assertThat(c.usage().completionTokens()).as("tokens of the cancelled generation")
-                        .isLessThan(longRunTokens());
-            } else {
-                assertThat(c.finishReason()).as("a generation that ended before close()").isEqualTo(FinishReason.LENGTH);
-                assertThat(c.usage().completionTokens()).isEqualTo(longRunTokens());
-                assertThat(c.text()).isEqualTo(llm.generate(prompt(), greedy(longRunTokens())).text());
-            }
+            // An iterator holds its generation a few pieces ahead of the reader, so a long generation read
+            // once cannot have ended: it must end cancelled, with far fewer tokens than it was allowed.
+            assertThat(c.finishReason()).as("finish reason of a generation whose iterator was closed")
+                    .isEqualTo(FinishReason.CANCELLED);
+            assertThat(c.usage().completionTokens()).as("tokens of the cancelled generation")
+                    .isLessThan(longRunTokens());
             assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
         }
 
@@ -1070,9 +1075,13 @@ public abstract class LlmProviderTck {
             Completion c = llm.generate(prompt(), greedy(jsonTokens() * 2).toBuilder()
                     .responseFormat(ResponseFormat.jsonSchema(CITY_SCHEMA)).build());
             if (c.finishReason() == FinishReason.STOP) {
-                Object v = io.github.locallm.internal.JsonCodec.parse(c.text());
-                assertThat(v).as(c.text()).isInstanceOf(java.util.Map.class);
-                assertThat(((java.util.Map<?, ?>) v).get("city")).as(c.text()).isInstanceOf(String.class);
+                assertThat(JsonSyntax.check(c.text()).verdict()).as(c.text()).isEqualTo(Verdict.COMPLETE);
+                if (followsJsonSchemas()) {
+                    Object v = io.github.locallm.internal.JsonCodec.parse(c.text());
+                    assertThat(v).as(c.text()).isInstanceOf(java.util.Map.class);
+                    assertThat(((java.util.Map<?, ?>) v).get("city")).as(c.text()).isInstanceOf(String.class);
+                    assertThat(((String) ((java.util.Map<?, ?>) v).get("city")).length()).isLessThanOrEqualTo(12);
+                }
             } else {
                 assertThat(JsonSyntax.check(c.text()).verdict()).as(c.text()).isIn(Verdict.COMPLETE, Verdict.PREFIX);
             }
