@@ -54,8 +54,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code engine}: {@code llamacpp} or {@code jllama}</li>
  * </ul>
  *
- * <p>Generation: every {@code GenerationOptions} field but tools and thinking; JSON mode through a grammar,
- * JSON schemas on {@code engine=jllama}. Backend options under {@code llamacpp.}: {@code grammar} (GBNF, checked
+ * <p>Generation: {@code GenerationOptions} fields; JSON mode and JSON schemas through grammars. Backend options under {@code llamacpp.}: {@code grammar} (GBNF, checked
  * in Java), {@code cache_prompt} (default true), {@code frequency_penalty}, {@code presence_penalty},
  * {@code repeat_last_n}, {@code typical_p}, {@code mirostat}, {@code mirostat_tau}, {@code mirostat_eta},
  * {@code dynatemp_range}, {@code dynatemp_exponent}, {@code xtc_probability}, {@code xtc_threshold},
