@@ -41,6 +41,7 @@ public final class ChildMain {
             switch (args[0]) {
                 case "generate": r = GenerationBench.run(p); break;
                 case "chat": r = ChatBench.run(p); break;
+                case "native-c": r = NativeDriverBench.run(p); break;
                 case "bandwidth": r = BandwidthBench.run(p); break;
                 case "ollama-client": r = OllamaClientBench.run(p); break;
                 case "ollama-server": serve(); return;

@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One model in one process: load time, then warm-up and repeated greedy generations of a fixed prompt length,
  * through the raw {@code de.kherud:llama} API ({@code variant=raw}) or through {@link LocalLlm} with a named
- * backend ({@code variant=llamacpp} or {@code variant=djl}), or the llama.cpp backend in an engine process
+ * backend ({@code variant=llamacpp}: the llamacpp engine, {@code variant=jllama}: the llamacpp backend on its
+ * de.kherud engine, or {@code variant=djl}), or the llama.cpp backend in an engine process
  * ({@code variant=isolated}, {@code isolate=process}).
  */
 final class GenerationBench {
@@ -97,6 +98,7 @@ final class GenerationBench {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("variant", variant);
+        r.put("settings", settings(variant, ctx, threads, warmups));
         r.put("reps", (double) ttft.size());
         r.put("loadMs", loadMs);
         r.put("ttftMs", Stats.median(ttft));
@@ -112,6 +114,25 @@ final class GenerationBench {
         return r;
     }
 
+    /** Returns the load and thread settings of one side, as the report prints them next to its ratios. */
+    static String settings(String variant, int ctx, int threads, int warmups) {
+        String load;
+        if (variant.startsWith("raw")) {
+            load = "de.kherud LlamaModel: ctx " + ctx + ", threads " + threads + ", batch threads " + threads
+                    + ", GPU layers 0, "
+                    + (variant.equals("raw-nowarmup") ? "batch " + Math.min(512, ctx) + ", micro-batch "
+                    + Math.min(512, ctx) + ", 1 sequence, no context shift, load warm-up skipped"
+                    : "binding defaults, load warm-up on");
+        } else if (variant.equals("djl")) {
+            load = "LocalLlm djl: ctx " + ctx;
+        } else {
+            load = "LocalLlm llamacpp (engine " + variant + "): ctx " + ctx + ", threads " + threads
+                    + ", batch threads " + threads + ", batch " + Math.min(512, ctx) + ", 1 sequence, load warm-up "
+                    + "skipped";
+        }
+        return load + "; " + warmups + " unmeasured short generation(s) on the measuring thread";
+    }
+
     /**
      * The raw binding, used the way its README shows: a streamed {@code generate} iterable. With
      * {@code noWarmup} the model is loaded with {@code --no-warmup}, one of the load settings of the llama.cpp
@@ -125,7 +146,11 @@ final class GenerationBench {
             ModelParameters mp = new ModelParameters().setModel(path.toString()).setCtxSize(ctx)
                     .setThreads(threads).setThreadsBatch(threads).setGpuLayers(0);
             if (noWarmup) {
-                mp.skipWarmup();
+                // Exactly the load settings of the backend's jllama engine: batch min(512, ctx), micro-batch
+                // min(batch, 512), one sequence, no context shift, no warm-up decode.
+                int batch = Math.min(512, ctx);
+                mp.setBatchSize(batch).setUbatchSize(Math.min(batch, 512)).setParallel(1).disableContextShift()
+                        .skipWarmup();
             }
             model = new LlamaModel(mp);
         }
@@ -167,12 +192,16 @@ final class GenerationBench {
         private final LocalLlm llm;
 
         Backend(String variant, Path path, int ctx, int threads) {
-            // variant "isolated": the llama.cpp backend in an engine process (isolate=process)
+            // variant "isolated": the llama.cpp backend in an engine process (isolate=process);
+            // "llamacpp" and "jllama": the llama.cpp backend on that engine
             boolean isolated = variant.equals("isolated");
-            String backend = isolated ? "llamacpp" : variant;
+            boolean llama = isolated || variant.equals("llamacpp") || variant.equals("jllama");
+            String backend = llama ? "llamacpp" : variant;
             OpenOptions.Builder b = OpenOptions.builder().backend(backend).contextLength(ctx);
             if (isolated) {
                 b.parameter("isolate", "process");
+            } else if (llama) {
+                b.parameter("engine", variant);
             }
             if (!backend.equals("djl")) {
                 b.threads(threads);

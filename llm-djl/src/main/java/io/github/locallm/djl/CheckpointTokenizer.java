@@ -165,10 +165,21 @@ final class CheckpointTokenizer implements AutoCloseable {
      * <p>Not thread-safe: one per generation.
      */
     final class StreamDecoder {
+        private final boolean skipSpecial;
         private int[] ids = new int[64];
         private int size;
         private int prefixStart;
         private int readStart;
+
+        /** A decoder that leaves special tokens out of the text. */
+        StreamDecoder() {
+            this(true);
+        }
+
+        /** @param skipSpecial whether special tokens are left out (kept when a chat format reads its markup) */
+        StreamDecoder(boolean skipSpecial) {
+            this.skipSpecial = skipSpecial;
+        }
 
         /**
          * @param token the next generated token
@@ -179,8 +190,8 @@ final class CheckpointTokenizer implements AutoCloseable {
                 ids = java.util.Arrays.copyOf(ids, size * 2);
             }
             ids[size++] = token;
-            String prefix = decode(ids, prefixStart, readStart, true);
-            String full = decode(ids, prefixStart, size, true);
+            String prefix = decode(ids, prefixStart, readStart, skipSpecial);
+            String full = decode(ids, prefixStart, size, skipSpecial);
             if (full.length() > prefix.length() && !full.endsWith("\uFFFD")) {
                 String piece = full.startsWith(prefix) ? full.substring(prefix.length())
                         : full.substring(Math.min(prefix.length(), full.length()));
@@ -193,8 +204,8 @@ final class CheckpointTokenizer implements AutoCloseable {
 
         /** @return text still held back at the end of generation */
         String flush() {
-            String prefix = decode(ids, prefixStart, readStart, true);
-            String full = decode(ids, prefixStart, size, true);
+            String prefix = decode(ids, prefixStart, readStart, skipSpecial);
+            String full = decode(ids, prefixStart, size, skipSpecial);
             readStart = size;
             prefixStart = size;
             return full.length() > prefix.length() ? full.substring(prefix.length()) : "";

@@ -155,6 +155,8 @@ final class DjlBackend implements LlmBackend {
             if (promptText == null || format == null || !format.needsParsing(template.source(), !o.tools().isEmpty())) {
                 return loop.run(steps, sink, cancel);
             }
+            // the format's markup may be special tokens (<|python_tag|>, <|channel|>...): the parser must see them
+            steps.keepSpecial = true;
             FormattedSink formatted = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
             return formatted.finish(loop.run(steps, formatted, cancel));
         } catch (ai.djl.engine.EngineException e) {
@@ -185,6 +187,8 @@ final class DjlBackend implements LlmBackend {
         private int length;
         private float[] logits;
         private final Constraint constraint;
+        /** Whether the streamed text keeps special tokens, for a chat-format parser that reads them. */
+        boolean keepSpecial;
 
         Steps(LlamaDecoder.KvCache cache, Sampler sampler, int capacity, Constraint constraint) {
             this.cache = cache;
@@ -229,7 +233,7 @@ final class DjlBackend implements LlmBackend {
         /** Byte-level and SentencePiece tokenizers decode in context: the tokenizer library joins the pieces. */
         @Override
         public PieceDecoder newPieceDecoder() {
-            CheckpointTokenizer.StreamDecoder text = tokenizer.new StreamDecoder();
+            CheckpointTokenizer.StreamDecoder text = tokenizer.new StreamDecoder(!keepSpecial);
             return new PieceDecoder() {
                 @Override
                 public String push(int token) {

@@ -79,6 +79,7 @@ class StreamingChatModelTest {
     void cancellingThroughTheHandleStopsTheStreamWithNoFurtherCallback() throws Exception {
         AtomicInteger partials = new AtomicInteger();
         AtomicReference<StreamingHandle> handle = new AtomicReference<>();
+        CountDownLatch cancelled = new CountDownLatch(1);
         CompletableFuture<Object> terminal = new CompletableFuture<>();
         StreamingChatResponseHandler h = new StreamingChatResponseHandler() {
             @Override
@@ -87,6 +88,7 @@ class StreamingChatModelTest {
                 handle.set(ctx.streamingHandle());
                 if (partials.incrementAndGet() == 3) {
                     ctx.streamingHandle().cancel();
+                    cancelled.countDown();
                 }
             }
 
@@ -105,6 +107,7 @@ class StreamingChatModelTest {
                 .parameters(ChatRequestParameters.builder().maxOutputTokens(90).build()).build(), h);
 
         // the generation would have gone on for tens of pieces; after the cancel none arrives, nor a terminal call
+        assertThat(cancelled.await(60, TimeUnit.SECONDS)).isTrue();
         Thread.sleep(1500);
         assertThat(partials.get()).isEqualTo(3);
         assertThat(terminal).isNotDone();

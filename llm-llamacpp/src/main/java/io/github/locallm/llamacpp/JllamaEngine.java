@@ -95,6 +95,10 @@ final class JllamaEngine implements Engine {
             NativeRequest.put(p, e.getKey(), v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v)
                     : Double.toString(v));
         }
+        if (s.lazy()) {
+            throw new io.github.locallm.UnsupportedCapabilityException("lazy grammars (grammars switched on by a"
+                    + " trigger) need the llamacpp engine; model " + spec + " runs on engine=jllama");
+        }
         if (s.grammar() != null) {
             NativeRequest.put(p, "grammar", JSON.getNodeFactory().textNode(s.grammar()).toString());
         }

@@ -18,8 +18,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Runs GGUF models in-process with llama.cpp (through {@code de.kherud:llama}, build b4916), for the spec
- * schemes {@code llamacpp} and {@code gguf} and for {@code LocalLlm.open(Path)} on {@code .gguf} files.
+ * Runs GGUF models in-process with llama.cpp, for the spec schemes {@code llamacpp} and {@code gguf} and for
+ * {@code LocalLlm.open(Path)} on {@code .gguf} files.
  *
  * <pre>{@code
  * try (LocalLlm llm = LocalLlm.open("llamacpp:/models/qwen2.5-0.5b-instruct-q8_0.gguf?ctx=4096&threads=4")) {
@@ -27,47 +27,48 @@ import java.util.concurrent.ConcurrentHashMap;
  * }
  * }</pre>
  *
+ * <p>Two engines: {@code engine=llamacpp}, the default whenever its libraries are found, binds the current
+ * llama.cpp C API through JNA ({@link LlamaRuntime} says where the libraries come from: {@code lib_path},
+ * {@code LLAMA_CPP_LIB}, or the {@code llm-llamacpp-natives} jar) and frees every native object on
+ * {@code close()}; {@code engine=jllama} uses {@code de.kherud:llama} (llama.cpp b4916), which frees nothing on
+ * close, so its models stay loaded and are reused by the next open of the same file and settings, and whose
+ * native worker threads are non-daemon (the provider ends the JVM with {@code System.exit(0)} once every other
+ * non-daemon thread has finished). The jllama engine is also the fallback, logged once, when no current
+ * libraries are found.
+ *
  * <p>Settings (spec query or {@code OpenOptions}), validated in Java before anything reaches native code:
  * <ul>
- *   <li>{@code ctx}: context size in tokens; default the model's trained length, at most 4096</li>
- *   <li>{@code threads}: CPU threads; default the number of physical cores</li>
- *   <li>{@code batch}: prompt batch size; default min(512, ctx)</li>
- *   <li>{@code gpu_layers}: layers offloaded to a GPU (-1 for all); default 0 (the bundled build is CPU-only)</li>
+ *   <li>{@code ctx}: context size in tokens; default the model's trained length, at most 4096; refused when
+ *       its KV cache alone exceeds the machine's memory</li>
+ *   <li>{@code threads}: CPU threads; default the number of physical cores, at most 4 per CPU</li>
+ *   <li>{@code batch}: prompt batch size; default min(512, ctx), at most ctx</li>
+ *   <li>{@code gpu_layers}: layers offloaded to a GPU (-1 for all); default 0 (the bundled builds are CPU-only)</li>
  *   <li>{@code mmap} (default true), {@code mlock} (default false)</li>
- *   <li>{@code template} or {@code template_file}: chat template override ({@code chatml} or a template text)</li>
- *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default) or {@code cls}.
- *       MEAN and NONE are refused: this build aborts on MEAN and returns one token's state for NONE</li>
- *   <li>{@code lib_path}: a directory holding another {@code libjllama} build (one build per JVM)</li>
+ *   <li>{@code template} or {@code template_file} (a regular file of at most 4 MiB): chat template override
+ *       ({@code chatml} or a template text, at most 1 MiB and 64 levels of nesting)</li>
+ *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default), {@code cls} or
+ *       {@code mean} (not on {@code engine=jllama})</li>
+ *   <li>{@code lib_path}: a directory holding a llama.cpp build ({@code libllama}, {@code libggml},
+ *       {@code libggml-base}) or a {@code libjllama} build for {@code engine=jllama}; one build per JVM</li>
  *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
+ *   <li>{@code engine}: {@code llamacpp} or {@code jllama}</li>
  * </ul>
  *
- * <p>Generation: every {@code GenerationOptions} field but tools and thinking (which this backend does not
- * offer); JSON mode and JSON schemas through llama.cpp grammars. Backend options under {@code llamacpp.}:
- * {@code grammar} (GBNF, checked in Java), {@code cache_prompt} (default true), {@code frequency_penalty},
- * {@code presence_penalty}, {@code repeat_last_n}, {@code typical_p}, {@code mirostat}, {@code mirostat_tau},
- * {@code mirostat_eta}, {@code dynatemp_range}, {@code dynatemp_exponent}, {@code xtc_probability},
- * {@code xtc_threshold}, {@code min_keep} and the {@code dry_*} options; {@code n_probs} is refused (it aborts
- * this native build). A chat session reuses the KV cache of the prefix it shares with the previous turn; with
- * F32 weights and {@code kv_type=f32} its output equals a run without reuse, while with quantized weights or
- * cache, batched and token-by-token evaluation round differently and can change a greedy choice. Completion
- * token counts are exact when generation ends by length; otherwise they count the pieces llama.cpp sent,
- * which merges the tokens of a character split across tokens.
+ * <p>Generation: {@code GenerationOptions} fields; JSON mode and JSON schemas through grammars. Backend options under {@code llamacpp.}: {@code grammar} (GBNF, checked
+ * in Java), {@code cache_prompt} (default true), {@code frequency_penalty}, {@code presence_penalty},
+ * {@code repeat_last_n}, {@code typical_p}, {@code mirostat}, {@code mirostat_tau}, {@code mirostat_eta},
+ * {@code dynatemp_range}, {@code dynatemp_exponent}, {@code xtc_probability}, {@code xtc_threshold},
+ * {@code min_keep} and the {@code dry_*} options; {@code n_probs} is refused. A chat session reuses the KV cache
+ * of the prefix it shares with the previous turn; with F32 weights and {@code kv_type=f32} its output equals a
+ * run without reuse, while with quantized weights or cache, batched and token-by-token evaluation round
+ * differently and can change a greedy choice.
  *
- * <p>Shielding: the file's GGUF header (magic, version, counts, metadata, tensor extents) is checked in Java
- * before llama.cpp sees the path; settings, grammars and JSON schemas are validated in Java; prompts reach
- * native code as token ids, with user text tokenized so that special-token text in it stays text; chat
- * templates are rendered in Java, so a template error is an exception rather than a native abort; every
- * generation is cancelled natively when it ends early; calls after {@code close()} throw
- * {@link IllegalStateException}; calls on one model are serialized. The native library is unpacked into a
- * private directory ({@code <java.io.tmpdir>/locallm-llamacpp-<user>/4.2.0-<hash>/}), and llama.cpp's log is
- * off unless the {@code io.github.locallm.llamacpp} logger is enabled at DEBUG (the native log then goes to
- * stderr, where llama.cpp writes it). The binding's native worker threads are non-daemon and never end, which
- * would keep the JVM from exiting after {@code main} returns; once every other non-daemon thread has finished,
- * the provider therefore ends the JVM with {@code System.exit(0)} (shutdown hooks run).
- *
- * <p>Native memory: this binding frees nothing when a model is closed, so a loaded model stays loaded
- * (idle) after its last handle closes and is reused by the next open of the same file with the same
- * settings. Each distinct (file, settings) pair therefore costs its memory once per JVM, until the JVM exits.
+ * <p>Shielding: the whole GGUF header and metadata are checked in Java before llama.cpp sees the path
+ * ({@link GgufChecks}); settings, grammars and JSON schemas are validated in Java; prompts reach native code as
+ * token ids, with user text tokenized so that special-token text in it stays text; chat templates are rendered
+ * in Java; calls after {@code close()} throw {@link IllegalStateException}; calls on one model are serialized.
+ * llama.cpp's log goes to the {@code io.github.locallm.llamacpp} logger at DEBUG (its warnings and errors also
+ * complete the message of a load that fails), never to stderr.
  *
  * <p>Thread-safe and stateless; one instance is created by {@link java.util.ServiceLoader}.
  */
@@ -183,6 +184,11 @@ public final class LlamaCppProvider implements LlmProvider {
                     + "; using de.kherud:llama (llama.cpp b4916)");
         } else {
             announce(LoadSettings.ENGINE_JLLAMA, System.Logger.Level.DEBUG, "engine=jllama was asked for");
+        }
+        if ("mean".equals(settings.pooling())) {
+            // MEAN pooling aborts the native library of b4916
+            throw new IllegalArgumentException("pooling=mean is not available with engine=jllama (llama.cpp b4916);"
+                    + " use pooling=last or cls there, or the llamacpp engine (model " + spec + ")");
         }
         NativeRuntime.ensureLoaded(settings.libPath());
         try {

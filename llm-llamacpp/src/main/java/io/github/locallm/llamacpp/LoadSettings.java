@@ -104,14 +104,13 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             if (!embedding) {
                 throw new IllegalArgumentException("pooling only applies with embedding=true (model " + model + ")");
             }
-            if (pooling.equals("mean") || pooling.equals("none")) {
-                throw new IllegalArgumentException("pooling=" + pooling + " is not available with this llama.cpp build: "
-                        + (pooling.equals("mean") ? "MEAN pooling aborts the native library"
-                        : "NONE returns one token's hidden state, not a sentence embedding")
-                        + "; use pooling=last or pooling=cls (model " + model + ")");
+            if (pooling.equals("none")) {
+                throw new IllegalArgumentException("pooling=none gives one vector per token, not a sentence embedding;"
+                        + " use pooling=last, cls or mean (model " + model + ")");
             }
-            if (!pooling.equals("last") && !pooling.equals("cls")) {
-                throw new IllegalArgumentException("pooling must be last or cls: '" + pooling + "' (model " + model + ")");
+            if (!pooling.equals("last") && !pooling.equals("cls") && !pooling.equals("mean")) {
+                throw new IllegalArgumentException("pooling must be last, cls or mean: '" + pooling + "' (model "
+                        + model + ")");
             }
         } else if (embedding) {
             pooling = "last";

@@ -352,7 +352,7 @@ final class NativeEngine implements Engine {
             p.no_perf = 1;
             chain = api.llama_sampler_chain_init(p);
             if (s.grammar() != null) {
-                add(grammar(s.grammar()));
+                add(grammar(s));
             }
             double repeat = s.repeatPenalty() != null ? s.repeatPenalty() : 1.0;
             double freq = s.extra("frequency_penalty", 0);
@@ -411,9 +411,18 @@ final class NativeEngine implements Engine {
             }
         }
 
-        private Pointer grammar(String gbnf) {
+        private Pointer grammar(Sampling s) {
             long mark = LlamaRuntime.logMark();
-            Pointer g = api.llama_sampler_init_grammar(vocab, gbnf, "root");
+            Pointer g;
+            if (s.lazy()) {
+                String[] patterns = s.lazyPatterns().toArray(new String[0]);
+                int[] tokens = s.lazyTokens();
+                g = api.llama_sampler_init_grammar_lazy_patterns(vocab, s.grammar(), "root",
+                        patterns.length == 0 ? null : patterns, patterns.length, tokens.length == 0 ? null : tokens,
+                        tokens.length);
+            } else {
+                g = api.llama_sampler_init_grammar(vocab, s.grammar(), "root");
+            }
             if (g == null) {
                 api.llama_sampler_free(chain);
                 throw new IllegalArgumentException("llama.cpp refused the grammar for model " + spec + ": "

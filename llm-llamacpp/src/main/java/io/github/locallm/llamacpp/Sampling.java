@@ -1,5 +1,6 @@
 package io.github.locallm.llamacpp;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -16,9 +17,32 @@ import java.util.Map;
  * @param grammar       a GBNF grammar (from {@code llamacpp.grammar} or JSON mode), or {@code null}
  * @param jsonSchema    a JSON schema (JSON text), or {@code null}
  * @param cachePrompt   whether the KV cache of the previous request's common prefix is reused
+ * @param lazyPatterns  with a grammar: regular expressions whose first match in the output switches the grammar
+ *                      on (a lazy grammar, for tool calls that may or may not come); empty for a grammar that
+ *                      applies from the first token
+ * @param lazyTokens    with a grammar: token ids that switch a lazy grammar on
  */
 record Sampling(Double temperature, Integer topK, Double topP, Double minP, Double repeatPenalty, Long seed,
-                Map<String, Double> extra, String grammar, String jsonSchema, boolean cachePrompt) {
+                Map<String, Double> extra, String grammar, String jsonSchema, boolean cachePrompt,
+                List<String> lazyPatterns, int[] lazyTokens) {
+
+    /** Sampling settings with a grammar that applies from the first token (or none). */
+    Sampling(Double temperature, Integer topK, Double topP, Double minP, Double repeatPenalty, Long seed,
+             Map<String, Double> extra, String grammar, String jsonSchema, boolean cachePrompt) {
+        this(temperature, topK, topP, minP, repeatPenalty, seed, extra, grammar, jsonSchema, cachePrompt, List.of(),
+                new int[0]);
+    }
+
+    /** Returns these settings with a lazy grammar: off until a trigger pattern or token appears. */
+    Sampling withLazyGrammar(String lazyGrammar, List<String> patterns, int[] tokens) {
+        return new Sampling(temperature, topK, topP, minP, repeatPenalty, seed, extra, lazyGrammar, jsonSchema,
+                cachePrompt, List.copyOf(patterns), tokens.clone());
+    }
+
+    /** Whether the grammar is lazy (has triggers). */
+    boolean lazy() {
+        return !lazyPatterns.isEmpty() || lazyTokens.length > 0;
+    }
 
     double extra(String key, double fallback) {
         Double v = extra.get(key);

@@ -22,7 +22,7 @@ class EmbeddingTest {
     @Test
     void lastAndClsPoolingGiveNormalizedSentenceVectors(@TempDir Path dir) {
         Path file = TestModels.write(dir, "embed", TinyModels.qwen2Bias(), GgufWriter.Quantization.F32);
-        for (String pooling : List.of("last", "cls")) {
+        for (String pooling : List.of("last", "cls", "mean")) {
             LlmBackend m = TestModels.open(file, Map.of("embedding", "true", "pooling", pooling));
             try {
                 assertThat(m.info().capabilities()).contains(Capability.EMBEDDINGS).doesNotContain(Capability.COMPLETION);
@@ -52,6 +52,8 @@ class EmbeddingTest {
         float[] last = embedOnce(file, "last", "one two three");
         float[] cls = embedOnce(file, "cls", "one two three");
         assertThat(last).as("LAST and CLS pool different tokens").isNotEqualTo(cls);
+        assertThat(embedOnce(file, "mean", "one two three")).as("MEAN pools every token").isNotEqualTo(last)
+                .isNotEqualTo(cls);
         float[] lastOfPrefix = embedOnce(file, "last", "one two");
         assertThat(last).as("LAST pooling depends on the whole text").isNotEqualTo(lastOfPrefix);
     }

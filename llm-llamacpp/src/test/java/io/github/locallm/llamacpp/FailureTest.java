@@ -88,7 +88,7 @@ class FailureTest {
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("wrong-shape.gguf");
 
         for (Map<String, String> bad : List.of(Map.of("ctx", "abc"), Map.of("ctx", "8"), Map.of("threads", "0"),
-                Map.of("kv_type", "q9_9"), Map.of("embedding", "true", "pooling", "mean"),
+                Map.of("kv_type", "q9_9"), Map.of("embedding", "true", "pooling", "mean", "engine", LoadSettings.ENGINE_JLLAMA),
                 Map.of("embedding", "true", "pooling", "none"), Map.of("pooling", "last"), Map.of("mmap", "maybe"),
                 Map.of("colour", "blue"), Map.of("lib_path", dir.toString()))) {
             assertThatThrownBy(() -> TestModels.open(good, bad)).as(bad.toString())

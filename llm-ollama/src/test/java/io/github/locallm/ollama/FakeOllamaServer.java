@@ -393,7 +393,25 @@ final class FakeOllamaServer implements AutoCloseable {
         if (!toolCalls.isEmpty()) {
             pieces = List.of();
         } else if (format.isTextual() || format.isObject()) {
-            pieces = List.of("{\"", "answer", "\": \"", tokens(prompt, options, 1).get(0), "\"}");
+            // a schema's first required (else first) property, with a value of its type; "answer" for plain JSON
+            String key = "answer";
+            String type = "string";
+            if (format.isObject()) {
+                JsonNode props = format.path("properties");
+                JsonNode required = format.path("required");
+                if (required.isArray() && required.size() > 0) {
+                    key = required.get(0).asText();
+                } else if (props.isObject() && props.size() > 0) {
+                    key = props.fieldNames().next();
+                }
+                type = props.path(key).path("type").asText("string");
+            }
+            String word = tokens(prompt, options, 1).get(0);
+            pieces = switch (type) {
+                case "integer", "number" -> List.of("{\"", key, "\": ", Integer.toString(word.length()), "}");
+                case "boolean" -> List.of("{\"", key, "\": ", "true", "}");
+                default -> List.of("{\"", key, "\": \"", word, "\"}");
+            };
         } else {
             pieces = tokens(prompt, options, limit);
         }

@@ -13,7 +13,8 @@ import okhttp3.HttpUrl;
 /**
  * The servers of one model and the client-side choice between them: each call goes to the server with
  * the fewest calls of this client in flight, among those not marked down; a server is marked down when a
- * connection to it fails or its health check fails, and up again when a health check passes.
+ * connection to it fails, it answers 503 or its health check fails, and up again when a health check passes
+ * or a call to it succeeds; without health checks it is tried again after {@link #COOLDOWN}.
  *
  * <p>A client-side convenience for a few replicas: it sees only this process's calls, so a server's own
  * router (vLLM's, a gateway) balances better when many clients share the servers.
@@ -28,6 +29,7 @@ final class Endpoints implements AutoCloseable {
         private final HttpUrl base;
         private final AtomicInteger inFlight = new AtomicInteger();
         private volatile boolean down;
+        private volatile long downSince;
         private volatile String lastFailure = "";
 
         Endpoint(HttpUrl base) {
@@ -56,6 +58,11 @@ final class Endpoints implements AutoCloseable {
             return down;
         }
 
+        /** @return whether the server is down and not yet due for another try */
+        private boolean avoid(long cooldownNanos) {
+            return down && System.nanoTime() - downSince < cooldownNanos;
+        }
+
         String lastFailure() {
             return lastFailure;
         }
@@ -74,11 +81,20 @@ final class Endpoints implements AutoCloseable {
         }
     }
 
+    /** Without health checks, a server marked down gets calls again after this long. */
+    static final java.time.Duration COOLDOWN = java.time.Duration.ofSeconds(30);
+
     private final List<Endpoint> all;
     private final AtomicInteger turn = new AtomicInteger();
+    private volatile long cooldownNanos;
     private volatile ScheduledFuture<?> checks;
 
     Endpoints(List<HttpUrl> bases) {
+        this(bases, COOLDOWN);
+    }
+
+    Endpoints(List<HttpUrl> bases, java.time.Duration cooldown) {
+        this.cooldownNanos = cooldown.toNanos();
         List<Endpoint> list = new ArrayList<>();
         for (HttpUrl b : bases) {
             list.add(new Endpoint(b));
@@ -95,7 +111,8 @@ final class Endpoints implements AutoCloseable {
      * @return the least busy server that is up and not avoided; else the least busy not avoided; else any
      */
     Endpoint pick(Set<Endpoint> avoid) {
-        Endpoint best = choose(e -> !e.down && !avoid.contains(e));
+        long cooldown = cooldownNanos;
+        Endpoint best = choose(e -> !e.avoid(cooldown) && !avoid.contains(e));
         if (best == null) {
             best = choose(e -> !avoid.contains(e));
         }
@@ -120,6 +137,7 @@ final class Endpoints implements AutoCloseable {
 
     void markDown(Endpoint e, String why) {
         e.lastFailure = why;
+        e.downSince = System.nanoTime();
         e.down = true;
     }
 
@@ -138,6 +156,8 @@ final class Endpoints implements AutoCloseable {
             return;
         }
         long nanos = interval.toNanos();
+        // with health checks, a server marked down stays down until a check passes
+        cooldownNanos = Long.MAX_VALUE;
         checks = CHECKS.scheduleWithFixedDelay(() -> {
             for (Endpoint e : all) {
                 boolean healthy;
@@ -149,8 +169,8 @@ final class Endpoints implements AutoCloseable {
                 }
                 if (healthy) {
                     markUp(e);
-                } else {
-                    e.down = true;
+                } else if (!e.down) {
+                    markDown(e, "health check failed");
                 }
             }
         }, nanos, nanos, TimeUnit.NANOSECONDS);

@@ -147,7 +147,9 @@ final class OpenAiHttp implements AutoCloseable {
                             }
                             throw failure(x, response, ep, op);
                         }
-                        return parseObject(x.readBody(), ep, op);
+                        JsonNode answer = parseObject(x.readBody(), ep, op);
+                        endpoints.markUp(ep);
+                        return answer;
                     } catch (IOException e) {
                         if (retryConnect(e, x, attempt, ep)) {
                             continue;
@@ -271,6 +273,7 @@ final class OpenAiHttp implements AutoCloseable {
                             }
                             throw failure(x, response, ep, op);
                         }
+                        endpoints.markUp(ep);
                         MediaType type = response.body() == null ? null : response.body().contentType();
                         if (!streamed || type == null || !type.subtype().equalsIgnoreCase("event-stream")) {
                             JsonNode node = parseObject(x.readBody(), ep, op);

@@ -2,7 +2,6 @@ package io.github.locallm.openai;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.locallm.Capability;
@@ -179,8 +178,9 @@ class OpenAiWireTest {
         FakeOpenAiServer s = server(FakeOpenAiServer.Flavour.VLLM);
         ChatMessage withImage = new ChatMessage(ChatMessage.Role.USER, "What is this?", List.of(),
                 List.of("iVBORw0KGgo="), "");
-        assertThat(catchThrowableOfType(() -> open(s, "").chat(List.of(withImage), GenerationOptions.defaults()),
-                io.github.locallm.UnsupportedCapabilityException.class)).as("no vision unless said").isNotNull();
+        LocalLlm plain = open(s, "");
+        assertThatThrownBy(() -> plain.chat(List.of(withImage), GenerationOptions.defaults())).as("no vision unless said")
+                .isInstanceOf(io.github.locallm.UnsupportedCapabilityException.class);
         LocalLlm llm = open(s, "vision=true");
         llm.chat(List.of(withImage), GenerationOptions.builder().maxTokens(2).build());
         JsonNode content = s.last("/v1/chat/completions").body().path("messages").get(0).path("content");

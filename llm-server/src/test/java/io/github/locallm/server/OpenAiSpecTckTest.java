@@ -15,4 +15,10 @@ class OpenAiSpecTckTest extends LlmProviderTck {
     protected int completionTokenTolerance() {
         return 3 * maxTokens();
     }
+
+    /** Per-call openai options are request fields the client forwards as given, by design. */
+    @Override
+    protected boolean rejectsUnknownBackendOptions() {
+        return false;
+    }
 }

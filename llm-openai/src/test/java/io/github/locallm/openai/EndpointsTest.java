@@ -1,0 +1,55 @@
+package io.github.locallm.openai;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The client-side choice between the servers of one model. */
+class EndpointsTest {
+    private static final List<okhttp3.HttpUrl> TWO = List.of(Settings.parseBase("http://a:8000/v1"),
+            Settings.parseBase("http://b:8000/v1"));
+
+    @Test
+    void theLeastBusyServerIsPickedAndTiesRotate() {
+        Endpoints e = new Endpoints(TWO);
+        Endpoints.Endpoint a = e.all().get(0);
+        Endpoints.Endpoint b = e.all().get(1);
+        a.enter();
+        for (int i = 0; i < 4; i++) {
+            assertThat(e.pick(Set.of())).isSameAs(b);
+        }
+        a.leave();
+        Set<Endpoints.Endpoint> seen = new HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            seen.add(e.pick(Set.of()));
+        }
+        assertThat(seen).containsExactlyInAnyOrder(a, b);
+        assertThat(e.pick(Set.of(a))).as("a server this call tried already is avoided").isSameAs(b);
+    }
+
+    @Test
+    void aServerMarkedDownIsAvoidedUntilItsCooldownOrASuccess() throws Exception {
+        Endpoints e = new Endpoints(TWO, Duration.ofMillis(200));
+        Endpoints.Endpoint a = e.all().get(0);
+        Endpoints.Endpoint b = e.all().get(1);
+        e.markDown(a, "connection refused");
+        for (int i = 0; i < 4; i++) {
+            assertThat(e.pick(Set.of())).isSameAs(b);
+        }
+        assertThat(e.pick(Set.of(b))).as("when every other one was tried, a server that is down is tried")
+                .isSameAs(a);
+        Thread.sleep(300);
+        Set<Endpoints.Endpoint> seen = new HashSet<>();
+        for (int i = 0; i < 4; i++) {
+            seen.add(e.pick(Set.of()));
+        }
+        assertThat(seen).as("after the cooldown").contains(a);
+        e.markDown(b, "HTTP 503");
+        e.markUp(b);
+        assertThat(b.isDown()).isFalse();
+    }
+}
