@@ -98,6 +98,7 @@ final class GenerationBench {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("variant", variant);
+        r.put("settings", settings(variant, ctx, threads, warmups));
         r.put("reps", (double) ttft.size());
         r.put("loadMs", loadMs);
         r.put("ttftMs", Stats.median(ttft));
@@ -113,6 +114,25 @@ final class GenerationBench {
         return r;
     }
 
+    /** Returns the load and thread settings of one side, as the report prints them next to its ratios. */
+    static String settings(String variant, int ctx, int threads, int warmups) {
+        String load;
+        if (variant.startsWith("raw")) {
+            load = "de.kherud LlamaModel: ctx " + ctx + ", threads " + threads + ", batch threads " + threads
+                    + ", GPU layers 0, "
+                    + (variant.equals("raw-nowarmup") ? "batch " + Math.min(512, ctx) + ", micro-batch "
+                    + Math.min(512, ctx) + ", 1 sequence, no context shift, load warm-up skipped"
+                    : "binding defaults, load warm-up on");
+        } else if (variant.equals("djl")) {
+            load = "LocalLlm djl: ctx " + ctx;
+        } else {
+            load = "LocalLlm llamacpp (engine " + variant + "): ctx " + ctx + ", threads " + threads
+                    + ", batch threads " + threads + ", batch " + Math.min(512, ctx) + ", 1 sequence, load warm-up "
+                    + "skipped";
+        }
+        return load + "; " + warmups + " unmeasured short generation(s) on the measuring thread";
+    }
+
     /**
      * The raw binding, used the way its README shows: a streamed {@code generate} iterable. With
      * {@code noWarmup} the model is loaded with {@code --no-warmup}, one of the load settings of the llama.cpp
@@ -126,7 +146,11 @@ final class GenerationBench {
             ModelParameters mp = new ModelParameters().setModel(path.toString()).setCtxSize(ctx)
                     .setThreads(threads).setThreadsBatch(threads).setGpuLayers(0);
             if (noWarmup) {
-                mp.skipWarmup();
+                // Exactly the load settings of the backend's jllama engine: batch min(512, ctx), micro-batch
+                // min(batch, 512), one sequence, no context shift, no warm-up decode.
+                int batch = Math.min(512, ctx);
+                mp.setBatchSize(batch).setUbatchSize(Math.min(batch, 512)).setParallel(1).disableContextShift()
+                        .skipWarmup();
             }
             model = new LlamaModel(mp);
         }

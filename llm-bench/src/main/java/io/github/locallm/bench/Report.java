@@ -10,6 +10,7 @@ final class Report {
 
     private final BenchMain b;
     private final StringBuilder md = new StringBuilder();
+    private final Map<String, String> settings = new java.util.LinkedHashMap<>();
 
     private Report(BenchMain b) {
         this.b = b;
@@ -61,19 +62,23 @@ final class Report {
 
     private void targets() {
         md.append("### Targets\n\n");
+        md.append("Ratios: median over child JVMs, with the spread min..max (the slowest child of one side against "
+                + "the fastest of the other). A verdict is met or missed only when the whole spread is on one side "
+                + "of the goal; otherwise it is inconclusive.\n\n");
         md.append("| Target | Goal | Measured | Verdict |\n|---|---|---|---|\n");
         for (String q : new String[] {"Q8_0", "F32"}) {
-            double raw = b.value("llama." + q + ".raw", "genTps");
-            double sdk = b.value("llama." + q + ".llamacpp", "genTps");
-            target("llama.cpp generation tokens/s vs raw binding (" + q + ")", "≥ 0.97×", sdk / raw,
-                    sdk / raw >= 0.97, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)", sdk / raw, sdk, raw),
-                    "llama." + q + ".llamacpp");
+            ratioTarget("llama.cpp generation tokens/s, SDK (jllama engine) / raw binding (" + q + ")", 0.97,
+                    "llama." + q + ".llamacpp", "llama." + q + ".raw", "genTps");
         }
-        double inProcess = b.value("isolation.llamacpp", "genTps");
-        double isolated = b.value("isolation.isolated", "genTps");
-        target("isolate=process decode tokens/s vs in-process (Q8_0)", "≥ 0.95× (≤ 5 % slowdown)", isolated / inProcess,
-                isolated / inProcess >= 0.95, String.format(Locale.ROOT, "%.3f× (%.2f vs %.2f tok/s)",
-                        isolated / inProcess, isolated, inProcess), "isolation.isolated");
+        for (int threads : new int[] {1, 2}) {
+            String e = "engines.t" + threads + ".";
+            ratioTarget("generation tokens/s, SDK (llamacpp engine) / C driver, " + threads + " thread(s)", 0.97,
+                    e + "llamacpp", e + "native-c", "genTps");
+            ratioTarget("generation tokens/s, llamacpp engine / jllama engine, " + threads + " thread(s)", 1.0,
+                    e + "llamacpp", e + "jllama", "genTps");
+        }
+        ratioTarget("isolate=process decode tokens/s vs in-process (Q8_0)", 0.95, "isolation.isolated",
+                "isolation.llamacpp", "genTps");
         for (String q : new String[] {"Q8_0", "F32"}) {
             double raw = b.value("llama." + q + ".raw", "ttftMs");
             double sdk = b.value("llama." + q + ".llamacpp", "ttftMs");
@@ -103,6 +108,44 @@ final class Report {
         target("Chat turn-10 vs turn-1 time to first token", "≤ 1.5×", t10 / t1, t10 / t1 <= 1.5,
                 String.format(Locale.ROOT, "%.2f× (%.1f vs %.1f ms)", t10 / t1, t10, t1), "chat");
         md.append('\n');
+        md.append("Settings of both sides of every ratio above:\n\n| Side | Load and thread settings |\n|---|---|\n");
+        for (Map.Entry<String, String> e : settings.entrySet()) {
+            md.append("| `").append(e.getKey()).append("` | ").append(e.getValue().replace('|', '/')).append(" |\n");
+        }
+        md.append('\n');
+        List<String> violations = b.bandwidthViolations();
+        md.append("Bandwidth check (no decode rate may exceed its memory-bandwidth limit): ")
+                .append(Double.isNaN(b.bestBandwidth()) ? "not run (no bandwidth probe in this run)"
+                        : violations.isEmpty() ? "passed" : "**FAILED**: " + String.join("; ", violations))
+                .append("\n\n");
+    }
+
+    /** A ratio target (higher is better) with its spread across children and the verdict that follows. */
+    private void ratioTarget(String name, double goal, String numerator, String denominator, String field) {
+        double[] r = Stats.ratioSpread(b.values(numerator, field), b.values(denominator, field));
+        String verdict = Stats.verdict(r, goal, true);
+        String measured;
+        if (verdict.equals("not measured")) {
+            measured = reason(numerator.substring(0, numerator.lastIndexOf('.')));
+        } else {
+            measured = String.format(Locale.ROOT, "%.3f× (spread %.3f..%.3f; %.2f vs %.2f; %d vs %d children)",
+                    r[1], r[0], r[2], b.value(numerator, field), b.value(denominator, field),
+                    b.values(numerator, field).size(), b.values(denominator, field).size());
+        }
+        md.append("| ").append(name).append(" | ≥ ").append(f(goal, 2)).append("× | ").append(measured).append(" | ")
+                .append(verdict.equals("not measured") ? verdict : "**" + verdict + "**").append(" |\n");
+        settings.put(numerator, setting(numerator));
+        settings.put(denominator, setting(denominator));
+    }
+
+    private String setting(String key) {
+        for (Map<String, Object> m : b.runs.getOrDefault(key, List.of())) {
+            if (m.get("settings") instanceof String st) {
+                return st;
+            }
+        }
+        return key.endsWith("native-c") ? "llama_driver.c: same model, ctx, threads and prompts; no warm-up decode"
+                : "not recorded";
     }
 
     private void target(String name, String goal, double value, boolean met, String measured, String key) {
@@ -292,7 +335,7 @@ final class Report {
         long bytes = b.workload == null ? 0 : b.workload.weightBytesPerToken(false);
         double lim = limit(false);
         md.append('\n');
-        md.append("| Memory bandwidth (2 threads, sequential read, Java): best / median of runs | Weight bytes read "
+        md.append("| Memory bandwidth (2 threads, sequential read, best of Java and gcc -O3 -march=native -fopenmp): best / median of native runs | Weight bytes read "
                 + "per token (F32) | Decode limit | DJL / limit | llama.cpp backend / limit | raw llama.cpp / limit |\n"
                 + "|---|---|---|---|---|---|\n");
         md.append("| ").append(f(bw, 2)).append(" / ").append(f(median, 2)).append(" GB/s (")

@@ -39,4 +39,34 @@ final class Stats {
         }
         return new double[] {lo, hi};
     }
+
+    /**
+     * Returns the spread of a ratio between two sides measured in several children each: {@code {lowest,
+     * median, highest}}, where lowest pairs the smallest numerator child with the largest denominator child
+     * and highest the reverse. NaN where a side has no value.
+     */
+    static double[] ratioSpread(Collection<Double> numerator, Collection<Double> denominator) {
+        double[] n = range(numerator);
+        double[] d = range(denominator);
+        return new double[] {n[0] / d[1], median(numerator) / median(denominator), n[1] / d[0]};
+    }
+
+    /**
+     * Returns the verdict of a ratio target: "met" when the whole spread is on the good side of the threshold,
+     * "missed" when the whole spread is on the bad side, "inconclusive" when the spread straddles it.
+     */
+    static String verdict(double[] spread, double threshold, boolean higherIsBetter) {
+        if (Double.isNaN(spread[0]) || Double.isNaN(spread[2])) {
+            return "not measured";
+        }
+        double lo = Math.min(spread[0], spread[2]);
+        double hi = Math.max(spread[0], spread[2]);
+        if (higherIsBetter ? lo >= threshold : hi <= threshold) {
+            return "met";
+        }
+        if (higherIsBetter ? hi < threshold : lo > threshold) {
+            return "missed";
+        }
+        return "inconclusive";
+    }
 }
