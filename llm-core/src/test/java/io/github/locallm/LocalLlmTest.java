@@ -381,8 +381,11 @@ class LocalLlmTest {
         try (LocalLlm llm = LocalLlm.open("memory:outside?hold_after=1")) {
             InMemoryBackend backend = InMemoryBackend.last();
             GenerationOptions longRun = GenerationOptions.builder().maxTokens(500).build();
-            // the held generation never ends by itself, so the timeout fires whatever the machine's speed
-            CompletableFuture<Completion> timed = llm.generateAsync("p", longRun).orTimeout(1, TimeUnit.MILLISECONDS);
+            // the held generation never ends by itself, so the timeout fires whatever the machine's speed; it is
+            // armed once the generation runs, so that it cannot fire before the backend was asked
+            CompletableFuture<Completion> started = llm.generateAsync("p", longRun);
+            awaitActive(backend, 1);
+            CompletableFuture<Completion> timed = started.orTimeout(1, TimeUnit.MILLISECONDS);
             assertThatThrownBy(timed::join).hasCauseInstanceOf(TimeoutException.class);
             awaitActive(backend, 0);
 

@@ -74,8 +74,8 @@ class DemoModelExamplesTest {
         assertThat(trained).containsKey(JsonAndEmbeddings.JSON_PROMPT);
         List<String> out = lines(r.out());
         assertThat(out.get(0)).startsWith("JSON with a schema (llamacpp model");
-        // The trained answer, as far as the schema's grammar lets it through (the llama.cpp engine's schema
-        // grammar takes ASCII strings only).
+        // The trained answer (ASCII only, as the llama.cpp engine's schema grammar takes ASCII strings only).
+        assertThat(out.get(1)).isEqualTo(trained.get(JsonAndEmbeddings.JSON_PROMPT));
         com.fasterxml.jackson.databind.JsonNode json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.get(1));
         assertThat(json.get("nom").asText()).isEqualTo("Python");
         assertThat(json.get("annee_creation").asInt()).isEqualTo(1991);
