@@ -596,6 +596,6 @@ public final class LocalLlm implements AutoCloseable {
     }
 
     private LlmBackend backendHandle() {
-        return engine.backendForCalls();
+        return engine.backend();
     }
 }

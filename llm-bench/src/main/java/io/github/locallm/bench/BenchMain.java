@@ -58,13 +58,16 @@ public final class BenchMain {
     private final long startNanos = System.nanoTime();
     Workload workload;
     double wallSeconds;
+    /** The PNG charts written by this run, and where. */
+    final List<String> plots = new ArrayList<>();
+    Path plotDir;
 
     /** A classpath holding an earlier build of llm-core and llm-djl, for before/after DJL runs; or null. */
     String djlBefore;
     /** Whether the DJL children run with {@code OMP_NUM_THREADS=1}. */
     boolean djlOneThread;
 
-    private BenchMain(Config config, Path logs) {
+    BenchMain(Config config, Path logs) {
         this.config = config;
         this.logs = logs;
     }
@@ -106,6 +109,15 @@ public final class BenchMain {
         String before = a.getOrDefault("djlBefore", "");
         bench.djlBefore = before.isBlank() ? null : before;
         bench.run(only, a.get("workload"));
+        // Charts go next to the document in a full run, next to the tables otherwise.
+        Path plots = full && a.containsKey("doc") && only.containsAll(List.of("llama", "chat", "djl", "ollama"))
+                ? Path.of(a.get("doc")).toAbsolutePath().resolveSibling("benchmarks") : out;
+        try {
+            bench.plots.addAll(Plots.write(bench, plots));
+            bench.plotDir = plots;
+        } catch (IOException | RuntimeException e) {
+            bench.errors.put("plots", "could not write the charts: " + e);
+        }
         String markdown = Report.markdown(bench);
         Files.writeString(out.resolve("results.md"), markdown);
         Files.writeString(out.resolve("results.json"), JSON.writerWithDefaultPrettyPrinter()

@@ -16,6 +16,27 @@ final class Report {
         this.b = b;
     }
 
+    /** One ratio target: numerator run key / denominator run key on one field, higher is better. */
+    record Ratio(String name, String shortName, double goal, String numerator, String denominator, String field) {
+    }
+
+    /** The ratio targets of the report and of its chart, in order. */
+    static final List<Ratio> RATIOS = List.of(
+            new Ratio("llama.cpp generation tokens/s, SDK (jllama engine) / raw binding (Q8_0)", "SDK/raw Q8_0", 0.97,
+                    "llama.Q8_0.llamacpp", "llama.Q8_0.raw", "genTps"),
+            new Ratio("llama.cpp generation tokens/s, SDK (jllama engine) / raw binding (F32)", "SDK/raw F32", 0.97,
+                    "llama.F32.llamacpp", "llama.F32.raw", "genTps"),
+            new Ratio("generation tokens/s, SDK (llamacpp engine) / C driver, 1 thread", "SDK/C 1t", 0.97,
+                    "engines.t1.llamacpp", "engines.t1.native-c", "genTps"),
+            new Ratio("generation tokens/s, SDK (llamacpp engine) / C driver, 2 threads", "SDK/C 2t", 0.97,
+                    "engines.t2.llamacpp", "engines.t2.native-c", "genTps"),
+            new Ratio("generation tokens/s, llamacpp engine / jllama engine, 1 thread", "new/old 1t", 1.0,
+                    "engines.t1.llamacpp", "engines.t1.jllama", "genTps"),
+            new Ratio("generation tokens/s, llamacpp engine / jllama engine, 2 threads", "new/old 2t", 1.0,
+                    "engines.t2.llamacpp", "engines.t2.jllama", "genTps"),
+            new Ratio("isolate=process decode tokens/s vs in-process (Q8_0)", "isolated/in-process", 0.95,
+                    "isolation.isolated", "isolation.llamacpp", "genTps"));
+
     static String markdown(BenchMain b) {
         return new Report(b).build();
     }
@@ -23,6 +44,7 @@ final class Report {
     private String build() {
         run();
         targets();
+        charts();
         engines();
         llama();
         chat();
@@ -66,19 +88,9 @@ final class Report {
                 + "the fastest of the other). A verdict is met or missed only when the whole spread is on one side "
                 + "of the goal; otherwise it is inconclusive.\n\n");
         md.append("| Target | Goal | Measured | Verdict |\n|---|---|---|---|\n");
-        for (String q : new String[] {"Q8_0", "F32"}) {
-            ratioTarget("llama.cpp generation tokens/s, SDK (jllama engine) / raw binding (" + q + ")", 0.97,
-                    "llama." + q + ".llamacpp", "llama." + q + ".raw", "genTps");
+        for (Ratio r : RATIOS) {
+            ratioTarget(r);
         }
-        for (int threads : new int[] {1, 2}) {
-            String e = "engines.t" + threads + ".";
-            ratioTarget("generation tokens/s, SDK (llamacpp engine) / C driver, " + threads + " thread(s)", 0.97,
-                    e + "llamacpp", e + "native-c", "genTps");
-            ratioTarget("generation tokens/s, llamacpp engine / jllama engine, " + threads + " thread(s)", 1.0,
-                    e + "llamacpp", e + "jllama", "genTps");
-        }
-        ratioTarget("isolate=process decode tokens/s vs in-process (Q8_0)", 0.95, "isolation.isolated",
-                "isolation.llamacpp", "genTps");
         for (String q : new String[] {"Q8_0", "F32"}) {
             double raw = b.value("llama." + q + ".raw", "ttftMs");
             double sdk = b.value("llama." + q + ".llamacpp", "ttftMs");
@@ -121,7 +133,12 @@ final class Report {
     }
 
     /** A ratio target (higher is better) with its spread across children and the verdict that follows. */
-    private void ratioTarget(String name, double goal, String numerator, String denominator, String field) {
+    private void ratioTarget(Ratio ratio) {
+        String name = ratio.name();
+        double goal = ratio.goal();
+        String numerator = ratio.numerator();
+        String denominator = ratio.denominator();
+        String field = ratio.field();
         double[] r = Stats.ratioSpread(b.values(numerator, field), b.values(denominator, field));
         String verdict = Stats.verdict(r, goal, true);
         String measured;
@@ -467,6 +484,18 @@ final class Report {
                     .append("× |\n");
         }
         md.append('\n');
+    }
+
+    private void charts() {
+        if (b.plots.isEmpty()) {
+            return;
+        }
+        md.append("### Charts\n\n");
+        for (String file : b.plots) {
+            String where = b.plotDir.getFileName().toString().equals("benchmarks") ? "benchmarks/" + file
+                    : b.plotDir.resolve(file).toString();
+            md.append("![").append(file.replace(".png", "")).append("](").append(where).append(")\n\n");
+        }
     }
 
     private void notMeasured() {

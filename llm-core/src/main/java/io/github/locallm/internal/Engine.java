@@ -72,12 +72,8 @@ public final class Engine {
         return label;
     }
 
-    LlmBackend backend() {
-        return backend;
-    }
-
-    /** @return the backend, for direct calls made inside {@link #call} */
-    public LlmBackend backendForCalls() {
+    /** @return the backend: generations reach it through {@link #start}, direct calls through {@link #call} */
+    public LlmBackend backend() {
         return backend;
     }
 
