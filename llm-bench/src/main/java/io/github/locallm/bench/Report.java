@@ -128,6 +128,8 @@ final class Report {
         List<String> violations = b.bandwidthViolations();
         md.append("Bandwidth check (no decode rate may exceed its memory-bandwidth limit): ")
                 .append(Double.isNaN(b.bestBandwidth()) ? "not run (no bandwidth probe in this run)"
+                        : b.workload != null && b.workload.weightBytesPerToken(false) < BenchMain.CACHE_RESIDENT_BYTES
+                        ? "not applicable (the workload's weights fit in the caches; only a full run checks it)"
                         : violations.isEmpty() ? "passed" : "**FAILED**: " + String.join("; ", violations))
                 .append("\n\n");
     }
