@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs every benchmark in one go and writes the result tables: the llama.cpp backend against the raw
+ * Runs every benchmark in one go and writes the result tables and charts: the llama.cpp backend against the raw
  * {@code de.kherud:llama} binding (F32 and Q8_0), ChatSession time to first token over ten turns, the DJL
  * backend against the memory-bandwidth limit, and the Ollama backend against raw OkHttp, ollama4j and
  * LangChain4j on a local server that streams without delay.
