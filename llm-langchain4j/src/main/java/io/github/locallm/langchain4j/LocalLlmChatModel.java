@@ -10,7 +10,6 @@ import io.github.locallm.Completion;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 
 /**
@@ -33,18 +32,14 @@ import java.util.Set;
  */
 public final class LocalLlmChatModel implements ChatModel {
 
+    private final AdapterBuilder.Settings settings;
     private final LocalLlm llm;
     private final String modelName;
-    private final String backend;
-    private final GenerationOptions defaults;
-    private final List<ChatModelListener> listeners;
 
     private LocalLlmChatModel(Builder b) {
-        this.llm = Objects.requireNonNull(b.llm, "llm");
-        this.defaults = b.defaults;
-        this.modelName = llm.info().model();
-        this.backend = llm.info().backend();
-        this.listeners = List.copyOf(b.listeners);
+        this.settings = new AdapterBuilder.Settings(b);
+        this.llm = settings.llm();
+        this.modelName = settings.modelName();
     }
 
     /**
@@ -66,7 +61,7 @@ public final class LocalLlmChatModel implements ChatModel {
     @Override
     public ChatResponse doChat(ChatRequest request) {
         try {
-            GenerationOptions options = Mapping.options(modelName, backend, defaults, request);
+            GenerationOptions options = settings.options(request);
             Completion c = llm.chat(Mapping.messages(request.messages()), options);
             return Mapping.response(modelName, c);
         } catch (RuntimeException e) {
@@ -76,12 +71,12 @@ public final class LocalLlmChatModel implements ChatModel {
 
     @Override
     public ChatRequestParameters defaultRequestParameters() {
-        return Mapping.parameters(modelName, defaults);
+        return settings.parameters();
     }
 
     @Override
     public List<ChatModelListener> listeners() {
-        return listeners;
+        return settings.listeners();
     }
 
     @Override
@@ -91,7 +86,7 @@ public final class LocalLlmChatModel implements ChatModel {
 
     @Override
     public Set<dev.langchain4j.model.chat.Capability> supportedCapabilities() {
-        return llm.isClosed() ? Set.of() : Mapping.capabilities(llm.info());
+        return settings.capabilities();
     }
 
     /** @return the model this adapter talks to */
@@ -101,35 +96,13 @@ public final class LocalLlmChatModel implements ChatModel {
 
     @Override
     public String toString() {
-        return "LocalLlmChatModel[" + backend + ":" + modelName + "]";
+        return settings.describe("LocalLlmChatModel");
     }
 
     /** Builds a {@link LocalLlmChatModel}; not thread-safe. */
-    public static final class Builder {
-        private final LocalLlm llm;
-        private GenerationOptions defaults = GenerationOptions.defaults();
-        private List<ChatModelListener> listeners = List.of();
-
+    public static final class Builder extends AdapterBuilder<Builder> {
         private Builder(LocalLlm llm) {
-            this.llm = Objects.requireNonNull(llm, "llm");
-        }
-
-        /**
-         * @param defaults options every request starts from (seed, repeat penalty, backend options included)
-         * @return this builder
-         */
-        public Builder defaultOptions(GenerationOptions defaults) {
-            this.defaults = Objects.requireNonNull(defaults, "defaults");
-            return this;
-        }
-
-        /**
-         * @param listeners LangChain4j listeners told of each request, response and error
-         * @return this builder
-         */
-        public Builder listeners(List<ChatModelListener> listeners) {
-            this.listeners = List.copyOf(listeners);
-            return this;
+            super(llm);
         }
 
         /** @return the chat model */

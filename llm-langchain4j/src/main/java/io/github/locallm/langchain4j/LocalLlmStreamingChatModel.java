@@ -46,18 +46,14 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 public final class LocalLlmStreamingChatModel implements StreamingChatModel {
 
+    private final AdapterBuilder.Settings settings;
     private final LocalLlm llm;
     private final String modelName;
-    private final String backend;
-    private final GenerationOptions defaults;
-    private final List<ChatModelListener> listeners;
 
     private LocalLlmStreamingChatModel(Builder b) {
-        this.llm = b.llm;
-        this.defaults = b.defaults;
-        this.modelName = llm.info().model();
-        this.backend = llm.info().backend();
-        this.listeners = List.copyOf(b.listeners);
+        this.settings = new AdapterBuilder.Settings(b);
+        this.llm = settings.llm();
+        this.modelName = settings.modelName();
     }
 
     /**
@@ -82,7 +78,7 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
         List<ChatMessage> messages;
         GenerationOptions options;
         try {
-            options = Mapping.options(modelName, backend, defaults, request);
+            options = settings.options(request);
             messages = Mapping.messages(request.messages());
         } catch (RuntimeException e) {
             quietly(handler, Mapping.error(e));
@@ -186,12 +182,12 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
 
     @Override
     public ChatRequestParameters defaultRequestParameters() {
-        return Mapping.parameters(modelName, defaults);
+        return settings.parameters();
     }
 
     @Override
     public List<ChatModelListener> listeners() {
-        return listeners;
+        return settings.listeners();
     }
 
     @Override
@@ -201,40 +197,18 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
 
     @Override
     public Set<dev.langchain4j.model.chat.Capability> supportedCapabilities() {
-        return llm.isClosed() ? Set.of() : Mapping.capabilities(llm.info());
+        return settings.capabilities();
     }
 
     @Override
     public String toString() {
-        return "LocalLlmStreamingChatModel[" + backend + ":" + modelName + "]";
+        return settings.describe("LocalLlmStreamingChatModel");
     }
 
     /** Builds a {@link LocalLlmStreamingChatModel}; not thread-safe. */
-    public static final class Builder {
-        private final LocalLlm llm;
-        private GenerationOptions defaults = GenerationOptions.defaults();
-        private List<ChatModelListener> listeners = List.of();
-
+    public static final class Builder extends AdapterBuilder<Builder> {
         private Builder(LocalLlm llm) {
-            this.llm = Objects.requireNonNull(llm, "llm");
-        }
-
-        /**
-         * @param defaults options every request starts from
-         * @return this builder
-         */
-        public Builder defaultOptions(GenerationOptions defaults) {
-            this.defaults = Objects.requireNonNull(defaults, "defaults");
-            return this;
-        }
-
-        /**
-         * @param listeners LangChain4j listeners told of each request, response and error
-         * @return this builder
-         */
-        public Builder listeners(List<ChatModelListener> listeners) {
-            this.listeners = List.copyOf(listeners);
-            return this;
+            super(llm);
         }
 
         /** @return the streaming chat model */
