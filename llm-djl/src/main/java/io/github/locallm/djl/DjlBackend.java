@@ -415,11 +415,6 @@ final class DjlBackend implements LlmBackend {
         }
     }
 
-    /** Renders and tokenizes a conversation; message contents never become special tokens. */
-    private int[] encodeChat(List<ChatMessage> messages, GenerationOptions o) {
-        return encoder.encodeChat(messages, o.tools());
-    }
-
     /** @return the token ids of a conversation as the model reads it, for tests in this package */
     int[] chatTokens(List<ChatMessage> messages) {
         return encoder.encodeChat(messages, List.of());
