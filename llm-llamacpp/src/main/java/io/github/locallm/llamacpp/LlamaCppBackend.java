@@ -12,6 +12,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolChoice;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.BackendResult;
@@ -258,6 +259,10 @@ final class LlamaCppBackend implements LlmBackend {
         }
         DecodeLoop loop = DecodeLoop.plan("llamacpp model " + spec, prompt, settings.ctx(), o, 0);
         Sampling sampling = sampling(o, request.isChat() ? format : null);
+        LogprobSink logprobs = o.logprobs().orElse(false) || o.topLogprobs().isPresent() ? new LogprobSink(sink) : null;
+        if (logprobs != null) {
+            sink = logprobs;
+        }
         if (promptText != null && format != null && format.needsParsing(renderer.source(), !o.tools().isEmpty())) {
             sink = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
         }
@@ -288,11 +293,49 @@ final class LlamaCppBackend implements LlmBackend {
                 }
             };
             try (Engine.Generation generation = engine.start(sampling, loop.maxNewTokens())) {
+                if (logprobs != null) {
+                    generation.reportLogprobs(o.topLogprobs().orElse(0), logprobs.pending::add);
+                }
                 BackendResult r = loop.run(generation, sink, cancelOrClosed);
                 return sink instanceof FormattedSink f ? f.finish(r) : r;
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Passes on the log probabilities of answer tokens: the entries of the tokens sampled since the last piece go
+     * out with the next piece of answer text (after it, as {@link TokenSink#logprobs} asks); tokens that end up
+     * as reasoning or are held back for good (a stop sequence, the end-of-generation token) have none.
+     */
+    private static final class LogprobSink implements TokenSink {
+        final List<TokenLogprob> pending = new ArrayList<>();
+        private final TokenSink inner;
+
+        LogprobSink(TokenSink inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public void token(String text) {
+            inner.token(text);
+            if (!pending.isEmpty()) {
+                List<TokenLogprob> entries = List.copyOf(pending);
+                pending.clear();
+                inner.logprobs(entries);
+            }
+        }
+
+        @Override
+        public void thinking(String text) {
+            pending.clear();
+            inner.thinking(text);
+        }
+
+        @Override
+        public void logprobs(List<TokenLogprob> entries) {
+            inner.logprobs(entries);
         }
     }
 
@@ -313,7 +356,7 @@ final class LlamaCppBackend implements LlmBackend {
         for (String k : own.keys()) {
             switch (k) {
                 case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
-                        + " token probabilities abort the native library of the jllama engine");
+                        + " ask for GenerationOptions.logprobs(true) and topLogprobs(n) instead (engine=llamacpp)");
                 case "grammar" -> {
                     grammar = own.string(k).orElseThrow();
                     Gbnf.validate(grammar);
