@@ -10,12 +10,15 @@ import java.math.RoundingMode;
 import java.time.ZonedDateTime;
 import java.time.format.TextStyle;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiPredicate;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -25,17 +28,6 @@ import java.util.regex.Pattern;
  */
 final class Builtins {
     static final int MAX_RANGE = 100_000;
-
-    static final Set<String> FILTERS = Set.of("abs", "attr", "capitalize", "center", "count", "d", "default",
-            "batch", "dictsort", "e", "escape", "groupby", "slice", "first", "float", "forceescape", "format", "indent", "int", "items", "join",
-            "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
-            "round", "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson", "trim", "truncate",
-            "unique", "upper", "wordcount");
-
-    static final Set<String> TESTS = Set.of("boolean", "callable", "defined", "divisibleby", "eq", "equalto",
-            "escaped", "even", "false", "filter", "float", "ge", "gt", "greaterthan", "in", "integer", "iterable",
-            "le", "lessthan", "lower", "lt", "mapping", "ne", "none", "number", "odd", "sameas", "sequence",
-            "string", "test", "true", "undefined", "upper", "==", "!=", "<", "<=", ">", ">=");
 
     private static final Set<String> STR_METHODS = Set.of("strip", "lstrip", "rstrip", "split", "rsplit",
             "splitlines", "startswith", "endswith", "replace", "upper", "lower", "title", "capitalize", "swapcase",
@@ -262,88 +254,81 @@ final class Builtins {
 
     // ---- tests ----
 
-    private static final Set<String> ONE_ARG_TESTS = Set.of("divisibleby", "sameas", "eq", "equalto", "==", "ne",
-            "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "in");
+    /**
+     * One test: how many arguments it takes, whether it sees a {@link Py.Markup} value as it is (otherwise as
+     * its text), and what it does with the value and its argument ({@code null} when it takes none).
+     */
+    private record TestDef(int arguments, boolean seesMarkup, BiPredicate<Object, Object> impl) {
+    }
+
+    /** Every test, by name: the one place a test is defined; {@link #TESTS} is its key set. */
+    private static final Map<String, TestDef> TEST_DEFS = new LinkedHashMap<>();
+
+    private static void test0(String name, Predicate<Object> impl) {
+        TEST_DEFS.put(name, new TestDef(0, false, (v, arg) -> impl.test(v)));
+    }
+
+    private static void test1(BiPredicate<Object, Object> impl, String... names) {
+        for (String name : names) {
+            TEST_DEFS.put(name, new TestDef(1, false, impl));
+        }
+    }
+
+    static {
+        test0("defined", v -> !(v instanceof Undefined));
+        test0("undefined", v -> v instanceof Undefined);
+        test0("none", v -> v == null);
+        test0("boolean", v -> v instanceof Boolean);
+        test0("true", Boolean.TRUE::equals);
+        test0("false", Boolean.FALSE::equals);
+        test0("integer", v -> v instanceof Long);
+        test0("float", v -> v instanceof Double);
+        test0("number", Py::isNumber);
+        test0("string", v -> v instanceof String);
+        test0("mapping", v -> v instanceof Map);
+        test0("iterable", v -> v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
+                || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView
+                || v instanceof Py.Range);
+        test0("sequence", v -> v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
+                || v instanceof Undefined || v instanceof Py.Range);
+        test0("callable", v -> v instanceof Py.Callable || v instanceof Undefined);
+        TEST_DEFS.put("escaped", new TestDef(0, true, (v, arg) -> v instanceof Py.Markup));
+        TEST_DEFS.put("sameas", new TestDef(1, true, (v, arg) -> v == arg || (v instanceof Boolean && v.equals(arg))
+                || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256)));
+        test0("lower", v -> isCasedAnd(Py.str(v), false));
+        test0("upper", v -> isCasedAnd(Py.str(v), true));
+        test0("odd", v -> Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 1L));
+        test0("even", v -> Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 0L));
+        test1((v, arg) -> Py.eq(Py.binary("%", v, arg, Integer.MAX_VALUE), 0L), "divisibleby");
+        test1(Py::eq, "eq", "equalto", "==");
+        test1((v, arg) -> !Py.eq(v, arg), "ne", "!=");
+        test1((v, arg) -> Py.compare(v, arg, "<") < 0, "lt", "lessthan", "<");
+        test1((v, arg) -> Py.compare(v, arg, "<=") <= 0, "le", "<=");
+        test1((v, arg) -> Py.compare(v, arg, ">") > 0, "gt", "greaterthan", ">");
+        test1((v, arg) -> Py.compare(v, arg, ">=") >= 0, "ge", ">=");
+        test1((v, arg) -> Py.contains(arg, v), "in");
+        test0("filter", v -> Builtins.FILTERS.contains(Py.str(v)));
+        test0("test", v -> Builtins.TESTS.contains(Py.str(v)));
+    }
+
+    /** The names of the tests. */
+    static final Set<String> TESTS = Collections.unmodifiableSet(TEST_DEFS.keySet());
 
     static boolean test(Interpreter in, String name, Object v, Args a) {
-        int wanted = ONE_ARG_TESTS.contains(name) ? 1 : 0;
+        TestDef def = TEST_DEFS.get(name);
+        int wanted = def == null ? 0 : def.arguments();
         if (a.size() + a.keywords().size() != wanted) {
             throw new RenderError("test '" + name + "' takes " + wanted + " argument(s), got "
                     + (a.size() + a.keywords().size()));
         }
         Object arg = a.get(0, null, null);
-        if (name.equals("escaped")) {
-            return v instanceof Py.Markup;
+        if (def == null) {
+            throw new RenderError("No test named '" + name + "'.");
         }
-        if (v instanceof Py.Markup m && !name.equals("sameas")) {
+        if (v instanceof Py.Markup m && !def.seesMarkup()) {
             v = m.text();
         }
-        switch (name) {
-            case "defined":
-                return !(v instanceof Undefined);
-            case "undefined":
-                return v instanceof Undefined;
-            case "none":
-                return v == null;
-            case "boolean":
-                return v instanceof Boolean;
-            case "true":
-                return Boolean.TRUE.equals(v);
-            case "false":
-                return Boolean.FALSE.equals(v);
-            case "integer":
-                return v instanceof Long;
-            case "float":
-                return v instanceof Double;
-            case "number":
-                return Py.isNumber(v);
-            case "string":
-                return v instanceof String;
-            case "mapping":
-                return v instanceof Map;
-            case "iterable":
-                return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView
-                        || v instanceof Py.Range;
-            case "sequence":
-                return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined || v instanceof Py.Range;
-            case "callable":
-                return v instanceof Py.Callable || v instanceof Undefined;
-            case "sameas":
-                return v == arg || (v instanceof Boolean && v.equals(arg))
-                        || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256);
-            case "lower":
-                return isCasedAnd(Py.str(v), false);
-            case "upper":
-                return isCasedAnd(Py.str(v), true);
-            case "odd":
-                return Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 1L);
-            case "even":
-                return Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 0L);
-            case "divisibleby":
-                return Py.eq(Py.binary("%", v, arg, Integer.MAX_VALUE), 0L);
-            case "eq", "equalto", "==":
-                return Py.eq(v, arg);
-            case "ne", "!=":
-                return !Py.eq(v, arg);
-            case "lt", "lessthan", "<":
-                return Py.compare(v, arg, "<") < 0;
-            case "le", "<=":
-                return Py.compare(v, arg, "<=") <= 0;
-            case "gt", "greaterthan", ">":
-                return Py.compare(v, arg, ">") > 0;
-            case "ge", ">=":
-                return Py.compare(v, arg, ">=") >= 0;
-            case "in":
-                return Py.contains(arg, v);
-            case "filter":
-                return FILTERS.contains(Py.str(v));
-            case "test":
-                return TESTS.contains(Py.str(v));
-            default:
-                throw new RenderError("No test named '" + name + "'.");
-        }
+        return def.impl().test(v, arg);
     }
 
     private static boolean isCasedAnd(String s, boolean upper) {
@@ -369,15 +354,11 @@ final class Builtins {
             "trim", "reverse");
 
     static Object filter(Interpreter in, String name, Object v, Args a) {
+        FilterDef def = FILTER_DEFS.get(name);
+        if (def != null && def.seesMarkup()) {
+            return def.impl().apply(in, name, v, a, in.limits.maxOutputChars());
+        }
         switch (name) {
-            case "safe":
-                return v instanceof Py.Markup ? v : new Py.Markup(Py.str(v));
-            case "e", "escape":
-                return Py.Markup.escape(v);
-            case "forceescape":
-                return new Py.Markup(escapeHtml(Py.str(v)));
-            case "string":
-                return v instanceof Py.Markup ? v : Py.str(v);
             case "format":
                 if (v instanceof Py.Markup m) {
                     Object args = a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords();
@@ -410,275 +391,336 @@ final class Builtins {
         return new Args(pos, kw);
     }
 
-    private static Object plainFilter(Interpreter in, String name, Object v, Args a) {
-        int max = in.limits.maxOutputChars();
-        switch (name) {
-            case "abs":
-                if (v instanceof Double d) {
-                    return Math.abs(d);
-                }
-                if (Py.isInt(v)) {
-                    return Math.abs(Py.asLong(v));
-                }
-                throw new RenderError("bad operand type for abs(): '" + Py.typeName(v) + "'");
-            case "attr":
-                return getattr(v, Py.str(a.get(0, "name", "")));
-            case "capitalize":
-                return capitalize(Py.str(v));
-            case "center":
-                return center(Py.str(v), (int) Py.requireInt(a.get(0, "width", 80L), "width"), " ", max);
-            case "count", "length":
-                return Py.len(v);
-            case "d", "default": {
-                Object dflt = a.get(0, "default_value", "");
-                boolean bool = Py.truthy(a.get(1, "boolean", false));
-                return v instanceof Undefined || (bool && !Py.truthy(v)) ? dflt : v;
-            }
-            case "dictsort":
-                return dictsort(v, Py.truthy(a.get(0, "case_sensitive", false)), Py.str(a.get(1, "by", "key")),
-                        Py.truthy(a.get(2, "reverse", false)));
-            case "first": {
-                List<Object> items = Py.iterate(v);
-                return items.isEmpty() ? new Undefined("No first item, sequence was empty.") : items.get(0);
-            }
-            case "last": {
-                if (v instanceof Undefined) {
-                    return new Undefined("No last item, sequence was empty.");
-                }
-                if (v instanceof Py.Generator) {
-                    throw new RenderError("'" + Py.typeName(v) + "' object is not reversible");
-                }
-                List<Object> items = Py.iterate(v);
-                return items.isEmpty() ? new Undefined("No last item, sequence was empty.")
-                        : items.get(items.size() - 1);
-            }
-            case "float":
-                if (v instanceof Undefined u) {
-                    throw u.error();
-                }
-                return toFloat(v, a.get(0, "default", 0.0));
-            case "format":
-                return Py.checkSize(percentFormat(Py.str(v),
-                        a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords()), max);
-            case "indent":
-                if (!(v instanceof String)) {
-                    if (v instanceof Undefined u) {
-                        throw u.error();
-                    }
-                    throw new RenderError("unsupported operand type(s) for +=: '" + Py.typeName(v) + "' and 'str'");
-                }
-                return Py.checkSize(indent(Py.str(v), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
-                        Py.truthy(a.get(2, "blank", false)), max), max);
-            case "int":
-                if (v instanceof Undefined u) {
-                    throw u.error();
-                }
-                return toInt(v, a.get(0, "default", 0L), (int) Py.requireInt(a.get(1, "base", 10L), "base"));
-            case "items":
-                return new Py.Generator("do_items", () -> {
-                    if (v instanceof Undefined) {
-                        return new ArrayList<>();
-                    }
-                    if (!(v instanceof Map<?, ?> m)) {
-                        throw new RenderError("Can only get item pairs from a mapping.");
-                    }
-                    return items(m);
-                });
-            case "join": {
-                List<Object> items = Py.iterate(v);
-                Object attribute = a.get(1, "attribute", null);
-                StringBuilder sb = new StringBuilder();
-                String sep = Py.str(a.get(0, "d", ""));
-                for (int i = 0; i < items.size(); i++) {
-                    if (i > 0) {
-                        sb.append(sep);
-                    }
-                    sb.append(Py.str(attribute != null ? attrPath(items.get(i), attribute) : items.get(i)));
-                    if (sb.length() > max) {
-                        throw new RenderError("joined string exceeds the output limit of " + max + " characters");
-                    }
-                }
-                return sb.toString();
-            }
-            case "list":
-                return new ArrayList<>(Py.iterate(v));
-            case "lower":
-                return Py.str(v).toLowerCase(Locale.ROOT);
-            case "upper":
-                return Py.str(v).toUpperCase(Locale.ROOT);
-            case "map":
-                return new Py.Generator("sync_do_map", () -> map(in, v, a));
-            case "groupby":
-                return groupby(v, a.get(0, "attribute", null), a.get(1, "default", null),
-                        Py.truthy(a.get(2, "case_sensitive", false)));
-            case "slice": {
-                long slices = Py.requireInt(a.get(0, "slices", null), "slices");
-                Object filler = a.get(1, "fill_with", null);
-                return new Py.Generator("do_slice", () -> {
-                    List<Object> seq = new ArrayList<>(Py.iterate(v));
-                    List<Object> out = new ArrayList<>();
-                    if (slices <= 0) {
-                        return out;
-                    }
-                    long per = seq.size() / slices;
-                    long extra = seq.size() % slices;
-                    long offset = 0;
-                    for (long n = 0; n < slices; n++) {
-                        long start = offset + n * per;
-                        if (n < extra) {
-                            offset++;
-                        }
-                        long end = offset + (n + 1) * per;
-                        List<Object> part = new ArrayList<>(seq.subList((int) Math.min(start, seq.size()),
-                                (int) Math.min(end, seq.size())));
-                        if (filler != null && n >= extra) {
-                            part.add(filler);
-                        }
-                        out.add(part);
-                    }
-                    return out;
-                });
-            }
-            case "batch": {
-                long size = Py.requireInt(a.get(0, "linecount", null), "linecount");
-                if (size <= 0) {
-                    throw new RenderError("batch size must be positive");
-                }
-                boolean fill = a.has(1, "fill_with");
-                Object filler = a.get(1, "fill_with", null);
-                return new Py.Generator("do_batch", () -> {
-                    List<Object> out = new ArrayList<>();
-                    List<Object> cur = new ArrayList<>();
-                    for (Object o : Py.iterate(v)) {
-                        cur.add(o);
-                        if (cur.size() == size) {
-                            out.add(cur);
-                            cur = new ArrayList<>();
-                        }
-                    }
-                    if (!cur.isEmpty()) {
-                        while (fill && cur.size() < size) {
-                            cur.add(filler);
-                        }
-                        out.add(cur);
-                    }
-                    return out;
-                });
-            }
-            case "max", "min": {
-                List<Object> items = new ArrayList<>(Py.iterate(v));
-                if (items.isEmpty()) {
-                    return new Undefined("No aggregated item, sequence was empty.");
-                }
-                Comparator<Object> cmp = sortKey(Py.truthy(a.get(0, "case_sensitive", false)),
-                        a.get(1, "attribute", null));
-                Object best = items.get(0);
-                for (Object o : items) {
-                    int c = cmp.compare(o, best);
-                    if (name.equals("max") ? c > 0 : c < 0) {
-                        best = o;
-                    }
-                }
-                return best;
-            }
-            case "select", "reject":
-                return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("select"), false));
-            case "selectattr", "rejectattr":
-                return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true));
-            case "replace": {
-                Object count = a.get(2, "count", null);
-                Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
-                return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
-                        count == null ? -1 : Py.requireInt(count, "count")), max);
-            }
-            case "reverse": {
-                if (v instanceof String s) {
-                    return new StringBuilder(s).reverse().toString();
-                }
-                boolean reversible = v instanceof List || v instanceof Tuple || v instanceof Map;
-                List<Object> items = new ArrayList<>(Py.iterate(v));
-                java.util.Collections.reverse(items);
-                return reversible ? new Py.Generator("<reversed>", () -> items) : items;
-            }
-            case "round":
-                return round(v, (int) Py.requireInt(a.get(0, "precision", 0L), "precision"),
-                        Py.str(a.get(1, "method", "common")));
-            case "sort": {
-                List<Object> items = new ArrayList<>(Py.iterate(v));
-                Comparator<Object> cmp = sortKey(Py.truthy(a.get(1, "case_sensitive", false)),
-                        a.get(2, "attribute", null));
-                items.sort(Py.truthy(a.get(0, "reverse", false)) ? cmp.reversed() : cmp);
-                return items;
-            }
-            case "sum": {
-                Object attribute = a.get(0, "attribute", null);
-                Object total = a.get(1, "start", 0L);
-                for (Object o : Py.iterate(v)) {
-                    total = Py.binary("+", total, attribute != null ? attrPath(o, attribute) : o, max);
-                }
-                return total;
-            }
-            case "title":
-                return jinjaTitle(Py.str(v));
-            case "tojson":
-                return Py.checkSize(toJson(v, a, max), max);
-            case "trim":
-                return strip(Py.str(v), a.get(0, "chars", null), true, true);
-            case "truncate":
-                if (!(v instanceof String) && Py.len(v) <= Py.requireInt(a.get(0, "length", 255L), "length")
-                        + Py.requireInt(a.get(3, "leeway", 5L), "leeway")) {
-                    return v;
-                }
-                return truncate(Py.str(v), (int) Py.requireInt(a.get(0, "length", 255L), "length"),
-                        Py.truthy(a.get(1, "killwords", false)), Py.str(a.get(2, "end", "...")),
-                        (int) Py.requireInt(a.get(3, "leeway", 5L), "leeway"));
-            case "unique": {
-                boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
-                Object attribute = a.get(1, "attribute", null);
-                return new Py.Generator("sync_do_unique", () -> {
-                    List<Object> out = new ArrayList<>();
-                    java.util.Set<Object> seenScalars = new java.util.HashSet<>();
-                    List<Object> seenOthers = new ArrayList<>();
-                    for (Object o : Py.iterate(v)) {
-                        Object key = attribute != null ? attrPath(o, attribute) : o;
-                        if (!cs && key instanceof String str) {
-                            key = str.toLowerCase(Locale.ROOT);
-                        }
-                        boolean fresh;
-                        if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
-                                || key instanceof Double) {
-                            // 1, 1.0 and True are one key in Python.
-                            Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
-                                    : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
-                                    ? (Object) (long) (double) d : key;
-                            fresh = seenScalars.add(norm);
-                        } else {
-                            Py.hashCheck(key);
-                            Object k = key;
-                            Py.work(seenOthers.size());
-                            fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
-                            if (fresh) {
-                                seenOthers.add(key);
-                            }
-                        }
-                        if (fresh) {
-                            out.add(o);
-                        }
-                    }
-                    return out;
-                });
-            }
-            case "wordcount": {
-                Matcher m = WORD.matcher(Py.str(v));
-                long n = 0;
-                while (m.find()) {
-                    n++;
-                }
-                return n;
-            }
-            default:
-                throw new RenderError("No filter named '" + name + "'.");
+    /** A filter: the value, its arguments, and the most characters the output may have. */
+    @FunctionalInterface
+    private interface FilterImpl {
+        Object apply(Interpreter in, String name, Object v, Args a, int max);
+    }
+
+    /**
+     * A filter's definition: whether it takes a {@link Py.Markup} value (and arguments) as they are
+     * ({@code seesMarkup}), or their text, with Markup kept for the filters of {@link #MARKUP_KEEPING_FILTERS}.
+     */
+    private record FilterDef(boolean seesMarkup, FilterImpl impl) {
+    }
+
+    /** Every filter, by name: the one place a filter is defined; {@link #FILTERS} is its key set. */
+    private static final Map<String, FilterDef> FILTER_DEFS = new LinkedHashMap<>();
+
+    private static void defineFilter(FilterImpl impl, String... names) {
+        for (String name : names) {
+            FILTER_DEFS.put(name, new FilterDef(false, impl));
         }
+    }
+
+    private static void defineMarkupFilter(FilterImpl impl, String... names) {
+        for (String name : names) {
+            FILTER_DEFS.put(name, new FilterDef(true, impl));
+        }
+    }
+
+    static {
+        defineMarkupFilter((in, name, v, a, max) -> v instanceof Py.Markup ? v : new Py.Markup(Py.str(v)), "safe");
+        defineMarkupFilter((in, name, v, a, max) -> Py.Markup.escape(v), "e", "escape");
+        defineMarkupFilter((in, name, v, a, max) -> new Py.Markup(escapeHtml(Py.str(v))), "forceescape");
+        defineMarkupFilter((in, name, v, a, max) -> v instanceof Py.Markup ? v : Py.str(v), "string");
+        defineFilter((in, name, v, a, max) -> {
+            if (v instanceof Double d) {
+                return Math.abs(d);
+            }
+            if (Py.isInt(v)) {
+                return Math.abs(Py.asLong(v));
+            }
+            throw new RenderError("bad operand type for abs(): '" + Py.typeName(v) + "'");
+        }, "abs");
+        defineFilter((in, name, v, a, max) -> {
+            return getattr(v, Py.str(a.get(0, "name", "")));
+        }, "attr");
+        defineFilter((in, name, v, a, max) -> {
+            return capitalize(Py.str(v));
+        }, "capitalize");
+        defineFilter((in, name, v, a, max) -> {
+            return center(Py.str(v), (int) Py.requireInt(a.get(0, "width", 80L), "width"), " ", max);
+        }, "center");
+        defineFilter((in, name, v, a, max) -> {
+            return Py.len(v);
+        }, "count", "length");
+        defineFilter((in, name, v, a, max) -> {
+            Object dflt = a.get(0, "default_value", "");
+            boolean bool = Py.truthy(a.get(1, "boolean", false));
+            return v instanceof Undefined || (bool && !Py.truthy(v)) ? dflt : v;
+        }, "d", "default");
+        defineFilter((in, name, v, a, max) -> {
+            return dictsort(v, Py.truthy(a.get(0, "case_sensitive", false)), Py.str(a.get(1, "by", "key")),
+                    Py.truthy(a.get(2, "reverse", false)));
+        }, "dictsort");
+        defineFilter((in, name, v, a, max) -> {
+            List<Object> items = Py.iterate(v);
+            return items.isEmpty() ? new Undefined("No first item, sequence was empty.") : items.get(0);
+        }, "first");
+        defineFilter((in, name, v, a, max) -> {
+            if (v instanceof Undefined) {
+                return new Undefined("No last item, sequence was empty.");
+            }
+            if (v instanceof Py.Generator) {
+                throw new RenderError("'" + Py.typeName(v) + "' object is not reversible");
+            }
+            List<Object> items = Py.iterate(v);
+            return items.isEmpty() ? new Undefined("No last item, sequence was empty.")
+                    : items.get(items.size() - 1);
+        }, "last");
+        defineFilter((in, name, v, a, max) -> {
+            if (v instanceof Undefined u) {
+                throw u.error();
+            }
+            return toFloat(v, a.get(0, "default", 0.0));
+        }, "float");
+        defineFilter((in, name, v, a, max) -> {
+            return Py.checkSize(percentFormat(Py.str(v),
+                    a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords()), max);
+        }, "format");
+        defineFilter((in, name, v, a, max) -> {
+            if (!(v instanceof String)) {
+                if (v instanceof Undefined u) {
+                    throw u.error();
+                }
+                throw new RenderError("unsupported operand type(s) for +=: '" + Py.typeName(v) + "' and 'str'");
+            }
+            return Py.checkSize(indent(Py.str(v), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
+                    Py.truthy(a.get(2, "blank", false)), max), max);
+        }, "indent");
+        defineFilter((in, name, v, a, max) -> {
+            if (v instanceof Undefined u) {
+                throw u.error();
+            }
+            return toInt(v, a.get(0, "default", 0L), (int) Py.requireInt(a.get(1, "base", 10L), "base"));
+        }, "int");
+        defineFilter((in, name, v, a, max) -> {
+            return new Py.Generator("do_items", () -> {
+                if (v instanceof Undefined) {
+                    return new ArrayList<>();
+                }
+                if (!(v instanceof Map<?, ?> m)) {
+                    throw new RenderError("Can only get item pairs from a mapping.");
+                }
+                return items(m);
+            });
+        }, "items");
+        defineFilter((in, name, v, a, max) -> {
+            List<Object> items = Py.iterate(v);
+            Object attribute = a.get(1, "attribute", null);
+            StringBuilder sb = new StringBuilder();
+            String sep = Py.str(a.get(0, "d", ""));
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) {
+                    sb.append(sep);
+                }
+                sb.append(Py.str(attribute != null ? attrPath(items.get(i), attribute) : items.get(i)));
+                if (sb.length() > max) {
+                    throw new RenderError("joined string exceeds the output limit of " + max + " characters");
+                }
+            }
+            return sb.toString();
+        }, "join");
+        defineFilter((in, name, v, a, max) -> {
+            return new ArrayList<>(Py.iterate(v));
+        }, "list");
+        defineFilter((in, name, v, a, max) -> {
+            return Py.str(v).toLowerCase(Locale.ROOT);
+        }, "lower");
+        defineFilter((in, name, v, a, max) -> {
+            return Py.str(v).toUpperCase(Locale.ROOT);
+        }, "upper");
+        defineFilter((in, name, v, a, max) -> {
+            return new Py.Generator("sync_do_map", () -> map(in, v, a));
+        }, "map");
+        defineFilter((in, name, v, a, max) -> {
+            return groupby(v, a.get(0, "attribute", null), a.get(1, "default", null),
+                    Py.truthy(a.get(2, "case_sensitive", false)));
+        }, "groupby");
+        defineFilter((in, name, v, a, max) -> {
+            long slices = Py.requireInt(a.get(0, "slices", null), "slices");
+            Object filler = a.get(1, "fill_with", null);
+            return new Py.Generator("do_slice", () -> {
+                List<Object> seq = new ArrayList<>(Py.iterate(v));
+                List<Object> out = new ArrayList<>();
+                if (slices <= 0) {
+                    return out;
+                }
+                long per = seq.size() / slices;
+                long extra = seq.size() % slices;
+                long offset = 0;
+                for (long n = 0; n < slices; n++) {
+                    long start = offset + n * per;
+                    if (n < extra) {
+                        offset++;
+                    }
+                    long end = offset + (n + 1) * per;
+                    List<Object> part = new ArrayList<>(seq.subList((int) Math.min(start, seq.size()),
+                            (int) Math.min(end, seq.size())));
+                    if (filler != null && n >= extra) {
+                        part.add(filler);
+                    }
+                    out.add(part);
+                }
+                return out;
+            });
+        }, "slice");
+        defineFilter((in, name, v, a, max) -> {
+            long size = Py.requireInt(a.get(0, "linecount", null), "linecount");
+            if (size <= 0) {
+                throw new RenderError("batch size must be positive");
+            }
+            boolean fill = a.has(1, "fill_with");
+            Object filler = a.get(1, "fill_with", null);
+            return new Py.Generator("do_batch", () -> {
+                List<Object> out = new ArrayList<>();
+                List<Object> cur = new ArrayList<>();
+                for (Object o : Py.iterate(v)) {
+                    cur.add(o);
+                    if (cur.size() == size) {
+                        out.add(cur);
+                        cur = new ArrayList<>();
+                    }
+                }
+                if (!cur.isEmpty()) {
+                    while (fill && cur.size() < size) {
+                        cur.add(filler);
+                    }
+                    out.add(cur);
+                }
+                return out;
+            });
+        }, "batch");
+        defineFilter((in, name, v, a, max) -> {
+            List<Object> items = new ArrayList<>(Py.iterate(v));
+            if (items.isEmpty()) {
+                return new Undefined("No aggregated item, sequence was empty.");
+            }
+            Comparator<Object> cmp = sortKey(Py.truthy(a.get(0, "case_sensitive", false)),
+                    a.get(1, "attribute", null));
+            Object best = items.get(0);
+            for (Object o : items) {
+                int c = cmp.compare(o, best);
+                if (name.equals("max") ? c > 0 : c < 0) {
+                    best = o;
+                }
+            }
+            return best;
+        }, "max", "min");
+        defineFilter((in, name, v, a, max) -> {
+            return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("select"), false));
+        }, "select", "reject");
+        defineFilter((in, name, v, a, max) -> {
+            return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true));
+        }, "selectattr", "rejectattr");
+        defineFilter((in, name, v, a, max) -> {
+            Object count = a.get(2, "count", null);
+            Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
+            return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
+                    count == null ? -1 : Py.requireInt(count, "count")), max);
+        }, "replace");
+        defineFilter((in, name, v, a, max) -> {
+            if (v instanceof String s) {
+                return new StringBuilder(s).reverse().toString();
+            }
+            boolean reversible = v instanceof List || v instanceof Tuple || v instanceof Map;
+            List<Object> items = new ArrayList<>(Py.iterate(v));
+            java.util.Collections.reverse(items);
+            return reversible ? new Py.Generator("<reversed>", () -> items) : items;
+        }, "reverse");
+        defineFilter((in, name, v, a, max) -> {
+            return round(v, (int) Py.requireInt(a.get(0, "precision", 0L), "precision"),
+                    Py.str(a.get(1, "method", "common")));
+        }, "round");
+        defineFilter((in, name, v, a, max) -> {
+            List<Object> items = new ArrayList<>(Py.iterate(v));
+            Comparator<Object> cmp = sortKey(Py.truthy(a.get(1, "case_sensitive", false)),
+                    a.get(2, "attribute", null));
+            items.sort(Py.truthy(a.get(0, "reverse", false)) ? cmp.reversed() : cmp);
+            return items;
+        }, "sort");
+        defineFilter((in, name, v, a, max) -> {
+            Object attribute = a.get(0, "attribute", null);
+            Object total = a.get(1, "start", 0L);
+            for (Object o : Py.iterate(v)) {
+                total = Py.binary("+", total, attribute != null ? attrPath(o, attribute) : o, max);
+            }
+            return total;
+        }, "sum");
+        defineFilter((in, name, v, a, max) -> {
+            return jinjaTitle(Py.str(v));
+        }, "title");
+        defineFilter((in, name, v, a, max) -> {
+            return Py.checkSize(toJson(v, a, max), max);
+        }, "tojson");
+        defineFilter((in, name, v, a, max) -> {
+            return strip(Py.str(v), a.get(0, "chars", null), true, true);
+        }, "trim");
+        defineFilter((in, name, v, a, max) -> {
+            if (!(v instanceof String) && Py.len(v) <= Py.requireInt(a.get(0, "length", 255L), "length")
+                    + Py.requireInt(a.get(3, "leeway", 5L), "leeway")) {
+                return v;
+            }
+            return truncate(Py.str(v), (int) Py.requireInt(a.get(0, "length", 255L), "length"),
+                    Py.truthy(a.get(1, "killwords", false)), Py.str(a.get(2, "end", "...")),
+                    (int) Py.requireInt(a.get(3, "leeway", 5L), "leeway"));
+        }, "truncate");
+        defineFilter((in, name, v, a, max) -> {
+            boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
+            Object attribute = a.get(1, "attribute", null);
+            return new Py.Generator("sync_do_unique", () -> {
+                List<Object> out = new ArrayList<>();
+                java.util.Set<Object> seenScalars = new java.util.HashSet<>();
+                List<Object> seenOthers = new ArrayList<>();
+                for (Object o : Py.iterate(v)) {
+                    Object key = attribute != null ? attrPath(o, attribute) : o;
+                    if (!cs && key instanceof String str) {
+                        key = str.toLowerCase(Locale.ROOT);
+                    }
+                    boolean fresh;
+                    if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
+                            || key instanceof Double) {
+                        // 1, 1.0 and True are one key in Python.
+                        Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
+                                : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
+                                ? (Object) (long) (double) d : key;
+                        fresh = seenScalars.add(norm);
+                    } else {
+                        Py.hashCheck(key);
+                        Object k = key;
+                        Py.work(seenOthers.size());
+                        fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
+                        if (fresh) {
+                            seenOthers.add(key);
+                        }
+                    }
+                    if (fresh) {
+                        out.add(o);
+                    }
+                }
+                return out;
+            });
+        }, "unique");
+        defineFilter((in, name, v, a, max) -> {
+            Matcher m = WORD.matcher(Py.str(v));
+            long n = 0;
+            while (m.find()) {
+                n++;
+            }
+            return n;
+        }, "wordcount");
+    }
+
+    /** The names of the filters. */
+    static final Set<String> FILTERS = Collections.unmodifiableSet(FILTER_DEFS.keySet());
+
+    private static Object plainFilter(Interpreter in, String name, Object v, Args a) {
+        FilterDef def = FILTER_DEFS.get(name);
+        if (def == null) {
+            throw new RenderError("No filter named '" + name + "'.");
+        }
+        return def.impl().apply(in, name, v, a, in.limits.maxOutputChars());
     }
 
     private static List<Object> groupby(Object v, Object attribute, Object dflt, boolean caseSensitive) {

@@ -58,15 +58,17 @@ public final class InMemoryBackend implements LlmBackend {
      * @param json whether it constrains output to JSON when asked
      * @param embed whether it computes embeddings
      * @param seed whether it samples reproducibly with a seed
+     * @param ignoreCancel whether it never looks at its cancel signal (a broken backend)
      */
     record Behaviour(int delayMs, int holdAfter, int failAfter, boolean tokenize, boolean chat, boolean json,
-            boolean embed, boolean seed) {
+            boolean embed, boolean seed, boolean ignoreCancel) {
     }
 
     private final ModelInfo info;
     private final int delayMs;
     private final int holdAfter;
     private final int failAfter;
+    private final boolean ignoresCancel;
     private final boolean tokenizes;
     private final boolean chats;
 
@@ -105,6 +107,7 @@ public final class InMemoryBackend implements LlmBackend {
         this.delayMs = b.delayMs();
         this.holdAfter = b.holdAfter();
         this.failAfter = b.failAfter();
+        this.ignoresCancel = b.ignoreCancel();
         OPENED.add(this);
     }
 
@@ -171,7 +174,7 @@ public final class InMemoryBackend implements LlmBackend {
             if (produced == holdAfter) {
                 holdUntilCancelled(cancel);
             }
-            if (cancel.isCancelled()) {
+            if (cancel.isCancelled() && !ignoresCancel) {
                 filter.flush();
                 return BackendResult.of(FinishReason.CANCELLED, promptTokens, produced);
             }
