@@ -29,7 +29,7 @@ import java.util.Set;
 public final class InMemoryProvider implements LlmProvider {
     /** Settings this backend knows. */
     static final List<String> KNOWN = List.of("ctx", "delay_ms", "hold_after", "fail_after", "tokenize", "chat",
-            "json", "embed", "seed", "ignore_cancel");
+            "json", "embed", "seed", "tools", "ignore_cancel");
 
     /** Creates the provider; called by the service loader. */
     public InMemoryProvider() {
@@ -66,8 +66,9 @@ public final class InMemoryProvider implements LlmProvider {
         boolean json = request.bool("json").orElse(false);
         boolean embed = request.bool("embed").orElse(false);
         boolean seed = request.bool("seed").orElse(true);
+        boolean tools = request.bool("tools").orElse(false);
         boolean ignoreCancel = request.bool("ignore_cancel").orElse(false);
         return new InMemoryBackend(model, ctx, new InMemoryBackend.Behaviour(delayMs, holdAfter, failAfter, tokenize,
-                chat, json, embed, seed, ignoreCancel));
+                chat, json, embed, seed, tools, ignoreCancel));
     }
 }
