@@ -142,6 +142,25 @@ public final class ReferenceForward {
     }
 
     /**
+     * Returns the hidden states of every position after the final RMSNorm (what the output head reads), the
+     * token embeddings a sentence-embedding pooling starts from.
+     *
+     * @param tokens the whole sequence, not empty
+     * @return {@code [tokens.length][hiddenSize]} hidden states
+     */
+    public double[][] hiddenStates(int[] tokens) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("tokens must not be empty");
+        }
+        Cache cache = new Cache(tokens.length);
+        double[][] out = new double[tokens.length][];
+        for (int pos = 0; pos < tokens.length; pos++) {
+            out[pos] = step(tokens[pos], pos, cache, true, true);
+        }
+        return out;
+    }
+
+    /**
      * Greedily generates exactly {@code n} tokens after {@code prompt}.
      *
      * @param prompt prompt token ids, not empty
@@ -207,6 +226,10 @@ public final class ReferenceForward {
     }
 
     private double[] step(int token, int pos, Cache cache, boolean wantLogits) {
+        return step(token, pos, cache, wantLogits, false);
+    }
+
+    private double[] step(int token, int pos, Cache cache, boolean wantOutput, boolean hidden) {
         int h = c.hiddenSize();
         int hd = c.headDim();
         int heads = c.numHeads();
@@ -271,11 +294,15 @@ public final class ReferenceForward {
             }
             add(x, linear(w.get(p + "mlp.down_proj.weight"), null, gate, h));
         }
-        if (!wantLogits) {
+        if (!wantOutput) {
             return null;
         }
+        double[] normed = rmsNorm(x, w.get("model.norm.weight"));
+        if (hidden) {
+            return normed;
+        }
         float[] head = c.tieWordEmbeddings() ? embed : w.get("lm_head.weight");
-        return linear(head, null, rmsNorm(x, w.get("model.norm.weight")), c.vocabSize());
+        return linear(head, null, normed, c.vocabSize());
     }
 
     private double cached(double v) {
