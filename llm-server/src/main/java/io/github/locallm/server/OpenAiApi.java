@@ -11,6 +11,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.ThinkLevel;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -34,8 +35,6 @@ final class OpenAiApi {
     private static final SecureRandom IDS = new SecureRandom();
     /** OpenAI's default for the legacy completions endpoint when {@code max_tokens} is absent. */
     private static final long COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
-    /** Backends whose per-call {@code tool_choice=required} forces a tool call. */
-    private static final java.util.Set<String> IN_PROCESS_TOOL_CHOICE = java.util.Set.of("llamacpp", "djl");
 
     private final LlmServer server;
     private final ObjectMapper mapper;
@@ -271,6 +270,31 @@ final class OpenAiApi {
         return url.substring(comma + 1);
     }
 
+    /** The request's {@code tool_choice}: a mode name or {@code {"type":"function","function":{"name":...}}}. */
+    private static ToolChoice toolChoice(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isTextual()) {
+            switch (node.asText()) {
+                case "auto":
+                    return ToolChoice.AUTO;
+                case "none":
+                    return ToolChoice.NONE;
+                case "required":
+                    return ToolChoice.REQUIRED;
+                default:
+                    break;
+            }
+        } else if (node.isObject() && node.path("type").asText("").equals("function")
+                && node.path("function").path("name").isTextual()
+                && !node.path("function").path("name").asText().isBlank()) {
+            return ToolChoice.function(node.path("function").path("name").asText());
+        }
+        throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\", \"required\" or "
+                + "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+    }
+
     private static String newId(String prefix) {
         byte[] b = new byte[12];
         IDS.nextBytes(b);
@@ -286,23 +310,18 @@ final class OpenAiApi {
         Conversions.checkPrompt(messages, server.bounds());
         GenerationOptions.Builder b = common(body, "max_tokens", null);
         responseFormat(b, body.get("response_format"));
-        JsonNode toolChoice = body.get("tool_choice");
-        boolean toolsOff = toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("none");
-        if (toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("required")) {
-            // the in-process engines force a tool call with a grammar; other backends cannot promise one
-            String backend = slot.llm.info().backend();
-            if (!IN_PROCESS_TOOL_CHOICE.contains(backend)) {
-                throw HttpError.unsupported("tool_choice", "'tool_choice' \"required\" needs an in-process model "
-                        + "(llamacpp, djl); model '" + slot.name + "' runs on " + backend);
-            }
-            b.backendOption(backend, "tool_choice", "required");
-        } else if (toolChoice != null && !toolChoice.isNull()
-                && !(toolChoice.isTextual() && toolChoice.asText().matches("auto|none"))) {
-            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\" or \"required\" "
-                    + "on this server");
-        }
-        if (!toolsOff) {
+        ToolChoice toolChoice = toolChoice(body.get("tool_choice"));
+        if (toolChoice != ToolChoice.NONE) {
             Conversions.tools(b, body.get("tools"), mapper);
+        }
+        if (toolChoice != null && toolChoice.forcesCall()) {
+            // the in-process engines force a tool call with a grammar; other backends cannot promise one
+            if (!slot.llm.info().supports(Capability.TOOL_CHOICE)) {
+                throw HttpError.unsupported("tool_choice", "'tool_choice' " + toolChoice + " needs a model that can "
+                        + "force a tool call (llamacpp, djl); model '" + slot.name + "' runs on "
+                        + slot.llm.info().backend());
+            }
+            b.toolChoice(toolChoice);
         }
         String effort = Conversions.text(body, "reasoning_effort");
         if (effort != null && slot.llm.info().supports(Capability.THINKING)) {
