@@ -113,6 +113,9 @@ final class DjlBackend implements LlmBackend {
         if (format != null) {
             details.put("chat_format", format.name());
         }
+        if (t != null) {
+            details.put("chat_template_text", t.source());
+        }
         details.put("path", ckpt.dir().toString());
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);
     }

@@ -133,50 +133,12 @@ final class OpenAiApi {
         }
         Conversions.maxTokens(b, max, field, server.bounds());
         try {
-            Double t = Conversions.number(body, "temperature");
-            if (t != null) {
-                b.temperature(t);
-            }
-            Double topP = Conversions.number(body, "top_p");
-            if (topP != null) {
-                b.topP(topP);
-            }
-            // sampling fields that llama.cpp's server and vLLM accept beside OpenAI's
-            Long topK = Conversions.integer(body, "top_k");
-            if (topK != null && topK > 0) {
-                b.topK((int) Math.min(topK, Integer.MAX_VALUE));
-            }
-            Double minP = Conversions.number(body, "min_p");
-            if (minP != null) {
-                b.minP(minP);
-            }
-            Double rp = Conversions.number(body, "repeat_penalty");
-            if (rp == null) {
-                rp = Conversions.number(body, "repetition_penalty");
-            }
-            if (rp != null) {
-                b.repeatPenalty(rp);
-            }
-            Long seed = Conversions.integer(body, "seed");
-            if (seed != null && seed >= 0) {
-                b.seed(seed);
-            }
-            List<String> stop = Conversions.stops(body.get("stop"), "stop");
-            if (!stop.isEmpty()) {
-                b.stop(stop);
-            }
+            // top_k, min_p and repeat_penalty (or repetition_penalty): fields llama.cpp's server and vLLM accept
+            Conversions.sampling(b, body, "stop", "repetition_penalty");
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
         return b;
-    }
-
-    private static GenerationOptions build(GenerationOptions.Builder b) {
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest(e.getMessage());
-        }
     }
 
     private void responseFormat(GenerationOptions.Builder b, JsonNode rf) {
@@ -200,6 +162,57 @@ final class OpenAiApi {
             default:
                 throw HttpError.badRequest("response_format", "unknown response_format type: '" + type + "'");
         }
+    }
+
+    /**
+     * {@code tool_choice}: {@code "auto"} (the default), {@code "none"} (the tools are not offered),
+     * {@code "required"} or a named function ({@code {"type":"function","function":{"name":...}}}, only that
+     * tool is offered) force a call, which the in-process engines do with a grammar.
+     */
+    private void toolChoice(GenerationOptions.Builder b, JsonNode choice, JsonNode tools, ModelSlot slot) {
+        if (choice == null || choice.isNull() || choice.isTextual() && choice.asText().equals("auto")) {
+            Conversions.tools(b, tools, mapper);
+            return;
+        }
+        if (choice.isTextual() && choice.asText().equals("none")) {
+            return;
+        }
+        JsonNode offered = tools;
+        if (choice.isObject()) {
+            String type = Conversions.text(choice, "type");
+            if (type != null && !type.equals("function")) {
+                throw HttpError.unsupported("tool_choice", "'tool_choice' of type '" + type + "' is not supported; "
+                        + "name a function: {\"type\":\"function\",\"function\":{\"name\":\"...\"}}");
+            }
+            String name = Conversions.requiredText(choice.path("function"), "name");
+            ArrayNode named = mapper.createArrayNode();
+            if (tools != null && tools.isArray()) {
+                for (JsonNode t : tools) {
+                    if (name.equals(t.path("function").path("name").asText(null))) {
+                        named.add(t);
+                    }
+                }
+            }
+            if (named.isEmpty()) {
+                throw HttpError.badRequest("tool_choice", "'tool_choice' names function '" + name
+                        + "', which is not among the request's tools");
+            }
+            offered = named;
+        } else if (!(choice.isTextual() && choice.asText().equals("required"))) {
+            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\", \"required\" "
+                    + "or a named function on this server");
+        }
+        // the in-process engines force a tool call with a grammar; other backends cannot promise one
+        String backend = slot.llm.info().backend();
+        if (!IN_PROCESS_TOOL_CHOICE.contains(backend)) {
+            throw HttpError.unsupported("tool_choice", "a forced 'tool_choice' needs an in-process model "
+                    + "(llamacpp, djl); model '" + slot.name + "' runs on " + backend);
+        }
+        if (offered == null || !offered.isArray() || offered.isEmpty()) {
+            throw HttpError.badRequest("tool_choice", "'tool_choice' forces a tool call, but the request has no tools");
+        }
+        Conversions.tools(b, offered, mapper);
+        b.backendOption(backend, "tool_choice", "required");
     }
 
     private List<ChatMessage> messages(JsonNode body) {
@@ -237,17 +250,10 @@ final class OpenAiApi {
             } else {
                 throw HttpError.badRequest("messages", "'content' must be a string or an array of parts");
             }
-            List<ToolCall> calls = new ArrayList<>();
-            JsonNode tc = m.get("tool_calls");
-            if (tc != null && tc.isArray()) {
-                for (JsonNode c : tc) {
-                    JsonNode f = c.path("function");
-                    String id = c.hasNonNull("id") ? c.get("id").asText() : "";
-                    String name = Conversions.requiredText(f, "name");
-                    calls.add(new ToolCall(id, name, Conversions.argumentsJson(f.get("arguments"), mapper)));
-                    if (!id.isEmpty()) {
-                        callNames.put(id, name);
-                    }
+            List<ToolCall> calls = Conversions.toolCalls(m.get("tool_calls"), mapper);
+            for (ToolCall c : calls) {
+                if (!c.id().isEmpty()) {
+                    callNames.put(c.id(), c.name());
                 }
             }
             String callId = Conversions.text(m, "tool_call_id");
@@ -286,24 +292,7 @@ final class OpenAiApi {
         Conversions.checkPrompt(messages, server.bounds());
         GenerationOptions.Builder b = common(body, "max_tokens", null);
         responseFormat(b, body.get("response_format"));
-        JsonNode toolChoice = body.get("tool_choice");
-        boolean toolsOff = toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("none");
-        if (toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("required")) {
-            // the in-process engines force a tool call with a grammar; other backends cannot promise one
-            String backend = slot.llm.info().backend();
-            if (!IN_PROCESS_TOOL_CHOICE.contains(backend)) {
-                throw HttpError.unsupported("tool_choice", "'tool_choice' \"required\" needs an in-process model "
-                        + "(llamacpp, djl); model '" + slot.name + "' runs on " + backend);
-            }
-            b.backendOption(backend, "tool_choice", "required");
-        } else if (toolChoice != null && !toolChoice.isNull()
-                && !(toolChoice.isTextual() && toolChoice.asText().matches("auto|none"))) {
-            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\" or \"required\" "
-                    + "on this server");
-        }
-        if (!toolsOff) {
-            Conversions.tools(b, body.get("tools"), mapper);
-        }
+        toolChoice(b, body.get("tool_choice"), body.get("tools"), slot);
         String effort = Conversions.text(body, "reasoning_effort");
         if (effort != null && slot.llm.info().supports(Capability.THINKING)) {
             String e = effort.strip().toLowerCase(Locale.ROOT);
@@ -318,26 +307,14 @@ final class OpenAiApi {
                 }
             }
         }
-        GenerationOptions options = build(b);
+        GenerationOptions options = Conversions.build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        Run run;
-        try {
-            run = Run.chat(server, slot, messages, options);
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
         String id = newId("chatcmpl-");
         long created = System.currentTimeMillis() / 1000;
-        try (run) {
+        try (Run run = Run.chat(server, slot, messages, options)) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
+                Completion c = run.awaitAnswer(ex);
                 ObjectNode root = head(id, "chat.completion", created, slot);
                 ObjectNode choice = root.putArray("choices").addObject();
                 choice.put("index", 0);
@@ -497,26 +474,14 @@ final class OpenAiApi {
         GenerationOptions.Builder b = common(body, "max_tokens", COMPLETIONS_DEFAULT_MAX_TOKENS);
         // as llama.cpp's server and vLLM do, a raw completion honours response_format too
         responseFormat(b, body.get("response_format"));
-        GenerationOptions options = build(b);
+        GenerationOptions options = Conversions.build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        Run run;
-        try {
-            run = Run.completion(server, slot, prompt, options);
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
         String id = newId("cmpl-");
         long created = System.currentTimeMillis() / 1000;
-        try (run) {
+        try (Run run = Run.completion(server, slot, prompt, options)) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
+                Completion c = run.awaitAnswer(ex);
                 ObjectNode root = head(id, "text_completion", created, slot);
                 ObjectNode choice = root.putArray("choices").addObject();
                 choice.put("text", echo ? prompt + c.text() : c.text());
