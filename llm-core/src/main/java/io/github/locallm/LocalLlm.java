@@ -501,7 +501,22 @@ public final class LocalLlm implements AutoCloseable {
             }
         }
         checkOptions(info, options);
-        return GenerationRequest.chat(copy, options);
+        return GenerationRequest.chat(copy, turnToolChoice(copy, options));
+    }
+
+    /**
+     * The tool choice as it applies to this turn: {@link ToolChoice#NONE} offers no tools; a required call answers
+     * the user, so once tool results (or an assistant message) end the conversation the model answers freely.
+     */
+    private static GenerationOptions turnToolChoice(List<ChatMessage> messages, GenerationOptions options) {
+        ToolChoice choice = options.toolChoice().orElse(ToolChoice.AUTO);
+        if (choice.mode() == ToolChoice.Mode.NONE && !options.tools().isEmpty()) {
+            return options.toBuilder().clearTools().toolChoice(ToolChoice.NONE).build();
+        }
+        if (choice.forcesCall() && messages.get(messages.size() - 1).role() != ChatMessage.Role.USER) {
+            return options.toBuilder().toolChoice(ToolChoice.AUTO).build();
+        }
+        return options;
     }
 
     private GenerationRequest completionRequest(String prompt, GenerationOptions options) {
@@ -525,6 +540,15 @@ public final class LocalLlm implements AutoCloseable {
         });
         if (!options.tools().isEmpty()) {
             require(info, Capability.TOOLS, "tool calling");
+        }
+        ToolChoice choice = options.toolChoice().orElse(ToolChoice.AUTO);
+        if (choice.forcesCall()) {
+            if (options.tools().isEmpty()) {
+                throw new IllegalArgumentException("toolChoice " + choice + " needs at least one tool: offer them "
+                        + "with tool(...)");
+            }
+            choice.callable(options.tools());
+            require(info, Capability.TOOL_CHOICE, "a required tool call (toolChoice " + choice + ")");
         }
         if (options.think().orElse(false)) {
             require(info, Capability.THINKING, "thinking");

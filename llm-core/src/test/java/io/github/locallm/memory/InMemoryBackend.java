@@ -58,9 +58,11 @@ public final class InMemoryBackend implements LlmBackend {
      * @param json whether it constrains output to JSON when asked
      * @param embed whether it computes embeddings
      * @param seed whether it samples reproducibly with a seed
+     * @param tools whether it claims tools and forced tool calls (it answers in words all the same; tests read
+     *              {@link #lastRequest} to see what core handed it)
      */
     record Behaviour(int delayMs, int holdAfter, int failAfter, boolean tokenize, boolean chat, boolean json,
-            boolean embed, boolean seed) {
+            boolean embed, boolean seed, boolean tools) {
     }
 
     private final ModelInfo info;
@@ -78,6 +80,8 @@ public final class InMemoryBackend implements LlmBackend {
     public final AtomicInteger maxActiveCalls = new AtomicInteger();
     /** Calls of {@link #close()}. */
     public final AtomicInteger closeCalls = new AtomicInteger();
+    /** The request of the latest call of {@link #generate}. */
+    public volatile GenerationRequest lastRequest;
     /** Calls of any method after {@link #close()}, or {@code close()} while a generation ran. */
     public final AtomicInteger misuse = new AtomicInteger();
     private volatile boolean closed;
@@ -98,6 +102,10 @@ public final class InMemoryBackend implements LlmBackend {
         }
         if (b.embed()) {
             caps.add(Capability.EMBEDDINGS);
+        }
+        if (b.tools()) {
+            caps.add(Capability.TOOLS);
+            caps.add(Capability.TOOL_CHOICE);
         }
         this.info = new ModelInfo("memory", model, ctx, caps, Map.of("tokenizer", "one token per code point"));
         this.tokenizes = b.tokenize();
@@ -132,6 +140,7 @@ public final class InMemoryBackend implements LlmBackend {
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         checkOpen();
         generateCalls.incrementAndGet();
+        lastRequest = request;
         maxActiveCalls.accumulateAndGet(activeCalls.incrementAndGet(), Math::max);
         try {
             return run(request, sink, cancel);

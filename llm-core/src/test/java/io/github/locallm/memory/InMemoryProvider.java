@@ -27,7 +27,7 @@ import java.util.Set;
 public final class InMemoryProvider implements LlmProvider {
     /** Settings this backend knows. */
     static final List<String> KNOWN = List.of("ctx", "delay_ms", "hold_after", "fail_after", "tokenize", "chat",
-            "json", "embed", "seed");
+            "json", "embed", "seed", "tools");
 
     /** Creates the provider; called by the service loader. */
     public InMemoryProvider() {
@@ -64,7 +64,8 @@ public final class InMemoryProvider implements LlmProvider {
         boolean json = request.bool("json").orElse(false);
         boolean embed = request.bool("embed").orElse(false);
         boolean seed = request.bool("seed").orElse(true);
+        boolean tools = request.bool("tools").orElse(false);
         return new InMemoryBackend(model, ctx, new InMemoryBackend.Behaviour(delayMs, holdAfter, failAfter, tokenize,
-                chat, json, embed, seed));
+                chat, json, embed, seed, tools));
     }
 }

@@ -19,6 +19,7 @@ import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.format.ChatFormat;
 import io.github.locallm.format.FormattedSink;
 import io.github.locallm.grammar.GrammarMatcher;
@@ -91,7 +92,7 @@ final class DjlBackend implements LlmBackend {
         EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA);
         if (template != null) {
-            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS));
+            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS, Capability.TOOL_CHOICE));
             if (format.needsParsing(template.source(), false)) {
                 // only a template that writes reasoning markup keeps reasoning apart
                 caps.add(Capability.THINKING);
@@ -128,8 +129,8 @@ final class DjlBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
-        // per-call djl options: only tool_choice; any other djl.* key is refused as on every backend
-        OptionValues.backendOptions(o, "djl", "djl model " + ckpt.model(), Set.of("tool_choice"));
+        // no per-call djl options: any djl.* key is refused as on every backend
+        OptionValues.backendOptions(o, "djl", "djl model " + ckpt.model(), Set.of());
         String promptText = null;
         int[] prompt;
         if (request.isChat()) {
@@ -311,15 +312,12 @@ final class DjlBackend implements LlmBackend {
 
     /**
      * The grammar that constrains a generation, if any: a JSON response format for the whole output; tools with
-     * {@code djl.tool_choice=required} for the whole output; otherwise tools from the first tool-call trigger on.
+     * a required tool call ({@link ToolChoice#forcesCall()}) for the whole output; otherwise tools from the first
+     * tool-call trigger on.
      */
     private Constraint constraint(GenerationOptions o, boolean chat) {
         ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
-        String choice = o.backendOptions("djl").getOrDefault("tool_choice", "auto");
-        if (!List.of("auto", "required", "none").contains(choice)) {
-            throw new IllegalArgumentException("djl.tool_choice must be auto, required or none: '" + choice
-                    + "' (djl model " + ckpt.model() + ")");
-        }
+        ToolChoice choice = o.toolChoice().orElse(ToolChoice.AUTO);
         String gbnf;
         boolean lazy = false;
         if (rf.kind() == ResponseFormat.Kind.JSON) {
@@ -330,9 +328,9 @@ final class DjlBackend implements LlmBackend {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(e.getMessage() + " (djl model " + ckpt.model() + ")", e);
             }
-        } else if (chat && format != null && !o.tools().isEmpty() && !choice.equals("none")) {
-            gbnf = ToolCallGrammar.of(format, template.source(), o.tools(), choice.equals("required"));
-            lazy = !choice.equals("required");
+        } else if (chat && format != null && !o.tools().isEmpty() && choice.mode() != ToolChoice.Mode.NONE) {
+            gbnf = ToolCallGrammar.of(format, template.source(), choice.callable(o.tools()), choice.forcesCall());
+            lazy = !choice.forcesCall();
         } else {
             return null;
         }

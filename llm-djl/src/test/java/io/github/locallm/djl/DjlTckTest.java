@@ -18,10 +18,4 @@ class DjlTckTest extends LlmProviderTck {
     protected int completionTokenTolerance() {
         return maxTokens() / 2;
     }
-
-    /** Tool calls are forced by masking the logits with the shared tool-call grammar. */
-    @Override
-    protected java.util.List<String> requiredToolChoice() {
-        return java.util.List.of("djl", "tool_choice", "required");
-    }
 }

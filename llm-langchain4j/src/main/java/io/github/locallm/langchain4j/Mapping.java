@@ -182,15 +182,9 @@ final class Mapping {
         boolean toolsOffered = tools != null && !tools.isEmpty();
         if (toolsOffered && p.toolChoice() != ToolChoice.NONE) {
             if (p.toolChoice() == ToolChoice.REQUIRED) {
-                if (!REQUIRED_TOOL_CHOICE.contains(backend)) {
-                    throw new UnsupportedFeatureException("ToolChoice.REQUIRED is supported on the in-process "
-                            + "backends (llamacpp, djl), not on " + backend + ": use ToolChoice.AUTO");
-                }
-                // A required call answers the user's message; once tool results follow, the model answers freely,
-                // so that a framework's tool loop (AI Services) ends instead of calling tools forever.
-                if (lastIsUser(request)) {
-                    b.backendOption(backend, "tool_choice", "required");
-                }
+                // core applies it to the user's turn only, so that AI Services' tool loop ends; a model that cannot
+                // force a call refuses it (UnsupportedFeatureException)
+                b.toolChoice(io.github.locallm.ToolChoice.REQUIRED);
             }
             for (ToolSpecification t : tools) {
                 b.tool(new ToolSpec(t.name(), Objects.requireNonNullElse(t.description(), ""),
@@ -205,14 +199,6 @@ final class Mapping {
                     : ResponseFormat.jsonSchema(schemaText(schema.rootElement())));
         }
         return b.build();
-    }
-
-    /** Backends whose {@code tool_choice} backend option accepts {@code required}. */
-    private static final Set<String> REQUIRED_TOOL_CHOICE = Set.of("llamacpp", "djl");
-
-    private static boolean lastIsUser(ChatRequest request) {
-        List<dev.langchain4j.data.message.ChatMessage> m = request.messages();
-        return !m.isEmpty() && m.get(m.size() - 1) instanceof UserMessage;
     }
 
     private static String toolParameters(ToolSpecification t) {

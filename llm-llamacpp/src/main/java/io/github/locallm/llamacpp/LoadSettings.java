@@ -104,13 +104,14 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             if (!embedding) {
                 throw new IllegalArgumentException("pooling only applies with embedding=true (model " + model + ")");
             }
-            if (pooling.equals("none")) {
-                throw new IllegalArgumentException("pooling=none gives one vector per token, not a sentence embedding;"
-                        + " use pooling=last, cls or mean (model " + model + ")");
+            if (!List.of("last", "cls", "mean", "none", "rank").contains(pooling)) {
+                throw new IllegalArgumentException("pooling must be last, cls, mean, none or rank: '" + pooling
+                        + "' (model " + model + ")");
             }
-            if (!pooling.equals("last") && !pooling.equals("cls") && !pooling.equals("mean")) {
-                throw new IllegalArgumentException("pooling must be last, cls or mean: '" + pooling + "' (model "
-                        + model + ")");
+            if (pooling.equals("rank") && !hasClassifierHead(gguf)) {
+                throw new IllegalArgumentException("pooling=rank needs a reranker: a model with a classifier head"
+                        + " (tensor cls.output.weight or cls.weight), and " + model + " has none; use pooling=last,"
+                        + " cls, mean or none for a sentence or token embedding");
             }
         } else if (embedding) {
             pooling = "last";
@@ -159,6 +160,12 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
         }
         return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, pooling, libPath,
                 kvType, engine);
+    }
+
+    /** Whether the model has the classifier head that llama.cpp's RANK pooling applies. */
+    static boolean hasClassifierHead(GgufFile gguf) {
+        return gguf.tensorInfos().stream().anyMatch(t -> t.name().equals("cls.output.weight")
+                || t.name().equals("cls.weight"));
     }
 
     /** The largest template_file read, in bytes. */

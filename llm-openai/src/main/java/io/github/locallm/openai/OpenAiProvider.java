@@ -198,6 +198,10 @@ public final class OpenAiProvider implements LlmProvider {
 
         Set<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.CHAT, Capability.TOOLS,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA, Capability.SEED);
+        if (kind != ServerKind.OLLAMA) {
+            // Ollama's OpenAI-compatible endpoint takes tools but not tool_choice
+            caps.add(Capability.TOOL_CHOICE);
+        }
         if (settings.embeddings() == null || settings.embeddings()) {
             caps.add(Capability.EMBEDDINGS);
         }

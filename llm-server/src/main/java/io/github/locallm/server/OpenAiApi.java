@@ -11,6 +11,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.ThinkLevel;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -34,8 +35,6 @@ final class OpenAiApi {
     private static final SecureRandom IDS = new SecureRandom();
     /** OpenAI's default for the legacy completions endpoint when {@code max_tokens} is absent. */
     private static final long COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
-    /** Backends whose per-call {@code tool_choice=required} forces a tool call. */
-    private static final java.util.Set<String> IN_PROCESS_TOOL_CHOICE = java.util.Set.of("llamacpp", "djl");
 
     private final LlmServer server;
     private final ObjectMapper mapper;
@@ -164,57 +163,6 @@ final class OpenAiApi {
         }
     }
 
-    /**
-     * {@code tool_choice}: {@code "auto"} (the default), {@code "none"} (the tools are not offered),
-     * {@code "required"} or a named function ({@code {"type":"function","function":{"name":...}}}, only that
-     * tool is offered) force a call, which the in-process engines do with a grammar.
-     */
-    private void toolChoice(GenerationOptions.Builder b, JsonNode choice, JsonNode tools, ModelSlot slot) {
-        if (choice == null || choice.isNull() || choice.isTextual() && choice.asText().equals("auto")) {
-            Conversions.tools(b, tools, mapper);
-            return;
-        }
-        if (choice.isTextual() && choice.asText().equals("none")) {
-            return;
-        }
-        JsonNode offered = tools;
-        if (choice.isObject()) {
-            String type = Conversions.text(choice, "type");
-            if (type != null && !type.equals("function")) {
-                throw HttpError.unsupported("tool_choice", "'tool_choice' of type '" + type + "' is not supported; "
-                        + "name a function: {\"type\":\"function\",\"function\":{\"name\":\"...\"}}");
-            }
-            String name = Conversions.requiredText(choice.path("function"), "name");
-            ArrayNode named = mapper.createArrayNode();
-            if (tools != null && tools.isArray()) {
-                for (JsonNode t : tools) {
-                    if (name.equals(t.path("function").path("name").asText(null))) {
-                        named.add(t);
-                    }
-                }
-            }
-            if (named.isEmpty()) {
-                throw HttpError.badRequest("tool_choice", "'tool_choice' names function '" + name
-                        + "', which is not among the request's tools");
-            }
-            offered = named;
-        } else if (!(choice.isTextual() && choice.asText().equals("required"))) {
-            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\", \"required\" "
-                    + "or a named function on this server");
-        }
-        // the in-process engines force a tool call with a grammar; other backends cannot promise one
-        String backend = slot.llm.info().backend();
-        if (!IN_PROCESS_TOOL_CHOICE.contains(backend)) {
-            throw HttpError.unsupported("tool_choice", "a forced 'tool_choice' needs an in-process model "
-                    + "(llamacpp, djl); model '" + slot.name + "' runs on " + backend);
-        }
-        if (offered == null || !offered.isArray() || offered.isEmpty()) {
-            throw HttpError.badRequest("tool_choice", "'tool_choice' forces a tool call, but the request has no tools");
-        }
-        Conversions.tools(b, offered, mapper);
-        b.backendOption(backend, "tool_choice", "required");
-    }
-
     private List<ChatMessage> messages(JsonNode body) {
         JsonNode arr = body.get("messages");
         if (arr == null || !arr.isArray() || arr.isEmpty()) {
@@ -277,6 +225,31 @@ final class OpenAiApi {
         return url.substring(comma + 1);
     }
 
+    /** The request's {@code tool_choice}: a mode name or {@code {"type":"function","function":{"name":...}}}. */
+    private static ToolChoice toolChoice(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isTextual()) {
+            switch (node.asText()) {
+                case "auto":
+                    return ToolChoice.AUTO;
+                case "none":
+                    return ToolChoice.NONE;
+                case "required":
+                    return ToolChoice.REQUIRED;
+                default:
+                    break;
+            }
+        } else if (node.isObject() && node.path("type").asText("").equals("function")
+                && node.path("function").path("name").isTextual()
+                && !node.path("function").path("name").asText().isBlank()) {
+            return ToolChoice.function(node.path("function").path("name").asText());
+        }
+        throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\", \"required\" or "
+                + "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+    }
+
     private static String newId(String prefix) {
         byte[] b = new byte[12];
         IDS.nextBytes(b);
@@ -292,7 +265,24 @@ final class OpenAiApi {
         Conversions.checkPrompt(messages, server.bounds());
         GenerationOptions.Builder b = common(body, "max_tokens", null);
         responseFormat(b, body.get("response_format"));
-        toolChoice(b, body.get("tool_choice"), body.get("tools"), slot);
+        ToolChoice toolChoice = toolChoice(body.get("tool_choice"));
+        if (toolChoice != ToolChoice.NONE) {
+            Conversions.tools(b, body.get("tools"), mapper);
+        }
+        if (toolChoice != null && toolChoice.forcesCall()) {
+            // the in-process engines force a tool call with a grammar; other backends cannot promise one
+            if (!slot.llm.info().supports(Capability.TOOL_CHOICE)) {
+                throw HttpError.unsupported("tool_choice", "'tool_choice' " + toolChoice + " needs a model that can "
+                        + "force a tool call (llamacpp, djl); model '" + slot.name + "' runs on "
+                        + slot.llm.info().backend());
+            }
+            String named = toolChoice.function().orElse(null);
+            if (named != null && Conversions.build(b).tools().stream().noneMatch(t -> t.name().equals(named))) {
+                throw HttpError.badRequest("tool_choice", "'tool_choice' names function '" + named
+                        + "', which is not among the request's tools");
+            }
+            b.toolChoice(toolChoice);
+        }
         String effort = Conversions.text(body, "reasoning_effort");
         if (effort != null && slot.llm.info().supports(Capability.THINKING)) {
             String e = effort.strip().toLowerCase(Locale.ROOT);

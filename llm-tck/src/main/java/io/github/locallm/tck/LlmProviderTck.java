@@ -17,6 +17,7 @@ import io.github.locallm.LocalLlm;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.TokenStream;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.ToolSpec;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.tck.JsonSyntax.Verdict;
@@ -145,15 +146,6 @@ public abstract class LlmProviderTck {
      */
     protected int jsonTokens() {
         return 64;
-    }
-
-    /**
-     * @return a backend option that makes the model's reply a tool call, as {@code [backend, key, value]} (such
-     *     as {@code ["djl", "tool_choice", "required"]}); empty when the backend cannot force one, and then the
-     *     tool cases check what holds for any reply
-     */
-    protected List<String> requiredToolChoice() {
-        return List.of();
     }
 
     /**
@@ -964,6 +956,13 @@ public abstract class LlmProviderTck {
                         .tool(new ToolSpec("now", "current time", "{\"type\":\"object\"}")).build();
                 assertRefused("tools", claims(Capability.CHAT) ? Capability.TOOLS : Capability.CHAT, () -> llm.chat(List.of(ChatMessage.user(p)), o));
             }
+            if (info.supports(Capability.TOOLS) && !info.supports(Capability.TOOL_CHOICE)) {
+                GenerationOptions o = greedy(4).toBuilder()
+                        .tool(new ToolSpec("now", "current time", "{\"type\":\"object\"}"))
+                        .toolChoice(ToolChoice.REQUIRED).build();
+                assertRefused("a required tool call", Capability.TOOL_CHOICE,
+                        () -> llm.chat(List.of(ChatMessage.user(p)), o));
+            }
             if (!info.supports(Capability.THINKING)) {
                 GenerationOptions o = greedy(4).toBuilder().think(true).build();
                 assertRefused("thinking", claims(Capability.CHAT) ? Capability.THINKING : Capability.CHAT, () -> llm.chat(List.of(ChatMessage.user(p)), o));
@@ -990,8 +989,7 @@ public abstract class LlmProviderTck {
         }
 
         private GenerationOptions required(GenerationOptions o) {
-            List<String> r = requiredToolChoice();
-            return o.toBuilder().backendOption(r.get(0), r.get(1), r.get(2)).build();
+            return o.toBuilder().toolChoice(ToolChoice.REQUIRED).build();
         }
 
         private void assertValidCall(io.github.locallm.ToolCall call) {
@@ -1024,8 +1022,8 @@ public abstract class LlmProviderTck {
 
         @Test
         void aRequiredCallIsValidAndASessionCarriesItsResultToTheAnswer() {
-            if (requiredToolChoice().isEmpty()) {
-                return; // this backend cannot force a call: aReplyWithToolsIsTextOrValidCalls covers it
+            if (!claims(Capability.TOOL_CHOICE)) {
+                return; // refusal: UsageAndCapabilities.otherCapabilitiesNotClaimedAreRefused
             }
             assertThat(claims(Capability.TOOLS)).as("a backend that can force a tool call claims TOOLS").isTrue();
             Completion c = llm.chat(List.of(ChatMessage.user(userMessage())), required(withTool(maxTokens() * 8)));
