@@ -57,6 +57,7 @@ final class DjlBackend implements LlmBackend {
     private final PromptEncoder encoder;
     private final ChatFormat format;
     private volatile List<String> tokenTexts;
+    private final EmbeddingPooling pooling;
 
     DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
                String device) {
@@ -65,7 +66,14 @@ final class DjlBackend implements LlmBackend {
 
     DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
                String device, String chatFormat) {
+        this(ckpt, tokenizer, weights, contextLength, device, chatFormat, new EmbeddingPooling.Setup(null,
+                "no pooling was configured"));
+    }
+
+    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
+               String device, String chatFormat, EmbeddingPooling.Setup embedding) {
         this.ckpt = ckpt;
+        this.pooling = embedding.pooling();
         this.tokenizer = tokenizer;
         this.contextLength = contextLength;
         this.bosToken = ckpt.specialToken("bos_token");
@@ -98,9 +106,15 @@ final class DjlBackend implements LlmBackend {
                 caps.add(Capability.THINKING);
             }
         }
+        if (pooling != null) {
+            caps.add(Capability.EMBEDDINGS);
+        }
         CheckpointConfig c = ckpt.config();
         Map<String, String> details = new LinkedHashMap<>();
-        details.put("architecture", c.architecture());
+        details.put("architecture", ckpt.architecture());
+        if (!ckpt.architecture().equals(c.architecture())) {
+            details.put("text_model", c.architecture() + "; the vision tower and projector are not loaded");
+        }
         details.put("parameters", Long.toString(ckpt.parameterCount()));
         details.put("weights_dtype", ckpt.storedDtype());
         details.put("compute_dtype", "F32 activations; F16 weights multiply in F16 with F32 accumulation");
@@ -117,6 +131,7 @@ final class DjlBackend implements LlmBackend {
         if (t != null) {
             details.put("chat_template_text", t.source());
         }
+        details.put("embeddings", pooling != null ? pooling.describe() : "none: " + embedding.reason());
         details.put("path", ckpt.dir().toString());
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);
     }
@@ -434,6 +449,81 @@ final class DjlBackend implements LlmBackend {
     @Override
     public String detokenize(int[] tokens) {
         return tokenizer.decode(tokens, 0, tokens.length, false);
+    }
+
+    /**
+     * Embeds each text: its tokens (with the special tokens the tokenizer adds, truncated to the pooling's
+     * {@code max_seq_length} with those kept) run through the decoder from an empty cache, and the final-norm
+     * hidden states are pooled. The texts run one after another in one task of the inference thread, so that
+     * a text's vector never depends on the other texts of the call.
+     */
+    @Override
+    public List<float[]> embed(List<String> texts) {
+        if (pooling == null) {
+            throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot compute embeddings: "
+                    + info.details().get("embeddings").substring("none: ".length()), Capability.EMBEDDINGS);
+        }
+        List<int[]> inputs = new java.util.ArrayList<>(texts.size());
+        int longest = 0;
+        for (String text : texts) {
+            int[] ids = embeddingTokens(text);
+            longest = Math.max(longest, ids.length);
+            inputs.add(ids);
+        }
+        int width = ckpt.config().hiddenSize();
+        List<float[]> out = new java.util.ArrayList<>(texts.size());
+        lock.lock();
+        try (LlamaDecoder.KvCache cache = decoder.newCache(Math.max(1, longest))) {
+            for (int[] ids : inputs) {
+                cache.clear();
+                float[] hidden = decoder.forward(ids, cache, LlamaDecoder.Output.HIDDEN);
+                out.add(pooling.pool(hidden, ids.length, width));
+            }
+        } catch (ai.djl.engine.EngineException e) {
+            throw new LlmException("the PyTorch engine failed while embedding with djl model " + ckpt.model() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /** The tokens of one text to embed: special tokens as the tokenizer adds them, truncated as configured. */
+    int[] embeddingTokens(String text) {
+        String t = pooling.lowerCase() ? text.toLowerCase(java.util.Locale.ROOT) : text;
+        int[] ids = encodePrompt(t);
+        int max = pooling.maxSeqLength();
+        if (max > 0 && ids.length > max) {
+            // as the tokenizer truncates: the text's tokens are cut, the special tokens around them stay
+            int[] body = tokenizer.encode(t, false);
+            int prefix = 0;
+            while (prefix + body.length <= ids.length
+                    && !java.util.Arrays.equals(ids, prefix, prefix + body.length, body, 0, body.length)) {
+                prefix++;
+            }
+            if (prefix + body.length > ids.length) {
+                prefix = 0;
+                body = ids;
+            }
+            int suffix = ids.length - prefix - body.length;
+            int keep = Math.max(0, max - prefix - suffix);
+            int[] cut = new int[Math.min(ids.length, prefix + keep + suffix)];
+            System.arraycopy(ids, 0, cut, 0, prefix);
+            System.arraycopy(body, 0, cut, prefix, Math.min(keep, body.length));
+            System.arraycopy(ids, prefix + body.length, cut, prefix + Math.min(keep, body.length), suffix);
+            ids = cut;
+        }
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("cannot embed an empty text with djl model " + ckpt.model()
+                    + ": it has no tokens and the tokenizer adds none");
+        }
+        if (ids.length > contextLength) {
+            throw new io.github.locallm.ContextOverflowException("a text of " + ids.length + " tokens is longer than "
+                    + "the context of " + contextLength + " tokens of djl model " + ckpt.model() + "; open it with a "
+                    + "larger ctx or embed shorter texts", ids.length, 0, contextLength);
+        }
+        checkIds(ids);
+        return ids;
     }
 
     @Override

@@ -100,6 +100,11 @@ public final class LlamaCppProvider implements LlmProvider {
     }
 
     @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-llamacpp");
+    }
+
+    @Override
     public boolean accepts(Path path) {
         Path name = path.getFileName();
         return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".gguf") && Files.isRegularFile(path);

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import okhttp3.Headers;
 import okhttp3.OkHttpClient;
@@ -153,6 +154,11 @@ public final class OllamaProvider implements LlmProvider {
     @Override
     public Set<String> schemes() {
         return Set.of("ollama");
+    }
+
+    @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-ollama");
     }
 
     @Override
