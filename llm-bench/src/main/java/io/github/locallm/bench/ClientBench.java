@@ -183,30 +183,35 @@ final class ClientBench {
             for (int rep = 0; rep < pacedReps; rep++) {
                 recs[rep] = new Recorder(pacedTokens + 16);
             }
-            long c0 = Probe.processCpuNanosPrecise();
             long a0 = Probe.heapAllocatedBytes();
+            long j0 = Probe.javaThreadsCpuNanos();
+            long c0 = Probe.processCpuNanosPrecise();
             long t0 = System.nanoTime();
             for (int rep = 0; rep < pacedReps; rep++) {
                 once(client, pacedLong, recs[rep], pacedTokens, true, variant);
             }
             long t1 = System.nanoTime();
-            long a1 = Probe.heapAllocatedBytes();
             long c1 = Probe.processCpuNanosPrecise();
+            long j1 = Probe.javaThreadsCpuNanos();
+            long a1 = Probe.heapAllocatedBytes();
             List<Double> latency = new ArrayList<>();
             for (Recorder done : recs) {
                 done.latencies(latency);
             }
             double longCpu = (c1 - c0) / 1e3 / pacedReps;
+            double longJavaCpu = (j1 - j0) / 1e3 / pacedReps;
             double longHeap = (double) (a1 - a0) / pacedReps;
 
             // Paced short answers: requests/s as a user sees them, and what a short request costs in all.
             List<Double> pacedRps = new ArrayList<>();
             double shortCpu = 0;
+            double shortJavaCpu = 0;
             double shortHeap = 0;
             int shortRequests = 0;
             for (int w = 0; w < windows; w++) {
-                long wc0 = Probe.processCpuNanosPrecise();
                 long wa0 = Probe.heapAllocatedBytes();
+                long wj0 = Probe.javaThreadsCpuNanos();
+                long wc0 = Probe.processCpuNanosPrecise();
                 long start = System.nanoTime();
                 long end = start + windowMs * 1_000_000;
                 int requests = 0;
@@ -217,11 +222,13 @@ final class ClientBench {
                     now = System.nanoTime();
                 } while (now < end);
                 pacedRps.add(requests / ((now - start) / 1e9));
-                shortHeap += Probe.heapAllocatedBytes() - wa0;
                 shortCpu += (Probe.processCpuNanosPrecise() - wc0) / 1e3;
+                shortJavaCpu += (Probe.javaThreadsCpuNanos() - wj0) / 1e3;
+                shortHeap += Probe.heapAllocatedBytes() - wa0;
                 shortRequests += requests;
             }
             shortCpu /= shortRequests;
+            shortJavaCpu /= shortRequests;
             shortHeap /= shortRequests;
 
             // Instant short answers: the per-request setup of the client, with no waiting for tokens.
@@ -229,8 +236,8 @@ final class ClientBench {
             List<Double> instantCpu = new ArrayList<>();
             List<Double> instantHeap = new ArrayList<>();
             for (int w = 0; w < windows; w++) {
-                long wc0 = Probe.processCpuNanosPrecise();
                 long wa0 = Probe.heapAllocatedBytes();
+                long wc0 = Probe.processCpuNanosPrecise();
                 long start = System.nanoTime();
                 long end = start + windowMs * 1_000_000;
                 int requests = 0;
@@ -241,14 +248,28 @@ final class ClientBench {
                     now = System.nanoTime();
                 } while (now < end);
                 instantRps.add(requests / ((now - start) / 1e9));
-                instantHeap.add((double) (Probe.heapAllocatedBytes() - wa0) / requests);
                 instantCpu.add((Probe.processCpuNanosPrecise() - wc0) / 1e3 / requests);
+                instantHeap.add((double) (Probe.heapAllocatedBytes() - wa0) / requests);
             }
+
+            // The same tokens sent at once: the parsing cost alone, without a thread waking up for each token.
+            long ba0 = Probe.heapAllocatedBytes();
+            long bc0 = Probe.processCpuNanosPrecise();
+            for (int rep = 0; rep < 3; rep++) {
+                once(client, instantLong, rec, 2000, false, variant);
+            }
+            long bc1 = Probe.processCpuNanosPrecise();
+            long ba1 = Probe.heapAllocatedBytes();
+            double bulkCpu = (bc1 - bc0) / 1e3 / 3;
+            double bulkHeap = (double) (ba1 - ba0) / 3;
+            r.put("bulkCpuUsPerToken", (bulkCpu - Stats.median(instantCpu)) / (2000 - shortTokens));
+            r.put("bulkAllocPerToken", (bulkHeap - Stats.median(instantHeap)) / (2000 - shortTokens));
 
             // The marginal cost of a token: a long paced answer minus a short one, over the tokens between them.
             int extra = pacedTokens - shortTokens;
             r.put("cpuUsPerToken", (longCpu - shortCpu) / extra);
             r.put("allocPerToken", (longHeap - shortHeap) / extra);
+            r.put("javaCpuUsPerToken", (longJavaCpu - shortJavaCpu) / extra);
             r.put("cpuUsPerTokenGross", longCpu / pacedTokens);
             r.put("allocPerTokenGross", longHeap / pacedTokens);
             r.put("wallUsPerToken", (t1 - t0) / 1e3 / pacedReps / pacedTokens);

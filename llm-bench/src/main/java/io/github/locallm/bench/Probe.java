@@ -60,93 +60,82 @@ final class Probe {
     }
 
     /**
-     * Returns the bytes of Java heap this whole process has allocated since the first call, counted from the
-     * garbage collector's side: heap in use now plus everything each collection freed. Unlike the per-thread
-     * counters it includes threads that have ended (a client that starts threads per request is charged for
-     * them); it is exact with a stop-the-world collector such as {@code -XX:+UseSerialGC}, where every
-     * collection is reported with its before and after usage.
+     * Returns the bytes of Java heap allocated so far by every thread this process ran since the first call,
+     * threads that have ended included (up to their last sample, every 20 ms), the sampling thread excluded.
      */
     static long heapAllocatedBytes() {
-        return HeapCounter.allocated();
+        return ThreadTotals.totals()[0];
+    }
+
+    /**
+     * Returns the CPU time of the application's Java threads, counted like {@link #heapAllocatedBytes()}
+     * (threads that ended included, JIT compiler and collector threads not among them), in nanoseconds.
+     */
+    static long javaThreadsCpuNanos() {
+        return ThreadTotals.totals()[1];
     }
 
     /** Returns how {@link #heapAllocatedBytes()} counts, for the report. */
     static String heapMethod() {
-        return HeapCounter.collectors();
+        return "ThreadMXBean allocated bytes of every Java thread the client process ran, sampled every 20 ms so "
+                + "that threads that end are counted (the sampler's own thread excluded)";
     }
 
-    /** Sums what each garbage collection freed, from the collectors' notifications. */
-    private static final class HeapCounter {
-        private static final java.util.concurrent.atomic.AtomicLong FREED = new java.util.concurrent.atomic.AtomicLong();
-        private static final java.util.concurrent.atomic.AtomicLong SEEN = new java.util.concurrent.atomic.AtomicLong();
-        private static final java.util.Set<String> HEAP_POOLS = new java.util.HashSet<>();
+    /**
+     * Per-thread allocation and CPU time of every thread seen, kept after the thread ends: a client that starts
+     * threads per request is charged for them.
+     */
+    private static final class ThreadTotals {
+        private static final Map<Long, long[]> SEEN = new java.util.HashMap<>();
+        private static volatile long samplerId = -1;
 
-        static {
-            for (java.lang.management.MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-                if (pool.getType() == java.lang.management.MemoryType.HEAP) {
-                    HEAP_POOLS.add(pool.getName());
-                }
+        static synchronized long[] totals() {
+            start();
+            sample();
+            long alloc = 0;
+            long cpu = 0;
+            for (long[] v : SEEN.values()) {
+                alloc += v[0];
+                cpu += v[1];
             }
-            for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-                ((javax.management.NotificationEmitter) gc).addNotificationListener((n, handback) -> {
-                    if (!n.getType().equals(
-                            com.sun.management.GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION)) {
+            return new long[] {alloc, cpu};
+        }
+
+        private static synchronized void sample() {
+            long[] ids = THREADS.getAllThreadIds();
+            long[] alloc = THREADS.getThreadAllocatedBytes(ids);
+            long[] cpu = THREADS.getThreadCpuTime(ids);
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] == samplerId || alloc[i] < 0) {
+                    continue;
+                }
+                long[] v = SEEN.get(ids[i]);
+                if (v == null) {
+                    v = new long[2];
+                    SEEN.put(ids[i], v);
+                }
+                v[0] = alloc[i];
+                v[1] = Math.max(v[1], cpu[i]);
+            }
+        }
+
+        private static void start() {
+            if (samplerId != -1) {
+                return;
+            }
+            Thread t = new Thread(() -> {
+                while (true) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
                         return;
                     }
-                    com.sun.management.GcInfo info = com.sun.management.GarbageCollectionNotificationInfo
-                            .from((javax.management.openmbean.CompositeData) n.getUserData()).getGcInfo();
-                    FREED.addAndGet(heap(info.getMemoryUsageBeforeGc()) - heap(info.getMemoryUsageAfterGc()));
-                    SEEN.incrementAndGet();
-                }, null, null);
-            }
-        }
-
-        private static long heap(Map<String, java.lang.management.MemoryUsage> usage) {
-            long sum = 0;
-            for (Map.Entry<String, java.lang.management.MemoryUsage> e : usage.entrySet()) {
-                if (HEAP_POOLS.contains(e.getKey())) {
-                    sum += e.getValue().getUsed();
+                    sample();
                 }
-            }
-            return sum;
-        }
-
-        private static long collections() {
-            long n = 0;
-            for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-                n += Math.max(0, gc.getCollectionCount());
-            }
-            return n;
-        }
-
-        static long allocated() {
-            // A collection's notification arrives on another thread shortly after it: read only when every
-            // collection so far has been added and none ran while reading, so freed bytes are never missing.
-            long deadline = System.nanoTime() + 2_000_000_000L;
-            while (true) {
-                long before = collections();
-                while (SEEN.get() < before && System.nanoTime() < deadline) {
-                    Thread.onSpinWait();
-                }
-                long used = 0;
-                for (java.lang.management.MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-                    if (pool.getType() == java.lang.management.MemoryType.HEAP) {
-                        used += pool.getUsage().getUsed();
-                    }
-                }
-                long freed = FREED.get();
-                if (collections() == before || System.nanoTime() > deadline) {
-                    return used + freed;
-                }
-            }
-        }
-
-        static String collectors() {
-            StringBuilder sb = new StringBuilder();
-            for (java.lang.management.GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-                sb.append(sb.length() == 0 ? "" : ", ").append(gc.getName());
-            }
-            return "whole process: heap in use + bytes freed by each collection (" + sb + ")";
+            }, "probe-thread-sampler");
+            t.setDaemon(true);
+            samplerId = t.getId();
+            t.start();
         }
     }
 

@@ -578,26 +578,33 @@ final class Report {
                 + "rotating order; JDK 17, `-XX:+UseSerialGC -Xmx512m`), streams the answer to one chat message and "
                 + "only records each piece's arrival in its handler. Per token: %d answers of %d tokens minus the "
                 + "same client's 16-token answers, over the %d tokens between them, so the request's own cost is not "
-                + "spread over the tokens. CPU: %s. Heap: %s. Latency: the server writes its `System.nanoTime()` as "
+                + "spread over the tokens. CPU (process): %s; CPU (Java threads): the client's Java threads (no JIT "
+                + "compiler or collector threads), sampled like the heap. Heap: %s. Latency: the server writes its `System.nanoTime()` as "
                 + "each token's text; the handler subtracts it from its own (one monotonic clock on Linux). "
                 + "Setup: the same client on 16-token answers sent at once (no pacing), one request after another. "
+                + "Unpaced: 2,000-token answers sent at once (the parsing alone, no thread waking up per token), "
+                + "minus the setup, per token. "
                 + "Medians over rounds; min..max in the spread columns.%n%n",
                 b.config.intervalUs(), 1e6 / b.config.intervalUs(), b.config.clientRounds(), b.config.pacedReps(),
                 b.config.pacedTokens(), b.config.pacedTokens() - 16, firstString("cpuMethod"),
                 firstString("heapMethod")));
-        md.append("| Client | Wire | CPU µs/token | Heap B/token | Write→handler µs (median / p99 / max) | "
+        md.append("| Client | Wire | CPU µs/token (process) | CPU µs/token (Java threads) | Heap B/token | "
+                + "Unpaced CPU µs / heap B per token | Write→handler µs (median / p99 / max) | "
                 + "Paced requests/s (16 tokens) | Setup µs/request | Setup CPU µs/request | Setup heap B/request | "
-                + "Peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n");
+                + "Peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (String[] c : ClientBench.CLIENTS) {
             String k = "client." + c[0];
             if (!b.runs.containsKey(k)) {
                 md.append("| ").append(c[1]).append(" | ").append(c[2]).append(" | ").append(reason(k))
-                        .append(" | | | | | | | |\n");
+                        .append(" | | | | | | | | | |\n");
                 continue;
             }
             md.append("| ").append(c[1]).append(" | ").append(c[2]).append(" | ")
                     .append(withRange(k, "cpuUsPerToken", 2)).append(" | ")
+                    .append(withRange(k, "javaCpuUsPerToken", 2)).append(" | ")
                     .append(withRange(k, "allocPerToken", 0)).append(" | ")
+                    .append(f(b.value(k, "bulkCpuUsPerToken"), 2)).append(" / ").append(f(b.value(k,
+                            "bulkAllocPerToken"), 0)).append(" | ")
                     .append(f(b.value(k, "latencyUsMedian"), 0)).append(" / ").append(f(b.value(k, "latencyUsP99"), 0))
                     .append(" / ").append(f(b.value(k, "latencyUsMax"), 0)).append(" | ")
                     .append(f(b.value(k, "pacedRequestsPerSecond"), 2)).append(" | ")

@@ -93,7 +93,7 @@ class PlotsAndStatsTest {
                 "scaling-prompt-vs-length.png", "scaling-rss-vs-fill.png", "scaling-rss-vs-context.png",
                 "scaling-sessions.png", "clients.png");
         assertThat(md).contains("| 2,048 | 63.0 (60.0..66.0) | — | — |", "| 4 | 99.8 (95.0..104.5); 200 / 900 ms |",
-                "| 4,096 | 200 / 210 |", "| LocalLlm ollama backend | Ollama | 12.50 | 900 |");
+                "| 4,096 | 200 / 210 |", "| LocalLlm ollama backend | Ollama | 12.50 | n/a | 900 | n/a / n/a |");
         // a lower-is-better target is met when its whole spread is under the goal
         assertThat(md).contains("CPU per streamed token, SDK Ollama backend (µs, paced server) | ≤ 20 µs | 12.50 | "
                 + "12.50..12.50 (1) | **met**");
