@@ -16,6 +16,8 @@ public enum Capability {
     JSON_SCHEMA,
     /** Tool (function) calling. */
     TOOLS,
+    /** Forcing a tool call: {@link ToolChoice#REQUIRED} or {@link ToolChoice#function(String)}. */
+    TOOL_CHOICE,
     /** Separate reasoning ("thinking") text. */
     THINKING,
     /** Images in user messages. */

@@ -45,6 +45,7 @@ public final class GenerationOptions {
     private final Boolean logprobs;
     private final Integer topLogprobs;
     private final List<ToolSpec> tools;
+    private final ToolChoice toolChoice;
     private final Map<String, String> backendOptions;
 
     private GenerationOptions(Builder b) {
@@ -62,6 +63,7 @@ public final class GenerationOptions {
         this.logprobs = b.logprobs;
         this.topLogprobs = b.topLogprobs;
         this.tools = List.copyOf(b.tools);
+        this.toolChoice = b.toolChoice;
         this.backendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.backendOptions));
     }
 
@@ -92,6 +94,7 @@ public final class GenerationOptions {
         b.logprobs = logprobs;
         b.topLogprobs = topLogprobs;
         b.tools.addAll(tools);
+        b.toolChoice = toolChoice;
         b.backendOptions.putAll(backendOptions);
         return b;
     }
@@ -173,6 +176,14 @@ public final class GenerationOptions {
         return tools;
     }
 
+    /**
+     * @return whether the model may, must or must not call one of the {@link #tools()}; empty for the model's own
+     *         choice ({@link ToolChoice#AUTO})
+     */
+    public Optional<ToolChoice> toolChoice() {
+        return Optional.ofNullable(toolChoice);
+    }
+
     /** @return backend-specific options, keys of the form {@code backend.key} */
     public Map<String, String> backendOptions() {
         return backendOptions;
@@ -205,13 +216,14 @@ public final class GenerationOptions {
                 && stop.equals(g.stop) && Objects.equals(responseFormat, g.responseFormat)
                 && Objects.equals(think, g.think) && thinkLevel == g.thinkLevel
                 && Objects.equals(logprobs, g.logprobs) && Objects.equals(topLogprobs, g.topLogprobs)
-                && tools.equals(g.tools) && backendOptions.equals(g.backendOptions);
+                && tools.equals(g.tools) && Objects.equals(toolChoice, g.toolChoice)
+                && backendOptions.equals(g.backendOptions);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(maxTokens, temperature, topP, topK, minP, repeatPenalty, seed, stop, responseFormat,
-                think, thinkLevel, logprobs, topLogprobs, tools, backendOptions);
+                think, thinkLevel, logprobs, topLogprobs, tools, toolChoice, backendOptions);
     }
 
     @Override
@@ -231,6 +243,7 @@ public final class GenerationOptions {
         appendIf(sb, "logprobs", logprobs);
         appendIf(sb, "topLogprobs", topLogprobs);
         appendIf(sb, "tools", tools.isEmpty() ? null : tools.size());
+        appendIf(sb, "toolChoice", toolChoice);
         appendIf(sb, "backendOptions", backendOptions.isEmpty() ? null : backendOptions);
         if (sb.charAt(sb.length() - 1) == ' ') {
             sb.setLength(sb.length() - 2);
@@ -277,6 +290,7 @@ public final class GenerationOptions {
         private Boolean logprobs;
         private Integer topLogprobs;
         private final List<ToolSpec> tools = new ArrayList<>();
+        private ToolChoice toolChoice;
         private final Map<String, String> backendOptions = new LinkedHashMap<>();
 
         private Builder() {
@@ -478,6 +492,25 @@ public final class GenerationOptions {
                 }
             }
             tools.add(tool);
+            return this;
+        }
+
+        /** @return this builder with no tools (and no tool choice) */
+        public Builder clearTools() {
+            tools.clear();
+            toolChoice = null;
+            return this;
+        }
+
+        /**
+         * Says whether the model may, must or must not call one of the tools; a required call applies to a
+         * conversation that ends with the user's message (see {@link ToolChoice}).
+         *
+         * @param choice the tool choice
+         * @return this builder
+         */
+        public Builder toolChoice(ToolChoice choice) {
+            this.toolChoice = Objects.requireNonNull(choice, "choice");
             return this;
         }
 

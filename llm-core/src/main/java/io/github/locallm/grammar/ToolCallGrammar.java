@@ -69,6 +69,33 @@ public final class ToolCallGrammar {
         return sb + JsonSchemaGrammar.BASE_RULES;
     }
 
+    /**
+     * The texts with which a call begins in the lazy grammar of {@link #of}: everything before the arguments of
+     * a call of each tool (tool name included), in each form the grammar accepts. Whatever starts such a text is
+     * a valid start of the grammar, which lets a backend hand the grammar the text that triggered it.
+     *
+     * @param format the model's chat format
+     * @param templateSource the model's chat template
+     * @param tools the tools offered
+     * @return the openers, one or more per tool
+     */
+    public static List<String> openers(ChatFormat format, String templateSource, List<ToolSpec> tools) {
+        Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(templateSource, "templateSource");
+        List<String> out = new ArrayList<>();
+        for (ToolSpec t : Objects.requireNonNull(tools, "tools")) {
+            String opener = around(format.name(), templateSource, t.name(), false)[0];
+            out.add(opener);
+            if (format.name().equals(ChatFormat.LLAMA3)) {
+                out.add("<|python_tag|>" + opener);
+            }
+            if (format.name().equals(ChatFormat.GENERIC)) {
+                out.add(around(ChatFormat.HERMES, templateSource, t.name(), false)[0]);
+            }
+        }
+        return out;
+    }
+
     /** The text before and after the arguments of a call of {@code name}. */
     private static String[] around(String family, String template, String name, boolean whole) {
         String json = jsonString(name);

@@ -26,22 +26,15 @@ import java.util.regex.Pattern;
 final class Builtins {
     static final int MAX_RANGE = 100_000;
 
-    static final Set<String> FILTERS = Set.of("abs", "attr", "capitalize", "center", "count", "d", "default",
-            "batch", "dictsort", "e", "escape", "groupby", "slice", "first", "float", "forceescape", "format", "indent", "int", "items", "join",
-            "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
-            "round", "safe", "select", "selectattr", "sort", "string", "sum", "title", "tojson", "trim", "truncate",
-            "unique", "upper", "wordcount");
+    /** One Python string method: {@code s.name(a)}, with {@code max} the output limit in characters. */
+    @FunctionalInterface
+    private interface StrMethod {
+        Object apply(String s, String name, Args a, int max);
+    }
 
-    static final Set<String> TESTS = Set.of("boolean", "callable", "defined", "divisibleby", "eq", "equalto",
-            "escaped", "even", "false", "filter", "float", "ge", "gt", "greaterthan", "in", "integer", "iterable",
-            "le", "lessthan", "lower", "lt", "mapping", "ne", "none", "number", "odd", "sameas", "sequence",
-            "string", "test", "true", "undefined", "upper", "==", "!=", "<", "<=", ">", ">=");
-
-    private static final Set<String> STR_METHODS = Set.of("strip", "lstrip", "rstrip", "split", "rsplit",
-            "splitlines", "startswith", "endswith", "replace", "upper", "lower", "title", "capitalize", "swapcase",
-            "casefold", "find", "rfind", "index", "rindex", "count", "join", "format", "isdigit", "isalpha",
-            "isalnum", "isspace", "isupper", "islower", "isnumeric", "isdecimal", "zfill", "center", "ljust",
-            "rjust", "partition", "rpartition", "removeprefix", "removesuffix");
+    /** Every Python string method, by name: the one place where one is defined. */
+    private static final Map<String, StrMethod> STR_TABLE = strTable();
+    private static final Set<String> STR_METHODS = STR_TABLE.keySet();
     private static final Set<String> LIST_METHODS = Set.of("index", "count", "copy");
     private static final Set<String> LIST_UNSAFE = Set.of("append", "extend", "insert", "pop", "remove", "sort",
             "reverse", "clear");
@@ -262,88 +255,85 @@ final class Builtins {
 
     // ---- tests ----
 
-    private static final Set<String> ONE_ARG_TESTS = Set.of("divisibleby", "sameas", "eq", "equalto", "==", "ne",
-            "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "in");
+    /** One test's computation: {@code v is name(arg)}. */
+    @FunctionalInterface
+    private interface TestFn {
+        boolean apply(Interpreter in, String name, Object v, Object arg);
+    }
+
+    /** A test: how many arguments it takes, whether it sees Markup as such, and what it computes. */
+    private record Test(int arity, boolean seesMarkup, TestFn fn) {
+    }
+
+    /** Every test, by name: the one place where a test is defined. */
+    private static final Map<String, Test> TEST_TABLE = testTable();
+
+    /** The test names a template may use (the parser checks names against it). */
+    static final Set<String> TESTS = TEST_TABLE.keySet();
 
     static boolean test(Interpreter in, String name, Object v, Args a) {
-        int wanted = ONE_ARG_TESTS.contains(name) ? 1 : 0;
-        if (a.size() + a.keywords().size() != wanted) {
-            throw new RenderError("test '" + name + "' takes " + wanted + " argument(s), got "
+        Test t = TEST_TABLE.get(name);
+        if (t == null) {
+            throw new RenderError("No test named '" + name + "'.");
+        }
+        if (a.size() + a.keywords().size() != t.arity()) {
+            throw new RenderError("test '" + name + "' takes " + t.arity() + " argument(s), got "
                     + (a.size() + a.keywords().size()));
         }
-        Object arg = a.get(0, null, null);
-        if (name.equals("escaped")) {
-            return v instanceof Py.Markup;
+        Object value = !t.seesMarkup() && v instanceof Py.Markup m ? m.text() : v;
+        return t.fn().apply(in, name, value, a.get(0, null, null));
+    }
+
+    private static void addTest(Map<String, Test> table, int arity, boolean seesMarkup, TestFn fn,
+                                String... names) {
+        for (String n : names) {
+            if (table.put(n, new Test(arity, seesMarkup, fn)) != null) {
+                throw new IllegalStateException("test '" + n + "' is defined twice");
+            }
         }
-        if (v instanceof Py.Markup m && !name.equals("sameas")) {
-            v = m.text();
-        }
-        switch (name) {
-            case "defined":
-                return !(v instanceof Undefined);
-            case "undefined":
-                return v instanceof Undefined;
-            case "none":
-                return v == null;
-            case "boolean":
-                return v instanceof Boolean;
-            case "true":
-                return Boolean.TRUE.equals(v);
-            case "false":
-                return Boolean.FALSE.equals(v);
-            case "integer":
-                return v instanceof Long;
-            case "float":
-                return v instanceof Double;
-            case "number":
-                return Py.isNumber(v);
-            case "string":
-                return v instanceof String;
-            case "mapping":
-                return v instanceof Map;
-            case "iterable":
-                return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView
-                        || v instanceof Py.Range;
-            case "sequence":
-                return v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
-                        || v instanceof Undefined || v instanceof Py.Range;
-            case "callable":
-                return v instanceof Py.Callable || v instanceof Undefined;
-            case "sameas":
-                return v == arg || (v instanceof Boolean && v.equals(arg))
-                        || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256);
-            case "lower":
-                return isCasedAnd(Py.str(v), false);
-            case "upper":
-                return isCasedAnd(Py.str(v), true);
-            case "odd":
-                return Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 1L);
-            case "even":
-                return Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 0L);
-            case "divisibleby":
-                return Py.eq(Py.binary("%", v, arg, Integer.MAX_VALUE), 0L);
-            case "eq", "equalto", "==":
-                return Py.eq(v, arg);
-            case "ne", "!=":
-                return !Py.eq(v, arg);
-            case "lt", "lessthan", "<":
-                return Py.compare(v, arg, "<") < 0;
-            case "le", "<=":
-                return Py.compare(v, arg, "<=") <= 0;
-            case "gt", "greaterthan", ">":
-                return Py.compare(v, arg, ">") > 0;
-            case "ge", ">=":
-                return Py.compare(v, arg, ">=") >= 0;
-            case "in":
-                return Py.contains(arg, v);
-            case "filter":
-                return FILTERS.contains(Py.str(v));
-            case "test":
-                return TESTS.contains(Py.str(v));
-            default:
-                throw new RenderError("No test named '" + name + "'.");
-        }
+    }
+
+    private static Map<String, Test> testTable() {
+        Map<String, Test> table = new LinkedHashMap<>();
+        addTest(table, 0, true, (in, name, v, arg) -> v instanceof Py.Markup, "escaped");
+        addTest(table, 0, false, (in, name, v, arg) -> !(v instanceof Undefined), "defined");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof Undefined, "undefined");
+        addTest(table, 0, false, (in, name, v, arg) -> v == null, "none");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof Boolean, "boolean");
+        addTest(table, 0, false, (in, name, v, arg) -> Boolean.TRUE.equals(v), "true");
+        addTest(table, 0, false, (in, name, v, arg) -> Boolean.FALSE.equals(v), "false");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof Long, "integer");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof Double, "float");
+        addTest(table, 0, false, (in, name, v, arg) -> Py.isNumber(v), "number");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof String, "string");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof Map, "mapping");
+        addTest(table, 0, false, (in, name, v, arg) ->
+                v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
+                    || v instanceof Undefined || v instanceof Py.Generator || v instanceof Py.DictView
+                    || v instanceof Py.Range, "iterable");
+        addTest(table, 0, false, (in, name, v, arg) ->
+                v instanceof String || v instanceof List || v instanceof Tuple || v instanceof Map
+                    || v instanceof Undefined || v instanceof Py.Range, "sequence");
+        addTest(table, 0, false, (in, name, v, arg) -> v instanceof Py.Callable || v instanceof Undefined, "callable");
+        addTest(table, 1, true, (in, name, v, arg) -> v == arg || (v instanceof Boolean && v.equals(arg))
+                    || (v instanceof Long && arg instanceof Long && v.equals(arg) && Math.abs((Long) v) <= 256),
+                "sameas");
+        addTest(table, 0, false, (in, name, v, arg) -> isCasedAnd(Py.str(v), false), "lower");
+        addTest(table, 0, false, (in, name, v, arg) -> isCasedAnd(Py.str(v), true), "upper");
+        addTest(table, 0, false, (in, name, v, arg) -> Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 1L), "odd");
+        addTest(table, 0, false, (in, name, v, arg) -> Py.eq(Py.binary("%", v, 2L, Integer.MAX_VALUE), 0L), "even");
+        addTest(table, 1, false, (in, name, v, arg) ->
+                Py.eq(Py.binary("%", v, arg, Integer.MAX_VALUE), 0L), "divisibleby");
+        addTest(table, 1, false, (in, name, v, arg) -> Py.eq(v, arg), "eq", "equalto", "==");
+        addTest(table, 1, false, (in, name, v, arg) -> !Py.eq(v, arg), "ne", "!=");
+        addTest(table, 1, false, (in, name, v, arg) -> Py.compare(v, arg, "<") < 0, "lt", "lessthan", "<");
+        addTest(table, 1, false, (in, name, v, arg) -> Py.compare(v, arg, "<=") <= 0, "le", "<=");
+        addTest(table, 1, false, (in, name, v, arg) -> Py.compare(v, arg, ">") > 0, "gt", "greaterthan", ">");
+        addTest(table, 1, false, (in, name, v, arg) -> Py.compare(v, arg, ">=") >= 0, "ge", ">=");
+        addTest(table, 1, false, (in, name, v, arg) -> Py.contains(arg, v), "in");
+        addTest(table, 0, false, (in, name, v, arg) -> FILTERS.contains(Py.str(v)), "filter");
+        addTest(table, 0, false, (in, name, v, arg) -> TESTS.contains(Py.str(v)), "test");
+        return java.util.Collections.unmodifiableMap(table);
     }
 
     private static boolean isCasedAnd(String s, boolean upper) {
@@ -364,37 +354,45 @@ final class Builtins {
 
     // ---- filters ----
 
-    /** Filters that keep a Markup input a Markup (the string methods they call are Markup's). */
-    private static final Set<String> MARKUP_KEEPING_FILTERS = Set.of("capitalize", "center", "lower", "upper",
-            "trim", "reverse");
+    /** How a filter treats a {@link Py.Markup} input. */
+    private enum MarkupRule {
+        /** Gets the value and the arguments as they are, Markup included. */
+        SEES_MARKUP,
+        /** Gets Markup's text and plain arguments; a string result becomes Markup again (Markup's own method). */
+        KEEPS_MARKUP,
+        /** Gets Markup's text and plain arguments; the result is what it computes. */
+        PLAIN
+    }
+
+    /** One filter's computation: {@code v | name(a)}, with {@code max} the output limit in characters. */
+    @FunctionalInterface
+    private interface FilterFn {
+        Object apply(Interpreter in, String name, Object v, Args a, int max);
+    }
+
+    private record Filter(MarkupRule markup, FilterFn fn) {
+    }
+
+    /** Every filter, by name: the one place where a filter is defined. */
+    private static final Map<String, Filter> FILTER_TABLE = filterTable();
+
+    /** The filter names a template may use (the parser checks names against it). */
+    static final Set<String> FILTERS = FILTER_TABLE.keySet();
 
     static Object filter(Interpreter in, String name, Object v, Args a) {
-        switch (name) {
-            case "safe":
-                return v instanceof Py.Markup ? v : new Py.Markup(Py.str(v));
-            case "e", "escape":
-                return Py.Markup.escape(v);
-            case "forceescape":
-                return new Py.Markup(escapeHtml(Py.str(v)));
-            case "string":
-                return v instanceof Py.Markup ? v : Py.str(v);
-            case "format":
-                if (v instanceof Py.Markup m) {
-                    Object args = a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords();
-                    return new Py.Markup(Py.checkSize(percentFormat(m.text(), Py.escapeArguments(args)),
-                            in.limits.maxOutputChars()));
-                }
-                break;
-            case "d", "default":
-                break;
-            default:
-                if (v instanceof Py.Markup m) {
-                    Object r = filter(in, name, m.text(), plainArgs(a));
-                    return MARKUP_KEEPING_FILTERS.contains(name) && r instanceof String t ? new Py.Markup(t) : r;
-                }
-                break;
+        Filter f = FILTER_TABLE.get(name);
+        if (f == null) {
+            throw new RenderError("No filter named '" + name + "'.");
         }
-        return plainFilter(in, name, v, name.equals("d") || name.equals("default") ? a : plainArgs(a));
+        int max = in.limits.maxOutputChars();
+        if (f.markup() == MarkupRule.SEES_MARKUP) {
+            return f.fn().apply(in, name, v, a, max);
+        }
+        if (!(v instanceof Py.Markup m)) {
+            return f.fn().apply(in, name, v, plainArgs(a), max);
+        }
+        Object r = f.fn().apply(in, name, m.text(), plainArgs(a), max);
+        return f.markup() == MarkupRule.KEEPS_MARKUP && r instanceof String t ? new Py.Markup(t) : r;
     }
 
     private static Args plainArgs(Args a) {
@@ -410,275 +408,293 @@ final class Builtins {
         return new Args(pos, kw);
     }
 
-    private static Object plainFilter(Interpreter in, String name, Object v, Args a) {
-        int max = in.limits.maxOutputChars();
-        switch (name) {
-            case "abs":
-                if (v instanceof Double d) {
-                    return Math.abs(d);
-                }
-                if (Py.isInt(v)) {
-                    return Math.abs(Py.asLong(v));
-                }
-                throw new RenderError("bad operand type for abs(): '" + Py.typeName(v) + "'");
-            case "attr":
-                return getattr(v, Py.str(a.get(0, "name", "")));
-            case "capitalize":
-                return capitalize(Py.str(v));
-            case "center":
-                return center(Py.str(v), (int) Py.requireInt(a.get(0, "width", 80L), "width"), " ", max);
-            case "count", "length":
-                return Py.len(v);
-            case "d", "default": {
-                Object dflt = a.get(0, "default_value", "");
-                boolean bool = Py.truthy(a.get(1, "boolean", false));
-                return v instanceof Undefined || (bool && !Py.truthy(v)) ? dflt : v;
+    private static void addFilter(Map<String, Filter> table, MarkupRule markup, FilterFn fn, String... names) {
+        for (String n : names) {
+            if (table.put(n, new Filter(markup, fn)) != null) {
+                throw new IllegalStateException("filter '" + n + "' is defined twice");
             }
-            case "dictsort":
-                return dictsort(v, Py.truthy(a.get(0, "case_sensitive", false)), Py.str(a.get(1, "by", "key")),
-                        Py.truthy(a.get(2, "reverse", false)));
-            case "first": {
-                List<Object> items = Py.iterate(v);
-                return items.isEmpty() ? new Undefined("No first item, sequence was empty.") : items.get(0);
-            }
-            case "last": {
-                if (v instanceof Undefined) {
-                    return new Undefined("No last item, sequence was empty.");
-                }
-                if (v instanceof Py.Generator) {
-                    throw new RenderError("'" + Py.typeName(v) + "' object is not reversible");
-                }
-                List<Object> items = Py.iterate(v);
-                return items.isEmpty() ? new Undefined("No last item, sequence was empty.")
-                        : items.get(items.size() - 1);
-            }
-            case "float":
-                if (v instanceof Undefined u) {
-                    throw u.error();
-                }
-                return toFloat(v, a.get(0, "default", 0.0));
-            case "format":
-                return Py.checkSize(percentFormat(Py.str(v),
-                        a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords()), max);
-            case "indent":
-                if (!(v instanceof String)) {
-                    if (v instanceof Undefined u) {
-                        throw u.error();
-                    }
-                    throw new RenderError("unsupported operand type(s) for +=: '" + Py.typeName(v) + "' and 'str'");
-                }
-                return Py.checkSize(indent(Py.str(v), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
-                        Py.truthy(a.get(2, "blank", false)), max), max);
-            case "int":
-                if (v instanceof Undefined u) {
-                    throw u.error();
-                }
-                return toInt(v, a.get(0, "default", 0L), (int) Py.requireInt(a.get(1, "base", 10L), "base"));
-            case "items":
-                return new Py.Generator("do_items", () -> {
-                    if (v instanceof Undefined) {
-                        return new ArrayList<>();
-                    }
-                    if (!(v instanceof Map<?, ?> m)) {
-                        throw new RenderError("Can only get item pairs from a mapping.");
-                    }
-                    return items(m);
-                });
-            case "join": {
-                List<Object> items = Py.iterate(v);
-                Object attribute = a.get(1, "attribute", null);
-                StringBuilder sb = new StringBuilder();
-                String sep = Py.str(a.get(0, "d", ""));
-                for (int i = 0; i < items.size(); i++) {
-                    if (i > 0) {
-                        sb.append(sep);
-                    }
-                    sb.append(Py.str(attribute != null ? attrPath(items.get(i), attribute) : items.get(i)));
-                    if (sb.length() > max) {
-                        throw new RenderError("joined string exceeds the output limit of " + max + " characters");
-                    }
-                }
-                return sb.toString();
-            }
-            case "list":
-                return new ArrayList<>(Py.iterate(v));
-            case "lower":
-                return Py.str(v).toLowerCase(Locale.ROOT);
-            case "upper":
-                return Py.str(v).toUpperCase(Locale.ROOT);
-            case "map":
-                return new Py.Generator("sync_do_map", () -> map(in, v, a));
-            case "groupby":
-                return groupby(v, a.get(0, "attribute", null), a.get(1, "default", null),
-                        Py.truthy(a.get(2, "case_sensitive", false)));
-            case "slice": {
-                long slices = Py.requireInt(a.get(0, "slices", null), "slices");
-                Object filler = a.get(1, "fill_with", null);
-                return new Py.Generator("do_slice", () -> {
-                    List<Object> seq = new ArrayList<>(Py.iterate(v));
-                    List<Object> out = new ArrayList<>();
-                    if (slices <= 0) {
-                        return out;
-                    }
-                    long per = seq.size() / slices;
-                    long extra = seq.size() % slices;
-                    long offset = 0;
-                    for (long n = 0; n < slices; n++) {
-                        long start = offset + n * per;
-                        if (n < extra) {
-                            offset++;
-                        }
-                        long end = offset + (n + 1) * per;
-                        List<Object> part = new ArrayList<>(seq.subList((int) Math.min(start, seq.size()),
-                                (int) Math.min(end, seq.size())));
-                        if (filler != null && n >= extra) {
-                            part.add(filler);
-                        }
-                        out.add(part);
-                    }
-                    return out;
-                });
-            }
-            case "batch": {
-                long size = Py.requireInt(a.get(0, "linecount", null), "linecount");
-                if (size <= 0) {
-                    throw new RenderError("batch size must be positive");
-                }
-                boolean fill = a.has(1, "fill_with");
-                Object filler = a.get(1, "fill_with", null);
-                return new Py.Generator("do_batch", () -> {
-                    List<Object> out = new ArrayList<>();
-                    List<Object> cur = new ArrayList<>();
-                    for (Object o : Py.iterate(v)) {
-                        cur.add(o);
-                        if (cur.size() == size) {
-                            out.add(cur);
-                            cur = new ArrayList<>();
-                        }
-                    }
-                    if (!cur.isEmpty()) {
-                        while (fill && cur.size() < size) {
-                            cur.add(filler);
-                        }
-                        out.add(cur);
-                    }
-                    return out;
-                });
-            }
-            case "max", "min": {
-                List<Object> items = new ArrayList<>(Py.iterate(v));
-                if (items.isEmpty()) {
-                    return new Undefined("No aggregated item, sequence was empty.");
-                }
-                Comparator<Object> cmp = sortKey(Py.truthy(a.get(0, "case_sensitive", false)),
-                        a.get(1, "attribute", null));
-                Object best = items.get(0);
-                for (Object o : items) {
-                    int c = cmp.compare(o, best);
-                    if (name.equals("max") ? c > 0 : c < 0) {
-                        best = o;
-                    }
-                }
-                return best;
-            }
-            case "select", "reject":
-                return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("select"), false));
-            case "selectattr", "rejectattr":
-                return new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true));
-            case "replace": {
-                Object count = a.get(2, "count", null);
-                Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
-                return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
-                        count == null ? -1 : Py.requireInt(count, "count")), max);
-            }
-            case "reverse": {
-                if (v instanceof String s) {
-                    return new StringBuilder(s).reverse().toString();
-                }
-                boolean reversible = v instanceof List || v instanceof Tuple || v instanceof Map;
-                List<Object> items = new ArrayList<>(Py.iterate(v));
-                java.util.Collections.reverse(items);
-                return reversible ? new Py.Generator("<reversed>", () -> items) : items;
-            }
-            case "round":
-                return round(v, (int) Py.requireInt(a.get(0, "precision", 0L), "precision"),
-                        Py.str(a.get(1, "method", "common")));
-            case "sort": {
-                List<Object> items = new ArrayList<>(Py.iterate(v));
-                Comparator<Object> cmp = sortKey(Py.truthy(a.get(1, "case_sensitive", false)),
-                        a.get(2, "attribute", null));
-                items.sort(Py.truthy(a.get(0, "reverse", false)) ? cmp.reversed() : cmp);
-                return items;
-            }
-            case "sum": {
-                Object attribute = a.get(0, "attribute", null);
-                Object total = a.get(1, "start", 0L);
-                for (Object o : Py.iterate(v)) {
-                    total = Py.binary("+", total, attribute != null ? attrPath(o, attribute) : o, max);
-                }
-                return total;
-            }
-            case "title":
-                return jinjaTitle(Py.str(v));
-            case "tojson":
-                return Py.checkSize(toJson(v, a, max), max);
-            case "trim":
-                return strip(Py.str(v), a.get(0, "chars", null), true, true);
-            case "truncate":
-                if (!(v instanceof String) && Py.len(v) <= Py.requireInt(a.get(0, "length", 255L), "length")
-                        + Py.requireInt(a.get(3, "leeway", 5L), "leeway")) {
-                    return v;
-                }
-                return truncate(Py.str(v), (int) Py.requireInt(a.get(0, "length", 255L), "length"),
-                        Py.truthy(a.get(1, "killwords", false)), Py.str(a.get(2, "end", "...")),
-                        (int) Py.requireInt(a.get(3, "leeway", 5L), "leeway"));
-            case "unique": {
-                boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
-                Object attribute = a.get(1, "attribute", null);
-                return new Py.Generator("sync_do_unique", () -> {
-                    List<Object> out = new ArrayList<>();
-                    java.util.Set<Object> seenScalars = new java.util.HashSet<>();
-                    List<Object> seenOthers = new ArrayList<>();
-                    for (Object o : Py.iterate(v)) {
-                        Object key = attribute != null ? attrPath(o, attribute) : o;
-                        if (!cs && key instanceof String str) {
-                            key = str.toLowerCase(Locale.ROOT);
-                        }
-                        boolean fresh;
-                        if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
-                                || key instanceof Double) {
-                            // 1, 1.0 and True are one key in Python.
-                            Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
-                                    : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
-                                    ? (Object) (long) (double) d : key;
-                            fresh = seenScalars.add(norm);
-                        } else {
-                            Py.hashCheck(key);
-                            Object k = key;
-                            Py.work(seenOthers.size());
-                            fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
-                            if (fresh) {
-                                seenOthers.add(key);
-                            }
-                        }
-                        if (fresh) {
-                            out.add(o);
-                        }
-                    }
-                    return out;
-                });
-            }
-            case "wordcount": {
-                Matcher m = WORD.matcher(Py.str(v));
-                long n = 0;
-                while (m.find()) {
-                    n++;
-                }
-                return n;
-            }
-            default:
-                throw new RenderError("No filter named '" + name + "'.");
         }
+    }
+
+    private static Map<String, Filter> filterTable() {
+        Map<String, Filter> table = new LinkedHashMap<>();
+        addFilter(table, MarkupRule.SEES_MARKUP, (in, name, v, a, max) -> v instanceof Py.Markup ? v
+                : new Py.Markup(Py.str(v)), "safe");
+        addFilter(table, MarkupRule.SEES_MARKUP, (in, name, v, a, max) -> Py.Markup.escape(v), "e", "escape");
+        addFilter(table, MarkupRule.SEES_MARKUP, (in, name, v, a, max) -> new Py.Markup(escapeHtml(Py.str(v))),
+                "forceescape");
+        addFilter(table, MarkupRule.SEES_MARKUP, (in, name, v, a, max) -> v instanceof Py.Markup ? v : Py.str(v),
+                "string");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            if (v instanceof Double d) {
+                return Math.abs(d);
+            }
+            if (Py.isInt(v)) {
+                return Math.abs(Py.asLong(v));
+            }
+            throw new RenderError("bad operand type for abs(): '" + Py.typeName(v) + "'");
+        }, "abs");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> getattr(v, Py.str(a.get(0, "name", ""))), "attr");
+        addFilter(table, MarkupRule.KEEPS_MARKUP, (in, name, v, a, max) -> capitalize(Py.str(v)), "capitalize");
+        addFilter(table, MarkupRule.KEEPS_MARKUP, (in, name, v, a, max) ->
+                center(Py.str(v), (int) Py.requireInt(a.get(0, "width", 80L), "width"), " ", max), "center");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> Py.len(v), "count", "length");
+        addFilter(table, MarkupRule.SEES_MARKUP, (in, name, v, a, max) -> {
+            Object dflt = a.get(0, "default_value", "");
+            boolean bool = Py.truthy(a.get(1, "boolean", false));
+            return v instanceof Undefined || (bool && !Py.truthy(v)) ? dflt : v;
+        }, "d", "default");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) ->
+                dictsort(v, Py.truthy(a.get(0, "case_sensitive", false)), Py.str(a.get(1, "by", "key")),
+                    Py.truthy(a.get(2, "reverse", false))), "dictsort");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            List<Object> items = Py.iterate(v);
+            return items.isEmpty() ? new Undefined("No first item, sequence was empty.") : items.get(0);
+        }, "first");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            if (v instanceof Undefined) {
+                return new Undefined("No last item, sequence was empty.");
+            }
+            if (v instanceof Py.Generator) {
+                throw new RenderError("'" + Py.typeName(v) + "' object is not reversible");
+            }
+            List<Object> items = Py.iterate(v);
+            return items.isEmpty() ? new Undefined("No last item, sequence was empty.")
+                    : items.get(items.size() - 1);
+        }, "last");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            if (v instanceof Undefined u) {
+                throw u.error();
+            }
+            return toFloat(v, a.get(0, "default", 0.0));
+        }, "float");
+        addFilter(table, MarkupRule.SEES_MARKUP, (in, name, v, a, max) -> {
+            if (v instanceof Py.Markup markup) {
+                Object args = a.keywords().isEmpty() ? new Tuple(a.positional()) : a.keywords();
+                return new Py.Markup(Py.checkSize(percentFormat(markup.text(), Py.escapeArguments(args)), max));
+            }
+            Args p = plainArgs(a);
+            return Py.checkSize(percentFormat(Py.str(v), p.keywords().isEmpty() ? new Tuple(p.positional())
+                    : p.keywords()), max);
+        }, "format");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            if (!(v instanceof String)) {
+                if (v instanceof Undefined u) {
+                    throw u.error();
+                }
+                throw new RenderError("unsupported operand type(s) for +=: '" + Py.typeName(v) + "' and 'str'");
+            }
+            return Py.checkSize(indent(Py.str(v), a.get(0, "width", 4L), Py.truthy(a.get(1, "first", false)),
+                    Py.truthy(a.get(2, "blank", false)), max), max);
+        }, "indent");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            if (v instanceof Undefined u) {
+                throw u.error();
+            }
+            return toInt(v, a.get(0, "default", 0L), (int) Py.requireInt(a.get(1, "base", 10L), "base"));
+        }, "int");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            return new Py.Generator("do_items", () -> {
+                if (v instanceof Undefined) {
+                    return new ArrayList<>();
+                }
+                if (!(v instanceof Map<?, ?> m)) {
+                    throw new RenderError("Can only get item pairs from a mapping.");
+                }
+                return items(m);
+            });
+        }, "items");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            List<Object> items = Py.iterate(v);
+            Object attribute = a.get(1, "attribute", null);
+            StringBuilder sb = new StringBuilder();
+            String sep = Py.str(a.get(0, "d", ""));
+            for (int i = 0; i < items.size(); i++) {
+                if (i > 0) {
+                    sb.append(sep);
+                }
+                sb.append(Py.str(attribute != null ? attrPath(items.get(i), attribute) : items.get(i)));
+                if (sb.length() > max) {
+                    throw new RenderError("joined string exceeds the output limit of " + max + " characters");
+                }
+            }
+            return sb.toString();
+        }, "join");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> new ArrayList<>(Py.iterate(v)), "list");
+        addFilter(table, MarkupRule.KEEPS_MARKUP, (in, name, v, a, max) -> Py.str(v).toLowerCase(Locale.ROOT), "lower");
+        addFilter(table, MarkupRule.KEEPS_MARKUP, (in, name, v, a, max) -> Py.str(v).toUpperCase(Locale.ROOT), "upper");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) ->
+                new Py.Generator("sync_do_map", () -> map(in, v, a)), "map");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) ->
+                groupby(v, a.get(0, "attribute", null), a.get(1, "default", null),
+                    Py.truthy(a.get(2, "case_sensitive", false))), "groupby");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            long slices = Py.requireInt(a.get(0, "slices", null), "slices");
+            Object filler = a.get(1, "fill_with", null);
+            return new Py.Generator("do_slice", () -> {
+                List<Object> seq = new ArrayList<>(Py.iterate(v));
+                List<Object> out = new ArrayList<>();
+                if (slices <= 0) {
+                    return out;
+                }
+                long per = seq.size() / slices;
+                long extra = seq.size() % slices;
+                long offset = 0;
+                for (long n = 0; n < slices; n++) {
+                    long start = offset + n * per;
+                    if (n < extra) {
+                        offset++;
+                    }
+                    long end = offset + (n + 1) * per;
+                    List<Object> part = new ArrayList<>(seq.subList((int) Math.min(start, seq.size()),
+                            (int) Math.min(end, seq.size())));
+                    if (filler != null && n >= extra) {
+                        part.add(filler);
+                    }
+                    out.add(part);
+                }
+                return out;
+            });
+        }, "slice");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            long size = Py.requireInt(a.get(0, "linecount", null), "linecount");
+            if (size <= 0) {
+                throw new RenderError("batch size must be positive");
+            }
+            boolean fill = a.has(1, "fill_with");
+            Object filler = a.get(1, "fill_with", null);
+            return new Py.Generator("do_batch", () -> {
+                List<Object> out = new ArrayList<>();
+                List<Object> cur = new ArrayList<>();
+                for (Object o : Py.iterate(v)) {
+                    cur.add(o);
+                    if (cur.size() == size) {
+                        out.add(cur);
+                        cur = new ArrayList<>();
+                    }
+                }
+                if (!cur.isEmpty()) {
+                    while (fill && cur.size() < size) {
+                        cur.add(filler);
+                    }
+                    out.add(cur);
+                }
+                return out;
+            });
+        }, "batch");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            List<Object> items = new ArrayList<>(Py.iterate(v));
+            if (items.isEmpty()) {
+                return new Undefined("No aggregated item, sequence was empty.");
+            }
+            Comparator<Object> cmp = sortKey(Py.truthy(a.get(0, "case_sensitive", false)),
+                    a.get(1, "attribute", null));
+            Object best = items.get(0);
+            for (Object o : items) {
+                int c = cmp.compare(o, best);
+                if (name.equals("max") ? c > 0 : c < 0) {
+                    best = o;
+                }
+            }
+            return best;
+        }, "max", "min");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) ->
+                new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("select"), false)),
+                "select", "reject");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) ->
+                new Py.Generator("select_or_reject", () -> select(in, v, a, name.equals("selectattr"), true)),
+                "selectattr", "rejectattr");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            Object count = a.get(2, "count", null);
+            Py.searchWork(Py.str(v), Py.str(a.get(0, "old", "")));
+            return Py.checkSize(replace(Py.str(v), Py.str(a.get(0, "old", "")), Py.str(a.get(1, "new", "")),
+                    count == null ? -1 : Py.requireInt(count, "count")), max);
+        }, "replace");
+        addFilter(table, MarkupRule.KEEPS_MARKUP, (in, name, v, a, max) -> {
+            if (v instanceof String s) {
+                return new StringBuilder(s).reverse().toString();
+            }
+            boolean reversible = v instanceof List || v instanceof Tuple || v instanceof Map;
+            List<Object> items = new ArrayList<>(Py.iterate(v));
+            java.util.Collections.reverse(items);
+            return reversible ? new Py.Generator("<reversed>", () -> items) : items;
+        }, "reverse");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) ->
+                round(v, (int) Py.requireInt(a.get(0, "precision", 0L), "precision"),
+                    Py.str(a.get(1, "method", "common"))), "round");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            List<Object> items = new ArrayList<>(Py.iterate(v));
+            Comparator<Object> cmp = sortKey(Py.truthy(a.get(1, "case_sensitive", false)),
+                    a.get(2, "attribute", null));
+            items.sort(Py.truthy(a.get(0, "reverse", false)) ? cmp.reversed() : cmp);
+            return items;
+        }, "sort");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            Object attribute = a.get(0, "attribute", null);
+            Object total = a.get(1, "start", 0L);
+            for (Object o : Py.iterate(v)) {
+                total = Py.binary("+", total, attribute != null ? attrPath(o, attribute) : o, max);
+            }
+            return total;
+        }, "sum");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> jinjaTitle(Py.str(v)), "title");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> Py.checkSize(toJson(v, a, max), max), "tojson");
+        addFilter(table, MarkupRule.KEEPS_MARKUP, (in, name, v, a, max) ->
+                strip(Py.str(v), a.get(0, "chars", null), true, true), "trim");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            if (!(v instanceof String) && Py.len(v) <= Py.requireInt(a.get(0, "length", 255L), "length")
+                    + Py.requireInt(a.get(3, "leeway", 5L), "leeway")) {
+                return v;
+            }
+            return truncate(Py.str(v), (int) Py.requireInt(a.get(0, "length", 255L), "length"),
+                    Py.truthy(a.get(1, "killwords", false)), Py.str(a.get(2, "end", "...")),
+                    (int) Py.requireInt(a.get(3, "leeway", 5L), "leeway"));
+        }, "truncate");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            boolean cs = Py.truthy(a.get(0, "case_sensitive", false));
+            Object attribute = a.get(1, "attribute", null);
+            return new Py.Generator("sync_do_unique", () -> {
+                List<Object> out = new ArrayList<>();
+                java.util.Set<Object> seenScalars = new java.util.HashSet<>();
+                List<Object> seenOthers = new ArrayList<>();
+                for (Object o : Py.iterate(v)) {
+                    Object key = attribute != null ? attrPath(o, attribute) : o;
+                    if (!cs && key instanceof String str) {
+                        key = str.toLowerCase(Locale.ROOT);
+                    }
+                    boolean fresh;
+                    if (key == null || key instanceof String || key instanceof Boolean || key instanceof Long
+                            || key instanceof Double) {
+                        // 1, 1.0 and True are one key in Python.
+                        Object norm = key instanceof Boolean b ? (Object) (b ? 1L : 0L)
+                                : key instanceof Double d && d == Math.rint(d) && Math.abs(d) < 9e15
+                                ? (Object) (long) (double) d : key;
+                        fresh = seenScalars.add(norm);
+                    } else {
+                        Py.hashCheck(key);
+                        Object k = key;
+                        Py.work(seenOthers.size());
+                        fresh = seenOthers.stream().noneMatch(x -> Py.eq(x, k));
+                        if (fresh) {
+                            seenOthers.add(key);
+                        }
+                    }
+                    if (fresh) {
+                        out.add(o);
+                    }
+                }
+                return out;
+            });
+        }, "unique");
+        addFilter(table, MarkupRule.PLAIN, (in, name, v, a, max) -> {
+            Matcher m = WORD.matcher(Py.str(v));
+            long n = 0;
+            while (m.find()) {
+                n++;
+            }
+            return n;
+        }, "wordcount");
+        return java.util.Collections.unmodifiableMap(table);
     }
 
     private static List<Object> groupby(Object v, Object attribute, Object dflt, boolean caseSensitive) {
@@ -1135,154 +1151,146 @@ final class Builtins {
                 "rpartition").contains(name) && a.get(0, null, null) instanceof String needle) {
             Py.searchWork(s, needle);
         }
-        switch (name) {
-            case "strip":
-                return strip(s, a.get(0, "chars", null), true, true);
-            case "lstrip":
-                return strip(s, a.get(0, "chars", null), true, false);
-            case "rstrip":
-                return strip(s, a.get(0, "chars", null), false, true);
-            case "split":
-                return split(s, a.get(0, "sep", null), Py.requireInt(a.get(1, "maxsplit", -1L), "maxsplit"));
-            case "rsplit":
-                return rsplit(s, a.get(0, "sep", null), Py.requireInt(a.get(1, "maxsplit", -1L), "maxsplit"));
-            case "splitlines":
-                return new ArrayList<Object>(splitlines(s, Py.truthy(a.get(0, "keepends", false))));
-            case "startswith":
-            case "endswith": {
-                Object p = a.get(0, "prefix", null);
-                String sub = sliceArgs(s, a);
-                List<Object> options = p instanceof Tuple t ? t.items() : List.of(p == null ? "" : p);
-                for (Object o : options) {
-                    if (!(o instanceof String x)) {
-                        throw new RenderError(name + " first arg must be str or a tuple of str, not "
-                                + Py.typeName(o));
-                    }
-                    if (name.equals("startswith") ? sub.startsWith(x) : sub.endsWith(x)) {
-                        return true;
-                    }
-                }
-                return false;
-            }
-            case "replace":
-                return Py.checkSize(replace(s, strArg(a, 0, "old"), strArg(a, 1, "new"),
-                        Py.requireInt(a.get(2, "count", -1L), "count")), max);
-            case "upper":
-                return s.toUpperCase(Locale.ROOT);
-            case "lower":
-                return s.toLowerCase(Locale.ROOT);
-            case "casefold":
-                return s.toLowerCase(Locale.ROOT);
-            case "swapcase": {
-                StringBuilder sb = new StringBuilder();
-                s.codePoints().forEach(cp -> sb.appendCodePoint(Character.isUpperCase(cp) ? Character.toLowerCase(cp)
-                        : Character.isLowerCase(cp) ? Character.toUpperCase(cp) : cp));
-                return sb.toString();
-            }
-            case "title":
-                return pyTitle(s);
-            case "capitalize":
-                return capitalize(s);
-            case "find":
-            case "rfind":
-            case "index":
-            case "rindex": {
-                String sub = strArg(a, 0, "sub");
-                int idx = name.startsWith("r") ? s.lastIndexOf(sub) : s.indexOf(sub);
-                if (idx < 0 && name.endsWith("index")) {
-                    throw new RenderError("substring not found");
-                }
-                return idx < 0 ? -1L : (long) s.codePointCount(0, idx);
-            }
-            case "count": {
-                String sub = strArg(a, 0, "sub");
-                if (sub.isEmpty()) {
-                    return (long) s.codePointCount(0, s.length()) + 1;
-                }
-                long n = 0;
-                for (int i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length())) {
-                    n++;
-                }
-                return n;
-            }
-            case "join": {
-                StringBuilder sb = new StringBuilder();
-                List<Object> items = Py.iterate(a.get(0, "iterable", null));
-                for (int i = 0; i < items.size(); i++) {
-                    if (!(items.get(i) instanceof String x)) {
-                        throw new RenderError("sequence item " + i + ": expected str instance, "
-                                + Py.typeName(items.get(i)) + " found");
-                    }
-                    if (i > 0) {
-                        sb.append(s);
-                    }
-                    sb.append(x);
-                    if (sb.length() > max) {
-                        throw new RenderError("joined string exceeds the output limit of " + max + " characters");
-                    }
-                }
-                return sb.toString();
-            }
-            case "format":
-                return Py.checkSize(strFormat(s, a), max);
-            case "isdigit":
-            case "isnumeric":
-            case "isdecimal":
-                return !s.isEmpty() && s.codePoints().allMatch(Character::isDigit);
-            case "isalpha":
-                return !s.isEmpty() && s.codePoints().allMatch(Character::isLetter);
-            case "isalnum":
-                return !s.isEmpty() && s.codePoints().allMatch(Character::isLetterOrDigit);
-            case "isspace":
-                return !s.isEmpty() && s.chars().allMatch(c -> Lexer.isPyWhitespace((char) c));
-            case "isupper":
-                return isCasedAnd(s, true);
-            case "islower":
-                return isCasedAnd(s, false);
-            case "zfill": {
-                int w = (int) limited(Py.requireInt(a.get(0, "width", 0L), "width"), max);
-                int n = s.codePointCount(0, s.length());
-                if (n >= w) {
-                    return s;
-                }
-                boolean signed = s.startsWith("-") || s.startsWith("+");
-                return (signed ? s.substring(0, 1) : "") + "0".repeat(w - n) + (signed ? s.substring(1) : s);
-            }
-            case "center":
-            case "ljust":
-            case "rjust": {
-                int w = (int) Py.requireInt(a.get(0, "width", 0L), "width");
-                String fill = Py.str(a.get(1, "fillchar", " "));
-                if (name.equals("center")) {
-                    return center(s, w, fill, max);
-                }
-                int n = s.codePointCount(0, s.length());
-                if (n >= w) {
-                    return s;
-                }
-                String pad = fill.repeat((int) limited(w - n, max));
-                return name.equals("ljust") ? s + pad : pad + s;
-            }
-            case "partition":
-            case "rpartition": {
-                String sep = strArg(a, 0, "sep");
-                int idx = name.equals("partition") ? s.indexOf(sep) : s.lastIndexOf(sep);
-                if (idx < 0) {
-                    return name.equals("partition") ? Tuple.of(s, "", "") : Tuple.of("", "", s);
-                }
-                return Tuple.of(s.substring(0, idx), sep, s.substring(idx + sep.length()));
-            }
-            case "removeprefix": {
-                String p = strArg(a, 0, "prefix");
-                return s.startsWith(p) ? s.substring(p.length()) : s;
-            }
-            case "removesuffix": {
-                String p = strArg(a, 0, "suffix");
-                return !p.isEmpty() && s.endsWith(p) ? s.substring(0, s.length() - p.length()) : s;
-            }
-            default:
-                throw new RenderError("'str' object has no method '" + name + "'");
+        StrMethod m = STR_TABLE.get(name);
+        if (m == null) {
+            throw new RenderError("'str' object has no method '" + name + "'");
         }
+        return m.apply(s, name, a, max);
+    }
+
+    private static void addMethod(Map<String, StrMethod> table, StrMethod fn, String... names) {
+        for (String n : names) {
+            if (table.put(n, fn) != null) {
+                throw new IllegalStateException("str method '" + n + "' is defined twice");
+            }
+        }
+    }
+
+    private static Map<String, StrMethod> strTable() {
+        Map<String, StrMethod> table = new LinkedHashMap<>();
+        addMethod(table, (s, name, a, max) -> strip(s, a.get(0, "chars", null), true, true), "strip");
+        addMethod(table, (s, name, a, max) -> strip(s, a.get(0, "chars", null), true, false), "lstrip");
+        addMethod(table, (s, name, a, max) -> strip(s, a.get(0, "chars", null), false, true), "rstrip");
+        addMethod(table, (s, name, a, max) ->
+                split(s, a.get(0, "sep", null), Py.requireInt(a.get(1, "maxsplit", -1L), "maxsplit")), "split");
+        addMethod(table, (s, name, a, max) ->
+                rsplit(s, a.get(0, "sep", null), Py.requireInt(a.get(1, "maxsplit", -1L), "maxsplit")), "rsplit");
+        addMethod(table, (s, name, a, max) ->
+                new ArrayList<Object>(splitlines(s, Py.truthy(a.get(0, "keepends", false)))), "splitlines");
+        addMethod(table, (s, name, a, max) -> {
+            Object p = a.get(0, "prefix", null);
+            String sub = sliceArgs(s, a);
+            List<Object> options = p instanceof Tuple t ? t.items() : List.of(p == null ? "" : p);
+            for (Object o : options) {
+                if (!(o instanceof String x)) {
+                    throw new RenderError(name + " first arg must be str or a tuple of str, not "
+                            + Py.typeName(o));
+                }
+                if (name.equals("startswith") ? sub.startsWith(x) : sub.endsWith(x)) {
+                    return true;
+                }
+            }
+            return false;
+        }, "startswith", "endswith");
+        addMethod(table, (s, name, a, max) -> Py.checkSize(replace(s, strArg(a, 0, "old"), strArg(a, 1, "new"),
+                    Py.requireInt(a.get(2, "count", -1L), "count")), max), "replace");
+        addMethod(table, (s, name, a, max) -> s.toUpperCase(Locale.ROOT), "upper");
+        addMethod(table, (s, name, a, max) -> s.toLowerCase(Locale.ROOT), "lower");
+        addMethod(table, (s, name, a, max) -> s.toLowerCase(Locale.ROOT), "casefold");
+        addMethod(table, (s, name, a, max) -> {
+            StringBuilder sb = new StringBuilder();
+            s.codePoints().forEach(cp -> sb.appendCodePoint(Character.isUpperCase(cp) ? Character.toLowerCase(cp)
+                    : Character.isLowerCase(cp) ? Character.toUpperCase(cp) : cp));
+            return sb.toString();
+        }, "swapcase");
+        addMethod(table, (s, name, a, max) -> pyTitle(s), "title");
+        addMethod(table, (s, name, a, max) -> capitalize(s), "capitalize");
+        addMethod(table, (s, name, a, max) -> {
+            String sub = strArg(a, 0, "sub");
+            int idx = name.startsWith("r") ? s.lastIndexOf(sub) : s.indexOf(sub);
+            if (idx < 0 && name.endsWith("index")) {
+                throw new RenderError("substring not found");
+            }
+            return idx < 0 ? -1L : (long) s.codePointCount(0, idx);
+        }, "find", "rfind", "index", "rindex");
+        addMethod(table, (s, name, a, max) -> {
+            String sub = strArg(a, 0, "sub");
+            if (sub.isEmpty()) {
+                return (long) s.codePointCount(0, s.length()) + 1;
+            }
+            long n = 0;
+            for (int i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length())) {
+                n++;
+            }
+            return n;
+        }, "count");
+        addMethod(table, (s, name, a, max) -> {
+            StringBuilder sb = new StringBuilder();
+            List<Object> items = Py.iterate(a.get(0, "iterable", null));
+            for (int i = 0; i < items.size(); i++) {
+                if (!(items.get(i) instanceof String x)) {
+                    throw new RenderError("sequence item " + i + ": expected str instance, "
+                            + Py.typeName(items.get(i)) + " found");
+                }
+                if (i > 0) {
+                    sb.append(s);
+                }
+                sb.append(x);
+                if (sb.length() > max) {
+                    throw new RenderError("joined string exceeds the output limit of " + max + " characters");
+                }
+            }
+            return sb.toString();
+        }, "join");
+        addMethod(table, (s, name, a, max) -> Py.checkSize(strFormat(s, a), max), "format");
+        addMethod(table, (s, name, a, max) ->
+                !s.isEmpty() && s.codePoints().allMatch(Character::isDigit), "isdigit", "isnumeric", "isdecimal");
+        addMethod(table, (s, name, a, max) -> !s.isEmpty() && s.codePoints().allMatch(Character::isLetter), "isalpha");
+        addMethod(table, (s, name, a, max) ->
+                !s.isEmpty() && s.codePoints().allMatch(Character::isLetterOrDigit), "isalnum");
+        addMethod(table, (s, name, a, max) ->
+                !s.isEmpty() && s.chars().allMatch(c -> Lexer.isPyWhitespace((char) c)), "isspace");
+        addMethod(table, (s, name, a, max) -> isCasedAnd(s, true), "isupper");
+        addMethod(table, (s, name, a, max) -> isCasedAnd(s, false), "islower");
+        addMethod(table, (s, name, a, max) -> {
+            int w = (int) limited(Py.requireInt(a.get(0, "width", 0L), "width"), max);
+            int n = s.codePointCount(0, s.length());
+            if (n >= w) {
+                return s;
+            }
+            boolean signed = s.startsWith("-") || s.startsWith("+");
+            return (signed ? s.substring(0, 1) : "") + "0".repeat(w - n) + (signed ? s.substring(1) : s);
+        }, "zfill");
+        addMethod(table, (s, name, a, max) -> {
+            int w = (int) Py.requireInt(a.get(0, "width", 0L), "width");
+            String fill = Py.str(a.get(1, "fillchar", " "));
+            if (name.equals("center")) {
+                return center(s, w, fill, max);
+            }
+            int n = s.codePointCount(0, s.length());
+            if (n >= w) {
+                return s;
+            }
+            String pad = fill.repeat((int) limited(w - n, max));
+            return name.equals("ljust") ? s + pad : pad + s;
+        }, "center", "ljust", "rjust");
+        addMethod(table, (s, name, a, max) -> {
+            String sep = strArg(a, 0, "sep");
+            int idx = name.equals("partition") ? s.indexOf(sep) : s.lastIndexOf(sep);
+            if (idx < 0) {
+                return name.equals("partition") ? Tuple.of(s, "", "") : Tuple.of("", "", s);
+            }
+            return Tuple.of(s.substring(0, idx), sep, s.substring(idx + sep.length()));
+        }, "partition", "rpartition");
+        addMethod(table, (s, name, a, max) -> {
+            String p = strArg(a, 0, "prefix");
+            return s.startsWith(p) ? s.substring(p.length()) : s;
+        }, "removeprefix");
+        addMethod(table, (s, name, a, max) -> {
+            String p = strArg(a, 0, "suffix");
+            return !p.isEmpty() && s.endsWith(p) ? s.substring(0, s.length() - p.length()) : s;
+        }, "removesuffix");
+        return java.util.Collections.unmodifiableMap(table);
     }
 
     private static long limited(long size, int max) {

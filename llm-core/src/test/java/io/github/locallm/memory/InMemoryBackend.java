@@ -58,15 +58,19 @@ public final class InMemoryBackend implements LlmBackend {
      * @param json whether it constrains output to JSON when asked
      * @param embed whether it computes embeddings
      * @param seed whether it samples reproducibly with a seed
+     * @param tools whether it claims tools and forced tool calls (it answers in words all the same; tests read
+     *              {@link #lastRequest} to see what core handed it)
+     * @param ignoreCancel whether it never looks at its cancel signal (a broken backend)
      */
     record Behaviour(int delayMs, int holdAfter, int failAfter, boolean tokenize, boolean chat, boolean json,
-            boolean embed, boolean seed) {
+            boolean embed, boolean seed, boolean tools, boolean ignoreCancel) {
     }
 
     private final ModelInfo info;
     private final int delayMs;
     private final int holdAfter;
     private final int failAfter;
+    private final boolean ignoresCancel;
     private final boolean tokenizes;
     private final boolean chats;
 
@@ -78,6 +82,8 @@ public final class InMemoryBackend implements LlmBackend {
     public final AtomicInteger maxActiveCalls = new AtomicInteger();
     /** Calls of {@link #close()}. */
     public final AtomicInteger closeCalls = new AtomicInteger();
+    /** The request of the latest call of {@link #generate}. */
+    public volatile GenerationRequest lastRequest;
     /** Calls of any method after {@link #close()}, or {@code close()} while a generation ran. */
     public final AtomicInteger misuse = new AtomicInteger();
     private volatile boolean closed;
@@ -99,12 +105,17 @@ public final class InMemoryBackend implements LlmBackend {
         if (b.embed()) {
             caps.add(Capability.EMBEDDINGS);
         }
+        if (b.tools()) {
+            caps.add(Capability.TOOLS);
+            caps.add(Capability.TOOL_CHOICE);
+        }
         this.info = new ModelInfo("memory", model, ctx, caps, Map.of("tokenizer", "one token per code point"));
         this.tokenizes = b.tokenize();
         this.chats = b.chat();
         this.delayMs = b.delayMs();
         this.holdAfter = b.holdAfter();
         this.failAfter = b.failAfter();
+        this.ignoresCancel = b.ignoreCancel();
         OPENED.add(this);
     }
 
@@ -132,6 +143,7 @@ public final class InMemoryBackend implements LlmBackend {
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         checkOpen();
         generateCalls.incrementAndGet();
+        lastRequest = request;
         maxActiveCalls.accumulateAndGet(activeCalls.incrementAndGet(), Math::max);
         try {
             return run(request, sink, cancel);
@@ -171,7 +183,7 @@ public final class InMemoryBackend implements LlmBackend {
             if (produced == holdAfter) {
                 holdUntilCancelled(cancel);
             }
-            if (cancel.isCancelled()) {
+            if (cancel.isCancelled() && !ignoresCancel) {
                 filter.flush();
                 return BackendResult.of(FinishReason.CANCELLED, promptTokens, produced);
             }

@@ -48,9 +48,12 @@ final class Checkpoint {
     private final JsonNode generationConfig;
     private final String chatTemplate;
     private final Map<String, Located> tensors;
+    private final String architecture;
 
     private Checkpoint(Path dir, String model, CheckpointConfig config, JsonNode tokenizerConfig,
-                       JsonNode generationConfig, String chatTemplate, Map<String, Located> tensors) {
+                       JsonNode generationConfig, String chatTemplate, Map<String, Located> tensors,
+                       String architecture) {
+        this.architecture = architecture;
         this.dir = dir;
         this.model = model;
         this.config = config;
@@ -84,7 +87,12 @@ final class Checkpoint {
                     + "); a Hugging Face checkpoint directory needs config.json, tokenizer.json and "
                     + "model.safetensors");
         }
-        CheckpointConfig config = CheckpointConfig.parse(readJson(configFile, model, true), model);
+        JsonNode root = readJson(configFile, model, true);
+        boolean multimodal = MultimodalText.isGemma3(root);
+        if (multimodal) {
+            root = MultimodalText.gemma3TextConfig(root, model);
+        }
+        CheckpointConfig config = CheckpointConfig.parse(root, model);
         if (!Files.isRegularFile(dir.resolve(TOKENIZER))) {
             throw new ModelLoadException("no " + TOKENIZER + " in " + dir + " (djl model " + model
                     + "); the djl backend needs the fast tokenizer file, save it with "
@@ -94,8 +102,12 @@ final class Checkpoint {
         JsonNode genConfig = readJson(dir.resolve(GENERATION_CONFIG), model, false);
         String template = chatTemplate(dir, tokConfig, model);
         Map<String, Located> tensors = locateTensors(dir, model);
+        if (multimodal) {
+            tensors = MultimodalText.languageModelTensors(tensors);
+        }
         checkTensors(config, tensors, model);
-        return new Checkpoint(dir, model, config, tokConfig, genConfig, template, tensors);
+        return new Checkpoint(dir, model, config, tokConfig, genConfig, template, tensors,
+                multimodal ? MultimodalText.GEMMA3 : config.architecture());
     }
 
     private static JsonNode readJson(Path file, String model, boolean required) {
@@ -320,6 +332,11 @@ final class Checkpoint {
 
     Path dir() {
         return dir;
+    }
+
+    /** @return the architecture config.json names; for a multimodal checkpoint, not the text model that runs */
+    String architecture() {
+        return architecture;
     }
 
     String model() {

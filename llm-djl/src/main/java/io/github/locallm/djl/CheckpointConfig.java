@@ -433,6 +433,7 @@ final class CheckpointConfig {
                 case "Qwen3MoeForCausalLM" -> Family.QWEN3_MOE;
                 default -> throw new ModelLoadException("model " + model + " has architecture " + a
                         + ", which the djl backend does not implement; supported: " + String.join(", ", SUPPORTED)
+                        + ", and the text model of " + MultimodalText.GEMMA3
                         + ". Use the llamacpp backend with a GGUF conversion of this model instead");
             };
         }
@@ -584,6 +585,13 @@ final class CheckpointConfig {
                         + "', which the djl backend does not implement; supported: " + String.join(", ", ROPE_TYPES));
             }
             double factor = n.path("factor").isNumber() ? n.path("factor").asDouble() : 1.0;
+            JsonNode originalNode = n.path("original_max_position_embeddings");
+            if (type.equals("yarn") && !n.path("factor").isNumber() && originalNode.canConvertToInt()
+                    && originalNode.asInt() > 0) {
+                // as transformers does: without an explicit factor, yarn stretches the original context to
+                // max_position_embeddings
+                factor = (double) maxPos / originalNode.asInt();
+            }
             if (!type.equals("default") && !type.equals("longrope") && (!(factor >= 1) || Double.isInfinite(factor))) {
                 throw bad("rope_scaling factor must be a finite number of at least 1: " + n.path("factor"));
             }

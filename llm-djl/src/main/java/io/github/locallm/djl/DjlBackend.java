@@ -19,6 +19,7 @@ import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.OptionValues;
 import io.github.locallm.spi.TokenSink;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.format.ChatFormat;
 import io.github.locallm.format.FormattedSink;
 import io.github.locallm.grammar.GrammarMatcher;
@@ -56,6 +57,7 @@ final class DjlBackend implements LlmBackend {
     private final PromptEncoder encoder;
     private final ChatFormat format;
     private volatile List<String> tokenTexts;
+    private final EmbeddingPooling pooling;
 
     DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
                String device) {
@@ -64,7 +66,14 @@ final class DjlBackend implements LlmBackend {
 
     DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
                String device, String chatFormat) {
+        this(ckpt, tokenizer, weights, contextLength, device, chatFormat, new EmbeddingPooling.Setup(null,
+                "no pooling was configured"));
+    }
+
+    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
+               String device, String chatFormat, EmbeddingPooling.Setup embedding) {
         this.ckpt = ckpt;
+        this.pooling = embedding.pooling();
         this.tokenizer = tokenizer;
         this.contextLength = contextLength;
         this.bosToken = ckpt.specialToken("bos_token");
@@ -91,15 +100,21 @@ final class DjlBackend implements LlmBackend {
         EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA);
         if (template != null) {
-            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS));
+            caps.addAll(EnumSet.of(Capability.CHAT, Capability.TOOLS, Capability.TOOL_CHOICE));
             if (format.needsParsing(template.source(), false)) {
                 // only a template that writes reasoning markup keeps reasoning apart
                 caps.add(Capability.THINKING);
             }
         }
+        if (pooling != null) {
+            caps.add(Capability.EMBEDDINGS);
+        }
         CheckpointConfig c = ckpt.config();
         Map<String, String> details = new LinkedHashMap<>();
-        details.put("architecture", c.architecture());
+        details.put("architecture", ckpt.architecture());
+        if (!ckpt.architecture().equals(c.architecture())) {
+            details.put("text_model", c.architecture() + "; the vision tower and projector are not loaded");
+        }
         details.put("parameters", Long.toString(ckpt.parameterCount()));
         details.put("weights_dtype", ckpt.storedDtype());
         details.put("compute_dtype", "F32 activations; F16 weights multiply in F16 with F32 accumulation");
@@ -113,6 +128,10 @@ final class DjlBackend implements LlmBackend {
         if (format != null) {
             details.put("chat_format", format.name());
         }
+        if (t != null) {
+            details.put("chat_template_text", t.source());
+        }
+        details.put("embeddings", pooling != null ? pooling.describe() : "none: " + embedding.reason());
         details.put("path", ckpt.dir().toString());
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);
     }
@@ -125,8 +144,8 @@ final class DjlBackend implements LlmBackend {
     @Override
     public BackendResult generate(GenerationRequest request, TokenSink sink, CancelSignal cancel) {
         GenerationOptions o = request.options();
-        // per-call djl options: only tool_choice; any other djl.* key is refused as on every backend
-        OptionValues.backendOptions(o, "djl", "djl model " + ckpt.model(), Set.of("tool_choice"));
+        // no per-call djl options: any djl.* key is refused as on every backend
+        OptionValues.backendOptions(o, "djl", "djl model " + ckpt.model(), Set.of());
         String promptText = null;
         int[] prompt;
         if (request.isChat()) {
@@ -308,15 +327,12 @@ final class DjlBackend implements LlmBackend {
 
     /**
      * The grammar that constrains a generation, if any: a JSON response format for the whole output; tools with
-     * {@code djl.tool_choice=required} for the whole output; otherwise tools from the first tool-call trigger on.
+     * a required tool call ({@link ToolChoice#forcesCall()}) for the whole output; otherwise tools from the first
+     * tool-call trigger on.
      */
     private Constraint constraint(GenerationOptions o, boolean chat) {
         ResponseFormat rf = o.responseFormat().orElse(ResponseFormat.TEXT);
-        String choice = o.backendOptions("djl").getOrDefault("tool_choice", "auto");
-        if (!List.of("auto", "required", "none").contains(choice)) {
-            throw new IllegalArgumentException("djl.tool_choice must be auto, required or none: '" + choice
-                    + "' (djl model " + ckpt.model() + ")");
-        }
+        ToolChoice choice = o.toolChoice().orElse(ToolChoice.AUTO);
         String gbnf;
         boolean lazy = false;
         if (rf.kind() == ResponseFormat.Kind.JSON) {
@@ -327,9 +343,9 @@ final class DjlBackend implements LlmBackend {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(e.getMessage() + " (djl model " + ckpt.model() + ")", e);
             }
-        } else if (chat && format != null && !o.tools().isEmpty() && !choice.equals("none")) {
-            gbnf = ToolCallGrammar.of(format, template.source(), o.tools(), choice.equals("required"));
-            lazy = !choice.equals("required");
+        } else if (chat && format != null && !o.tools().isEmpty() && choice.mode() != ToolChoice.Mode.NONE) {
+            gbnf = ToolCallGrammar.of(format, template.source(), choice.callable(o.tools()), choice.forcesCall());
+            lazy = !choice.forcesCall();
         } else {
             return null;
         }
@@ -433,6 +449,81 @@ final class DjlBackend implements LlmBackend {
     @Override
     public String detokenize(int[] tokens) {
         return tokenizer.decode(tokens, 0, tokens.length, false);
+    }
+
+    /**
+     * Embeds each text: its tokens (with the special tokens the tokenizer adds, truncated to the pooling's
+     * {@code max_seq_length} with those kept) run through the decoder from an empty cache, and the final-norm
+     * hidden states are pooled. The texts run one after another in one task of the inference thread, so that
+     * a text's vector never depends on the other texts of the call.
+     */
+    @Override
+    public List<float[]> embed(List<String> texts) {
+        if (pooling == null) {
+            throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot compute embeddings: "
+                    + info.details().get("embeddings").substring("none: ".length()), Capability.EMBEDDINGS);
+        }
+        List<int[]> inputs = new java.util.ArrayList<>(texts.size());
+        int longest = 0;
+        for (String text : texts) {
+            int[] ids = embeddingTokens(text);
+            longest = Math.max(longest, ids.length);
+            inputs.add(ids);
+        }
+        int width = ckpt.config().hiddenSize();
+        List<float[]> out = new java.util.ArrayList<>(texts.size());
+        lock.lock();
+        try (LlamaDecoder.KvCache cache = decoder.newCache(Math.max(1, longest))) {
+            for (int[] ids : inputs) {
+                cache.clear();
+                float[] hidden = decoder.forward(ids, cache, LlamaDecoder.Output.HIDDEN);
+                out.add(pooling.pool(hidden, ids.length, width));
+            }
+        } catch (ai.djl.engine.EngineException e) {
+            throw new LlmException("the PyTorch engine failed while embedding with djl model " + ckpt.model() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            lock.unlock();
+        }
+        return out;
+    }
+
+    /** The tokens of one text to embed: special tokens as the tokenizer adds them, truncated as configured. */
+    int[] embeddingTokens(String text) {
+        String t = pooling.lowerCase() ? text.toLowerCase(java.util.Locale.ROOT) : text;
+        int[] ids = encodePrompt(t);
+        int max = pooling.maxSeqLength();
+        if (max > 0 && ids.length > max) {
+            // as the tokenizer truncates: the text's tokens are cut, the special tokens around them stay
+            int[] body = tokenizer.encode(t, false);
+            int prefix = 0;
+            while (prefix + body.length <= ids.length
+                    && !java.util.Arrays.equals(ids, prefix, prefix + body.length, body, 0, body.length)) {
+                prefix++;
+            }
+            if (prefix + body.length > ids.length) {
+                prefix = 0;
+                body = ids;
+            }
+            int suffix = ids.length - prefix - body.length;
+            int keep = Math.max(0, max - prefix - suffix);
+            int[] cut = new int[Math.min(ids.length, prefix + keep + suffix)];
+            System.arraycopy(ids, 0, cut, 0, prefix);
+            System.arraycopy(body, 0, cut, prefix, Math.min(keep, body.length));
+            System.arraycopy(ids, prefix + body.length, cut, prefix + Math.min(keep, body.length), suffix);
+            ids = cut;
+        }
+        if (ids.length == 0) {
+            throw new IllegalArgumentException("cannot embed an empty text with djl model " + ckpt.model()
+                    + ": it has no tokens and the tokenizer adds none");
+        }
+        if (ids.length > contextLength) {
+            throw new io.github.locallm.ContextOverflowException("a text of " + ids.length + " tokens is longer than "
+                    + "the context of " + contextLength + " tokens of djl model " + ckpt.model() + "; open it with a "
+                    + "larger ctx or embed shorter texts", ids.length, 0, contextLength);
+        }
+        checkIds(ids);
+        return ids;
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -38,8 +39,20 @@ import java.util.Set;
  *       {@value io.github.locallm.spi.OptionValues#DEFAULT_CONTEXT_CAP})</li>
  *   <li>{@code device}: {@code cpu} (default) or {@code gpu}, which needs a CUDA build of the PyTorch
  *       native library on the class path and a visible GPU</li>
+ *   <li>{@code pooling}: how {@code embed} pools the final hidden states: {@code mean}, {@code cls},
+ *       {@code last}, {@code max}, {@code mean_sqrt_len_tokens} or {@code weightedmean} (several joined by
+ *       {@code +} are concatenated); {@code normalize}: {@code true} for L2-normalised vectors. A checkpoint
+ *       saved by sentence-transformers ({@code modules.json}, {@code 1_Pooling/config.json}, a
+ *       {@code Normalize} module, {@code sentence_bert_config.json}) is pooled as it says; these settings
+ *       override it. A model with neither reports no {@code EMBEDDINGS} capability.</li>
  * </ul>
- * Opening a model changes nothing process-wide. PyTorch's intra-op thread count is process-wide, so it is
+ * F32 and F16 weights stay mapped from the safetensors files while the model is open: each file is checked
+ * against its header whenever its data is opened, but a file shortened or rewritten in place afterwards makes
+ * the process fault when the missing pages are read (as with any memory-mapped file). Replace checkpoint files
+ * by writing a new file and renaming it over the old one (the open mapping keeps the old contents), never by
+ * rewriting them in place while a model using them is open.
+ *
+ * <p>Opening a model changes nothing process-wide. PyTorch's intra-op thread count is process-wide, so it is
  * not a setting of a model: set the system property {@code ai.djl.pytorch.num_threads} (or the environment
  * variable {@code OMP_NUM_THREADS}) before the first model opens. The native library comes from the
  * {@code pytorch-native-cpu} jar on the class path; to make sure DJL never downloads one, run with the
@@ -57,7 +70,8 @@ public final class DjlProvider implements LlmProvider {
     private static final String CTX = OpenOptions.CONTEXT_LENGTH;
     private static final String DEVICE = "device";
     private static final String THREADS = OpenOptions.THREADS;
-    private static final List<String> SETTINGS = List.of(CTX, DEVICE);
+    private static final List<String> SETTINGS = List.of(CTX, DEVICE, EmbeddingPooling.POOLING,
+            EmbeddingPooling.NORMALIZE);
 
     /** Creates the provider; cheap, loads no native code. */
     public DjlProvider() {
@@ -71,6 +85,11 @@ public final class DjlProvider implements LlmProvider {
     @Override
     public Set<String> schemes() {
         return Set.of("djl");
+    }
+
+    @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-djl");
     }
 
     @Override
@@ -110,6 +129,8 @@ public final class DjlProvider implements LlmProvider {
         int limit = c.contextLimit();
         int ctx = request.contextLength(limit);
 
+        EmbeddingPooling.Setup embedding = EmbeddingPooling.read(dir, model, c.hiddenSize(),
+                request.string(EmbeddingPooling.POOLING), request.bool(EmbeddingPooling.NORMALIZE));
         checkMemory(ckpt, ctx, availableMemory());
         Engine engine = engine(model);
         Device dev = Device.cpu();
@@ -126,7 +147,7 @@ public final class DjlProvider implements LlmProvider {
         NDManager weights = engine.newBaseManager(dev);
         try {
             String where = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
-            return new DjlBackend(ckpt, tokenizer, weights, ctx, where);
+            return new DjlBackend(ckpt, tokenizer, weights, ctx, where, null, embedding);
         } catch (RuntimeException | Error e) {
             weights.close();
             tokenizer.close();

@@ -55,6 +55,42 @@ final class LlamaDecoder implements AutoCloseable {
     private final Weights w;
     private final String weightTypes;
     private int lastStepArrays;
+    private volatile boolean countArrays;
+    /** Direct buffers that the small per-step inputs are written to; only the inference thread uses them. */
+    private final Scratch scratch = new Scratch();
+
+    /**
+     * Reusable direct buffers for the inputs a step makes from Java values (token ids, RoPE rotations, masks).
+     * An array made from a direct buffer uses it in place, so a buffer is handed out again only at the next step,
+     * after the arrays of the step that used it were freed with its scope.
+     */
+    private static final class Scratch {
+        private final List<ByteBuffer> buffers = new ArrayList<>();
+        private int next;
+
+        void reset() {
+            next = 0;
+        }
+
+        /** @return a cleared native-order buffer of exactly {@code bytes} bytes, not handed out since reset */
+        ByteBuffer take(long bytes) {
+            int size = Math.toIntExact(bytes);
+            ByteBuffer b = next < buffers.size() ? buffers.get(next) : null;
+            if (b == null || b.capacity() < size) {
+                b = ByteBuffer.allocateDirect(Math.max(size, b == null ? 0 : b.capacity() * 2))
+                        .order(ByteOrder.nativeOrder());
+                if (next < buffers.size()) {
+                    buffers.set(next, b);
+                } else {
+                    buffers.add(b);
+                }
+            }
+            next++;
+            b.clear();
+            b.limit(size);
+            return b;
+        }
+    }
 
     /** A norm: weight (already {@code 1 + w} for Gemma) and bias (LayerNorm only). */
     private record Norm(NDArray w, NDArray b) {
@@ -118,7 +154,7 @@ final class LlamaDecoder implements AutoCloseable {
 
         private void allocate(int size) {
             Shape shape = new Shape(kvHeads, size, headDim);
-            NDIndex held = new NDIndex(":, :{}, :", length);
+            NDIndex held = new NDIndex().addAllDim().addSliceDim(0, length).addAllDim();
             for (int i = 0; i < keys.length; i++) {
                 // Uninitialized storage: positions at or past the length are never read.
                 NDArray k = manager.create(shape, DataType.FLOAT32);
@@ -135,6 +171,11 @@ final class LlamaDecoder implements AutoCloseable {
                 values[i] = v;
             }
             allocated = size;
+        }
+
+        /** Forgets the positions held, keeping the storage, so that the cache can serve another sequence. */
+        void clear() {
+            length = 0;
         }
 
         /** @return positions held */
@@ -198,11 +239,28 @@ final class LlamaDecoder implements AutoCloseable {
             return thread.call(() -> {
                 Loader l = new Loader(ckpt, manager, pieceBytes, inPlace);
                 Weights w = l.weights();
-                return new LlamaDecoder(ckpt.config(), thread, manager, w, l.types());
+                LlamaDecoder d = new LlamaDecoder(ckpt.config(), thread, manager, w, l.types());
+                d.warmUp();
+                return d;
             });
         } catch (RuntimeException | Error e) {
             thread.close();
             throw e;
+        }
+    }
+
+    /**
+     * Runs one position through the model and forgets it. The engine's first calls after loading can round
+     * differently from every later call with the same inputs; after this, equal inputs give equal results
+     * (the same text embeds to the same vector in the first call and in any later one).
+     */
+    private void warmUp() {
+        KvCache cache = new KvCache(thread, manager, cfg, 1);
+        try {
+            step(new int[] {0}, cache, Output.HIDDEN);
+        } finally {
+            cache.closed = true;
+            cache.manager.close();
         }
     }
 
@@ -466,11 +524,6 @@ final class LlamaDecoder implements AutoCloseable {
         return weightTypes;
     }
 
-    /** @return the inference thread, for tests */
-    InferenceThread thread() {
-        return thread;
-    }
-
     /**
      * @param capacity positions the generation may use
      * @return an empty cache owned by the caller
@@ -522,14 +575,16 @@ final class LlamaDecoder implements AutoCloseable {
         cache.reserve(end);
         float[] out;
         NDManager m = cache.manager;
-        int before = ((BaseNDManager) manager).getManagedArrays().size();
+        // counting walks every array of the model: only when a test asked for it
+        int before = countArrays ? ((BaseNDManager) manager).getManagedArrays().size() : 0;
+        scratch.reset();
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
-            long[] ids = new long[t];
+            ByteBuffer idBuf = scratch.take((long) t * Long.BYTES);
             for (int i = 0; i < t; i++) {
-                ids[i] = tokens[i];
+                idBuf.putLong(i * Long.BYTES, tokens[i]);
             }
-            NDArray x = f32(w.embed().get(m.create(ids)));
+            NDArray x = f32(w.embed().get(m.create(idBuf, new Shape(t), DataType.INT64)));
             if (cfg.embedScale) {
                 x = x.mul((float) Math.sqrt(cfg.hiddenSize));
             }
@@ -541,7 +596,7 @@ final class LlamaDecoder implements AutoCloseable {
                 NDArray h = norm(x, l.in());
                 NDArray a = attention(h, l, li, cache, start, t, l.local() ? local : global, masks, m);
                 if (cfg.parallelBlock) {
-                    x = x.add(a).add(mlp(h, l.mlp()));
+                    x = x.add(a).add(mlp(h, l.mlp(), t));
                     continue;
                 }
                 if (l.postAttn() != null) {
@@ -549,27 +604,29 @@ final class LlamaDecoder implements AutoCloseable {
                 }
                 x = x.add(a);
                 h = norm(x, l.preMlp());
-                NDArray f = l.moe() != null ? moe(h, l.moe(), m) : mlp(h, l.mlp());
+                NDArray f = l.moe() != null ? moe(h, l.moe(), m, t) : mlp(h, l.mlp(), t);
                 if (l.postMlp() != null) {
                     f = norm(f, l.postMlp());
                 }
                 x = x.add(f);
             }
             if (output == Output.LAST_LOGITS && t > 1) {
-                x = x.get(new NDIndex("{}:", t - 1));
+                x = x.get(new NDIndex().addSliceDim(t - 1, t));
             }
             x = norm(x, w.norm());
             if (output == Output.HIDDEN) {
                 out = x.toFloatArray();
             } else {
-                NDArray logits = linear(x, w.lmHead());
+                NDArray logits = linear(x, w.lmHead(), output == Output.ALL_LOGITS ? t : 1);
                 if (cfg.finalSoftcap > 0) {
                     float cap = (float) cfg.finalSoftcap;
                     logits = logits.div(cap).tanh().mul(cap);
                 }
                 out = logits.toFloatArray();
             }
-            lastStepArrays = ((BaseNDManager) manager).getManagedArrays().size() - before;
+            if (countArrays) {
+                lastStepArrays = ((BaseNDManager) manager).getManagedArrays().size() - before;
+            }
         }
         cache.length = end;
         return out;
@@ -582,7 +639,7 @@ final class LlamaDecoder implements AutoCloseable {
         int hd = cfg.headDim;
         int group = nH / nKv;
         int end = start + t;
-        NDArray qkv = linear(h, l.qkv()).reshape(t, nH + 2L * nKv, hd);
+        NDArray qkv = linear(h, l.qkv(), t).reshape(t, nH + 2L * nKv, hd);
         NDArray q;
         NDArray k;
         NDArray v;
@@ -598,17 +655,17 @@ final class LlamaDecoder implements AutoCloseable {
             k = rope.apply(norm(parts.get(1), l.kNorm()));
             v = parts.get(2);
         }
-        NDIndex fresh = new NDIndex(":, {}:{}, :", start, end);
+        NDIndex fresh = new NDIndex().addAllDim().addSliceDim(start, end).addAllDim();
         cache.keys[li].set(fresh, k.transpose(1, 0, 2));
         cache.values[li].set(fresh, v.transpose(1, 0, 2));
         // One new position under a window needs only the window's keys, and then no mask.
         int from = l.window() > 0 && t == 1 ? Math.max(0, end - l.window()) : 0;
         int len = end - from;
-        NDIndex seen = new NDIndex(":, {}:{}, :", from, end);
+        NDIndex seen = new NDIndex().addAllDim().addSliceDim(from, end).addAllDim();
         NDArray keys = cache.keys[li].get(seen);
         NDArray values = cache.values[li].get(seen);
-        // Query heads g*group .. g*group+group-1 share key/value head g.
-        NDArray scores = q.transpose(1, 0, 2).reshape(nKv, (long) group * t, hd)
+        // Query heads g*group .. g*group+group-1 share key/value head g; one position needs no transpose.
+        NDArray scores = (t == 1 ? q : q.transpose(1, 0, 2)).reshape(nKv, (long) group * t, hd)
                 .matMul(keys.transpose(0, 2, 1)).mul((float) cfg.attentionScale);
         if (cfg.attnSoftcap > 0) {
             float cap = (float) cfg.attnSoftcap;
@@ -618,20 +675,21 @@ final class LlamaDecoder implements AutoCloseable {
             NDArray mask = masks.computeIfAbsent(l.window(), win -> mask(m, start, t, win));
             scores = scores.reshape(nKv, group, t, len).add(mask).reshape(nKv, (long) group * t, len);
         }
-        NDArray attn = scores.softmax(-1).matMul(values)
-                .reshape(nH, t, hd).transpose(1, 0, 2).reshape(t, (long) nH * hd);
-        return linear(attn, l.o());
+        NDArray attn = scores.softmax(-1).matMul(values);
+        attn = t == 1 ? attn.reshape(1, (long) nH * hd) : attn.reshape(nH, t, hd).transpose(1, 0, 2)
+                .reshape(t, (long) nH * hd);
+        return linear(attn, l.o(), t);
     }
 
-    private NDArray mlp(NDArray h, Mlp mlp) {
-        NDArray a = linear(h, mlp.gateUp());
+    private NDArray mlp(NDArray h, Mlp mlp, int rows) {
+        NDArray a = linear(h, mlp.gateUp(), rows);
         if (mlp.gated()) {
             NDList gu = a.split(new long[] {mlp.inter()}, 1);
             a = activation(gu.get(0)).mul(gu.get(1));
         } else {
             a = activation(a);
         }
-        return linear(a, mlp.down());
+        return linear(a, mlp.down(), rows);
     }
 
     private NDArray activation(NDArray x) {
@@ -648,8 +706,7 @@ final class LlamaDecoder implements AutoCloseable {
         }
     }
 
-    private NDArray moe(NDArray h, Moe moe, NDManager m) {
-        int t = (int) h.getShape().get(0);
+    private NDArray moe(NDArray h, Moe moe, NDManager m, int t) {
         int experts = moe.experts().length;
         int k = cfg.expertsPerToken;
         float[] logits = h.matMul(moe.router().transpose()).toFloatArray();
@@ -701,7 +758,7 @@ final class LlamaDecoder implements AutoCloseable {
             }
             NDArray y;
             if (t == 1) {
-                y = mlp(h, moe.experts()[e]).mul(weights[0][e]);
+                y = mlp(h, moe.experts()[e], 1).mul(weights[0][e]);
             } else {
                 int n = rows.size();
                 long[] idx = new long[n];
@@ -712,13 +769,13 @@ final class LlamaDecoder implements AutoCloseable {
                     scatter[row * n + j] = weights[row][e];
                 }
                 NDArray picked = h.get(m.create(idx));
-                y = m.create(scatter, new Shape(t, n)).matMul(mlp(picked, moe.experts()[e]));
+                y = m.create(scatter, new Shape(t, n)).matMul(mlp(picked, moe.experts()[e], n));
             }
             out = out == null ? y : out.add(y);
         }
         if (moe.shared() != null) {
             NDArray gate = ai.djl.nn.Activation.sigmoid(h.matMul(moe.sharedGate().transpose()));
-            out = out.add(mlp(h, moe.shared()).mul(gate));
+            out = out.add(mlp(h, moe.shared(), t).mul(gate));
         }
         return out;
     }
@@ -727,10 +784,11 @@ final class LlamaDecoder implements AutoCloseable {
         return x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
     }
 
-    private static NDArray linear(NDArray x, Proj p) {
+    /** @param rows the rows of {@code x}, known to the caller (asking the array is a native call) */
+    private static NDArray linear(NDArray x, Proj p, int rows) {
         NDArray y;
         if (p.w().getDataType() == DataType.FLOAT16) {
-            if (x.getShape().get(0) == 1) {
+            if (rows == 1) {
                 // One row: PyTorch's F16 matrix-vector kernel reads half the bytes and accumulates in F32.
                 y = Linear.linear(x.toType(DataType.FLOAT16, false), p.w()).singletonOrThrow()
                         .toType(DataType.FLOAT32, false);
@@ -756,14 +814,29 @@ final class LlamaDecoder implements AutoCloseable {
         return x.div(rms).mul(n.w());
     }
 
-    /** Cos and sin of the new positions, and how to rotate with them. */
+    /** Most new positions for which RoPE is one product with a rotation matrix per position. */
+    static final int ROTATION_MATRIX_POSITIONS = 4;
+
+    /**
+     * Cos and sin of the new positions, and how to rotate with them: for a few positions (decoding) one
+     * {@code headDim x headDim} rotation matrix per position, applied with a single product; otherwise the
+     * element-wise form.
+     */
     private final class Rope {
         private final NDArray cos;
         private final NDArray sin;
+        private final NDArray rotation;
 
         Rope(NDArray cos, NDArray sin) {
             this.cos = cos;
             this.sin = sin;
+            this.rotation = null;
+        }
+
+        Rope(NDArray rotation) {
+            this.cos = null;
+            this.sin = null;
+            this.rotation = rotation;
         }
 
         /**
@@ -772,6 +845,10 @@ final class LlamaDecoder implements AutoCloseable {
          * {@code x * cos + swap(x) * sin} is the rotation.
          */
         NDArray apply(NDArray x) {
+            if (rotation != null) {
+                // [t, heads, hd] x [t, hd, hd]: each position's heads times that position's rotation
+                return x.matMul(rotation);
+            }
             int hd = cfg.headDim;
             int rot = cfg.rotaryDim;
             if (rot == hd) {
@@ -792,6 +869,9 @@ final class LlamaDecoder implements AutoCloseable {
         int half = rot / 2;
         double[] inv = cfg.inverseFrequencies(local, start + t);
         float scale = (float) cfg.ropeAttentionFactor(local);
+        if (t <= ROTATION_MATRIX_POSITIONS) {
+            return new Rope(rotation(m, inv, scale, start, t));
+        }
         float[] cos = new float[t * rot];
         float[] sin = new float[t * rot];
         for (int p = 0; p < t; p++) {
@@ -808,6 +888,40 @@ final class LlamaDecoder implements AutoCloseable {
         }
         Shape shape = new Shape(t, 1, rot);
         return new Rope(m.create(cos, shape), m.create(sin, shape));
+    }
+
+    /**
+     * The rotation of each new position as a matrix R with {@code y = x R}: for a rotated pair (i, i + rot/2),
+     * {@code y_i = x_i cos - x_(i+rot/2) sin} and {@code y_(i+rot/2) = x_(i+rot/2) cos + x_i sin}, cos and sin
+     * scaled by the attention factor; dimensions past the rotary ones pass unchanged.
+     */
+    private NDArray rotation(NDManager m, double[] inv, float scale, int start, int t) {
+        int hd = cfg.headDim;
+        int half = cfg.rotaryDim / 2;
+        int size = t * hd * hd;
+        ByteBuffer b = scratch.take((long) size * Float.BYTES);
+        java.nio.FloatBuffer r = b.asFloatBuffer();
+        for (int i = 0; i < size; i++) {
+            r.put(i, 0f);
+        }
+        for (int p = 0; p < t; p++) {
+            int base = p * hd * hd;
+            for (int i = 0; i < half; i++) {
+                // As the reference implementations do: F32 frequencies, the angle formed in F32.
+                float angle = (float) (start + p) * (float) inv[i];
+                float c = (float) Math.cos(angle) * scale;
+                float s = (float) Math.sin(angle) * scale;
+                int j = i + half;
+                r.put(base + i * hd + i, c);
+                r.put(base + j * hd + i, -s);
+                r.put(base + j * hd + j, c);
+                r.put(base + i * hd + j, s);
+            }
+            for (int i = 2 * half; i < hd; i++) {
+                r.put(base + i * hd + i, 1f);
+            }
+        }
+        return m.create(b, new Shape(t, hd, hd), DataType.FLOAT32);
     }
 
     /** Causal mask of t new positions after {@code start}, limited to {@code window} positions when set. */
@@ -830,9 +944,17 @@ final class LlamaDecoder implements AutoCloseable {
         return thread.call(() -> ((BaseNDManager) manager).getManagedArrays().size());
     }
 
-    /** @return arrays created by the last forward step, each one native call (or more) */
+    /**
+     * @return arrays created by the last forward step (each one native call or more), counted only after
+     *     {@link #countStepArrays} switched counting on
+     */
     int lastStepArrays() {
         return thread.call(() -> lastStepArrays);
+    }
+
+    /** Switches counting of the arrays each step creates on or off; off by default, as it costs time. */
+    void countStepArrays(boolean on) {
+        countArrays = on;
     }
 
     /** Frees the weights on the inference thread and ends it; idempotent. */

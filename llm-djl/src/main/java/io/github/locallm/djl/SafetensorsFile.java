@@ -71,12 +71,15 @@ final class SafetensorsFile {
     private final long dataStart;
     private final Map<String, Entry> entries;
     private final long window;
+    /** Where the last tensor's data ends, from the start of the data. */
+    private final long dataEnd;
 
     private SafetensorsFile(Path path, long dataStart, Map<String, Entry> entries, long window) {
         this.path = path;
         this.dataStart = dataStart;
         this.entries = entries;
         this.window = window;
+        this.dataEnd = entries.values().stream().mapToLong(Entry::end).max().orElse(0);
     }
 
     /**
@@ -231,6 +234,7 @@ final class SafetensorsFile {
         long count = out.remaining();
         int es = e.dtype().size;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            checkSize(ch, e);
             long pos = dataStart + e.begin() + firstElement * es;
             long left = count;
             while (left > 0) {
@@ -241,6 +245,21 @@ final class SafetensorsFile {
                 pos += n * es;
                 left -= n;
             }
+        }
+    }
+
+    /**
+     * Checks, each time tensor data is opened, that the file still holds every tensor its header lists: a file
+     * shortened after its header was read would otherwise fault when the missing bytes are read through a
+     * mapping. A file shortened after this check, while its mapping is in use, still faults (see the provider's
+     * documentation).
+     */
+    private void checkSize(FileChannel ch, Entry e) throws IOException {
+        long size = ch.size();
+        long needed = dataStart + Math.max(dataEnd, e.end());
+        if (size < needed) {
+            throw new IOException("the file is now " + size + " bytes long, but its header places tensor data up "
+                    + "to byte " + needed + "; it was shortened or is being rewritten");
         }
     }
 
@@ -258,6 +277,7 @@ final class SafetensorsFile {
             return null;
         }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            checkSize(ch, e);
             // The mapping stays valid after the channel is closed, until the buffer is collected.
             return ch.map(FileChannel.MapMode.READ_ONLY, dataStart + e.begin(), len).order(ByteOrder.LITTLE_ENDIAN);
         }
@@ -274,6 +294,7 @@ final class SafetensorsFile {
     void readRaw(Entry e, long firstElement, ByteBuffer out) throws IOException {
         int es = e.dtype().size;
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            checkSize(ch, e);
             long pos = dataStart + e.begin() + firstElement * es;
             long left = out.remaining();
             while (left > 0) {
@@ -296,6 +317,7 @@ final class SafetensorsFile {
     boolean bf16FitsHalf(Entry e) throws IOException {
         long count = e.elements();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            checkSize(ch, e);
             long pos = dataStart + e.begin();
             long left = count;
             while (left > 0) {
@@ -325,6 +347,7 @@ final class SafetensorsFile {
     void readBf16AsHalf(Entry e, java.nio.ShortBuffer out) throws IOException {
         long count = out.remaining();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            checkSize(ch, e);
             long pos = dataStart + e.begin();
             long left = count;
             while (left > 0) {

@@ -64,6 +64,9 @@ class FamilyAgreementTest {
                 "rope_scaling", Map.of("rope_type", "dynamic", "factor", 4.0))), "llama-rope-dynamic"));
         out.add(rename(llama.withConfig(Map.of("rope_scaling", Map.of("rope_type", "yarn", "factor", 4.0,
                 "original_max_position_embeddings", 16))), "llama-rope-yarn"));
+        // no factor: transformers derives it from max_position_embeddings / original_max_position_embeddings
+        out.add(rename(llama.withConfig(Map.of("max_position_embeddings", 96, "rope_scaling", Map.of("rope_type",
+                "yarn", "original_max_position_embeddings", 16))), "llama-rope-yarn-derived"));
         return out.stream();
     }
 

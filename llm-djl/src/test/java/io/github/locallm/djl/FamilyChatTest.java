@@ -74,6 +74,43 @@ class FamilyChatTest {
                 "<|user|>\nHello, how are you?<|end|>\n<|assistant|>\nFine.<|end|>\n", "<|assistant|>\n", false);
     }
 
+    private static TinyArchitectures.Model llama() {
+        Map<String, Object> noWindow = new LinkedHashMap<>();
+        noWindow.put("sliding_window", null);
+        return TinyArchitectures.mistral().withConfig(Map.of("architectures", List.of("LlamaForCausalLM"),
+                "model_type", "llama")).withConfig(noWindow);
+    }
+
+    private static final String LLAMA3_SYSTEM = "<|endoftext|><|start_header_id|>system<|end_header_id|>\n\n"
+            + "Cutting Knowledge Date: December 2023\nToday Date: ";
+    private static final String LLAMA3_TURNS = "<|start_header_id|>user<|end_header_id|>\n\nHello, how are you?"
+            + "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nFine.<|eot_id|>"
+            + "<|start_header_id|>user<|end_header_id|>\n\nAnd you?<|eot_id|>"
+            + "<|start_header_id|>assistant<|end_header_id|>\n\n";
+
+    @Test
+    void llama31() throws IOException {
+        check(llama(), "meta-llama-Llama-3.1-8B-Instruct.jinja", LLAMA3_SYSTEM + "26 Jul 2024\n\n<|eot_id|>"
+                + LLAMA3_TURNS, LLAMA3_TURNS, true);
+    }
+
+    @Test
+    void llama32() throws IOException {
+        check(llama(), "meta-llama-Llama-3.2-3B-Instruct.jinja", LLAMA3_SYSTEM, LLAMA3_TURNS, true);
+    }
+
+    @Test
+    void llama33() throws IOException {
+        check(llama(), "meta-llama-Llama-3.3-70B-Instruct.jinja", LLAMA3_SYSTEM + "26 Jul 2024\n\n<|eot_id|>"
+                + LLAMA3_TURNS, LLAMA3_TURNS, true);
+    }
+
+    @Test
+    void mistral() throws IOException {
+        check(TinyArchitectures.mistral(), "mistralai-Mistral-Nemo-Instruct-2407.jinja",
+                "<|endoftext|>[INST]Hello, how are you?[/INST]Fine.<|im_end|>[INST]And you?[/INST]", "[/INST]", true);
+    }
+
     @Test
     void qwen3() throws IOException {
         check(TinyArchitectures.qwen3(), "Qwen-Qwen3-0.6B.jinja", "<|im_start|>user\nHello, how are you?<|im_end|>\n",

@@ -232,8 +232,7 @@ final class FamilyReference {
         }
         String type = String.valueOf(rs.getOrDefault("rope_type", rs.get("type")));
         if (type.equals("yarn")) {
-            double factor = ((Number) rs.get("factor")).doubleValue();
-            return 0.1 * Math.log(factor) + 1;
+            return 0.1 * Math.log(yarnFactor(rs)) + 1;
         }
         if (type.equals("longrope")) {
             double original = num("original_max_position_embeddings").doubleValue();
@@ -243,12 +242,27 @@ final class FamilyReference {
         return 1;
     }
 
+    /**
+     * The yarn factor: as given, or, when the config gives none, the ratio of max_position_embeddings to the
+     * original context (transformers' rule).
+     */
+    private double yarnFactor(Map<String, Object> rs) {
+        if (rs.get("factor") != null) {
+            return ((Number) rs.get("factor")).doubleValue();
+        }
+        return num("max_position_embeddings").doubleValue()
+                / ((Number) rs.get("original_max_position_embeddings")).doubleValue();
+    }
+
     /** RoPE inverse frequencies of a layer for a pass reaching {@code seqLen} positions. */
     private double[] frequencies(boolean local, int seqLen) {
         double base = local ? num("rope_local_base_freq").doubleValue() : num("rope_theta").doubleValue();
         Map<String, Object> rs = local ? null : ropeScaling();
         String type = rs == null ? "default" : String.valueOf(rs.getOrDefault("rope_type", rs.get("type")));
         double factor = rs != null && rs.get("factor") != null ? ((Number) rs.get("factor")).doubleValue() : 1;
+        if (type.equals("yarn")) {
+            factor = yarnFactor(rs);
+        }
         double maxPos = num("max_position_embeddings").doubleValue();
         if (type.equals("dynamic") && seqLen > maxPos) {
             base *= Math.pow(factor * seqLen / maxPos - (factor - 1), rot / (rot - 2.0));

@@ -40,6 +40,27 @@ class SafetensorsReadTest {
         }
     }
 
+    @Test
+    void aFileShortenedAfterItsHeaderWasReadIsReportedNotMapped() throws IOException {
+        Path dir = TinyCheckpoints.copy(TinyCheckpoints.Variant.LLAMA_F32, "shortened");
+        Path file = dir.resolve("model.safetensors");
+        SafetensorsFile f = SafetensorsFile.open(file, "m", 1 << 20);
+        SafetensorsFile.Entry last = f.entries().values().stream()
+                .max(java.util.Comparator.comparingLong(SafetensorsFile.Entry::end)).orElseThrow();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() - 4);
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.map(last))
+                .isInstanceOf(IOException.class).hasMessageContaining("shortened");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.readF32(last, 0, FloatBuffer.allocate(4)))
+                .isInstanceOf(IOException.class).hasMessageContaining("shortened");
+        SafetensorsFile.Entry first = f.entries().values().stream()
+                .min(java.util.Comparator.comparingLong(SafetensorsFile.Entry::begin)).orElseThrow();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> f.map(first))
+                .as("any tensor: the file no longer matches its header").isInstanceOf(IOException.class);
+    }
+
     private static float stored(float f, HfCheckpointWriter.DType dtype) {
         switch (dtype) {
             case BF16:

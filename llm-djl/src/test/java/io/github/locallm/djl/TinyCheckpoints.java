@@ -87,6 +87,25 @@ final class TinyCheckpoints {
         return file;
     }
 
+    private static final Map<Variant, Path> EMBEDDING_DIRS = new EnumMap<>(Variant.class);
+
+    /**
+     * @return a copy of the variant's directory with the sentence-transformers files of a last-token,
+     *     L2-normalised embedding model, written on first use
+     */
+    static synchronized Path embeddingDir(Variant v) {
+        return EMBEDDING_DIRS.computeIfAbsent(v, x -> {
+            Path dir = copy(x, "embedding-" + x.name().toLowerCase(java.util.Locale.ROOT));
+            try {
+                HfCheckpointWriter.writeSentenceTransformerModules(dir, model(x).config().hiddenSize(),
+                        java.util.List.of("lasttoken"), true, 512);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return dir;
+        });
+    }
+
     /**
      * Copies a variant's directory so that a test can damage the copy.
      *

@@ -86,7 +86,7 @@ class ToolCallingTest {
 
     static GenerationOptions required(long seed) {
         return GenerationOptions.builder().tool(WEATHER).tool(TIME).temperature(1.0).seed(seed).maxTokens(160)
-                .backendOption("djl", "tool_choice", "required").build();
+                .toolChoice(io.github.locallm.ToolChoice.REQUIRED).build();
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.ToolSpec;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -42,7 +43,7 @@ import java.util.TreeSet;
  * <p>Run with
  * {@code mvn -q -pl llm-examples exec:java -Dexec.mainClass=io.github.locallm.examples.ToolCalling}
  * ({@code --question TEXT} asks something else; {@code --require-tool} makes the first reply a tool call, with
- * the in-process backends' {@code tool_choice=required}: a small model that would not call on its own still
+ * {@code ToolChoice.REQUIRED}, which the in-process backends force with a grammar: a small model that would not call on its own still
  * shows the loop). The weather is made up from the city's name, so that runs are repeatable. Stateless; each
  * run opens and closes its model.
  */
@@ -61,7 +62,7 @@ public final class ToolCalling {
             + "Lets the model call a weather tool and answer with the result.\n"
             + Programs.MODEL_HELP
             + "  --question TEXT     what to ask (default: " + QUESTION + ")\n"
-            + "  --require-tool      make the first reply a tool call (in-process backends: tool_choice=required)\n";
+            + "  --require-tool      make the first reply a tool call (ToolChoice.REQUIRED)\n";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private ToolCalling() {
@@ -123,8 +124,7 @@ public final class ToolCalling {
                              PrintStream out) throws IOException {
         String format = llm.info().details().get("chat_format");
         out.println("User: " + question + (format != null ? "   [chat format: " + format + "]" : ""));
-        GenerationOptions first = requireTool ? base.toBuilder()
-                .backendOption(llm.info().backend(), "tool_choice", "required").build() : base;
+        GenerationOptions first = requireTool ? base.toBuilder().toolChoice(ToolChoice.REQUIRED).build() : base;
         try (ChatSession chat = llm.newChatSession(null, base)) {
             Completion c = chat.send(question, first);
             int rounds = 0;

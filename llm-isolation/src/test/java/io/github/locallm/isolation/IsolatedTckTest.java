@@ -15,10 +15,4 @@ class IsolatedTckTest extends LlmProviderTck {
         // a random model emits byte tokens that need not re-tokenize to the same count
         return 3 * maxTokens();
     }
-
-    /** Tool calls are forced through llama.cpp's tool-call grammar, in the engine process. */
-    @Override
-    protected java.util.List<String> requiredToolChoice() {
-        return java.util.List.of("llamacpp", "tool_choice", "required");
-    }
 }

@@ -149,24 +149,19 @@ class AiServiceToolTest {
     }
 
     @Test
-    void requiredAppliesToTheUsersTurnOnlyAndOnlyInProcess() {
+    void requiredIsTheCoreToolChoiceWhichAppliesToTheUsersTurnOnly() {
         ChatRequest afterUser = ChatRequest.builder().messages(UserMessage.from("Weather?"))
                 .toolSpecifications(ChatModelTest.weather()).toolChoice(ToolChoice.REQUIRED).build();
-        ChatRequest afterResult = ChatRequest.builder().messages(UserMessage.from("Weather?"),
-                        AiMessage.from(dev.langchain4j.agent.tool.ToolExecutionRequest.builder().id("c1").name("weather")
-                                .arguments("{\"city\":\"Paris\"}").build()),
-                        ToolExecutionResultMessage.from("c1", "weather", "21"))
-                .toolSpecifications(ChatModelTest.weather()).toolChoice(ToolChoice.REQUIRED).build();
+        ChatRequest auto = ChatRequest.builder().messages(UserMessage.from("Weather?"))
+                .toolSpecifications(ChatModelTest.weather()).build();
+        ChatRequest none = ChatRequest.builder().messages(UserMessage.from("Weather?"))
+                .toolSpecifications(ChatModelTest.weather()).toolChoice(ToolChoice.NONE).build();
 
-        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), afterUser).backendOptions("llamacpp"))
-                .containsEntry("tool_choice", "required");
-        assertThat(Mapping.options("m", "djl", GenerationOptions.defaults(), afterUser).backendOptions("djl"))
-                .containsEntry("tool_choice", "required");
-        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), afterResult)
-                .backendOptions("llamacpp")).doesNotContainKey("tool_choice");
-        org.assertj.core.api.Assertions.assertThatThrownBy(
-                        () -> Mapping.options("m", "ollama", GenerationOptions.defaults(), afterUser))
-                .isInstanceOf(dev.langchain4j.exception.UnsupportedFeatureException.class)
-                .hasMessageContaining("ToolChoice.REQUIRED");
+        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), afterUser).toolChoice())
+                .contains(io.github.locallm.ToolChoice.REQUIRED);
+        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), afterUser).backendOptions())
+                .as("no backend option any more").isEmpty();
+        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), auto).toolChoice()).isEmpty();
+        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), none).tools()).isEmpty();
     }
 }

@@ -1,10 +1,13 @@
 package io.github.locallm.llamacpp;
 
+import io.github.locallm.TokenLogprob;
+import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.DecodeEngine;
 import io.github.locallm.spi.DecodeLoop;
 
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * What differs between the two ways this backend drives llama.cpp: the current C API through JNA
@@ -36,7 +39,9 @@ interface Engine {
     Generation start(Sampling sampling, int maxTokens);
 
     /**
-     * Returns the L2-normalized sentence embedding of a text (for a model opened with {@code embedding=true}).
+     * Returns the embedding of a text (for a model opened with {@code embedding=true}): with pooling
+     * {@code last}, {@code cls} or {@code mean} the L2-normalized sentence vector; with {@code none} every
+     * token's vector, raw, one after the other; with {@code rank} the raw classifier outputs.
      *
      * @param text   the text
      * @param tokens its tokens as the backend counted them (BOS included where the model adds it)
@@ -59,5 +64,18 @@ interface Engine {
     interface Generation extends DecodeEngine, AutoCloseable {
         @Override
         void close();
+
+        /**
+         * Asks for the log probability of every token sampled from now on, from the model's distribution
+         * (before temperature, penalties and grammar), with the {@code top} most likely tokens at its position.
+         *
+         * @param top alternatives per position, 0 for none
+         * @param to  receives one entry per sampled token, in order, when the token is sampled
+         * @throws io.github.locallm.UnsupportedCapabilityException when the engine cannot report them
+         */
+        default void reportLogprobs(int top, Consumer<TokenLogprob> to) {
+            throw new UnsupportedCapabilityException("log probabilities are not available with engine=jllama; use"
+                    + " the llamacpp engine");
+        }
     }
 }

@@ -77,6 +77,14 @@ final class LlamaApi {
 
         int llama_model_n_ctx_train(Pointer model);
 
+        int llama_model_n_embd_out(Pointer model);
+
+        /** {@code uint32_t}: the number of classifier outputs (1 when the model names no labels). */
+        int llama_model_n_cls_out(Pointer model);
+
+        /** The label of classifier output i, or {@code null}. */
+        String llama_model_cls_label(Pointer model, int i);
+
         int llama_model_n_layer(Pointer model);
 
         byte llama_model_has_encoder(Pointer model);

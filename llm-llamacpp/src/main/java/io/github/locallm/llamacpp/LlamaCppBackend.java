@@ -12,6 +12,9 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.ResponseFormat;
+import io.github.locallm.TokenLogprob;
+import io.github.locallm.ToolChoice;
+import io.github.locallm.ToolSpec;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
@@ -50,7 +53,7 @@ final class LlamaCppBackend implements LlmBackend {
 
     static final String NAME = "llamacpp";
     /** Generation options this backend takes under {@code llamacpp.*}. */
-    static final Set<String> BACKEND_OPTIONS = Set.of("grammar", "tool_choice", "cache_prompt", "frequency_penalty",
+    static final Set<String> BACKEND_OPTIONS = Set.of("grammar", "cache_prompt", "frequency_penalty",
             "presence_penalty", "repeat_last_n", "typical_p", "mirostat", "mirostat_tau", "mirostat_eta",
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
             "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
@@ -68,6 +71,8 @@ final class LlamaCppBackend implements LlmBackend {
     private final int vocabSize;
     private final boolean addBos;
     private final int bosId;
+    /** The chat format's markup that the vocabulary holds as control tokens, by id (written as text for the parser). */
+    private final Map<Integer, String> markupTokens;
     private final ModelInfo info;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -82,6 +87,8 @@ final class LlamaCppBackend implements LlmBackend {
         this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
         this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
         this.encoder = encoder(gguf);
+        this.markupTokens = renderer == null || renderer.format() == null ? Map.of()
+                : Map.copyOf(gguf.controlTokens(renderer.format().markup()));
         Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
@@ -93,6 +100,7 @@ final class LlamaCppBackend implements LlmBackend {
             }
             if (renderer != null && renderer.format() != null) {
                 caps.add(Capability.TOOLS);
+                caps.add(Capability.TOOL_CHOICE);
                 if (renderer.format().needsParsing(renderer.source(), false)) {
                     // only a template that writes reasoning markup keeps reasoning apart
                     caps.add(Capability.THINKING);
@@ -110,6 +118,9 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("chat_template", renderer == null ? "none" : renderer.description());
         if (renderer != null && renderer.format() != null) {
             details.put("chat_format", renderer.format().name());
+        }
+        if (renderer != null && !renderer.source().isEmpty()) {
+            details.put("chat_template_text", renderer.source());
         }
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
@@ -256,8 +267,14 @@ final class LlamaCppBackend implements LlmBackend {
         }
         DecodeLoop loop = DecodeLoop.plan("llamacpp model " + spec, prompt, settings.ctx(), o, 0);
         Sampling sampling = sampling(o, request.isChat() ? format : null);
+        LogprobSink logprobs = o.logprobs().orElse(false) || o.topLogprobs().isPresent() ? new LogprobSink(sink) : null;
+        if (logprobs != null) {
+            sink = logprobs;
+        }
         if (promptText != null && format != null && format.needsParsing(renderer.source(), !o.tools().isEmpty())) {
             sink = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            // the parser reads the format's markup, which real vocabularies hold as control tokens
+            sampling = sampling.withMarkup(markupTokens);
         }
         ReentrantLock lock = engine.lock();
         try {
@@ -286,11 +303,49 @@ final class LlamaCppBackend implements LlmBackend {
                 }
             };
             try (Engine.Generation generation = engine.start(sampling, loop.maxNewTokens())) {
+                if (logprobs != null) {
+                    generation.reportLogprobs(o.topLogprobs().orElse(0), logprobs.pending::add);
+                }
                 BackendResult r = loop.run(generation, sink, cancelOrClosed);
                 return sink instanceof FormattedSink f ? f.finish(r) : r;
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Passes on the log probabilities of answer tokens: the entries of the tokens sampled since the last piece go
+     * out with the next piece of answer text (after it, as {@link TokenSink#logprobs} asks); tokens that end up
+     * as reasoning or are held back for good (a stop sequence, the end-of-generation token) have none.
+     */
+    private static final class LogprobSink implements TokenSink {
+        final List<TokenLogprob> pending = new ArrayList<>();
+        private final TokenSink inner;
+
+        LogprobSink(TokenSink inner) {
+            this.inner = inner;
+        }
+
+        @Override
+        public void token(String text) {
+            inner.token(text);
+            if (!pending.isEmpty()) {
+                List<TokenLogprob> entries = List.copyOf(pending);
+                pending.clear();
+                inner.logprobs(entries);
+            }
+        }
+
+        @Override
+        public void thinking(String text) {
+            pending.clear();
+            inner.thinking(text);
+        }
+
+        @Override
+        public void logprobs(List<TokenLogprob> entries) {
+            inner.logprobs(entries);
         }
     }
 
@@ -307,18 +362,11 @@ final class LlamaCppBackend implements LlmBackend {
         String grammar = null;
         boolean cachePrompt = true;
         OptionValues own = OptionValues.backendOptions(o, NAME, "llamacpp model " + spec, BACKEND_OPTIONS);
-        String toolChoice = own.string("tool_choice").orElse("auto").strip();
-        if (!List.of("auto", "required", "none").contains(toolChoice)) {
-            throw new IllegalArgumentException("llamacpp.tool_choice must be auto, required or none: '" + toolChoice
-                    + "' (model " + spec + ")");
-        }
+        ToolChoice toolChoice = o.toolChoice().orElse(ToolChoice.AUTO);
         for (String k : own.keys()) {
             switch (k) {
-                case "tool_choice" -> {
-                    // read above
-                }
                 case "n_probs" -> throw new UnsupportedCapabilityException("llamacpp option n_probs is not available:"
-                        + " token probabilities abort the native library of the jllama engine");
+                        + " ask for GenerationOptions.logprobs(true) and topLogprobs(n) instead (engine=llamacpp)");
                 case "grammar" -> {
                     grammar = own.string(k).orElseThrow();
                     Gbnf.validate(grammar);
@@ -338,14 +386,15 @@ final class LlamaCppBackend implements LlmBackend {
                     + spec + ")");
         }
         String jsonSchema = null;
-        if (format != null && !o.tools().isEmpty() && toolChoice.equals("required")) {
+        if (format != null && !o.tools().isEmpty() && toolChoice.forcesCall()) {
             if (grammar != null || rf.kind() != ResponseFormat.Kind.TEXT) {
                 throw new IllegalArgumentException("a required tool call cannot be combined with a grammar or a "
                         + "response format (model " + spec + ")");
             }
             // the whole output is one tool call in the model's format, its arguments valid for the tool's schema
             // strings in ASCII (and \\u escapes): llama.cpp's byte-level matching would let invalid UTF-8 through
-            grammar = JsonSchemaGrammar.asciiStrings(ToolCallGrammar.of(format, renderer.source(), o.tools(), true));
+            grammar = JsonSchemaGrammar.asciiStrings(ToolCallGrammar.of(format, renderer.source(),
+                    toolChoice.callable(o.tools()), true));
         }
         if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA && !(engine instanceof JllamaEngine)) {
             try {
@@ -368,8 +417,57 @@ final class LlamaCppBackend implements LlmBackend {
             }
             jsonSchema = schema.toString();
         }
-        return new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
+        Sampling s = new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
                 cachePrompt);
+        if (format != null && !o.tools().isEmpty() && toolChoice.mode() == ToolChoice.Mode.AUTO && grammar == null
+                && jsonSchema == null && !(engine instanceof JllamaEngine)) {
+            s = withLazyToolGrammar(s, o.tools(), format);
+        }
+        return s;
+    }
+
+    /**
+     * Tools the model may call: a grammar that waits for the format's tool-call opener and from there keeps the
+     * call valid for the tool's schema. An opener the vocabulary holds as one token switches it on wherever it
+     * appears. Another opener switches it on when the reply begins with it (after whitespace) and the text so far
+     * is a start of a call the grammar accepts: the patterns are anchored and short, so matching them never scans
+     * long text, and what they hand the grammar is always something it accepts. A call that starts later is
+     * parsed as the model writes it.
+     */
+    private Sampling withLazyToolGrammar(Sampling s, List<ToolSpec> tools, ChatFormat format) {
+        List<String> openers = ToolCallGrammar.openers(format, renderer.source(), tools);
+        List<String> patterns = new ArrayList<>();
+        List<Integer> tokens = new ArrayList<>();
+        for (String trigger : format.toolCallTriggers()) {
+            List<String> rests = new ArrayList<>();
+            for (String opener : openers) {
+                if (opener.startsWith(trigger)) {
+                    rests.add(opener.substring(trigger.length()));
+                }
+            }
+            if (rests.isEmpty()) {
+                continue; // the grammar does not start with this trigger's text: it cannot be handed over
+            }
+            int[] ids = engine.tokenize(trigger);
+            if (ids.length == 1) {
+                tokens.add(ids[0]);
+                continue;
+            }
+            String pattern = TriggerPattern.anchored(trigger, rests);
+            if (pattern != null) {
+                patterns.add(pattern);
+            }
+        }
+        if (patterns.isEmpty() && tokens.isEmpty()) {
+            return s;
+        }
+        String gbnf;
+        try {
+            gbnf = JsonSchemaGrammar.asciiStrings(ToolCallGrammar.of(format, renderer.source(), tools, false));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (model " + spec + ")", e);
+        }
+        return s.withLazyGrammar(gbnf, patterns, tokens.stream().mapToInt(Integer::intValue).toArray());
     }
 
     private double finite(double d) {

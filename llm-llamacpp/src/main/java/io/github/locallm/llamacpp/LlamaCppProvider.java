@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
@@ -33,8 +34,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code close()}; {@code engine=jllama} uses {@code de.kherud:llama} (llama.cpp b4916), which frees nothing on
  * close, so its models stay loaded and are reused by the next open of the same file and settings, and whose
  * native worker threads are non-daemon (the provider ends the JVM with {@code System.exit(0)} once every other
- * non-daemon thread has finished). The jllama engine is also the fallback, logged once, when no current
- * libraries are found.
+ * non-daemon thread has finished). The jllama engine is also the fallback when no current libraries are found.
+ * The choice is logged once per JVM at INFO, one line with the engine and the reason (for example
+ * {@code llamacpp backend: engine llamacpp: current llama.cpp libraries found, the default; llama.cpp 0ad4a86 from
+ * bundled linux-x64, CPU variant haswell}), and {@code info().details()} holds {@code engine} and
+ * {@code native_origin}.
  *
  * <p>Settings (spec query or {@code OpenOptions}), validated in Java before anything reaches native code:
  * <ul>
@@ -46,8 +50,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code mmap} (default true), {@code mlock} (default false)</li>
  *   <li>{@code template} or {@code template_file} (a regular file of at most 4 MiB): chat template override
  *       ({@code chatml} or a template text, at most 1 MiB and 64 levels of nesting)</li>
- *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default), {@code cls} or
- *       {@code mean} (not on {@code engine=jllama})</li>
+ *   <li>{@code embedding}: open for embeddings only; {@code pooling}: the model's own
+ *       ({@code <arch>.pooling_type}) by default, else {@code last}; {@code last}, {@code cls},
+ *       {@code mean} (each an L2-normalized sentence vector), {@code none} (every token's vector, raw, one after
+ *       the other: {@code tokens x dimension} floats) or {@code rank} (a reranker's classifier outputs, raw);
+ *       {@code mean}, {@code none} and {@code rank} not on {@code engine=jllama}</li>
  *   <li>{@code lib_path}: a directory holding a llama.cpp build ({@code libllama}, {@code libggml},
  *       {@code libggml-base}) or a {@code libjllama} build for {@code engine=jllama}; one build per JVM</li>
  *   <li>{@code kv_type}: KV cache type, {@code f16} (default), {@code f32}, {@code q8_0}...</li>
@@ -58,7 +65,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * in Java), {@code cache_prompt} (default true), {@code frequency_penalty}, {@code presence_penalty},
  * {@code repeat_last_n}, {@code typical_p}, {@code mirostat}, {@code mirostat_tau}, {@code mirostat_eta},
  * {@code dynatemp_range}, {@code dynatemp_exponent}, {@code xtc_probability}, {@code xtc_threshold},
- * {@code min_keep} and the {@code dry_*} options; {@code n_probs} is refused. A chat session reuses the KV cache
+ * {@code min_keep} and the {@code dry_*} options; {@code n_probs} is refused in favour of
+ * {@code GenerationOptions.logprobs} / {@code topLogprobs} (on {@code engine=llamacpp}: the log-softmax of the
+ * model's logits, before temperature, penalties and grammar). A chat session reuses the KV cache
  * of the prefix it shares with the previous turn; with F32 weights and {@code kv_type=f32} its output equals a
  * run without reuse, while with quantized weights or cache, batched and token-by-token evaluation round
  * differently and can change a greedy choice.
@@ -68,7 +77,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * token ids, with user text tokenized so that special-token text in it stays text; chat templates are rendered
  * in Java; calls after {@code close()} throw {@link IllegalStateException}; calls on one model are serialized.
  * llama.cpp's log goes to the {@code io.github.locallm.llamacpp} logger at DEBUG (its warnings and errors also
- * complete the message of a load that fails), never to stderr.
+ * complete the message of a load that fails), never to stderr; at the default level the backend itself logs
+ * only the engine choice (INFO) and settings it cannot honour (WARNING).
  *
  * <p>Thread-safe and stateless; one instance is created by {@link java.util.ServiceLoader}.
  */
@@ -88,6 +98,11 @@ public final class LlamaCppProvider implements LlmProvider {
     @Override
     public Set<String> schemes() {
         return Set.of("llamacpp", "gguf");
+    }
+
+    @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-llamacpp");
     }
 
     @Override
@@ -134,7 +149,8 @@ public final class LlamaCppProvider implements LlmProvider {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }
         LoadSettings settings = LoadSettings.parse(request, gguf);
-        Engine engine = openEngine(canonical, gguf, settings, spec);
+        boolean poolingAsked = request.string(LoadSettings.POOLING).isPresent();
+        Engine engine = openEngine(canonical, gguf, settings, spec, poolingAsked);
         try {
             return new LlamaCppBackend(engine, gguf, canonical, spec, settings);
         } catch (RuntimeException e) {
@@ -153,7 +169,8 @@ public final class LlamaCppProvider implements LlmProvider {
      * is used whenever its libraries are found ({@code lib_path}, {@code LLAMA_CPP_LIB}, the natives jar), and
      * the de.kherud binding is the fallback when they are not (or do not load), said once in the log.
      */
-    private static Engine openEngine(Path canonical, GgufFile gguf, LoadSettings settings, String spec) {
+    private static Engine openEngine(Path canonical, GgufFile gguf, LoadSettings settings, String spec,
+                                     boolean poolingAsked) {
         String asked = settings.engine();
         if (!LoadSettings.ENGINE_JLLAMA.equals(asked)) {
             Optional<LlamaRuntime.Location> location = LlamaRuntime.locate(settings.libPath());
@@ -161,8 +178,11 @@ public final class LlamaCppProvider implements LlmProvider {
             if (location.isPresent()) {
                 try {
                     LlamaRuntime rt = LlamaRuntime.load(location.get());
-                    announce(LoadSettings.ENGINE_LLAMACPP, System.Logger.Level.DEBUG, "llama.cpp " + rt.commit
-                            + " (" + rt.origin + ", CPU variant " + rt.cpuVariant + ")");
+                    String why = settings.libPath() != null ? "lib_path holds a current llama.cpp build"
+                            : asked != null ? "engine=llamacpp was asked for"
+                            : "current llama.cpp libraries found, the default";
+                    announce(LoadSettings.ENGINE_LLAMACPP, why + "; llama.cpp " + rt.commit + " from " + rt.origin
+                            + ", CPU variant " + rt.cpuVariant);
                     return NativeEngine.open(rt, canonical, settings, spec);
                 } catch (BackendUnavailableException e) {
                     if (asked != null || !location.get().origin().startsWith("bundled")) {
@@ -180,15 +200,24 @@ public final class LlamaCppProvider implements LlmProvider {
                 fallbackReason = "no current llama.cpp libraries found for " + LlamaRuntime.platformKey()
                         + " (no llm-llamacpp-natives jar for this platform, no LLAMA_CPP_LIB, no lib_path)";
             }
-            announce(LoadSettings.ENGINE_JLLAMA, System.Logger.Level.INFO, fallbackReason
-                    + "; using de.kherud:llama (llama.cpp b4916)");
+            announce(LoadSettings.ENGINE_JLLAMA, fallbackReason + "; using de.kherud:llama (llama.cpp b4916)");
         } else {
-            announce(LoadSettings.ENGINE_JLLAMA, System.Logger.Level.DEBUG, "engine=jllama was asked for");
+            announce(LoadSettings.ENGINE_JLLAMA, (settings.libPath() != null ? "lib_path " + settings.libPath()
+                    + " holds a jllama build" : "engine=jllama was asked for") + "; de.kherud:llama (llama.cpp b4916)");
         }
-        if ("mean".equals(settings.pooling())) {
-            // MEAN pooling aborts the native library of b4916
-            throw new IllegalArgumentException("pooling=mean is not available with engine=jllama (llama.cpp b4916);"
-                    + " use pooling=last or cls there, or the llamacpp engine (model " + spec + ")");
+        if (!poolingAsked && settings.pooling() != null && !List.of("last", "cls").contains(settings.pooling())) {
+            // the model's own pooling, which this engine cannot apply: the request cannot be honoured as the
+            // model describes it, and the user must hear it
+            LOG.log(System.Logger.Level.WARNING, "model {0} declares pooling={1}, which engine=jllama (llama.cpp"
+                    + " b4916) cannot apply; using pooling=last. Give pooling=last or cls to choose, or use the"
+                    + " llamacpp engine", spec, settings.pooling());
+            settings = settings.withPooling("last");
+        }
+        if (settings.pooling() != null && !List.of("last", "cls").contains(settings.pooling())) {
+            // MEAN pooling aborts the native library of b4916; NONE and RANK are not offered there
+            throw new IllegalArgumentException("pooling=" + settings.pooling() + " is not available with"
+                    + " engine=jllama (llama.cpp b4916); use pooling=last or cls there, or the llamacpp engine (model "
+                    + spec + ")");
         }
         NativeRuntime.ensureLoaded(settings.libPath());
         try {
@@ -201,10 +230,10 @@ public final class LlamaCppProvider implements LlmProvider {
 
     private static final Set<String> ANNOUNCED = ConcurrentHashMap.newKeySet();
 
-    /** Logs once per JVM which engine was chosen and why. */
-    private static void announce(String engine, System.Logger.Level level, String why) {
+    /** Logs at INFO, once per JVM for each distinct choice, which engine was chosen and why. */
+    private static void announce(String engine, String why) {
         if (ANNOUNCED.add(engine + why)) {
-            LOG.log(level, "llamacpp backend: engine {0}: {1}", engine, why);
+            LOG.log(System.Logger.Level.INFO, "llamacpp backend: engine {0}: {1}", engine, why);
         }
     }
 }

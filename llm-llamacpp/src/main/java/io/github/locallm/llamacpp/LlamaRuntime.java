@@ -176,6 +176,9 @@ final class LlamaRuntime {
     }
 
     private static LlamaRuntime open(Path dir, String origin) {
+        if (!Platform.is64Bit()) {
+            throw new BackendUnavailableException("the llamacpp engine runs on 64-bit platforms only (" + origin + ")");
+        }
         Path base = find(dir, "ggml-base").orElseThrow(() -> new BackendUnavailableException("no libggml-base in "
                 + dir + " (" + origin + "); a llama.cpp build directory holds libggml-base, libggml and libllama"));
         Path ggmlPath = find(dir, "ggml").orElseThrow(() -> new BackendUnavailableException("no libggml in " + dir
@@ -206,6 +209,7 @@ final class LlamaRuntime {
         LlamaApi.Llama llama = Native.load(llamaPath.toString(), LlamaApi.Llama.class, LOCAL);
         llama.llama_log_set(LOG_CALLBACK, null);
         checkDefaults(llama, commit, origin);
+        LlamaDirect.register(llamaLib);
         llama.llama_backend_init();
         LOG.log(System.Logger.Level.DEBUG, "llama.cpp {0} (ggml {1}) loaded from {2}; CPU variant {3}; devices {4}",
                 commit, version, dir, variant, devs);

@@ -5,8 +5,12 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.github.locallm.LlmException;
 import io.github.locallm.ModelLoadException;
+import io.github.locallm.TokenLogprob;
 import io.github.locallm.UnsupportedCapabilityException;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 
 /**
  * One model and its context in the current llama.cpp, driven through its C API: its own native model,
@@ -30,6 +35,8 @@ final class NativeEngine implements Engine {
     private static final Map<String, Integer> KV_TYPES = Map.of("f32", 0, "f16", 1, "q4_0", 2, "q4_1", 3,
             "q5_0", 6, "q5_1", 7, "q8_0", 8, "iq4_nl", 20, "bf16", 30);
     private static final Map<String, Integer> POOLING = Map.of("none", 0, "mean", 1, "cls", 2, "last", 3, "rank", 4);
+    private static final int POOLING_NONE = 0;
+    private static final int POOLING_RANK = 4;
 
     private final LlamaRuntime rt;
     private final LlamaApi.Llama api;
@@ -42,20 +49,34 @@ final class NativeEngine implements Engine {
     private final Pointer memory;
     private final int nVocab;
     private final int nBatch;
+    /** The width of an embedding: the model's output dimension. */
     private final int nEmbd;
+    /** With RANK pooling, the number of classifier outputs; otherwise 0. */
+    private final int nClassifierOutputs;
     private final Map<String, String> details = new LinkedHashMap<>();
 
-    // one batch, reused for every decode
+    /** Addresses of the context and vocabulary, for the direct-mapped calls of {@link LlamaDirect}. */
+    private long ctxAddress;
+    private final long vocabAddress;
+
+    // one batch, reused for every decode; its arrays are written through buffer views (no native call per
+    // element) and the struct itself is written once, then only its n_tokens field
     private final Memory tokenBuf;
     private final Memory posBuf;
     private final Memory nSeqBuf;
     private final Memory seqPtrBuf;
     private final Memory seqZero;
     private final Memory logitsBuf;
+    private final IntBuffer tokenView;
+    private final IntBuffer posView;
+    private final ByteBuffer logitsView;
     private final LlamaApi.Batch.ByValue batch = new LlamaApi.Batch.ByValue();
+    /** token_to_piece's output, grown when a piece is longer. */
+    private Memory pieceMem = new Memory(256);
 
-    /** The tokens whose keys and values are in the KV cache (sequence 0), in order. */
-    private int[] cached = new int[0];
+    /** The tokens whose keys and values are in the KV cache (sequence 0), in order: the first cachedLength. */
+    private int[] cached = new int[64];
+    private int cachedLength;
 
     private NativeEngine(LlamaRuntime rt, String spec, LoadSettings settings, Pointer model, Pointer ctx) {
         this.rt = rt;
@@ -68,7 +89,7 @@ final class NativeEngine implements Engine {
         this.memory = api.llama_get_memory(ctx);
         this.nVocab = api.llama_vocab_n_tokens(vocab);
         this.nBatch = api.llama_n_batch(ctx);
-        this.nEmbd = api.llama_model_n_embd(model);
+        this.nEmbd = api.llama_model_n_embd_out(model);
         tokenBuf = new Memory(4L * nBatch);
         posBuf = new Memory(4L * nBatch);
         nSeqBuf = new Memory(4L * nBatch);
@@ -86,6 +107,15 @@ final class NativeEngine implements Engine {
         batch.n_seq_id = nSeqBuf;
         batch.seq_id = seqPtrBuf;
         batch.logits = logitsBuf;
+        batch.n_tokens = 0;
+        batch.write();
+        batch.setAutoWrite(false);
+        batch.setAutoRead(false);
+        tokenView = tokenBuf.getByteBuffer(0, tokenBuf.size()).order(ByteOrder.nativeOrder()).asIntBuffer();
+        posView = posBuf.getByteBuffer(0, posBuf.size()).order(ByteOrder.nativeOrder()).asIntBuffer();
+        logitsView = logitsBuf.getByteBuffer(0, logitsBuf.size());
+        ctxAddress = Pointer.nativeValue(ctx);
+        vocabAddress = Pointer.nativeValue(vocab);
         byte[] desc = new byte[256];
         int n = api.llama_model_desc(model, desc, desc.length);
         details.put("engine", "llamacpp");
@@ -96,6 +126,22 @@ final class NativeEngine implements Engine {
         details.put("devices", rt.devices);
         details.put("model_description", n > 0 ? new String(desc, 0, Math.min(n, desc.length - 1),
                 StandardCharsets.UTF_8) : "");
+        if (settings.embedding()) {
+            details.put("pooling", settings.pooling());
+            details.put("embedding_dimension", Integer.toString(nEmbd));
+        }
+        if (settings.embedding() && POOLING.get(settings.pooling()) == POOLING_RANK) {
+            nClassifierOutputs = api.llama_model_n_cls_out(model);
+            List<String> labels = new ArrayList<>();
+            for (int i = 0; i < nClassifierOutputs; i++) {
+                String label = api.llama_model_cls_label(model, i);
+                labels.add(label == null ? Integer.toString(i) : label);
+            }
+            details.put("classifier_outputs", Integer.toString(nClassifierOutputs));
+            details.put("classifier_labels", String.join(",", labels));
+        } else {
+            nClassifierOutputs = 0;
+        }
     }
 
     /**
@@ -198,13 +244,16 @@ final class NativeEngine implements Engine {
         return new String(buf, 0, Math.max(0, n), StandardCharsets.UTF_8);
     }
 
-    private byte[] piece(int token, byte[] buf) {
-        int n = api.llama_token_to_piece(vocab, token, buf, buf.length, 0, (byte) 0);
+    private byte[] piece(int token) {
+        int n = LlamaDirect.llama_token_to_piece(vocabAddress, token, Pointer.nativeValue(pieceMem),
+                (int) pieceMem.size(), 0, (byte) 0);
         if (n < 0) {
-            buf = new byte[-n];
-            n = api.llama_token_to_piece(vocab, token, buf, buf.length, 0, (byte) 0);
+            pieceMem.close();
+            pieceMem = new Memory(-(long) n);
+            n = LlamaDirect.llama_token_to_piece(vocabAddress, token, Pointer.nativeValue(pieceMem),
+                    (int) pieceMem.size(), 0, (byte) 0);
         }
-        return Arrays.copyOf(buf, Math.max(0, n));
+        return n <= 0 ? new byte[0] : pieceMem.getByteArray(0, n);
     }
 
     // ---------------------------------------------------------------- decoding
@@ -213,12 +262,11 @@ final class NativeEngine implements Engine {
     private void decode(int[] tokens, int from, int to, boolean outputAll, boolean outputLast) {
         int n = to - from;
         for (int i = 0; i < n; i++) {
-            tokenBuf.setInt(4L * i, tokens[from + i]);
-            posBuf.setInt(4L * i, from + i);
-            logitsBuf.setByte(i, (byte) (outputAll || (outputLast && i == n - 1) ? 1 : 0));
+            tokenView.put(i, tokens[from + i]);
+            posView.put(i, from + i);
+            logitsView.put(i, (byte) (outputAll || (outputLast && i == n - 1) ? 1 : 0));
         }
-        batch.n_tokens = n;
-        int rc = api.llama_decode(ctx, batch);
+        int rc = decodeBatch(n);
         if (rc != 0) {
             forgetCache();
             throw new LlmException("llama.cpp could not decode " + n + " tokens for model " + spec + " (code " + rc
@@ -227,9 +275,25 @@ final class NativeEngine implements Engine {
         }
     }
 
+    /** Decodes the first n entries of the batch arrays (already written). */
+    private int decodeBatch(int n) {
+        batch.getPointer().setInt(0, n);
+        return LlamaDirect.llama_decode(ctxAddress, batch);
+    }
+
     private void forgetCache() {
         api.llama_memory_clear(memory, (byte) 1);
-        cached = new int[0];
+        cachedLength = 0;
+    }
+
+    /** Records that tokens[from, to) now follow the cached tokens in the KV cache. */
+    private void cache(int[] tokens, int from, int to) {
+        int need = cachedLength + (to - from);
+        if (need > cached.length) {
+            cached = Arrays.copyOf(cached, Math.max(need, cached.length * 2));
+        }
+        System.arraycopy(tokens, from, cached, cachedLength, to - from);
+        cachedLength = need;
     }
 
     @Override
@@ -254,8 +318,10 @@ final class NativeEngine implements Engine {
     private final class NativeGeneration implements Generation {
         private final Sampling sampling;
         private final Samplers samplers;
-        private final byte[] pieceBuf = new byte[64];
         private boolean prompted;
+        private Consumer<TokenLogprob> logprobs;
+        private int topLogprobs;
+        private float[] logits;
 
         NativeGeneration(Sampling sampling) {
             this.sampling = sampling;
@@ -269,67 +335,126 @@ final class NativeEngine implements Engine {
                 evaluatePrompt(tokens);
                 return;
             }
-            int pos = cached.length;
+            int pos = cachedLength;
             for (int i = 0; i < tokens.length; i++) {
-                tokenBuf.setInt(4L * i, tokens[i]);
-                posBuf.setInt(4L * i, pos + i);
-                logitsBuf.setByte(i, (byte) (i == tokens.length - 1 ? 1 : 0));
+                tokenView.put(i, tokens[i]);
+                posView.put(i, pos + i);
+                logitsView.put(i, (byte) (i == tokens.length - 1 ? 1 : 0));
             }
-            batch.n_tokens = tokens.length;
-            int rc = api.llama_decode(ctx, batch);
+            int rc = decodeBatch(tokens.length);
             if (rc != 0) {
                 forgetCache();
                 throw new LlmException("llama.cpp could not decode a generated token for model " + spec + " (code "
                         + rc + "); " + LlamaRuntime.problemsSince(LlamaRuntime.logMark() - 4));
             }
-            int[] grown = Arrays.copyOf(cached, pos + tokens.length);
-            System.arraycopy(tokens, 0, grown, pos, tokens.length);
-            cached = grown;
+            cache(tokens, 0, tokens.length);
         }
 
         private void evaluatePrompt(int[] prompt) {
             int keep = 0;
             if (sampling.cachePrompt()) {
                 // at least the last prompt token is decoded again: its logits are the first sample's
-                int limit = Math.min(cached.length, prompt.length - 1);
+                int limit = Math.min(cachedLength, prompt.length - 1);
                 while (keep < limit && cached[keep] == prompt[keep]) {
                     keep++;
                 }
             }
-            if (keep < cached.length) {
+            if (keep < cachedLength) {
                 if (api.llama_memory_seq_rm(memory, 0, keep, -1) == 0) {
                     forgetCache();
                     keep = 0;
                 } else {
-                    cached = Arrays.copyOf(cached, keep);
+                    cachedLength = keep;
                 }
             }
             samplers.acceptPrompt(prompt);
             for (int from = keep; from < prompt.length; from += nBatch) {
                 int to = Math.min(prompt.length, from + nBatch);
                 decode(prompt, from, to, false, to == prompt.length);
-                cached = Arrays.copyOf(prompt, to);
+                cache(prompt, from, to);
             }
         }
 
         @Override
         public int sample() {
-            int token = api.llama_sampler_sample(samplers.chain, ctx, -1);
+            int token = LlamaDirect.llama_sampler_sample(samplers.chainAddress, ctxAddress, -1);
             if (token < 0 || token >= nVocab) {
                 throw new LlmException("llama.cpp sampled no valid token for model " + spec + " (" + token
                         + "); the grammar may allow nothing more");
+            }
+            if (logprobs != null) {
+                logprobs.accept(logprob(token));
             }
             return token;
         }
 
         @Override
+        public void reportLogprobs(int top, Consumer<TokenLogprob> to) {
+            this.topLogprobs = top;
+            this.logprobs = to;
+            this.logits = new float[nVocab];
+        }
+
+        /** The sampled token's entry, from the logits of the last position (log-softmax in double). */
+        private TokenLogprob logprob(int token) {
+            long at = LlamaDirect.llama_get_logits_ith(ctxAddress, -1);
+            if (at == 0) {
+                throw new LlmException("llama.cpp returned no logits for model " + spec);
+            }
+            new Pointer(at).read(0, logits, 0, nVocab);
+            double max = Double.NEGATIVE_INFINITY;
+            for (float v : logits) {
+                max = Math.max(max, v);
+            }
+            double sum = 0;
+            for (float v : logits) {
+                sum += Math.exp(v - max);
+            }
+            double logSum = max + Math.log(sum);
+            List<TokenLogprob> alternatives = new ArrayList<>(topLogprobs);
+            if (topLogprobs > 0) {
+                // the top n by a single pass keeping a small sorted list (n is at most 20)
+                int n = Math.min(topLogprobs, nVocab);
+                int[] best = new int[n];
+                int filled = 0;
+                for (int id = 0; id < nVocab; id++) {
+                    float v = logits[id];
+                    if (filled == n && v <= logits[best[n - 1]]) {
+                        continue;
+                    }
+                    int i = filled < n ? filled++ : n - 1;
+                    while (i > 0 && logits[best[i - 1]] < v) {
+                        best[i] = best[i - 1];
+                        i--;
+                    }
+                    best[i] = id;
+                }
+                for (int i = 0; i < filled; i++) {
+                    alternatives.add(entry(best[i], logits[best[i]] - logSum, List.of()));
+                }
+            }
+            return entry(token, logits[token] - logSum, alternatives);
+        }
+
+        private TokenLogprob entry(int token, double logprob, List<TokenLogprob> alternatives) {
+            byte[] bytes = piece(token);
+            List<Integer> unsigned = new ArrayList<>(bytes.length);
+            for (byte b : bytes) {
+                unsigned.add(b & 0xff);
+            }
+            return new TokenLogprob(new String(bytes, StandardCharsets.UTF_8), Math.min(0, logprob), unsigned,
+                    alternatives);
+        }
+
+        @Override
         public boolean isEndOfGeneration(int token) {
-            return api.llama_vocab_is_eog(vocab, token) != 0;
+            return LlamaDirect.llama_vocab_is_eog(vocabAddress, token) != 0;
         }
 
         @Override
         public byte[] tokenBytes(int token) {
-            return piece(token, pieceBuf);
+            String markup = sampling.markup().get(token);
+            return markup != null ? markup.getBytes(StandardCharsets.UTF_8) : piece(token);
         }
 
         @Override
@@ -345,12 +470,14 @@ final class NativeEngine implements Engine {
      */
     private final class Samplers {
         final Pointer chain;
+        final long chainAddress;
         final List<Pointer> seesPrompt = new ArrayList<>();
 
         Samplers(Sampling s) {
             LlamaApi.SamplerChainParams.ByValue p = new LlamaApi.SamplerChainParams.ByValue();
             p.no_perf = 1;
             chain = api.llama_sampler_chain_init(p);
+            chainAddress = Pointer.nativeValue(chain);
             if (s.grammar() != null) {
                 add(grammar(s));
             }
@@ -437,8 +564,9 @@ final class NativeEngine implements Engine {
 
         void acceptPrompt(int[] prompt) {
             for (Pointer p : seesPrompt) {
+                long address = Pointer.nativeValue(p);
                 for (int t : prompt) {
-                    api.llama_sampler_accept(p, t);
+                    LlamaDirect.llama_sampler_accept(address, t);
                 }
             }
         }
@@ -450,28 +578,54 @@ final class NativeEngine implements Engine {
 
     // ---------------------------------------------------------------- embeddings
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>By pooling: LAST, CLS and MEAN give the L2-normalized sentence vector; NONE gives every token's vector
+     * (the model's final hidden state, after the output norm) as llama.cpp computes it, not normalized, one after
+     * the other ({@code tokens.length * dimension} floats, so the caller pools them as it chooses); RANK gives
+     * the classifier head's outputs for the text (a reranker's relevance score or scores), not normalized.
+     */
     @Override
     public float[] embed(String text, int[] tokens) {
         forgetCache();
-        decode(tokens, 0, tokens.length, true, true);
-        Pointer e = api.llama_pooling_type(ctx) == 0 ? api.llama_get_embeddings_ith(ctx, -1)
-                : api.llama_get_embeddings_seq(ctx, 0);
-        if (e == null) {
-            throw new LlmException("llama.cpp returned no embedding for model " + spec);
-        }
-        float[] v = e.getFloatArray(0, nEmbd);
-        forgetCache();
-        double norm = 0;
-        for (float x : v) {
-            norm += (double) x * x;
-        }
-        norm = Math.sqrt(norm);
-        if (norm > 0) {
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) (v[i] / norm);
+        try {
+            decode(tokens, 0, tokens.length, true, true);
+            int pooling = api.llama_pooling_type(ctx);
+            if (pooling == POOLING_NONE) {
+                float[] out = new float[Math.multiplyExact(tokens.length, nEmbd)];
+                for (int i = 0; i < tokens.length; i++) {
+                    long row = LlamaDirect.llama_get_embeddings_ith(ctxAddress, i);
+                    if (row == 0) {
+                        throw new LlmException("llama.cpp returned no vector for token " + i + " of " + tokens.length
+                                + " for model " + spec);
+                    }
+                    new Pointer(row).read(0, out, i * nEmbd, nEmbd);
+                }
+                return out;
             }
+            long seq = LlamaDirect.llama_get_embeddings_seq(ctxAddress, 0);
+            if (seq == 0) {
+                throw new LlmException("llama.cpp returned no embedding for model " + spec);
+            }
+            if (pooling == POOLING_RANK) {
+                return new Pointer(seq).getFloatArray(0, nClassifierOutputs);
+            }
+            float[] v = new Pointer(seq).getFloatArray(0, nEmbd);
+            double norm = 0;
+            for (float x : v) {
+                norm += (double) x * x;
+            }
+            norm = Math.sqrt(norm);
+            if (norm > 0) {
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (float) (v[i] / norm);
+                }
+            }
+            return v;
+        } finally {
+            forgetCache();
         }
-        return v;
     }
 
     @Override
@@ -479,6 +633,7 @@ final class NativeEngine implements Engine {
         if (ctx != null) {
             api.llama_free(ctx);
             ctx = null;
+            ctxAddress = 0;
         }
         if (model != null) {
             api.llama_model_free(model);
@@ -490,5 +645,6 @@ final class NativeEngine implements Engine {
         seqPtrBuf.close();
         seqZero.close();
         logitsBuf.close();
+        pieceMem.close();
     }
 }

@@ -89,7 +89,9 @@ class FailureTest {
 
         for (Map<String, String> bad : List.of(Map.of("ctx", "abc"), Map.of("ctx", "8"), Map.of("threads", "0"),
                 Map.of("kv_type", "q9_9"), Map.of("embedding", "true", "pooling", "mean", "engine", LoadSettings.ENGINE_JLLAMA),
-                Map.of("embedding", "true", "pooling", "none"), Map.of("pooling", "last"), Map.of("mmap", "maybe"),
+                Map.of("embedding", "true", "pooling", "none", "engine", LoadSettings.ENGINE_JLLAMA),
+                Map.of("embedding", "true", "pooling", "rank"), Map.of("embedding", "true", "pooling", "sum"),
+                Map.of("pooling", "last"), Map.of("mmap", "maybe"),
                 Map.of("colour", "blue"), Map.of("lib_path", dir.toString()))) {
             assertThatThrownBy(() -> TestModels.open(good, bad)).as(bad.toString())
                     .isInstanceOf(IllegalArgumentException.class)

@@ -8,10 +8,4 @@ class LlamaCppF32TckTest extends TckModels {
     GgufWriter.Quantization quantization() {
         return GgufWriter.Quantization.F32;
     }
-
-    /** Tool calls are forced through the shared tool-call grammar. */
-    @Override
-    protected java.util.List<String> requiredToolChoice() {
-        return java.util.List.of("llamacpp", "tool_choice", "required");
-    }
 }

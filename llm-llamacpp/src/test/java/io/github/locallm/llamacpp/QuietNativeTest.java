@@ -8,13 +8,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Nothing native reaches stdout or stderr at the default log level (only the backend's warnings of settings it
- * cannot honour), and the native library stays private.
+ * Nothing native reaches stdout or stderr at the default log level: only the backend's own lines, the one
+ * INFO line per engine choice and the warnings of settings it cannot honour; and the native library stays
+ * private.
  */
 class QuietNativeTest {
 
@@ -52,8 +54,14 @@ class QuietNativeTest {
         }
         assertThat(lines).as("stderr of the probe").filteredOn(l -> l.startsWith("WARNING: "))
                 .containsExactlyElementsOf(expected);
-        assertThat(lines).as("stderr of the probe").allMatch(l -> l.startsWith("WARNING: ")
-                || l.matches(".* io\\.github\\.locallm\\.llamacpp\\.\\w+ \\w+"));
+        // One INFO line per engine chosen (both were asked for by name), however many models each opened.
+        List<String> info = lines.stream().filter(l -> l.startsWith("INFO: ")).collect(Collectors.toList());
+        assertThat(info).as("INFO lines of the probe").hasSize(2);
+        assertThat(info.get(0)).matches("INFO: llamacpp backend: engine llamacpp: engine=llamacpp was asked for;"
+                + " llama\\.cpp " + LlamaRuntime.PINNED_COMMIT + "\\w* from bundled linux-\\w+, CPU variant .+");
+        assertThat(info.get(1)).isEqualTo("INFO: llamacpp backend: engine jllama: engine=jllama was asked for;"
+                + " de.kherud:llama (llama.cpp b4916)");
+        assertThat(lines).as("stderr of the probe").allMatch(QuietNativeTest::backendLine);
         assertThat(decoy).exists();
         assertThat(decoy2).exists();
         String user = System.getProperty("user.name").replaceAll("[^A-Za-z0-9._-]", "_");
@@ -88,7 +96,9 @@ class QuietNativeTest {
         String qErr = Files.readString(err, StandardCharsets.UTF_8);
         assertThat(q.exitValue()).as("lib_path probe; stderr: " + qErr).isZero();
         assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
-        assertThat(qErr).isEmpty();
+        assertThat(qErr.lines()).as("lib_path probe's stderr").allMatch(QuietNativeTest::backendLine)
+                .filteredOn(l -> !isHeader(l)).containsExactly("INFO: llamacpp backend: engine jllama: lib_path "
+                        + build.toAbsolutePath().normalize() + " holds a jllama build; de.kherud:llama (llama.cpp b4916)");
 
         // lib_path with a current llama.cpp build (here a copy of the bundled libraries) for the default engine
         Path current = Files.createDirectories(dir.resolve("current-build"));
@@ -113,6 +123,19 @@ class QuietNativeTest {
         String rErr = Files.readString(err, StandardCharsets.UTF_8);
         assertThat(r.exitValue()).as("lib_path probe (current build); stderr: " + rErr).isZero();
         assertThat(Files.readString(out, StandardCharsets.UTF_8)).isEmpty();
-        assertThat(rErr).isEmpty();
+        assertThat(rErr.lines()).as("lib_path probe's stderr (current build)").allMatch(QuietNativeTest::backendLine)
+                .filteredOn(l -> !isHeader(l)).singleElement().asString()
+                .startsWith("INFO: llamacpp backend: engine llamacpp: lib_path holds a current llama.cpp build;")
+                .contains(" from lib_path " + current.toAbsolutePath().normalize() + ", CPU variant ");
+    }
+
+    /** A line the backend's own logger writes through java.util.logging: a header or a message it logs. */
+    private static boolean backendLine(String line) {
+        return line.startsWith("WARNING: ") || line.startsWith("INFO: llamacpp backend: engine ") || isHeader(line);
+    }
+
+    /** java.util.logging's header line: the time, then the class and method that logged. */
+    private static boolean isHeader(String line) {
+        return line.matches(".* io\\.github\\.locallm\\.llamacpp\\.\\w+ \\w+");
     }
 }

@@ -89,7 +89,7 @@ class ToolCallingTest {
 
     static GenerationOptions required(long seed) {
         return GenerationOptions.builder().tool(WEATHER).tool(TIME).temperature(1.0).seed(seed).maxTokens(160)
-                .backendOption("llamacpp", "tool_choice", "required").build();
+                .toolChoice(io.github.locallm.ToolChoice.REQUIRED).build();
     }
 
     @Test

@@ -90,6 +90,24 @@ public final class GgufWriter {
      */
     public static void write(CheckpointModel model, Path out, Quantization quantization,
                              Map<String, ?> overrides) throws IOException {
+        write(model, out, quantization, overrides, List.of());
+    }
+
+    /**
+     * Writes the model with some metadata overridden and extra tensors after the model's own, for example a
+     * classifier head ({@code cls.output.weight}) that turns a decoder into a reranker.
+     *
+     * @param model        the model
+     * @param out          the file to create or replace
+     * @param quantization how to store the model's weights; extra tensors are written as F32
+     * @param overrides    metadata to add or replace, as for {@link #write(CheckpointModel, Path, Quantization, Map)}
+     * @param extra        tensors named by their GGUF name (for example {@code cls.output.weight}), shape
+     *                     outermost first as in {@link Tensor}
+     * @throws IOException if the file cannot be written
+     */
+    public static void write(CheckpointModel model, Path out, Quantization quantization,
+                             Map<String, ?> overrides, List<Tensor> extra) throws IOException {
+        Objects.requireNonNull(extra, "extra");
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(quantization, "quantization");
@@ -111,6 +129,15 @@ public final class GgufWriter {
             long elements = Tensor.elementCount(shape);
             long bytes = type == GGML_Q8_0 ? elements / 32 * 34 : type == GGML_F16 ? elements * 2 : elements * 4;
             infos.add(new TensorInfo(e.getKey(), ggufName(e.getKey()), shape, type, offset, bytes));
+            offset = align(offset + bytes);
+        }
+        Map<String, float[]> extraData = new LinkedHashMap<>();
+        for (Tensor t : extra) {
+            if (extraData.put(t.name(), t.data()) != null) {
+                throw new IllegalArgumentException("extra tensor " + t.name() + " is given twice");
+            }
+            long bytes = Tensor.elementCount(t.shape()) * 4;
+            infos.add(new TensorInfo(null, t.name(), t.shape(), GGML_F32, offset, bytes));
             offset = align(offset + bytes);
         }
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -136,8 +163,8 @@ public final class GgufWriter {
             sink.pad();
             LlamaConfig c = model.config();
             for (TensorInfo t : infos) {
-                float[] data = model.tensors().get(t.hfName).data();
-                if (c.architecture().equals("llama")) {
+                float[] data = t.hfName == null ? extraData.get(t.ggufName) : model.tensors().get(t.hfName).data();
+                if (t.hfName != null && c.architecture().equals("llama")) {
                     if (t.hfName.contains("self_attn.q_proj.")) {
                         data = permuteRope(data, c.numHeads(), c.headDim());
                     } else if (t.hfName.contains("self_attn.k_proj.")) {

@@ -112,6 +112,55 @@ public final class HfCheckpointWriter {
         writeJson(dir.resolve("generation_config.json"), generationConfig(model));
     }
 
+    /**
+     * Adds the files sentence-transformers saves with an embedding model to a checkpoint directory:
+     * {@code modules.json} (a Transformer at the root, a Pooling module in {@code 1_Pooling}, and a Normalize
+     * module in {@code 2_Normalize} when {@code normalize}), {@code 1_Pooling/config.json} with one flag per
+     * pooling mode, and {@code sentence_bert_config.json}.
+     *
+     * @param dir          the checkpoint directory
+     * @param hiddenSize   the model's hidden size ({@code word_embedding_dimension})
+     * @param modes        pooling modes by their sentence-transformers names ({@code cls}, {@code max},
+     *                     {@code mean}, {@code mean_sqrt_len_tokens}, {@code weightedmean}, {@code lasttoken})
+     * @param normalize    whether a Normalize module follows the pooling
+     * @param maxSeqLength {@code max_seq_length} of {@code sentence_bert_config.json}
+     * @throws IOException if a file cannot be written
+     * @throws IllegalArgumentException for an unknown mode
+     */
+    public static void writeSentenceTransformerModules(Path dir, int hiddenSize, List<String> modes, boolean normalize,
+                                                       int maxSeqLength) throws IOException {
+        List<String> known = List.of("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken");
+        for (String m : modes) {
+            if (!known.contains(m)) {
+                throw new IllegalArgumentException("unknown pooling mode '" + m + "'; known: " + known);
+            }
+        }
+        List<Map<String, Object>> modules = new ArrayList<>();
+        modules.add(Map.of("idx", 0, "name", "0", "path", "", "type", "sentence_transformers.models.Transformer"));
+        modules.add(Map.of("idx", 1, "name", "1", "path", "1_Pooling", "type", "sentence_transformers.models.Pooling"));
+        if (normalize) {
+            modules.add(Map.of("idx", 2, "name", "2", "path", "2_Normalize",
+                    "type", "sentence_transformers.models.Normalize"));
+            Files.createDirectories(dir.resolve("2_Normalize"));
+        }
+        writeJson(dir.resolve("modules.json"), modules);
+        Map<String, Object> pooling = new LinkedHashMap<>();
+        pooling.put("word_embedding_dimension", hiddenSize);
+        pooling.put("pooling_mode_cls_token", modes.contains("cls"));
+        pooling.put("pooling_mode_mean_tokens", modes.contains("mean"));
+        pooling.put("pooling_mode_max_tokens", modes.contains("max"));
+        pooling.put("pooling_mode_mean_sqrt_len_tokens", modes.contains("mean_sqrt_len_tokens"));
+        pooling.put("pooling_mode_weightedmean_tokens", modes.contains("weightedmean"));
+        pooling.put("pooling_mode_lasttoken", modes.contains("lasttoken"));
+        pooling.put("include_prompt", true);
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        writeJson(dir.resolve("1_Pooling").resolve("config.json"), pooling);
+        Map<String, Object> st = new LinkedHashMap<>();
+        st.put("max_seq_length", maxSeqLength);
+        st.put("do_lower_case", false);
+        writeJson(dir.resolve("sentence_bert_config.json"), st);
+    }
+
     private static void writeJson(Path file, Object value) throws IOException {
         Files.writeString(file, JSON.writeValueAsString(value) + "\n", StandardCharsets.UTF_8);
     }

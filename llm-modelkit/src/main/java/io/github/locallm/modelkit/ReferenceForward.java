@@ -142,6 +142,26 @@ public final class ReferenceForward {
     }
 
     /**
+     * Returns the hidden state of every position of {@code tokens} after the final norm (the vector the output
+     * head reads, and the per-token output of an embedding model without pooling), each position seeing
+     * itself and the ones before.
+     *
+     * @param tokens the whole sequence, not empty
+     * @return {@code [tokens.length][hiddenSize]} hidden states
+     */
+    public double[][] hiddenStates(int[] tokens) {
+        if (tokens.length == 0) {
+            throw new IllegalArgumentException("tokens must not be empty");
+        }
+        Cache cache = new Cache(tokens.length);
+        double[][] out = new double[tokens.length][];
+        for (int pos = 0; pos < tokens.length; pos++) {
+            out[pos] = rmsNorm(residual(tokens[pos], pos, cache), w.get("model.norm.weight"));
+        }
+        return out;
+    }
+
+    /**
      * Greedily generates exactly {@code n} tokens after {@code prompt}.
      *
      * @param prompt prompt token ids, not empty
@@ -207,6 +227,16 @@ public final class ReferenceForward {
     }
 
     private double[] step(int token, int pos, Cache cache, boolean wantLogits) {
+        double[] x = residual(token, pos, cache);
+        if (!wantLogits) {
+            return null;
+        }
+        float[] head = c.tieWordEmbeddings() ? w.get("model.embed_tokens.weight") : w.get("lm_head.weight");
+        return linear(head, null, rmsNorm(x, w.get("model.norm.weight")), c.vocabSize());
+    }
+
+    /** Runs every layer for one token at one position, filling the cache; returns the residual stream. */
+    private double[] residual(int token, int pos, Cache cache) {
         int h = c.hiddenSize();
         int hd = c.headDim();
         int heads = c.numHeads();
@@ -271,11 +301,7 @@ public final class ReferenceForward {
             }
             add(x, linear(w.get(p + "mlp.down_proj.weight"), null, gate, h));
         }
-        if (!wantLogits) {
-            return null;
-        }
-        float[] head = c.tieWordEmbeddings() ? embed : w.get("lm_head.weight");
-        return linear(head, null, rmsNorm(x, w.get("model.norm.weight")), c.vocabSize());
+        return x;
     }
 
     private double cached(double v) {

@@ -11,6 +11,7 @@ import io.github.locallm.ModelInfo;
 import io.github.locallm.Timings;
 import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.http.MalformedResponseException;
 import io.github.locallm.spi.BackendResult;
@@ -70,6 +71,12 @@ final class OllamaBackend implements LlmBackend {
         ObjectNode body;
         String path;
         OllamaHttp.Op op;
+        if (o.toolChoice().map(ToolChoice::forcesCall).orElse(false) && !o.tools().isEmpty()) {
+            throw new UnsupportedCapabilityException("Ollama's chat API has no tool choice: model " + settings.model()
+                    + " cannot be made to call a tool (toolChoice " + o.toolChoice().get() + "). Use ToolChoice.AUTO,"
+                    + " or an in-process backend (llamacpp, djl), which forces a call with a grammar.",
+                    Capability.TOOL_CHOICE);
+        }
         if (request.isChat()) {
             body = WireFormat.chatBody(settings, request.messages(), o, stream);
             path = "api/chat";

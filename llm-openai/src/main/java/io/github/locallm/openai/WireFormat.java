@@ -12,6 +12,7 @@ import io.github.locallm.LlmException;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.ToolSpec;
 import io.github.locallm.http.Json;
 import java.util.ArrayList;
@@ -63,6 +64,7 @@ final class WireFormat {
                 }
                 fn.set("parameters", parseObject(spec.parametersSchema(), "parameters schema of tool " + spec.name()));
             }
+            o.toolChoice().ifPresent(choice -> body.set("tool_choice", toolChoice(choice)));
         }
         o.think().ifPresent(think -> {
             if (t.server().templateKwargs()) {
@@ -209,6 +211,16 @@ final class WireFormat {
         js.set("schema", parseObject(schema, "JSON schema"));
     }
 
+    /** The API's {@code tool_choice}: {@code "auto"}, {@code "none"}, {@code "required"} or one named function. */
+    static JsonNode toolChoice(ToolChoice choice) {
+        if (choice.function().isPresent()) {
+            ObjectNode named = JSON.createObjectNode().put("type", "function");
+            named.putObject("function").put("name", choice.function().get());
+            return named;
+        }
+        return JSON.getNodeFactory().textNode(choice.mode().name().toLowerCase(java.util.Locale.ROOT));
+    }
+
     /** Request fields that {@link GenerationOptions} and the request itself set; an extra must not replace them. */
     static final Map<String, String> RESERVED = Map.ofEntries(
             Map.entry("model", "the model of the spec"), Map.entry("messages", "chat(...)"),
@@ -219,6 +231,7 @@ final class WireFormat {
             Map.entry("repeat_penalty", "repeatPenalty(...)"), Map.entry("repetition_penalty", "repeatPenalty(...)"),
             Map.entry("seed", "seed(...)"), Map.entry("stop", "stop(...)"),
             Map.entry("response_format", "responseFormat(...)"), Map.entry("tools", "tool(...)"),
+            Map.entry("tool_choice", "toolChoice(...)"),
             Map.entry("logprobs", "logprobs(...)"), Map.entry("top_logprobs", "topLogprobs(...)"));
 
     /**

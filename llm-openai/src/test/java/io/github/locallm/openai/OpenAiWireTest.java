@@ -246,6 +246,35 @@ class OpenAiWireTest {
     }
 
     @Test
+    void theToolChoiceTravelsAsTheApisField() throws Exception {
+        FakeOpenAiServer s = server(FakeOpenAiServer.Flavour.VLLM);
+        LocalLlm llm = open(s, "");
+        assertThat(llm.info().capabilities()).contains(Capability.TOOL_CHOICE);
+        List<ChatMessage> ask = List.of(ChatMessage.user("What is the weather in Paris?"));
+        GenerationOptions o = GenerationOptions.builder().tool(WEATHER).temperature(0.0).build();
+        llm.chat(ask, o);
+        assertThat(s.last("/v1/chat/completions").body().has("tool_choice")).as("unset: the server's default").isFalse();
+        llm.chat(ask, o.toBuilder().toolChoice(io.github.locallm.ToolChoice.REQUIRED).build());
+        assertThat(s.last("/v1/chat/completions").body().path("tool_choice").asText()).isEqualTo("required");
+        Completion c = llm.chat(ask, o.toBuilder().toolChoice(io.github.locallm.ToolChoice.function("get_weather"))
+                .build());
+        JsonNode named = s.last("/v1/chat/completions").body().path("tool_choice");
+        assertThat(named.path("type").asText()).isEqualTo("function");
+        assertThat(named.path("function").path("name").asText()).isEqualTo("get_weather");
+        List<ChatMessage> afterResult = List.of(ask.get(0), ChatMessage.assistant("", c.toolCalls()),
+                ChatMessage.toolResult(c.toolCalls().get(0), "22 degrees"));
+        llm.chat(afterResult, o.toBuilder().toolChoice(io.github.locallm.ToolChoice.REQUIRED).maxTokens(8).build());
+        assertThat(s.last("/v1/chat/completions").body().path("tool_choice").asText())
+                .as("a required call answers the user's turn only").isEqualTo("auto");
+        llm.chat(ask, o.toBuilder().toolChoice(io.github.locallm.ToolChoice.NONE).maxTokens(8).build());
+        JsonNode none = s.last("/v1/chat/completions").body();
+        assertThat(none.has("tools")).as("NONE offers no tools").isFalse();
+        assertThat(none.has("tool_choice")).isFalse();
+        assertThatThrownBy(() -> llm.chat(ask, o.toBuilder().backendOption("openai", "tool_choice", "\"required\"")
+                .build())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("toolChoice(...)");
+    }
+
+    @Test
     void streamedToolCallFragmentsOfParallelCallsAreAssembled() throws Exception {
         FakeOpenAiServer s = server(FakeOpenAiServer.Flavour.VLLM);
         s.script("/v1/chat/completions", (ex, body) -> {

@@ -4,7 +4,6 @@ import io.github.locallm.LocalLlm;
 import io.github.locallm.tck.LlmProviderTck;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 
 /** Runs the provider TCK through {@code LocalLlm.open("openai:...")} against the loopback fake vLLM server. */
@@ -30,10 +29,6 @@ class VllmTckTest extends LlmProviderTck {
         return LocalLlm.open("openai:" + server.url() + "?model=" + FakeOpenAiServer.MODEL);
     }
 
-    @Override
-    protected List<String> requiredToolChoice() {
-        return List.of("openai", "tool_choice", "required");
-    }
 
     @AfterAll
     void stopServer() {

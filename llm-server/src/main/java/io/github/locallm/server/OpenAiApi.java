@@ -11,6 +11,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.ThinkLevel;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -34,8 +35,6 @@ final class OpenAiApi {
     private static final SecureRandom IDS = new SecureRandom();
     /** OpenAI's default for the legacy completions endpoint when {@code max_tokens} is absent. */
     private static final long COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
-    /** Backends whose per-call {@code tool_choice=required} forces a tool call. */
-    private static final java.util.Set<String> IN_PROCESS_TOOL_CHOICE = java.util.Set.of("llamacpp", "djl");
 
     private final LlmServer server;
     private final ObjectMapper mapper;
@@ -133,50 +132,12 @@ final class OpenAiApi {
         }
         Conversions.maxTokens(b, max, field, server.bounds());
         try {
-            Double t = Conversions.number(body, "temperature");
-            if (t != null) {
-                b.temperature(t);
-            }
-            Double topP = Conversions.number(body, "top_p");
-            if (topP != null) {
-                b.topP(topP);
-            }
-            // sampling fields that llama.cpp's server and vLLM accept beside OpenAI's
-            Long topK = Conversions.integer(body, "top_k");
-            if (topK != null && topK > 0) {
-                b.topK((int) Math.min(topK, Integer.MAX_VALUE));
-            }
-            Double minP = Conversions.number(body, "min_p");
-            if (minP != null) {
-                b.minP(minP);
-            }
-            Double rp = Conversions.number(body, "repeat_penalty");
-            if (rp == null) {
-                rp = Conversions.number(body, "repetition_penalty");
-            }
-            if (rp != null) {
-                b.repeatPenalty(rp);
-            }
-            Long seed = Conversions.integer(body, "seed");
-            if (seed != null && seed >= 0) {
-                b.seed(seed);
-            }
-            List<String> stop = Conversions.stops(body.get("stop"), "stop");
-            if (!stop.isEmpty()) {
-                b.stop(stop);
-            }
+            // top_k, min_p and repeat_penalty (or repetition_penalty): fields llama.cpp's server and vLLM accept
+            Conversions.sampling(b, body, "stop", "repetition_penalty");
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
         return b;
-    }
-
-    private static GenerationOptions build(GenerationOptions.Builder b) {
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest(e.getMessage());
-        }
     }
 
     private void responseFormat(GenerationOptions.Builder b, JsonNode rf) {
@@ -237,17 +198,10 @@ final class OpenAiApi {
             } else {
                 throw HttpError.badRequest("messages", "'content' must be a string or an array of parts");
             }
-            List<ToolCall> calls = new ArrayList<>();
-            JsonNode tc = m.get("tool_calls");
-            if (tc != null && tc.isArray()) {
-                for (JsonNode c : tc) {
-                    JsonNode f = c.path("function");
-                    String id = c.hasNonNull("id") ? c.get("id").asText() : "";
-                    String name = Conversions.requiredText(f, "name");
-                    calls.add(new ToolCall(id, name, Conversions.argumentsJson(f.get("arguments"), mapper)));
-                    if (!id.isEmpty()) {
-                        callNames.put(id, name);
-                    }
+            List<ToolCall> calls = Conversions.toolCalls(m.get("tool_calls"), mapper);
+            for (ToolCall c : calls) {
+                if (!c.id().isEmpty()) {
+                    callNames.put(c.id(), c.name());
                 }
             }
             String callId = Conversions.text(m, "tool_call_id");
@@ -271,6 +225,31 @@ final class OpenAiApi {
         return url.substring(comma + 1);
     }
 
+    /** The request's {@code tool_choice}: a mode name or {@code {"type":"function","function":{"name":...}}}. */
+    private static ToolChoice toolChoice(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isTextual()) {
+            switch (node.asText()) {
+                case "auto":
+                    return ToolChoice.AUTO;
+                case "none":
+                    return ToolChoice.NONE;
+                case "required":
+                    return ToolChoice.REQUIRED;
+                default:
+                    break;
+            }
+        } else if (node.isObject() && node.path("type").asText("").equals("function")
+                && node.path("function").path("name").isTextual()
+                && !node.path("function").path("name").asText().isBlank()) {
+            return ToolChoice.function(node.path("function").path("name").asText());
+        }
+        throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\", \"required\" or "
+                + "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+    }
+
     private static String newId(String prefix) {
         byte[] b = new byte[12];
         IDS.nextBytes(b);
@@ -286,23 +265,23 @@ final class OpenAiApi {
         Conversions.checkPrompt(messages, server.bounds());
         GenerationOptions.Builder b = common(body, "max_tokens", null);
         responseFormat(b, body.get("response_format"));
-        JsonNode toolChoice = body.get("tool_choice");
-        boolean toolsOff = toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("none");
-        if (toolChoice != null && toolChoice.isTextual() && toolChoice.asText().equals("required")) {
-            // the in-process engines force a tool call with a grammar; other backends cannot promise one
-            String backend = slot.llm.info().backend();
-            if (!IN_PROCESS_TOOL_CHOICE.contains(backend)) {
-                throw HttpError.unsupported("tool_choice", "'tool_choice' \"required\" needs an in-process model "
-                        + "(llamacpp, djl); model '" + slot.name + "' runs on " + backend);
-            }
-            b.backendOption(backend, "tool_choice", "required");
-        } else if (toolChoice != null && !toolChoice.isNull()
-                && !(toolChoice.isTextual() && toolChoice.asText().matches("auto|none"))) {
-            throw HttpError.unsupported("tool_choice", "'tool_choice' may be \"auto\", \"none\" or \"required\" "
-                    + "on this server");
-        }
-        if (!toolsOff) {
+        ToolChoice toolChoice = toolChoice(body.get("tool_choice"));
+        if (toolChoice != ToolChoice.NONE) {
             Conversions.tools(b, body.get("tools"), mapper);
+        }
+        if (toolChoice != null && toolChoice.forcesCall()) {
+            // the in-process engines force a tool call with a grammar; other backends cannot promise one
+            if (!slot.llm.info().supports(Capability.TOOL_CHOICE)) {
+                throw HttpError.unsupported("tool_choice", "'tool_choice' " + toolChoice + " needs a model that can "
+                        + "force a tool call (llamacpp, djl); model '" + slot.name + "' runs on "
+                        + slot.llm.info().backend());
+            }
+            String named = toolChoice.function().orElse(null);
+            if (named != null && Conversions.build(b).tools().stream().noneMatch(t -> t.name().equals(named))) {
+                throw HttpError.badRequest("tool_choice", "'tool_choice' names function '" + named
+                        + "', which is not among the request's tools");
+            }
+            b.toolChoice(toolChoice);
         }
         String effort = Conversions.text(body, "reasoning_effort");
         if (effort != null && slot.llm.info().supports(Capability.THINKING)) {
@@ -318,26 +297,14 @@ final class OpenAiApi {
                 }
             }
         }
-        GenerationOptions options = build(b);
+        GenerationOptions options = Conversions.build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        Run run;
-        try {
-            run = Run.chat(server, slot, messages, options);
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
         String id = newId("chatcmpl-");
         long created = System.currentTimeMillis() / 1000;
-        try (run) {
+        try (Run run = Run.chat(server, slot, messages, options)) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
+                Completion c = run.awaitAnswer(ex);
                 ObjectNode root = head(id, "chat.completion", created, slot);
                 ObjectNode choice = root.putArray("choices").addObject();
                 choice.put("index", 0);
@@ -497,26 +464,14 @@ final class OpenAiApi {
         GenerationOptions.Builder b = common(body, "max_tokens", COMPLETIONS_DEFAULT_MAX_TOKENS);
         // as llama.cpp's server and vLLM do, a raw completion honours response_format too
         responseFormat(b, body.get("response_format"));
-        GenerationOptions options = build(b);
+        GenerationOptions options = Conversions.build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        Run run;
-        try {
-            run = Run.completion(server, slot, prompt, options);
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
         String id = newId("cmpl-");
         long created = System.currentTimeMillis() / 1000;
-        try (run) {
+        try (Run run = Run.completion(server, slot, prompt, options)) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
+                Completion c = run.awaitAnswer(ex);
                 ObjectNode root = head(id, "text_completion", created, slot);
                 ObjectNode choice = root.putArray("choices").addObject();
                 choice.put("text", echo ? prompt + c.text() : c.text());

@@ -86,26 +86,19 @@ final class Mapping {
 
     /**
      * The options of one call: the adapter's default {@link GenerationOptions} with the prompt's options laid over
-     * them, and a required tool call when asked for and the conversation ends with the user's message: a required
-     * call answers the user, and once tool results follow the model answers freely, so that Spring AI's
-     * tool-calling loop ends.
+     * them, and a required tool call when asked for. Core applies a required call to the user's turn only (once
+     * tool results follow the model answers freely, so that Spring AI's tool-calling loop ends), and a model that
+     * cannot force a call refuses it. A call without tools is answered in text.
      */
     static GenerationOptions options(String modelName, String backend, GenerationOptions defaults, Prompt prompt,
                                      boolean requireToolCall) {
         GenerationOptions.Builder b = defaults.toBuilder();
-        List<Message> messages = prompt.getInstructions();
-        if (requireToolCall && !messages.isEmpty() && messages.get(messages.size() - 1) instanceof UserMessage) {
-            if (!REQUIRED_TOOL_CHOICE.contains(backend)) {
-                throw new IllegalArgumentException("a required tool call is supported on the in-process backends "
-                        + "(llamacpp, djl), not on " + backend);
-            }
-            b.backendOption(backend, "tool_choice", "required");
+        GenerationOptions o = prompt.getOptions() == null ? b.build() : overlay(b, modelName, prompt.getOptions());
+        if (requireToolCall && !o.tools().isEmpty()) {
+            o = o.toBuilder().toolChoice(io.github.locallm.ToolChoice.REQUIRED).build();
         }
-        return prompt.getOptions() == null ? b.build() : overlay(b, modelName, prompt.getOptions());
+        return o;
     }
-
-    /** Backends whose {@code tool_choice} backend option accepts {@code required}. */
-    private static final java.util.Set<String> REQUIRED_TOOL_CHOICE = java.util.Set.of("llamacpp", "djl");
 
     private static GenerationOptions overlay(GenerationOptions.Builder b, String modelName, ChatOptions prompt) {
         if (prompt.getModel() != null && !prompt.getModel().equals(modelName)) {
