@@ -119,6 +119,9 @@ final class LlamaCppBackend implements LlmBackend {
         if (renderer != null && renderer.format() != null) {
             details.put("chat_format", renderer.format().name());
         }
+        if (renderer != null && !renderer.source().isEmpty()) {
+            details.put("chat_template_text", renderer.source());
+        }
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
         details.put("gpu_layers", settings.gpuLayers() == 0 || !engine.cpuOnly() ? Integer.toString(settings.gpuLayers())
