@@ -8,7 +8,8 @@ import java.util.Optional;
 
 /**
  * A conversation with a model that keeps its history. Not thread-safe: use one session per
- * conversation, from one thread at a time.
+ * conversation, from one thread at a time; only {@link #history()} and {@link #isClosed()} may be called from
+ * any thread at any time, also while a streamed turn runs.
  *
  * <pre>{@code
  * try (ChatSession chat = llm.newChatSession("You answer in one sentence.")) {
@@ -41,7 +42,8 @@ public final class ChatSession implements AutoCloseable {
     private final LocalLlm llm;
     private final ChatMessage system;
     private final GenerationOptions options;
-    private final List<ChatMessage> turns = new ArrayList<>();
+    // Replaced whole, never changed in place: history() reads it from any thread while a stream records a turn.
+    private volatile List<ChatMessage> turns = List.of();
     private boolean closed;
     private volatile boolean closedByModel;
     private volatile boolean busy;
@@ -153,7 +155,7 @@ public final class ChatSession implements AutoCloseable {
     private Completion complete(List<ChatMessage> prompt, List<ChatMessage> added, GenerationOptions turnOptions) {
         busy = true;
         try {
-            Completion c = LocalLlm.await(llm.startFuture(llm.chatRequest(prompt, turnOptions)));
+            Completion c = llm.runBlocking(llm.chatRequest(prompt, turnOptions));
             record(added, c);
             return c;
         } finally {
@@ -214,13 +216,21 @@ public final class ChatSession implements AutoCloseable {
         }
     }
 
-    /** @return a copy of the history, system prompt first; it does not change with the session */
+    /**
+     * Returns the history as of the last completed turn: a snapshot, system prompt first, that does not change
+     * with the session. Safe from any thread at any time: while a streamed turn runs, the snapshot holds the
+     * turns before it; the streamed turn (the user message and the reply together) joins the history just
+     * before its handler's {@link StreamHandler#onComplete} is called.
+     *
+     * @return the history, unmodifiable
+     */
     public List<ChatMessage> history() {
-        List<ChatMessage> all = new ArrayList<>(turns.size() + 1);
+        List<ChatMessage> now = turns;
+        List<ChatMessage> all = new ArrayList<>(now.size() + 1);
         if (system != null) {
             all.add(system);
         }
-        all.addAll(turns);
+        all.addAll(now);
         return List.copyOf(all);
     }
 
@@ -234,9 +244,17 @@ public final class ChatSession implements AutoCloseable {
         return options;
     }
 
-    /** Forgets every turn; the system prompt stays. */
+    /**
+     * Forgets every turn; the system prompt stays.
+     *
+     * @throws IllegalStateException when a streamed turn still runs (it would join the history afterwards)
+     */
     public void reset() {
-        turns.clear();
+        if (busy) {
+            throw new IllegalStateException("a streamed turn of this chat session is still running; wait for it "
+                    + "to end (or cancel it) before resetting the history");
+        }
+        turns = List.of();
     }
 
     /** @return true once the session or its model was closed */
@@ -310,6 +328,7 @@ public final class ChatSession implements AutoCloseable {
             throw new IllegalStateException("a streamed turn of this chat session is still running; wait for it "
                     + "to end (or cancel it) before sending the next message");
         }
+        List<ChatMessage> past = this.turns;
         ModelInfo info = llm.info();
         // before counting: a model without a chat template may not be able to count a conversation either
         LocalLlm.require(info, Capability.CHAT, "chat");
@@ -317,15 +336,17 @@ public final class ChatSession implements AutoCloseable {
         int room = replyRoom();
         int dropped = 0;
         while (true) {
-            List<ChatMessage> prompt = new ArrayList<>(turns.size() - dropped + 2);
+            List<ChatMessage> prompt = new ArrayList<>(past.size() - dropped + 2);
             if (system != null) {
                 prompt.add(system);
             }
-            prompt.addAll(turns.subList(dropped, turns.size()));
+            prompt.addAll(past.subList(dropped, past.size()));
             prompt.addAll(added);
             int tokens = countTokens(prompt);
             if (tokens + room <= ctx) {
-                turns.subList(0, dropped).clear();
+                if (dropped > 0) {
+                    this.turns = List.copyOf(past.subList(dropped, past.size()));
+                }
                 return prompt;
             }
             if (dropped >= keepFrom) {
@@ -336,12 +357,12 @@ public final class ChatSession implements AutoCloseable {
                         + "the system prompt, lower maxTokens, or open the model with a larger context (ctx).",
                         tokens, room, ctx);
             }
-            dropped += oldestTurnLength(dropped);
+            dropped += oldestTurnLength(past, dropped);
         }
     }
 
     // A turn is a user message and everything up to the next user message (the reply).
-    private int oldestTurnLength(int from) {
+    private static int oldestTurnLength(List<ChatMessage> turns, int from) {
         int i = from + 1;
         while (i < turns.size() && turns.get(i).role() != ChatMessage.Role.USER) {
             i++;
@@ -350,7 +371,10 @@ public final class ChatSession implements AutoCloseable {
     }
 
     private void record(List<ChatMessage> added, Completion c) {
-        turns.addAll(added);
-        turns.add(new ChatMessage(ChatMessage.Role.ASSISTANT, c.text(), c.toolCalls(), List.of(), ""));
+        List<ChatMessage> next = new ArrayList<>(turns.size() + added.size() + 1);
+        next.addAll(turns);
+        next.addAll(added);
+        next.add(new ChatMessage(ChatMessage.Role.ASSISTANT, c.text(), c.toolCalls(), List.of(), ""));
+        turns = List.copyOf(next);
     }
 }

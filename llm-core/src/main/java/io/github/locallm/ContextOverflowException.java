@@ -63,6 +63,22 @@ public class ContextOverflowException extends LlmException {
                 check("contextLength", contextLength));
     }
 
+    /**
+     * Creates the exception with the counts that did not fit and a cause.
+     *
+     * @param message what failed and what to do next
+     * @param promptTokens the tokens of the prompt, {@code >= 0}
+     * @param requestedTokens the tokens asked for or kept for the reply, {@code >= 0}
+     * @param contextLength the model's context window in tokens, {@code >= 0}
+     * @param cause the underlying failure
+     * @throws IllegalArgumentException when a count is negative
+     */
+    public ContextOverflowException(String message, int promptTokens, int requestedTokens, int contextLength,
+                                    Throwable cause) {
+        this(message, cause, check("promptTokens", promptTokens), check("requestedTokens", requestedTokens),
+                check("contextLength", contextLength));
+    }
+
     private ContextOverflowException(String message, Throwable cause, int promptTokens, int requestedTokens,
                                      int contextLength) {
         super(message, cause);

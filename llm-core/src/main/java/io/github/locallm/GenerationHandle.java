@@ -14,6 +14,13 @@ public interface GenerationHandle {
     /** @return true once the terminal signal was delivered */
     boolean isDone();
 
-    /** @return completes with the result (also after a cancel), or exceptionally with the failure */
+    /**
+     * Returns a new future of the result: it completes with the result (with {@link FinishReason#CANCELLED}
+     * after {@link #cancel()} or a close of the model), or exceptionally with the failure. Cancelling the
+     * future cancels the generation too: that future then throws
+     * {@link java.util.concurrent.CancellationException}, while the handler still gets the cancelled result.
+     *
+     * @return a future of the result
+     */
     CompletableFuture<Completion> completion();
 }

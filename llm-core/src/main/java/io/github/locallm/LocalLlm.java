@@ -8,6 +8,7 @@ import io.github.locallm.internal.Generation;
 import io.github.locallm.internal.GenerationPublisher;
 import io.github.locallm.internal.ProviderRegistry;
 import io.github.locallm.internal.QueueTokenStream;
+import io.github.locallm.internal.Rethrow;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
 import io.github.locallm.spi.LlmProvider;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.WeakHashMap;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Flow;
@@ -41,12 +43,39 @@ import java.util.concurrent.Flow;
  * one explicitly when several do, otherwise the highest priority wins and a tie is an error.
  *
  * <p>Every generation form (blocking, callback, iterator, {@link Flow.Publisher},
- * {@link CompletableFuture}) runs the backend on a thread owned by this object and follows one contract:
- * pieces arrive in order, exactly one terminal signal comes last, the concatenated pieces equal the
- * result's text, and a cancel stops the generation promptly with {@link FinishReason#CANCELLED}. Arguments
- * are checked before any backend work: {@code null} gives a {@link NullPointerException}, an empty
- * conversation an {@link IllegalArgumentException}, an option the model lacks the capability for an
+ * {@link CompletableFuture}) runs the backend on a thread of a bounded pool owned by this object (when all
+ * of its threads are busy, a blocking call runs on the calling thread and a streaming call is refused with
+ * an {@link LlmException}) and follows one contract: pieces arrive in order, exactly one terminal signal comes
+ * last, the concatenated pieces equal the result's text, and a cancel stops the generation promptly.
+ * Arguments are checked before any backend work: {@code null} gives a {@link NullPointerException}, an
+ * empty conversation an {@link IllegalArgumentException}, an option the model lacks the capability for an
  * {@link UnsupportedCapabilityException}.
+ *
+ * <p>Each form has one way to cancel and one way to report it; closing the model cancels every running
+ * generation, reported as the form reports its own cancel:
+ * <ul>
+ *   <li>blocking ({@link #generate}, {@link #chat}, {@link ChatSession#send}): cancelled by interrupting the
+ *       calling thread; reported by throwing {@link GenerationCancelledException} (the interrupt status is
+ *       kept). A failure on the generation thread is rethrown as an exception of the same type created on
+ *       the calling thread, with the original as its cause, so that the stack trace shows the caller;</li>
+ *   <li>callback ({@link #stream}, {@link #streamChat}, {@link ChatSession#stream}): cancelled by
+ *       {@link GenerationHandle#cancel()}; reported by {@link StreamHandler#onComplete} with
+ *       {@link FinishReason#CANCELLED} and the text so far, which {@link GenerationHandle#completion()} also
+ *       completes with;</li>
+ *   <li>iterator ({@link #tokens}, {@link #chatTokens}): cancelled by {@link TokenStream#close()} (or by
+ *       closing its {@link TokenStream#stream()}); reported by {@code hasNext()} turning false and
+ *       {@link TokenStream#completion()} holding {@link FinishReason#CANCELLED};</li>
+ *   <li>{@link Flow.Publisher} ({@link #publisher}, {@link #chatPublisher}): cancelled by
+ *       {@link Flow.Subscription#cancel()}, after which no signal comes (Reactive Streams rule 3.7); a
+ *       generation cancelled by closing the model ends with {@code onError(GenerationCancelledException)};</li>
+ *   <li>{@link CompletableFuture} ({@link #generateAsync}, {@link #chatAsync}, and
+ *       {@link GenerationHandle#completion()}): cancelled by {@link CompletableFuture#cancel}; reported by
+ *       {@link java.util.concurrent.CancellationException} from {@code get} and {@code join}
+ *       ({@code isCancelled()} is true). The handler of a handle whose future was cancelled still gets
+ *       {@code onComplete} with {@link FinishReason#CANCELLED}.</li>
+ * </ul>
+ * A thread interrupted while it waits for a generation (a blocking call, {@code hasNext()} of an iterator)
+ * cancels it and gets {@link GenerationCancelledException}.
  *
  * <p>Thread-safe, costly to create, meant to be shared. {@link #close()} is idempotent, cancels running
  * generations, closes the model's chat sessions and frees native memory; any other call after it throws
@@ -229,10 +258,11 @@ public final class LocalLlm implements AutoCloseable {
      * @param prompt raw prompt
      * @param options options
      * @return the completion
-     * @throws GenerationCancelledException when the calling thread is interrupted (the generation is cancelled)
+     * @throws GenerationCancelledException when the calling thread is interrupted or the model is closed (the
+     *     generation is cancelled)
      */
     public Completion generate(String prompt, GenerationOptions options) {
-        return await(generateAsync(prompt, options));
+        return runBlocking(completionRequest(prompt, options));
     }
 
     /**
@@ -253,7 +283,7 @@ public final class LocalLlm implements AutoCloseable {
      * @return the assistant's reply
      */
     public Completion chat(List<ChatMessage> messages, GenerationOptions options) {
-        return await(chatAsync(messages, options));
+        return runBlocking(chatRequest(messages, options));
     }
 
     /**
@@ -331,7 +361,8 @@ public final class LocalLlm implements AutoCloseable {
      *
      * @param prompt prompt
      * @param options options
-     * @return the future result; {@code cancel(true)} cancels the generation
+     * @return the future result; {@code cancel(true)} cancels the generation, and a cancelled generation
+     *     (also by closing the model) makes it throw {@link java.util.concurrent.CancellationException}
      */
     public CompletableFuture<Completion> generateAsync(String prompt, GenerationOptions options) {
         return startFuture(completionRequest(prompt, options));
@@ -342,7 +373,8 @@ public final class LocalLlm implements AutoCloseable {
      *
      * @param messages conversation
      * @param options options
-     * @return the future reply; {@code cancel(true)} cancels the generation
+     * @return the future reply; {@code cancel(true)} cancels the generation, and a cancelled generation
+     *     (also by closing the model) makes it throw {@link java.util.concurrent.CancellationException}
      */
     public CompletableFuture<Completion> chatAsync(List<ChatMessage> messages, GenerationOptions options) {
         return startFuture(chatRequest(messages, options));
@@ -595,22 +627,26 @@ public final class LocalLlm implements AutoCloseable {
         return f;
     }
 
-    static Completion await(CompletableFuture<Completion> f) {
+    /**
+     * Runs a generation for a blocking call: on a generation thread while one is free, else on the caller's.
+     * A failure is rethrown as an exception created here, so that its stack trace shows the caller.
+     */
+    Completion runBlocking(GenerationRequest request) {
+        Cancellation c = new Cancellation();
+        CompletionFuture f = new CompletionFuture(c);
+        engine.start(request, f, c, true);
         try {
             return f.get();
         } catch (InterruptedException e) {
             f.cancel(true);
             Thread.currentThread().interrupt();
-            throw new GenerationCancelledException("interrupted while waiting for the generation; it was cancelled", e);
+            throw new GenerationCancelledException(engine.label() + ": interrupted while waiting for the generation; "
+                    + "it was cancelled", e);
+        } catch (CancellationException e) {
+            throw new GenerationCancelledException(engine.label() + ": the generation was cancelled before it ended "
+                    + "(its model was closed)", e);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new LlmException("generation failed: " + cause, cause);
+            throw Rethrow.onCallerThread(e.getCause());
         }
     }
 

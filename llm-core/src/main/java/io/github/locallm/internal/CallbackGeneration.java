@@ -35,9 +35,28 @@ public final class CallbackGeneration implements GenerationHandle, GenerationLis
         return done;
     }
 
+    /**
+     * @return a new future of the result; cancelling it cancels the generation (the future form), while the
+     *     handler still receives the cancelled result
+     */
     @Override
     public CompletableFuture<Completion> completion() {
-        return result.copy();
+        CompletableFuture<Completion> view = new CompletableFuture<>() {
+            @Override
+            public boolean cancel(boolean mayInterruptIfRunning) {
+                boolean cancelled = super.cancel(mayInterruptIfRunning);
+                cancellation.cancel();
+                return cancelled;
+            }
+        };
+        result.whenComplete((c, e) -> {
+            if (e != null) {
+                view.completeExceptionally(e);
+            } else {
+                view.complete(c);
+            }
+        });
+        return view;
     }
 
     @Override

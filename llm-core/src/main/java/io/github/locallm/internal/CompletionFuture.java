@@ -1,12 +1,14 @@
 package io.github.locallm.internal;
 
 import io.github.locallm.Completion;
+import io.github.locallm.FinishReason;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * The future of one generation; cancelling it, or completing it from outside (for example through
  * {@link #orTimeout} or {@link #completeOnTimeout}), cancels the generation itself, since nobody can see
- * its result any more.
+ * its result any more. A generation that ends cancelled for another reason (its model was closed) cancels
+ * the future: the future form reports every cancellation as a {@link java.util.concurrent.CancellationException}.
  *
  * <p>Thread-safe.
  */
@@ -59,7 +61,11 @@ public final class CompletionFuture extends CompletableFuture<Completion> implem
 
     @Override
     public void onComplete(Completion completion) {
-        super.complete(completion);
+        if (completion.finishReason() == FinishReason.CANCELLED) {
+            super.cancel(false);
+        } else {
+            super.complete(completion);
+        }
     }
 
     @Override

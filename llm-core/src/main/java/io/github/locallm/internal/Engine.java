@@ -1,6 +1,7 @@
 package io.github.locallm.internal;
 
 import io.github.locallm.ChatMessage;
+import io.github.locallm.LlmException;
 import io.github.locallm.ModelInfo;
 import io.github.locallm.spi.GenerationRequest;
 import io.github.locallm.spi.LlmBackend;
@@ -27,6 +28,14 @@ import java.util.function.Supplier;
 public final class Engine {
     /** How long {@link #close()} waits for running backend calls to return. */
     public static final Duration CLOSE_WAIT = Duration.ofSeconds(10);
+
+    /**
+     * Most generations that run at once on their own threads, per model. Past it, a blocking call runs its
+     * generation on the calling thread and a streaming call is refused: each streaming generation holds a
+     * thread until its reader is done with it, and a bound keeps a leak of unread streams from becoming a
+     * leak of threads.
+     */
+    public static final int MAX_GENERATION_THREADS = 128;
 
     private static final AtomicInteger POOLS = new AtomicInteger();
 
@@ -59,7 +68,8 @@ public final class Engine {
             t.setDaemon(true);
             return t;
         };
-        return new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), factory);
+        return new ThreadPoolExecutor(0, MAX_GENERATION_THREADS, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                factory);
     }
 
     /** @return the backend's description */
@@ -87,15 +97,44 @@ public final class Engine {
      * @throws IllegalStateException when closed
      */
     public Generation start(GenerationRequest request, GenerationListener listener, Cancellation cancellation) {
+        return start(request, listener, cancellation, false);
+    }
+
+    /**
+     * The push primitive: runs the backend's generation on the executor, or, when all of its
+     * {@link #MAX_GENERATION_THREADS} threads are busy and the caller waits for the result anyway, on the
+     * calling thread before returning.
+     *
+     * @param request validated request
+     * @param listener receives the pieces and the terminal signal
+     * @param cancellation the cancel signal the caller holds
+     * @param callerMayRun whether the caller blocks until the end, so that it may run the generation itself
+     * @return the running (or, when the caller ran it, finished) generation
+     * @throws IllegalStateException when closed
+     * @throws LlmException when every generation thread is busy and the caller may not run it
+     */
+    public Generation start(GenerationRequest request, GenerationListener listener, Cancellation cancellation,
+                            boolean callerMayRun) {
         gate.enter();
         Generation g = new Generation(this, request, listener, cancellation);
         running.add(g);
         try {
             executor.execute(g);
         } catch (RejectedExecutionException e) {
+            if (executor.isShutdown()) {
+                running.remove(g);
+                gate.exit();
+                throw CallGate.closedException(label);
+            }
+            if (callerMayRun) {
+                g.run();
+                return g;
+            }
             running.remove(g);
             gate.exit();
-            throw CallGate.closedException(label);
+            throw new LlmException(label + ": " + MAX_GENERATION_THREADS + " generations are already running at "
+                    + "once on this model; close the iterators, handles and subscriptions that are no longer read, "
+                    + "or wait for some to end");
         }
         if (gate.isClosed()) {
             // close() may have looked at the running set before this generation joined it

@@ -11,10 +11,8 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
@@ -34,18 +32,6 @@ import java.util.stream.Collectors;
  * <p>Immutable and thread-safe; {@link #system()} loads lazily, once.
  */
 public final class ProviderRegistry {
-    /** The artifact that provides each well-known scheme. */
-    private static final Map<String, String> ARTIFACTS = new LinkedHashMap<>();
-
-    static {
-        ARTIFACTS.put("ollama", "llm-ollama");
-        ARTIFACTS.put("llamacpp", "llm-llamacpp");
-        ARTIFACTS.put("gguf", "llm-llamacpp");
-        ARTIFACTS.put("djl", "llm-djl");
-        ARTIFACTS.put("hf", "llm-djl");
-    }
-
-    private static final String GROUP = "io.github.locallm:";
     private static final Pattern PROVIDER_CLASS = Pattern.compile("Provider (\\S+)");
     private static final int MAX_ENTRIES = 1000;
 
@@ -194,10 +180,11 @@ public final class ProviderRegistry {
             }
         }
         if (candidates.isEmpty()) {
+            String expected = KnownBackends.all().stream().filter(b -> !b.paths().isEmpty())
+                    .map(b -> b.paths() + " (backend " + b.name() + ", artifact " + b.artifact() + ")")
+                    .collect(Collectors.joining(" or "));
             throw new ProviderNotFoundException("No backend accepts the path " + path + " (" + describePath(path)
-                    + "). Expected a .gguf file (backend llamacpp, artifact " + GROUP + "llm-llamacpp) or a "
-                    + "checkpoint directory with config.json (backend djl, artifact " + GROUP + "llm-djl). "
-                    + "Installed: " + installedText() + ".");
+                    + "). Expected " + expected + ". Installed: " + installedText() + ".");
         }
         return best(candidates, "the path " + path);
     }
@@ -226,10 +213,10 @@ public final class ProviderRegistry {
                 return e.provider();
             }
         }
-        String artifact = ARTIFACTS.get(name.toLowerCase(Locale.ROOT));
+        Optional<KnownBackends.Backend> known = KnownBackends.byName(name);
         throw new ProviderNotFoundException("No backend named '" + name + "' is installed (asked for " + forWhat
                 + "). Installed: " + installedText() + ". "
-                + (artifact != null ? "Add the " + GROUP + artifact + " dependency." : addHint(name)));
+                + (known.isPresent() ? "Add the " + known.get().artifact() + " dependency." : addHint(name)));
     }
 
     private static LlmProvider best(List<Entry> candidates, String forWhat) {
@@ -239,9 +226,12 @@ public final class ProviderRegistry {
         if (tied.size() > 1) {
             String names = tied.stream().map(e -> schemesText(e.info().name(), e.info().schemes()))
                     .collect(Collectors.joining(", "));
+            String artifacts = tied.stream().map(e -> artifactOf(e.provider())).filter(Optional::isPresent)
+                    .map(Optional::get).distinct().collect(Collectors.joining(", "));
             throw new LlmException("Several backends accept " + forWhat + " with the same priority " + top + ": "
                     + names + ". Choose one with OpenOptions.builder().backend(\"" + tied.get(0).info().name()
-                    + "\") or remove one of them from the class path.");
+                    + "\") or remove one of them from the class path"
+                    + (artifacts.isEmpty() ? "" : " (" + artifacts + ")") + ".");
         }
         return candidates.get(0).provider();
     }
@@ -295,15 +285,22 @@ public final class ProviderRegistry {
         return d[a.length()][b.length()];
     }
 
-    private static String addHint(String scheme) {
-        String artifact = ARTIFACTS.get(scheme);
-        if (artifact != null) {
-            return "Add the " + GROUP + artifact + " dependency.";
+    private static Optional<String> artifactOf(LlmProvider p) {
+        try {
+            Optional<String> a = p.artifact();
+            return a == null ? Optional.empty() : a;
+        } catch (RuntimeException e) {
+            return Optional.empty();
         }
-        Map<String, List<String>> byArtifact = new LinkedHashMap<>();
-        ARTIFACTS.forEach((s, a) -> byArtifact.computeIfAbsent(a, k -> new ArrayList<>()).add(s));
-        String known = byArtifact.entrySet().stream()
-                .map(e -> GROUP + e.getKey() + " (" + String.join(", ", e.getValue()) + ")")
+    }
+
+    private static String addHint(String scheme) {
+        Optional<KnownBackends.Backend> owner = KnownBackends.byScheme(scheme);
+        if (owner.isPresent()) {
+            return "Add the " + owner.get().artifact() + " dependency.";
+        }
+        String known = KnownBackends.all().stream()
+                .map(b -> b.artifact() + " (" + String.join(", ", ordered(b.name(), b.schemes())) + ")")
                 .collect(Collectors.joining(", "));
         return "The backend artifacts are " + known + "; add the one for your model, or a third-party backend "
                 + "that accepts '" + scheme + "'.";
@@ -315,11 +312,15 @@ public final class ProviderRegistry {
 
     // The backend's own name first, then its other schemes in order: "llamacpp [llamacpp, gguf]".
     private static String schemesText(String name, Collection<String> schemes) {
+        return name + " " + ordered(name, schemes);
+    }
+
+    private static List<String> ordered(String name, Collection<String> schemes) {
         List<String> ordered = new ArrayList<>();
         if (schemes.contains(name)) {
             ordered.add(name);
         }
         new TreeSet<>(schemes).stream().filter(s -> !s.equals(name)).forEach(ordered::add);
-        return name + " " + ordered;
+        return ordered;
     }
 }

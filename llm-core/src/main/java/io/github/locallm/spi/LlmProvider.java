@@ -2,6 +2,7 @@ package io.github.locallm.spi;
 
 import io.github.locallm.LlmException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -22,6 +23,22 @@ public interface LlmProvider {
 
     /** @return the spec schemes this backend accepts, such as {@code ["llamacpp", "gguf"]} */
     Set<String> schemes();
+
+    /**
+     * Names the artifact that holds this provider, for messages that tell a user what to add or remove (for
+     * example when two installed backends tie for a scheme).
+     *
+     * <p>For a scheme whose provider is not installed nobody can ask the provider, so core keeps a catalogue of
+     * the project's own backends for that hint; each of those backends has a test that checks its provider
+     * against the catalogue, so the hint cannot drift from the provider. A third-party provider just
+     * returns its own coordinates.
+     *
+     * @return Maven coordinates {@code groupId:artifactId}, such as {@code "io.github.locallm:llm-ollama"};
+     *     empty by default
+     */
+    default Optional<String> artifact() {
+        return Optional.empty();
+    }
 
     /** @return the rank among providers that accept the same scheme; higher wins; default 0 */
     default int priority() {

@@ -188,8 +188,7 @@ public final class OptionValues {
     }
 
     /**
-     * Reads a duration: a number with a unit ({@code 250ms}, {@code 30s}, {@code 5m}, {@code 2h}), a plain
-     * number of seconds, or ISO-8601 ({@code PT30S}).
+     * Reads a duration, as {@link #parseDuration(String)} writes it.
      *
      * @param key a key
      * @return the value as a duration, not negative, if given
@@ -200,34 +199,57 @@ public final class OptionValues {
         if (v == null) {
             return Optional.empty();
         }
-        String s = v.strip().toLowerCase(Locale.ROOT);
-        Duration d = null;
+        return Optional.of(parseDuration(v).orElseThrow(
+                () -> bad(key, v, "a duration such as 250ms, 30s, 5m, 2h or PT30S")));
+    }
+
+    /**
+     * Parses a duration the one way every setting of the project (backend options, HTTP limits) writes it: a
+     * number with a unit ({@code 250ms}, {@code 1.5s}, {@code 5m}, {@code 2h}), a plain number of seconds, or
+     * ISO-8601 ({@code PT30S}); case and surrounding white space do not matter.
+     *
+     * @param text the text
+     * @return the duration, when the text is one that is not negative and at most a billion seconds (and at
+     *     most 64 characters long)
+     */
+    public static Optional<Duration> parseDuration(String text) {
+        Objects.requireNonNull(text, "text");
+        String v = text.strip().toLowerCase(Locale.ROOT);
+        if (v.isEmpty() || v.length() > 64) {
+            return Optional.empty();
+        }
         try {
-            if (s.startsWith("p")) {
-                d = Duration.parse(s.toUpperCase(Locale.ROOT));
+            Duration d;
+            if (v.startsWith("p")) {
+                d = Duration.parse(v.toUpperCase(Locale.ROOT));
             } else {
-                int digits = 0;
-                while (digits < s.length() && Character.isDigit(s.charAt(digits))) {
-                    digits++;
+                String unit = v.endsWith("ms") ? "ms" : Character.isLetter(v.charAt(v.length() - 1))
+                        ? v.substring(v.length() - 1) : "";
+                String number = v.substring(0, v.length() - unit.length()).strip();
+                if (number.isEmpty() || !number.chars().allMatch(c -> (c >= '0' && c <= '9') || c == '.')) {
+                    return Optional.empty();
                 }
-                if (digits > 0 && digits <= 12) {
-                    long n = Long.parseLong(s.substring(0, digits));
-                    d = switch (s.substring(digits).strip()) {
-                        case "", "s" -> Duration.ofSeconds(n);
-                        case "ms" -> Duration.ofMillis(n);
-                        case "m" -> Duration.ofMinutes(n);
-                        case "h" -> Duration.ofHours(n);
-                        default -> null;
-                    };
+                double n = Double.parseDouble(number);
+                double seconds = switch (unit) {
+                    case "ms" -> n / 1000;
+                    case "", "s" -> n;
+                    case "m" -> n * 60;
+                    case "h" -> n * 3600;
+                    default -> Double.NaN;
+                };
+                if (!(seconds <= 1e9)) {
+                    return Optional.empty();
                 }
+                d = unit.equals("ms") && number.indexOf('.') < 0 ? Duration.ofMillis(Long.parseLong(number))
+                        : Duration.ofNanos(Math.round(seconds * 1e9));
             }
-        } catch (DateTimeParseException | ArithmeticException e) {
-            d = null;
+            if (d.isNegative() || d.getSeconds() > 1_000_000_000L) {
+                return Optional.empty();
+            }
+            return Optional.of(d);
+        } catch (DateTimeParseException | ArithmeticException | NumberFormatException e) {
+            return Optional.empty();
         }
-        if (d == null || d.isNegative()) {
-            throw bad(key, v, "a duration such as 250ms, 30s, 5m, 2h or PT30S");
-        }
-        return Optional.of(d);
     }
 
     /**

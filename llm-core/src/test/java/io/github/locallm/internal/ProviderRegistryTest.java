@@ -80,7 +80,10 @@ class ProviderRegistryTest {
         assertThatThrownBy(() -> r.select(ModelSpec.parse("gguf:/m.gguf"), Optional.empty()))
                 .hasMessageContaining("Installed: none.").hasMessageEndingWith("io.github.locallm:llm-llamacpp dependency.");
         assertThatThrownBy(() -> r.select(ModelSpec.parse("hf:/models/qwen"), Optional.empty()))
-                .hasMessageEndingWith("io.github.locallm:llm-djl dependency.");
+                .as("no backend of the project accepts hf:").hasMessageNotContaining("Add the")
+                .hasMessageContaining("a third-party backend that accepts 'hf'");
+        assertThatThrownBy(() -> r.select(ModelSpec.parse("openai:qwen"), Optional.empty()))
+                .hasMessageEndingWith("io.github.locallm:llm-openai dependency.");
         assertThatThrownBy(() -> r.select(ModelSpec.parse("djl:/models/qwen"), Optional.empty()))
                 .hasMessageEndingWith("io.github.locallm:llm-djl dependency.");
     }
@@ -93,7 +96,8 @@ class ProviderRegistryTest {
                 .hasMessageStartingWith("No backend accepts 'nosuch' (from \"nosuch:x\"). Installed: llamacpp")
                 .hasMessageContaining("io.github.locallm:llm-ollama (ollama)")
                 .hasMessageContaining("io.github.locallm:llm-llamacpp (llamacpp, gguf)")
-                .hasMessageContaining("io.github.locallm:llm-djl (djl, hf)");
+                .hasMessageContaining("io.github.locallm:llm-djl (djl)")
+                .hasMessageContaining("io.github.locallm:llm-openai (openai)");
     }
 
     @Test
@@ -166,5 +170,17 @@ class ProviderRegistryTest {
                 .hasMessageContaining("Expected a .gguf file")
                 .hasMessageContaining("checkpoint directory with config.json")
                 .hasMessageContaining("Installed: llamacpp [llamacpp, gguf], high [ranked], low [ranked]");
+    }
+
+    @Test
+    void theCatalogueNamesEachSchemeOnceAndATieNamesTheArtifacts() throws IOException {
+        List<String> schemes = KnownBackends.all().stream().flatMap(b -> b.schemes().stream())
+                .collect(Collectors.toList());
+        assertThat(schemes).doesNotHaveDuplicates();
+        assertThat(KnownBackends.mismatches(new TestProviders.LlamaLike()))
+                .as("a provider that does not name its artifact").isNotEmpty();
+        ProviderRegistry r = registry(name(TestProviders.AlphaShared.class), name(TestProviders.BetaShared.class));
+        assertThatThrownBy(() -> r.select(ModelSpec.parse("shared:m"), Optional.empty()))
+                .hasMessageEndingWith("remove one of them from the class path (com.example:alpha).");
     }
 }

@@ -65,6 +65,11 @@ public final class TestProviders {
         public AlphaShared() {
             super("alpha", 0, "alpha", "shared");
         }
+
+        @Override
+        public java.util.Optional<String> artifact() {
+            return java.util.Optional.of("com.example:alpha");
+        }
     }
 
     /** Ties with {@link AlphaShared} on scheme {@code shared}. */

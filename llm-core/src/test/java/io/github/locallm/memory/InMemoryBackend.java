@@ -60,15 +60,17 @@ public final class InMemoryBackend implements LlmBackend {
      * @param seed whether it samples reproducibly with a seed
      * @param tools whether it claims tools and forced tool calls (it answers in words all the same; tests read
      *              {@link #lastRequest} to see what core handed it)
+     * @param ignoreCancel whether it never looks at its cancel signal (a broken backend)
      */
     record Behaviour(int delayMs, int holdAfter, int failAfter, boolean tokenize, boolean chat, boolean json,
-            boolean embed, boolean seed, boolean tools) {
+            boolean embed, boolean seed, boolean tools, boolean ignoreCancel) {
     }
 
     private final ModelInfo info;
     private final int delayMs;
     private final int holdAfter;
     private final int failAfter;
+    private final boolean ignoresCancel;
     private final boolean tokenizes;
     private final boolean chats;
 
@@ -113,6 +115,7 @@ public final class InMemoryBackend implements LlmBackend {
         this.delayMs = b.delayMs();
         this.holdAfter = b.holdAfter();
         this.failAfter = b.failAfter();
+        this.ignoresCancel = b.ignoreCancel();
         OPENED.add(this);
     }
 
@@ -180,7 +183,7 @@ public final class InMemoryBackend implements LlmBackend {
             if (produced == holdAfter) {
                 holdUntilCancelled(cancel);
             }
-            if (cancel.isCancelled()) {
+            if (cancel.isCancelled() && !ignoresCancel) {
                 filter.flush();
                 return BackendResult.of(FinishReason.CANCELLED, promptTokens, produced);
             }

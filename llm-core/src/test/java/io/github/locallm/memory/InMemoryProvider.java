@@ -19,7 +19,9 @@ import java.util.Set;
  * tokens), {@code tokenize} ({@code false} for a model that can neither tokenize nor count tokens),
  * {@code chat} ({@code false} for a model without a chat template), {@code json} ({@code true} for a model
  * that constrains its output to a JSON object when asked for JSON), {@code embed} ({@code true} for a model
- * that computes embeddings), {@code seed} ({@code false} for a model that cannot sample reproducibly). The model name {@code missing} is not found. Paths ending in {@code .mem} are
+ * that computes embeddings), {@code seed} ({@code false} for a model that cannot sample reproducibly),
+ * {@code ignore_cancel} ({@code true} for a broken backend that never looks at its cancel signal, to show
+ * that the TCK catches one). The model name {@code missing} is not found. Paths ending in {@code .mem} are
  * accepted by {@code LocalLlm.open(Path)}.
  *
  * <p>Thread-safe.
@@ -27,7 +29,7 @@ import java.util.Set;
 public final class InMemoryProvider implements LlmProvider {
     /** Settings this backend knows. */
     static final List<String> KNOWN = List.of("ctx", "delay_ms", "hold_after", "fail_after", "tokenize", "chat",
-            "json", "embed", "seed", "tools");
+            "json", "embed", "seed", "tools", "ignore_cancel");
 
     /** Creates the provider; called by the service loader. */
     public InMemoryProvider() {
@@ -65,7 +67,8 @@ public final class InMemoryProvider implements LlmProvider {
         boolean embed = request.bool("embed").orElse(false);
         boolean seed = request.bool("seed").orElse(true);
         boolean tools = request.bool("tools").orElse(false);
+        boolean ignoreCancel = request.bool("ignore_cancel").orElse(false);
         return new InMemoryBackend(model, ctx, new InMemoryBackend.Behaviour(delayMs, holdAfter, failAfter, tokenize,
-                chat, json, embed, seed, tools));
+                chat, json, embed, seed, tools, ignoreCancel));
     }
 }

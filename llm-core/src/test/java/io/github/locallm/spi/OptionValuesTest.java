@@ -57,6 +57,7 @@ class OptionValuesTest {
         assertThat(of("d", "5m").duration("d")).contains(Duration.ofMinutes(5));
         assertThat(of("d", "2h").duration("d")).contains(Duration.ofHours(2));
         assertThat(of("d", "PT1M30S").duration("d")).contains(Duration.ofSeconds(90));
+        assertThat(of("d", "1.5s").duration("d")).contains(Duration.ofMillis(1500));
         for (String bad : new String[] {"-1", "5 minutes", "PT-1S", "s", "1d", "9999999999999s"}) {
             assertThatThrownBy(() -> of("d", bad).duration("d")).as(bad).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("must be a duration");

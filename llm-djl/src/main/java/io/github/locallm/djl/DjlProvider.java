@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -84,6 +85,11 @@ public final class DjlProvider implements LlmProvider {
     @Override
     public Set<String> schemes() {
         return Set.of("djl");
+    }
+
+    @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-djl");
     }
 
     @Override

@@ -90,11 +90,6 @@ final class InferenceThread implements AutoCloseable {
         });
     }
 
-    /** @return the thread, once started; for tests */
-    Thread thread() {
-        return thread;
-    }
-
     /** Lets queued tasks finish and ends the thread; idempotent. */
     @Override
     public void close() {

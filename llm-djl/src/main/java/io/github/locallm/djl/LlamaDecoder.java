@@ -524,11 +524,6 @@ final class LlamaDecoder implements AutoCloseable {
         return weightTypes;
     }
 
-    /** @return the inference thread, for tests */
-    InferenceThread thread() {
-        return thread;
-    }
-
     /**
      * @param capacity positions the generation may use
      * @return an empty cache owned by the caller

@@ -1,5 +1,6 @@
 package io.github.locallm.http;
 
+import io.github.locallm.spi.OptionValues;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -244,45 +245,13 @@ public final class HttpLimits {
     public static Duration parseDuration(String key, String value) {
         Objects.requireNonNull(value, key);
         String v = value.strip().toLowerCase(Locale.ROOT);
-        try {
-            if (v.length() > 64) {
-                throw new NumberFormatException("too long");
-            }
-            if (v.equals("none") || v.equals("off")) {
-                return Duration.ZERO;
-            }
-            if (v.startsWith("p")) {
-                return nonNegative(key, value, Duration.parse(value.strip().toUpperCase(Locale.ROOT)));
-            }
-            if (v.endsWith("ms")) {
-                return nonNegative(key, value, Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2).strip())));
-            }
-            char unit = v.isEmpty() ? ' ' : v.charAt(v.length() - 1);
-            String number = Character.isLetter(unit) ? v.substring(0, v.length() - 1).strip() : v;
-            double n = Double.parseDouble(number);
-            double seconds = switch (unit) {
-                case 'h' -> n * 3600;
-                case 'm' -> n * 60;
-                case 's' -> n;
-                default -> {
-                    if (Character.isLetter(unit)) {
-                        throw new NumberFormatException("unit " + unit);
-                    }
-                    yield n;
-                }
-            };
-            if (Double.isNaN(seconds) || Double.isInfinite(seconds) || seconds > 1e9) {
-                throw new NumberFormatException(value);
-            }
-            return nonNegative(key, value, Duration.ofNanos(Math.round(seconds * 1e9)));
-        } catch (RuntimeException e) {
-            if (e instanceof IllegalArgumentException && !(e instanceof NumberFormatException)
-                    && e.getMessage() != null && e.getMessage().startsWith(key)) {
-                throw e;
-            }
-            throw new IllegalArgumentException(key + " must be a duration such as 500ms, 30s, 5m or 1h"
-                    + " (0 for no limit): '" + shorten(value) + "'", e);
+        if (v.equals("none") || v.equals("off")) {
+            return Duration.ZERO;
         }
+        // the grammar of a duration is core's, shared with every other setting of the project
+        return OptionValues.parseDuration(value).orElseThrow(() -> new IllegalArgumentException(key
+                + " must be a duration such as 500ms, 30s, 5m or 1h, not negative (0 for no limit): '"
+                + shorten(value) + "'"));
     }
 
     /**
@@ -341,13 +310,6 @@ public final class HttpLimits {
             return d.toSeconds() + " s";
         }
         return String.format(Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
-    }
-
-    private static Duration nonNegative(String key, String value, Duration d) {
-        if (d.isNegative()) {
-            throw new IllegalArgumentException(key + " must not be negative: '" + value + "'");
-        }
-        return d;
     }
 
     private static String shorten(String s) {

@@ -32,6 +32,19 @@ class HttpLimitsTest {
     }
 
     @Test
+    void durationsFollowCoresOneGrammar() {
+        for (String text : new String[] {"250ms", "1.5s", "30", "5m", "2h", "PT10S", " 7S ", "0"}) {
+            assertThat(HttpLimits.parseDuration("k", text)).as(text)
+                    .isEqualTo(io.github.locallm.spi.OptionValues.parseDuration(text).orElseThrow());
+        }
+        for (String text : new String[] {"-1s", "PT-1S", "1d", "s", "1e3"}) {
+            assertThat(io.github.locallm.spi.OptionValues.parseDuration(text)).as(text).isEmpty();
+            assertThatThrownBy(() -> HttpLimits.parseDuration("k", text)).as(text)
+                    .isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
     void settingsOfAnOpenCall() {
         io.github.locallm.spi.OpenRequest request = new io.github.locallm.spi.OpenRequest(
                 io.github.locallm.ModelSpec.parse("x:m"),

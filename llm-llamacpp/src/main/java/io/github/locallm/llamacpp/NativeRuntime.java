@@ -21,11 +21,14 @@ import java.util.Locale;
  * name. So this class unpacks the library itself into a private directory named after the binding version
  * and the library's hash ({@code <tmp>/locallm-llamacpp-<user>/4.2.0-<hash>/}), atomically, and points the
  * binding at it with {@code de.kherud.llama.lib.path}; the binding's own temp directory is an empty private
- * scratch directory, so its clean-up deletes nothing of anyone else's.
+ * scratch directory, so its clean-up deletes nothing of anyone else's. Both properties are set only while the
+ * binding's class initialises, and restored right after.
  */
 final class NativeRuntime {
 
     static final String BINDING_VERSION = "4.2.0";
+    private static final String LIB_PATH = "de.kherud.llama.lib.path";
+    private static final String TMPDIR = "de.kherud.llama.tmpdir";
     private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final Object LOCK = new Object();
     private static volatile String loadedFrom;
@@ -44,7 +47,7 @@ final class NativeRuntime {
             String wanted = libPath == null ? null : libPath.toAbsolutePath().normalize().toString();
             if (wanted == null && loadedFrom == null) {
                 // a build chosen with the binding's own system property is honoured
-                wanted = System.getProperty("de.kherud.llama.lib.path");
+                wanted = System.getProperty(LIB_PATH);
             }
             if (loadedFrom != null) {
                 if (wanted != null && !wanted.equals(loadedFrom)) {
@@ -63,9 +66,18 @@ final class NativeRuntime {
             try {
                 Path dir = wanted != null ? Path.of(wanted) : extractBundled();
                 Path scratch = PrivateDirs.create(PrivateDirs.base().resolve("scratch"));
-                System.setProperty("de.kherud.llama.lib.path", dir.toString());
-                System.setProperty("de.kherud.llama.tmpdir", scratch.toString());
-                Class.forName("de.kherud.llama.LlamaModel", true, NativeRuntime.class.getClassLoader());
+                // The binding reads its two properties only while its class initialises: they are set for that
+                // moment and restored at once, so loading changes nothing process-wide.
+                String libPathBefore = System.getProperty(LIB_PATH);
+                String tmpdirBefore = System.getProperty(TMPDIR);
+                try {
+                    System.setProperty(LIB_PATH, dir.toString());
+                    System.setProperty(TMPDIR, scratch.toString());
+                    Class.forName("de.kherud.llama.LlamaModel", true, NativeRuntime.class.getClassLoader());
+                } finally {
+                    restore(LIB_PATH, libPathBefore);
+                    restore(TMPDIR, tmpdirBefore);
+                }
                 loadedFrom = dir.toString();
                 LOG.log(System.Logger.Level.DEBUG, "llama.cpp native library loaded from {0}", dir);
             } catch (IOException e) {
@@ -79,6 +91,14 @@ final class NativeRuntime {
                         + (wanted != null ? " from lib_path " + wanted : "") + ": " + e.getMessage()
                         + ". The bundled build supports Linux, macOS and Windows on x86-64 and arm64.", e);
             }
+        }
+    }
+
+    private static void restore(String key, String value) {
+        if (value == null) {
+            System.clearProperty(key);
+        } else {
+            System.setProperty(key, value);
         }
     }
 

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import okhttp3.Headers;
 import okhttp3.OkHttpClient;
@@ -156,6 +157,11 @@ public final class OllamaProvider implements LlmProvider {
     }
 
     @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-ollama");
+    }
+
+    @Override
     public LlmBackend open(OpenRequest request) {
         Map<String, String> params = request.parameters();
         List<String> keys = new ArrayList<>(KNOWN);
@@ -275,6 +281,12 @@ public final class OllamaProvider implements LlmProvider {
             }
         }
         details.put("context_length_source", source);
+        if (!description.template().isEmpty()) {
+            details.put("chat_template_text", description.template());
+        }
+        if (!description.parameters().isEmpty()) {
+            details.put("modelfile_parameters", description.parameters());
+        }
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
         WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive,
                 embedTruncate, embedDimensions);

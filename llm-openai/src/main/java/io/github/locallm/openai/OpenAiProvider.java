@@ -17,6 +17,7 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 import io.github.locallm.http.HttpTransport;
@@ -88,6 +89,11 @@ public final class OpenAiProvider implements LlmProvider {
     @Override
     public Set<String> schemes() {
         return Set.of("openai");
+    }
+
+    @Override
+    public Optional<String> artifact() {
+        return Optional.of("io.github.locallm:llm-openai");
     }
 
     @Override

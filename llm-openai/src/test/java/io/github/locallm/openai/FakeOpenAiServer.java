@@ -375,6 +375,7 @@ final class FakeOpenAiServer implements AutoCloseable {
     }
 
     private void generate(HttpExchange ex, JsonNode body, boolean chat) throws IOException {
+        long started = System.nanoTime();
         String model = body.path("model").asText("");
         if (flavour != Flavour.LLAMA_SERVER && !model.equals(MODEL)) {
             error(ex, 404, "NotFoundError", "The model `" + model + "` does not exist.");
@@ -603,9 +604,12 @@ final class FakeOpenAiServer implements AutoCloseable {
                 }
                 choice.put("finish_reason", finish);
                 if (flavour == Flavour.LLAMA_SERVER) {
-                    last.putObject("timings").put("prompt_n", promptTokens).put("prompt_ms", 12.5)
-                            .put("predicted_n", produced).put("predicted_ms", 40.0)
-                            .put("predicted_per_second", produced * 25.0);
+                    // measured, as llama-server does: a quarter of the time for the prompt, the rest for the tokens
+                    double elapsedMs = (System.nanoTime() - started) / 1e6;
+                    double predictedMs = elapsedMs * 0.75;
+                    last.putObject("timings").put("prompt_n", promptTokens).put("prompt_ms", elapsedMs * 0.25)
+                            .put("predicted_n", produced).put("predicted_ms", predictedMs)
+                            .put("predicted_per_second", predictedMs > 0 ? produced * 1000.0 / predictedMs : 0);
                 }
                 send(os, last);
                 if (usage) {

@@ -77,9 +77,9 @@ import org.junit.jupiter.api.Timeout;
  *
  * <p>No test depends on how fast the backend is; the waits are bounded only so that a broken backend
  * cannot hang the build ({@link #timeout()}). A generation that must still be running when it is cancelled
- * is held by a handler that waits on a latch; where the API gives no such hold (closing an iterator,
- * cancelling a future), both outcomes of the race are checked: cancelled before the end, or ended normally
- * with the full output.
+ * is held by a handler that waits on a latch (a future is cancelled through the future of such a held
+ * generation, an iterator holds its generation itself a few pieces ahead of its reader), so a backend that
+ * ignores a cancel runs on to its token limit and fails the test.
  *
  * <p>Not thread-safe; JUnit runs it.
  */
@@ -378,6 +378,48 @@ public abstract class LlmProviderTck {
             assertOneTerminalLast(h.events());
         }
 
+        @Test
+        void stopSequenceSplitAcrossPiecesIsFound() throws Exception {
+            RecordingHandler pieces = new RecordingHandler();
+            llm.stream(prompt(), greedy(maxTokens()), pieces);
+            assertThat(pieces.awaitTerminal(timeout())).isTrue();
+            List<String> parts = pieces.events().stream().filter(e -> e.kind().equals("token")).map(Event::text)
+                    .collect(Collectors.toList());
+            String text = String.join("", parts);
+            assertThat(text).isEqualTo(reference().text());
+            assertThat(parts).as("pieces of the greedy output").hasSizeGreaterThanOrEqualTo(2);
+            // The last code point of one piece and the first of the next: found only by a filter that holds
+            // text back across pieces.
+            String stop = null;
+            int at = -1;
+            int end = 0;
+            for (int i = 0; i + 1 < parts.size() && stop == null; i++) {
+                end += parts.get(i).length();
+                String left = parts.get(i);
+                String right = parts.get(i + 1);
+                String candidate = left.substring(left.offsetByCodePoints(left.length(), -1))
+                        + right.substring(0, right.offsetByCodePoints(0, 1));
+                int start = end - (candidate.length() - right.offsetByCodePoints(0, 1));
+                if (start > 0 && text.indexOf(candidate) == start) {
+                    stop = candidate;
+                    at = start;
+                }
+            }
+            if (stop == null) {
+                return; // every boundary's text occurs earlier: stopSequenceEndsBeforeItAndIsNotInTheText covers it
+            }
+            String expected = text.substring(0, at);
+            GenerationOptions opts = greedy(maxTokens()).toBuilder().stop(stop).build();
+            Completion c = llm.generate(prompt(), opts);
+            assertThat(c.text()).as("text before the stop %s split across two pieces", stop).isEqualTo(expected);
+            assertThat(c.finishReason()).isEqualTo(FinishReason.STOP);
+            RecordingHandler h = new RecordingHandler();
+            llm.stream(prompt(), opts, h);
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            assertThat(h.text()).as("streamed text before the split stop %s", stop).isEqualTo(expected);
+            assertOneTerminalLast(h.events());
+        }
+
         // A short piece from the middle of the text, starting with a visible character.
         private String stopFrom(String text) {
             for (int i = text.length() / 3; i < text.length(); i++) {
@@ -514,10 +556,23 @@ public abstract class LlmProviderTck {
 
         @Test
         void timingsAreMeasured() {
-            Completion c = reference();
-            assertThat(c.timings().total()).isPositive();
-            assertThat(c.timings().timeToFirstToken()).isPositive().isLessThanOrEqualTo(c.timings().total());
-            assertThat(c.timings().tokensPerSecond()).isGreaterThanOrEqualTo(0.0);
+            long before = System.nanoTime();
+            Completion c = llm.generate(prompt(), greedy(maxTokens()));
+            Duration wall = Duration.ofNanos(System.nanoTime() - before);
+            io.github.locallm.Timings t = c.timings();
+            assertThat(t.total()).as("total time").isPositive().isLessThanOrEqualTo(wall);
+            assertThat(t.timeToFirstToken()).as("time to the first token").isPositive()
+                    .isLessThanOrEqualTo(t.total());
+            int n = c.usage().completionTokens();
+            assertThat(n).isPositive();
+            if (n >= 2) {
+                // the rate counts the tokens after the first: they took (n - 1) / rate, within the total
+                assertThat(t.tokensPerSecond()).as("tokens per second of %d tokens", n).isPositive()
+                        .isLessThan(Double.POSITIVE_INFINITY);
+                double decodeNanos = (n - 1) * 1e9 / t.tokensPerSecond();
+                assertThat(decodeNanos).as("time of the tokens after the first, from the rate (%s tokens/s)",
+                        t.tokensPerSecond()).isLessThanOrEqualTo(t.total().toNanos() * 1.001 + 1000);
+            }
         }
     }
 
@@ -602,19 +657,37 @@ public abstract class LlmProviderTck {
 
         @Test
         void cancellingTheFutureCancelsTheGeneration() throws Exception {
+            // A generation's future, held at its second piece by the handler of the same generation: cancelling
+            // the future must end the generation cancelled, long before the tokens it was allowed.
+            PausingHandler h = new PausingHandler();
+            GenerationHandle handle = llm.stream(prompt(), greedy(longRunTokens()), h);
+            CompletableFuture<Completion> future = handle.completion();
+            assertThat(h.reached.await(timeout().toMillis(), TimeUnit.MILLISECONDS)).as("second piece").isTrue();
+            assertThat(future.cancel(true)).as("cancel(true) on the future of a running generation").isTrue();
+            h.atCancel.set(h.tokenCount());
+            h.cancelled.countDown();
+            assertThat(h.awaitTerminal(timeout())).isTrue();
+            settle();
+            assertOneTerminalLast(h.events());
+            Completion c = h.events().get(h.events().size() - 1).completion();
+            assertThat(c).as("the generation ends normally, cancelled: %s", h.events()).isNotNull();
+            assertThat(c.finishReason()).as("finish reason after the future was cancelled")
+                    .isEqualTo(FinishReason.CANCELLED);
+            assertThat(h.tokenCount() - h.atCancel.get()).as("pieces after cancel").isLessThanOrEqualTo(cancelSlack());
+            assertThat(c.usage().completionTokens()).isLessThan(longRunTokens());
+            assertThat(future.isCancelled()).isTrue();
+            assertThatThrownBy(future::join).isInstanceOf(CancellationException.class);
+
+            // The future of generateAsync: cancelled at once, it reports CancellationException (a generation that
+            // ended before cancel(true) came gives its result instead), and the model is free again.
             CompletableFuture<Completion> f = llm.generateAsync(prompt(), greedy(longRunTokens()));
             boolean cancelled = f.cancel(true);
             assertThat(f.isDone()).isTrue();
             assertThat(f.isCancelled()).as("isCancelled() agrees with what cancel(true) returned").isEqualTo(cancelled);
-            // A future cannot hold its generation, which may have ended before cancel(true) came: both
-            // outcomes are checked, neither depends on timing.
             if (cancelled) {
                 assertThatThrownBy(f::join).isInstanceOf(CancellationException.class);
             } else {
-                Completion c = f.join();
-                assertThat(c.finishReason()).as("a generation that ended before cancel(true)")
-                        .isEqualTo(FinishReason.LENGTH);
-                assertThat(c.usage().completionTokens()).isEqualTo(longRunTokens());
+                assertThat(f.join().finishReason()).isEqualTo(FinishReason.LENGTH);
             }
             assertThat(llm.generate(prompt(), greedy(maxTokens())).text()).isEqualTo(reference().text());
         }
@@ -1061,8 +1134,11 @@ public abstract class LlmProviderTck {
             assertThat(h.awaitTerminal(timeout())).isTrue();
             StringBuilder thinking = new StringBuilder();
             h.events().stream().filter(e -> e.kind().equals("thinking")).forEach(e -> thinking.append(e.text()));
+            assertThat(c.thinking()).as("the reasoning of a reply asked to think: %s", c).isNotBlank();
+            assertThat(c.text()).as("the answer holds none of the reasoning").doesNotContain(c.thinking().strip());
             assertThat(h.text()).as("streamed answer").isEqualTo(c.text());
             assertThat(thinking.toString()).as("streamed thinking").isEqualTo(c.thinking());
+            assertThat(h.text()).as("streamed answer").doesNotContain(c.thinking().strip());
         }
 
         @Test

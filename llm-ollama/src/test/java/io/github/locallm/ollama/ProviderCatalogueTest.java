@@ -1,0 +1,16 @@
+package io.github.locallm.ollama;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.locallm.internal.KnownBackends;
+import org.junit.jupiter.api.Test;
+
+/** Core's catalogue of the project's backends (the hint for a scheme nobody installed) matches this provider. */
+class ProviderCatalogueTest {
+    @Test
+    void coreCatalogueMatchesThisProvider() {
+        OllamaProvider provider = new OllamaProvider();
+        assertThat(KnownBackends.mismatches(provider)).as("differences from core's catalogue").isEmpty();
+        assertThat(provider.artifact()).hasValue("io.github.locallm:llm-ollama");
+    }
+}
