@@ -134,6 +134,18 @@ public final class ChatFormat {
     }
 
     /**
+     * The texts of this family's markup: what opens and closes reasoning, tool calls and channels, and the
+     * separators inside a call. Real vocabularies often hold them as special (control) tokens, which a tokenizer
+     * leaves out of decoded text by default; a backend writes the control tokens with these texts as text while
+     * an {@link OutputParser} reads the output (the parser keeps the markup away from the answer).
+     *
+     * @return the markup texts, none blank
+     */
+    public List<String> markup() {
+        return Formats.markup(name);
+    }
+
+    /**
      * The strings with which this family's tool calls begin, for a grammar that starts constraining the output
      * when one of them appears (empty for families whose tool calls are the whole output).
      *

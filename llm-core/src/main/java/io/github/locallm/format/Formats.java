@@ -223,6 +223,33 @@ final class Formats {
                 arguments(JsonCodec.parse(body.strip()))))), null);
     }
 
+    /** The markup strings of a family: region openers and closers, and the separators inside call bodies. */
+    static List<String> markup(String family) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        Syntax syntax = syntax(family);
+        List<Region> regions = new ArrayList<>(syntax.regions());
+        if (syntax.leadingJson() != null) {
+            regions.add(syntax.leadingJson());
+        }
+        for (Region r : regions) {
+            out.add(r.open());
+            out.addAll(r.closes());
+        }
+        switch (family) {
+            case ChatFormat.DEEPSEEK_R1 -> out.addAll(List.of("<｜tool▁call▁begin｜>", "<｜tool▁sep｜>",
+                    "<｜tool▁call▁end｜>"));
+            case ChatFormat.MISTRAL -> out.addAll(List.of("[ARGS]", "[CALL_ID]"));
+            case ChatFormat.GPT_OSS -> {
+                out.addAll(HARMONY_ENDS);
+                out.add("<|constrain|>");
+            }
+            default -> {
+            }
+        }
+        out.removeIf(String::isBlank);
+        return List.copyOf(out);
+    }
+
     static Syntax syntax(String family) {
         Region think = thinking("<think>", "</think>");
         Region hermesCall = tool("<tool_call>", List.of("</tool_call>"), (h, b) -> jsonCalls(b));

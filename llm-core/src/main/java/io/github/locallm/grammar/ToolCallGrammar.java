@@ -29,7 +29,8 @@ public final class ToolCallGrammar {
      * @param templateSource the model's chat template (Mistral writes calls in two ways; the template tells which)
      * @param tools the tools offered; not empty
      * @param wholeOutput true when the output is the call from its first character (a required call), false
-     *     when the grammar applies from the format's first trigger on
+     *     when the grammar applies from the format's first trigger on (then, in the Hermes and Qwen3 formats,
+     *     several calls may follow one another, as a model writes parallel calls)
      * @return GBNF text with a {@code root} rule
      * @throws IllegalArgumentException if there are no tools or a parameter schema is outside the supported subset
      */
@@ -64,9 +65,40 @@ public final class ToolCallGrammar {
         if (format.name().equals(ChatFormat.LLAMA3)) {
             calls = "\"<|python_tag|>\"? (" + calls + ")";
         }
+        if (!wholeOutput && (format.name().equals(ChatFormat.HERMES) || format.name().equals(ChatFormat.QWEN3))) {
+            // these formats write parallel calls as one block after the other, a line break between them
+            calls = "(" + calls + ") (\"\\n\"? (" + calls + "))*";
+        }
         StringBuilder sb = new StringBuilder("root ::= ").append(calls).append('\n');
         rules.forEach((k, v) -> sb.append(k).append(" ::= ").append(v).append('\n'));
         return sb + JsonSchemaGrammar.BASE_RULES;
+    }
+
+    /**
+     * The texts with which a call begins in the lazy grammar of {@link #of}: everything before the arguments of
+     * a call of each tool (tool name included), in each form the grammar accepts. Whatever starts such a text is
+     * a valid start of the grammar, which lets a backend hand the grammar the text that triggered it.
+     *
+     * @param format the model's chat format
+     * @param templateSource the model's chat template
+     * @param tools the tools offered
+     * @return the openers, one or more per tool
+     */
+    public static List<String> openers(ChatFormat format, String templateSource, List<ToolSpec> tools) {
+        Objects.requireNonNull(format, "format");
+        Objects.requireNonNull(templateSource, "templateSource");
+        List<String> out = new ArrayList<>();
+        for (ToolSpec t : Objects.requireNonNull(tools, "tools")) {
+            String opener = around(format.name(), templateSource, t.name(), false)[0];
+            out.add(opener);
+            if (format.name().equals(ChatFormat.LLAMA3)) {
+                out.add("<|python_tag|>" + opener);
+            }
+            if (format.name().equals(ChatFormat.GENERIC)) {
+                out.add(around(ChatFormat.HERMES, templateSource, t.name(), false)[0]);
+            }
+        }
+        return out;
     }
 
     /** The text before and after the arguments of a call of {@code name}. */

@@ -359,4 +359,32 @@ class ChatFormatTest {
         assertThat(out.toolCalls()).extracting(ToolCall::id).allMatch(id -> id.matches("[A-Za-z0-9]{9}"))
                 .doesNotHaveDuplicates();
     }
+
+    @Test
+    void markupListsWhatTheParserReadsAndEveryTriggerOpensAGrammarOpener() {
+        assertThat(ChatFormat.named(ChatFormat.GPT_OSS).markup()).contains("<|start|>", "<|channel|>", "<|message|>",
+                "<|constrain|>", "<|end|>", "<|call|>", "<|return|>");
+        assertThat(ChatFormat.named(ChatFormat.LLAMA3).markup()).contains("<|python_tag|>", "<|eom_id|>");
+        assertThat(ChatFormat.named(ChatFormat.DEEPSEEK_R1).markup()).contains("<｜tool▁calls▁begin｜>",
+                "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>", "<think>",
+                "</think>");
+        assertThat(ChatFormat.named(ChatFormat.COMMAND_R7B).markup()).contains("<|START_THINKING|>",
+                "<|END_THINKING|>", "<|START_ACTION|>", "<|END_ACTION|>", "<|START_RESPONSE|>");
+        assertThat(ChatFormat.named(ChatFormat.MISTRAL).markup()).contains("[TOOL_CALLS]", "[ARGS]", "[THINK]");
+        for (String name : ChatFormat.names()) {
+            assertThat(ChatFormat.named(name).markup()).as(name).isNotEmpty().noneMatch(String::isBlank);
+        }
+        ToolSpec tool = new ToolSpec("get_weather", "weather", "{\"type\": \"object\"}");
+        for (String name : List.of(ChatFormat.HERMES, ChatFormat.QWEN3, ChatFormat.LLAMA3, ChatFormat.MISTRAL,
+                ChatFormat.DEEPSEEK_R1, ChatFormat.FUNCTIONARY_V3_1, ChatFormat.FUNCTIONARY_V3_2,
+                ChatFormat.COMMAND_R7B, ChatFormat.GENERIC)) {
+            ChatFormat f = ChatFormat.named(name);
+            List<String> openers = io.github.locallm.grammar.ToolCallGrammar.openers(f, "", List.of(tool));
+            assertThat(openers).as(name).isNotEmpty().allMatch(o -> o.contains("get_weather"));
+            for (String trigger : f.toolCallTriggers()) {
+                assertThat(openers).as("%s: an opener starts with %s", name, trigger)
+                        .anyMatch(o -> o.startsWith(trigger));
+            }
+        }
+    }
 }

@@ -128,6 +128,9 @@ final class DjlBackend implements LlmBackend {
         if (format != null) {
             details.put("chat_format", format.name());
         }
+        if (t != null) {
+            details.put("chat_template_text", t.source());
+        }
         details.put("embeddings", pooling != null ? pooling.describe() : "none: " + embedding.reason());
         details.put("path", ckpt.dir().toString());
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);

@@ -230,6 +230,28 @@ final class GgufFile {
         return out;
     }
 
+    /**
+     * The control tokens whose text is one of the given texts (the markup of a chat format that the vocabulary
+     * holds as single control tokens).
+     *
+     * @param texts the texts to look for
+     * @return token id to text
+     */
+    Map<Integer, String> controlTokens(java.util.Collection<String> texts) {
+        java.util.Set<String> wanted = new java.util.HashSet<>(texts);
+        List<String> tokens = tokens();
+        Map<Integer, String> out = new java.util.HashMap<>();
+        if (metadata.get("tokenizer.ggml.token_type") instanceof List<?> types) {
+            for (int i = 0; i < Math.min(types.size(), tokens.size()); i++) {
+                if (types.get(i) instanceof Number n && (n.intValue() == TOKEN_TYPE_CONTROL
+                        || n.intValue() == TOKEN_TYPE_UNKNOWN) && wanted.contains(tokens.get(i))) {
+                    out.put(i, tokens.get(i));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Thrown for a malformed file; the message completes "the file is not a usable GGUF model: ...". */
     static final class GgufException extends IOException {
         private static final long serialVersionUID = 1L;

@@ -99,6 +99,12 @@ final class JllamaEngine implements Engine {
             throw new io.github.locallm.UnsupportedCapabilityException("lazy grammars (grammars switched on by a"
                     + " trigger) need the llamacpp engine; model " + spec + " runs on engine=jllama");
         }
+        if (!s.markup().isEmpty()) {
+            // the binding writes these control tokens as their text (the markup a chat-format parser reads)
+            com.fasterxml.jackson.databind.node.ArrayNode texts = JSON.createArrayNode();
+            s.markup().values().stream().sorted().forEach(texts::add);
+            NativeRequest.put(p, "preserved_tokens", texts.toString());
+        }
         if (s.grammar() != null) {
             NativeRequest.put(p, "grammar", JSON.getNodeFactory().textNode(s.grammar()).toString());
         }

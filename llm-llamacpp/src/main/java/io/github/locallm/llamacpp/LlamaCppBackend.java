@@ -14,6 +14,7 @@ import io.github.locallm.ModelInfo;
 import io.github.locallm.ResponseFormat;
 import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolChoice;
+import io.github.locallm.ToolSpec;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.CancelSignal;
@@ -70,6 +71,8 @@ final class LlamaCppBackend implements LlmBackend {
     private final int vocabSize;
     private final boolean addBos;
     private final int bosId;
+    /** The chat format's markup that the vocabulary holds as control tokens, by id (written as text for the parser). */
+    private final Map<Integer, String> markupTokens;
     private final ModelInfo info;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -84,6 +87,8 @@ final class LlamaCppBackend implements LlmBackend {
         this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
         this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
         this.encoder = encoder(gguf);
+        this.markupTokens = renderer == null || renderer.format() == null ? Map.of()
+                : Map.copyOf(gguf.controlTokens(renderer.format().markup()));
         Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
@@ -113,6 +118,9 @@ final class LlamaCppBackend implements LlmBackend {
         details.put("chat_template", renderer == null ? "none" : renderer.description());
         if (renderer != null && renderer.format() != null) {
             details.put("chat_format", renderer.format().name());
+        }
+        if (renderer != null && !renderer.source().isEmpty()) {
+            details.put("chat_template_text", renderer.source());
         }
         details.put("threads", Integer.toString(settings.threads()));
         details.put("kv_type", settings.kvType());
@@ -265,6 +273,8 @@ final class LlamaCppBackend implements LlmBackend {
         }
         if (promptText != null && format != null && format.needsParsing(renderer.source(), !o.tools().isEmpty())) {
             sink = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            // the parser reads the format's markup, which real vocabularies hold as control tokens
+            sampling = sampling.withMarkup(markupTokens);
         }
         ReentrantLock lock = engine.lock();
         try {
@@ -407,8 +417,57 @@ final class LlamaCppBackend implements LlmBackend {
             }
             jsonSchema = schema.toString();
         }
-        return new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
+        Sampling s = new Sampling(temperature, topK, topP, minP, repeat, seed, Map.copyOf(extra), grammar, jsonSchema,
                 cachePrompt);
+        if (format != null && !o.tools().isEmpty() && toolChoice.mode() == ToolChoice.Mode.AUTO && grammar == null
+                && jsonSchema == null && !(engine instanceof JllamaEngine)) {
+            s = withLazyToolGrammar(s, o.tools(), format);
+        }
+        return s;
+    }
+
+    /**
+     * Tools the model may call: a grammar that waits for the format's tool-call opener and from there keeps the
+     * call valid for the tool's schema. An opener the vocabulary holds as one token switches it on wherever it
+     * appears. Another opener switches it on when the reply begins with it (after whitespace) and the text so far
+     * is a start of a call the grammar accepts: the patterns are anchored and short, so matching them never scans
+     * long text, and what they hand the grammar is always something it accepts. A call that starts later is
+     * parsed as the model writes it.
+     */
+    private Sampling withLazyToolGrammar(Sampling s, List<ToolSpec> tools, ChatFormat format) {
+        List<String> openers = ToolCallGrammar.openers(format, renderer.source(), tools);
+        List<String> patterns = new ArrayList<>();
+        List<Integer> tokens = new ArrayList<>();
+        for (String trigger : format.toolCallTriggers()) {
+            List<String> rests = new ArrayList<>();
+            for (String opener : openers) {
+                if (opener.startsWith(trigger)) {
+                    rests.add(opener.substring(trigger.length()));
+                }
+            }
+            if (rests.isEmpty()) {
+                continue; // the grammar does not start with this trigger's text: it cannot be handed over
+            }
+            int[] ids = engine.tokenize(trigger);
+            if (ids.length == 1) {
+                tokens.add(ids[0]);
+                continue;
+            }
+            String pattern = TriggerPattern.anchored(trigger, rests);
+            if (pattern != null) {
+                patterns.add(pattern);
+            }
+        }
+        if (patterns.isEmpty() && tokens.isEmpty()) {
+            return s;
+        }
+        String gbnf;
+        try {
+            gbnf = JsonSchemaGrammar.asciiStrings(ToolCallGrammar.of(format, renderer.source(), tools, false));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (model " + spec + ")", e);
+        }
+        return s.withLazyGrammar(gbnf, patterns, tokens.stream().mapToInt(Integer::intValue).toArray());
     }
 
     private double finite(double d) {

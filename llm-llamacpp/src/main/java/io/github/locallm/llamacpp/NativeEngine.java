@@ -453,7 +453,8 @@ final class NativeEngine implements Engine {
 
         @Override
         public byte[] tokenBytes(int token) {
-            return piece(token);
+            String markup = sampling.markup().get(token);
+            return markup != null ? markup.getBytes(StandardCharsets.UTF_8) : piece(token);
         }
 
         @Override

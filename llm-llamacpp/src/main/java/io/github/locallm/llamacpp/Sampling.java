@@ -21,22 +21,31 @@ import java.util.Map;
  *                      on (a lazy grammar, for tool calls that may or may not come); empty for a grammar that
  *                      applies from the first token
  * @param lazyTokens    with a grammar: token ids that switch a lazy grammar on
+ * @param markup        control tokens written as their text, by id: the markup of the model's chat format
+ *                      (such as {@code <|python_tag|>}) when a chat-format parser reads the output; every other
+ *                      control token has no text
  */
 record Sampling(Double temperature, Integer topK, Double topP, Double minP, Double repeatPenalty, Long seed,
                 Map<String, Double> extra, String grammar, String jsonSchema, boolean cachePrompt,
-                List<String> lazyPatterns, int[] lazyTokens) {
+                List<String> lazyPatterns, int[] lazyTokens, Map<Integer, String> markup) {
 
     /** Sampling settings with a grammar that applies from the first token (or none). */
     Sampling(Double temperature, Integer topK, Double topP, Double minP, Double repeatPenalty, Long seed,
              Map<String, Double> extra, String grammar, String jsonSchema, boolean cachePrompt) {
         this(temperature, topK, topP, minP, repeatPenalty, seed, extra, grammar, jsonSchema, cachePrompt, List.of(),
-                new int[0]);
+                new int[0], Map.of());
     }
 
     /** Returns these settings with a lazy grammar: off until a trigger pattern or token appears. */
     Sampling withLazyGrammar(String lazyGrammar, List<String> patterns, int[] tokens) {
         return new Sampling(temperature, topK, topP, minP, repeatPenalty, seed, extra, lazyGrammar, jsonSchema,
-                cachePrompt, List.copyOf(patterns), tokens.clone());
+                cachePrompt, List.copyOf(patterns), tokens.clone(), markup);
+    }
+
+    /** Returns these settings with the chat format's control tokens written as their text. */
+    Sampling withMarkup(Map<Integer, String> markupTokens) {
+        return new Sampling(temperature, topK, topP, minP, repeatPenalty, seed, extra, grammar, jsonSchema,
+                cachePrompt, lazyPatterns, lazyTokens, Map.copyOf(markupTokens));
     }
 
     /** Whether the grammar is lazy (has triggers). */

@@ -281,6 +281,12 @@ public final class OllamaProvider implements LlmProvider {
             }
         }
         details.put("context_length_source", source);
+        if (!description.template().isEmpty()) {
+            details.put("chat_template_text", description.template());
+        }
+        if (!description.parameters().isEmpty()) {
+            details.put("modelfile_parameters", description.parameters());
+        }
         ModelInfo info = new ModelInfo(name(), model, ctx, description.capabilities(), details);
         WireFormat.ModelSettings settings = new WireFormat.ModelSettings(model, numCtx, numGpu, numThread, keepAlive,
                 embedTruncate, embedDimensions);

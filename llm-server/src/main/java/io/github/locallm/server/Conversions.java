@@ -80,6 +80,76 @@ final class Conversions {
         return v.asLong();
     }
 
+    /**
+     * The sampling fields both APIs name alike: {@code temperature}, {@code top_p}, {@code top_k} (0 or less:
+     * unset), {@code min_p}, {@code repeat_penalty}, {@code seed} (negative: unset) and {@code stop}.
+     *
+     * @param b the options being built
+     * @param node the object holding the fields (Ollama's {@code options}, OpenAI's body)
+     * @param stopField the name {@code stop} has in error messages
+     * @param repeatPenaltyAlias another name {@code repeat_penalty} may have, or null
+     * @throws IllegalArgumentException when a value is out of its range
+     */
+    static void sampling(GenerationOptions.Builder b, JsonNode node, String stopField, String repeatPenaltyAlias) {
+        Double t = number(node, "temperature");
+        if (t != null) {
+            b.temperature(t);
+        }
+        Double topP = number(node, "top_p");
+        if (topP != null) {
+            b.topP(topP);
+        }
+        Long topK = integer(node, "top_k");
+        if (topK != null && topK > 0) {
+            b.topK((int) Math.min(topK, Integer.MAX_VALUE));
+        }
+        Double minP = number(node, "min_p");
+        if (minP != null) {
+            b.minP(minP);
+        }
+        Double rp = number(node, "repeat_penalty");
+        if (rp == null && repeatPenaltyAlias != null) {
+            rp = number(node, repeatPenaltyAlias);
+        }
+        if (rp != null) {
+            b.repeatPenalty(rp);
+        }
+        Long seed = integer(node, "seed");
+        if (seed != null && seed >= 0) {
+            b.seed(seed);
+        }
+        List<String> stop = stops(node.get("stop"), stopField);
+        if (!stop.isEmpty()) {
+            b.stop(stop);
+        }
+    }
+
+    /** Builds the options; a value the options refuse is the client's error. */
+    static GenerationOptions build(GenerationOptions.Builder b) {
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw HttpError.badRequest(e.getMessage());
+        }
+    }
+
+    /**
+     * The tool calls of an assistant message, in the shape both APIs share:
+     * {@code [{"id"?, "function": {"name", "arguments"}}]}, the arguments an object or a JSON string.
+     */
+    static List<ToolCall> toolCalls(JsonNode calls, ObjectMapper mapper) {
+        List<ToolCall> out = new ArrayList<>();
+        if (calls == null || !calls.isArray()) {
+            return out;
+        }
+        for (JsonNode c : calls) {
+            JsonNode f = c.path("function");
+            String id = c.hasNonNull("id") ? c.get("id").asText() : "";
+            out.add(new ToolCall(id, requiredText(f, "name"), argumentsJson(f.get("arguments"), mapper)));
+        }
+        return out;
+    }
+
     /** Applies the token bound: absent means the bound, more than the bound is refused. */
     static void maxTokens(GenerationOptions.Builder b, Long requested, String field, Bounds bounds) {
         if (requested == null) {

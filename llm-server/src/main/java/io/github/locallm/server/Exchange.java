@@ -10,11 +10,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
 
 /**
@@ -33,6 +35,7 @@ final class Exchange {
     private final int maxBodyBytes;
     private OutputStream stream;
     private boolean answered;
+    private boolean checkClient = true;
 
     Exchange(Request request, Response response, Callback callback, ObjectMapper mapper, int maxBodyBytes) {
         this.request = request;
@@ -121,7 +124,7 @@ final class Exchange {
         response.setStatus(status);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType);
         response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
-        response.write(true, java.nio.ByteBuffer.wrap(bytes), callback);
+        response.write(true, ByteBuffer.wrap(bytes), callback);
     }
 
     void sendText(int status, String text) {
@@ -141,6 +144,36 @@ final class Exchange {
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
         stream = Content.Sink.asOutputStream(response);
         return stream;
+    }
+
+    /**
+     * Whether the client closed its connection, for a request whose answer is not written yet (the HTTP
+     * server reads nothing more from the connection while a request is handled, so it would notice only when
+     * the answer is written). Reads at most one byte, without waiting: end of input means the client went
+     * away. A byte means the client already sent its next request; that byte is taken, so the connection is
+     * closed after this answer, which tells the client to send that request again (HTTP/1.1 pipelining).
+     *
+     * @return true when the client is gone
+     */
+    boolean clientGone() {
+        if (!checkClient) {
+            return false;
+        }
+        try {
+            ByteBuffer one = BufferUtil.allocate(1);
+            int n = request.getConnectionMetaData().getConnection().getEndPoint().fill(one);
+            if (n > 0) {
+                checkClient = false;
+                response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            }
+            return n < 0;
+        } catch (IOException e) {
+            return true;
+        } catch (RuntimeException e) {
+            // a connection that cannot be read this way is not checked
+            checkClient = false;
+            return false;
+        }
     }
 
     boolean answered() {

@@ -33,6 +33,10 @@ import java.util.Map;
 final class OllamaApi {
     /** The Ollama API level this server implements, for clients that check it. */
     static final String API_VERSION = "0.12.0";
+    /** The detail where a backend gives its chat template's text. */
+    static final String TEMPLATE_TEXT = "chat_template_text";
+    /** The detail where a backend gives the upstream Modelfile's parameters. */
+    static final String MODELFILE_PARAMETERS = "modelfile_parameters";
 
     private final LlmServer server;
     private final ObjectMapper mapper;
@@ -162,18 +166,22 @@ final class OllamaApi {
         }
         ModelSlot s = server.slot(name);
         ModelInfo info = s.llm.info();
+        String template = info.details().getOrDefault(TEMPLATE_TEXT, "");
+        String parameters = parameters(info);
         ObjectNode root = mapper.createObjectNode();
         root.put("license", "");
-        root.put("modelfile", "# served by LocalLLM for Java\n# backend " + info.backend() + "\n");
-        root.put("parameters", "");
-        root.put("template", "");
+        root.put("modelfile", modelfile(s.name, info, template, parameters));
+        root.put("parameters", parameters);
+        root.put("template", template);
         root.set("details", details(info));
         ObjectNode mi = root.putObject("model_info");
         String arch = info.details().getOrDefault("architecture", info.backend());
         mi.put("general.architecture", arch);
         mi.put(arch + ".context_length", info.contextLength());
         for (Map.Entry<String, String> e : info.details().entrySet()) {
-            mi.put("locallm." + e.getKey(), e.getValue());
+            if (!e.getKey().equals(TEMPLATE_TEXT) && !e.getKey().equals(MODELFILE_PARAMETERS)) {
+                mi.put("locallm." + e.getKey(), e.getValue());
+            }
         }
         ArrayNode caps = root.putArray("capabilities");
         if (info.supports(Capability.COMPLETION) || info.supports(Capability.CHAT)) {
@@ -193,6 +201,34 @@ final class OllamaApi {
         }
         root.put("modified_at", Instant.ofEpochMilli(s.loadedAtMillis).toString());
         ex.send(200, root);
+    }
+
+    /**
+     * The model's parameters in the Modelfile's layout (name padded to 30 columns, then the value): those
+     * of the upstream Modelfile where the backend has one, else the context window the model runs with.
+     */
+    static String parameters(ModelInfo info) {
+        String upstream = info.details().get(MODELFILE_PARAMETERS);
+        if (upstream != null && !upstream.isBlank()) {
+            return upstream;
+        }
+        return String.format(java.util.Locale.ROOT, "%-30s %d", "num_ctx", info.contextLength());
+    }
+
+    private static String modelfile(String name, ModelInfo info, String template, String parameters) {
+        StringBuilder m = new StringBuilder();
+        m.append("# Modelfile of \"").append(name).append("\", served by LocalLLM for Java (backend ")
+                .append(info.backend()).append(")\n");
+        m.append("FROM ").append(info.details().getOrDefault("path", info.model())).append('\n');
+        if (!template.isEmpty()) {
+            m.append("TEMPLATE \"\"\"").append(template).append("\"\"\"\n");
+        }
+        for (String line : parameters.split("\n")) {
+            if (!line.isBlank()) {
+                m.append("PARAMETER ").append(line.strip().replaceAll("\\s+", " ")).append('\n');
+            }
+        }
+        return m.toString();
     }
 
     private void pull(Exchange ex) {
@@ -252,34 +288,7 @@ final class OllamaApi {
                 numPredict = null; // -1 (no limit) and -2 (fill the context) mean the server's bound
             }
             try {
-                Double t = Conversions.number(o, "temperature");
-                if (t != null) {
-                    b.temperature(t);
-                }
-                Double topP = Conversions.number(o, "top_p");
-                if (topP != null) {
-                    b.topP(topP);
-                }
-                Long topK = Conversions.integer(o, "top_k");
-                if (topK != null && topK > 0) {
-                    b.topK((int) Math.min(topK, Integer.MAX_VALUE));
-                }
-                Double minP = Conversions.number(o, "min_p");
-                if (minP != null) {
-                    b.minP(minP);
-                }
-                Double rp = Conversions.number(o, "repeat_penalty");
-                if (rp != null) {
-                    b.repeatPenalty(rp);
-                }
-                Long seed = Conversions.integer(o, "seed");
-                if (seed != null && seed >= 0) {
-                    b.seed(seed);
-                }
-                List<String> stop = Conversions.stops(o.get("stop"), "options.stop");
-                if (!stop.isEmpty()) {
-                    b.stop(stop);
-                }
+                Conversions.sampling(b, o, "options.stop", null);
             } catch (IllegalArgumentException e) {
                 throw HttpError.badRequest("options", e.getMessage());
             }
@@ -330,16 +339,7 @@ final class OllamaApi {
             ChatMessage.Role role = Conversions.role(Conversions.text(m, "role"));
             String content = Conversions.text(m, "content");
             List<String> images = images(m.get("images"));
-            List<ToolCall> calls = new ArrayList<>();
-            JsonNode tc = m.get("tool_calls");
-            if (tc != null && tc.isArray()) {
-                for (JsonNode c : tc) {
-                    JsonNode f = c.path("function");
-                    String id = c.hasNonNull("id") ? c.get("id").asText() : "";
-                    calls.add(new ToolCall(id, Conversions.requiredText(f, "name"),
-                            Conversions.argumentsJson(f.get("arguments"), mapper)));
-                }
-            }
+            List<ToolCall> calls = Conversions.toolCalls(m.get("tool_calls"), mapper);
             String toolName = Conversions.text(m, "tool_name");
             if (toolName == null) {
                 toolName = Conversions.text(m, "name");
@@ -376,7 +376,7 @@ final class OllamaApi {
         ModelSlot slot = server.slot(Conversions.requiredText(body, "model"));
         List<ChatMessage> messages = messages(body);
         Conversions.checkPrompt(messages, server.bounds());
-        GenerationOptions options = build(options(body, slot));
+        GenerationOptions options = Conversions.build(options(body, slot));
         boolean stream = Conversions.bool(body, "stream", true);
         respond(ex, slot, stream, true, () -> Run.chat(server, slot, messages, options));
     }
@@ -407,7 +407,7 @@ final class OllamaApi {
         }
         String system = Conversions.text(body, "system");
         boolean raw = Conversions.bool(body, "raw", false);
-        GenerationOptions options = build(options(body, slot));
+        GenerationOptions options = Conversions.build(options(body, slot));
         boolean stream = Conversions.bool(body, "stream", true);
         String p = prompt == null ? "" : prompt;
         Conversions.checkPrompt(p.length() + (system == null ? 0L : system.length()), server.bounds());
@@ -421,14 +421,6 @@ final class OllamaApi {
             }
             messages.add(new ChatMessage(ChatMessage.Role.USER, p, List.of(), images, ""));
             respond(ex, slot, stream, false, () -> Run.chat(server, slot, messages, options));
-        }
-    }
-
-    private static GenerationOptions build(GenerationOptions.Builder b) {
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest(e.getMessage());
         }
     }
 
@@ -507,22 +499,9 @@ final class OllamaApi {
 
     private void respond(Exchange ex, ModelSlot slot, boolean stream, boolean chat, Starter starter)
             throws IOException, InterruptedException {
-        Run run;
-        try {
-            run = starter.start();
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
-        try (run) {
+        try (Run run = starter.start()) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
-                ex.send(200, last(slot, chat, c, true));
+                ex.send(200, last(slot, chat, run.awaitAnswer(ex), true));
                 return;
             }
             OutputStream out = ex.startStream("application/x-ndjson");

@@ -132,50 +132,12 @@ final class OpenAiApi {
         }
         Conversions.maxTokens(b, max, field, server.bounds());
         try {
-            Double t = Conversions.number(body, "temperature");
-            if (t != null) {
-                b.temperature(t);
-            }
-            Double topP = Conversions.number(body, "top_p");
-            if (topP != null) {
-                b.topP(topP);
-            }
-            // sampling fields that llama.cpp's server and vLLM accept beside OpenAI's
-            Long topK = Conversions.integer(body, "top_k");
-            if (topK != null && topK > 0) {
-                b.topK((int) Math.min(topK, Integer.MAX_VALUE));
-            }
-            Double minP = Conversions.number(body, "min_p");
-            if (minP != null) {
-                b.minP(minP);
-            }
-            Double rp = Conversions.number(body, "repeat_penalty");
-            if (rp == null) {
-                rp = Conversions.number(body, "repetition_penalty");
-            }
-            if (rp != null) {
-                b.repeatPenalty(rp);
-            }
-            Long seed = Conversions.integer(body, "seed");
-            if (seed != null && seed >= 0) {
-                b.seed(seed);
-            }
-            List<String> stop = Conversions.stops(body.get("stop"), "stop");
-            if (!stop.isEmpty()) {
-                b.stop(stop);
-            }
+            // top_k, min_p and repeat_penalty (or repetition_penalty): fields llama.cpp's server and vLLM accept
+            Conversions.sampling(b, body, "stop", "repetition_penalty");
         } catch (IllegalArgumentException e) {
             throw HttpError.badRequest(e.getMessage());
         }
         return b;
-    }
-
-    private static GenerationOptions build(GenerationOptions.Builder b) {
-        try {
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw HttpError.badRequest(e.getMessage());
-        }
     }
 
     private void responseFormat(GenerationOptions.Builder b, JsonNode rf) {
@@ -236,17 +198,10 @@ final class OpenAiApi {
             } else {
                 throw HttpError.badRequest("messages", "'content' must be a string or an array of parts");
             }
-            List<ToolCall> calls = new ArrayList<>();
-            JsonNode tc = m.get("tool_calls");
-            if (tc != null && tc.isArray()) {
-                for (JsonNode c : tc) {
-                    JsonNode f = c.path("function");
-                    String id = c.hasNonNull("id") ? c.get("id").asText() : "";
-                    String name = Conversions.requiredText(f, "name");
-                    calls.add(new ToolCall(id, name, Conversions.argumentsJson(f.get("arguments"), mapper)));
-                    if (!id.isEmpty()) {
-                        callNames.put(id, name);
-                    }
+            List<ToolCall> calls = Conversions.toolCalls(m.get("tool_calls"), mapper);
+            for (ToolCall c : calls) {
+                if (!c.id().isEmpty()) {
+                    callNames.put(c.id(), c.name());
                 }
             }
             String callId = Conversions.text(m, "tool_call_id");
@@ -321,6 +276,11 @@ final class OpenAiApi {
                         + "force a tool call (llamacpp, djl); model '" + slot.name + "' runs on "
                         + slot.llm.info().backend());
             }
+            String named = toolChoice.function().orElse(null);
+            if (named != null && Conversions.build(b).tools().stream().noneMatch(t -> t.name().equals(named))) {
+                throw HttpError.badRequest("tool_choice", "'tool_choice' names function '" + named
+                        + "', which is not among the request's tools");
+            }
             b.toolChoice(toolChoice);
         }
         String effort = Conversions.text(body, "reasoning_effort");
@@ -337,26 +297,14 @@ final class OpenAiApi {
                 }
             }
         }
-        GenerationOptions options = build(b);
+        GenerationOptions options = Conversions.build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        Run run;
-        try {
-            run = Run.chat(server, slot, messages, options);
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
         String id = newId("chatcmpl-");
         long created = System.currentTimeMillis() / 1000;
-        try (run) {
+        try (Run run = Run.chat(server, slot, messages, options)) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
+                Completion c = run.awaitAnswer(ex);
                 ObjectNode root = head(id, "chat.completion", created, slot);
                 ObjectNode choice = root.putArray("choices").addObject();
                 choice.put("index", 0);
@@ -516,26 +464,14 @@ final class OpenAiApi {
         GenerationOptions.Builder b = common(body, "max_tokens", COMPLETIONS_DEFAULT_MAX_TOKENS);
         // as llama.cpp's server and vLLM do, a raw completion honours response_format too
         responseFormat(b, body.get("response_format"));
-        GenerationOptions options = build(b);
+        GenerationOptions options = Conversions.build(b);
         boolean stream = Conversions.bool(body, "stream", false);
         boolean usage = stream && body.path("stream_options").path("include_usage").asBoolean(false);
-        Run run;
-        try {
-            run = Run.completion(server, slot, prompt, options);
-        } catch (RuntimeException e) {
-            throw Conversions.toHttp(e);
-        }
         String id = newId("cmpl-");
         long created = System.currentTimeMillis() / 1000;
-        try (run) {
+        try (Run run = Run.completion(server, slot, prompt, options)) {
             if (!stream) {
-                ex.request.addFailureListener(t -> run.cancel());
-                Completion c;
-                try {
-                    c = run.await();
-                } catch (RuntimeException e) {
-                    throw Conversions.toHttp(e);
-                }
+                Completion c = run.awaitAnswer(ex);
                 ObjectNode root = head(id, "text_completion", created, slot);
                 ObjectNode choice = root.putArray("choices").addObject();
                 choice.put("text", echo ? prompt + c.text() : c.text());

@@ -33,6 +33,9 @@ final class Run implements StreamHandler, AutoCloseable {
     record Failed(Throwable error) implements Event {
     }
 
+    /** How often a non-streamed generation looks whether its client is still connected. */
+    private static final long CLIENT_CHECK_MILLIS = 200;
+
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final LlmServer server;
     private final ModelSlot.Permit permit;
@@ -44,6 +47,11 @@ final class Run implements StreamHandler, AutoCloseable {
         this.permit = permit;
     }
 
+    /**
+     * Starts a chat generation once the model's slot is free.
+     *
+     * @throws HttpError when the model is busy past its queue or refuses the request
+     */
     static Run chat(LlmServer server, ModelSlot slot, List<ChatMessage> messages, GenerationOptions options) {
         ModelSlot.Permit p = slot.acquire();
         Run r = new Run(server, p);
@@ -52,11 +60,16 @@ final class Run implements StreamHandler, AutoCloseable {
             r.handle = slot.llm.streamChat(messages, options, r);
         } catch (RuntimeException e) {
             r.close();
-            throw e;
+            throw Conversions.toHttp(e);
         }
         return r;
     }
 
+    /**
+     * Starts a raw completion once the model's slot is free.
+     *
+     * @throws HttpError when the model is busy past its queue or refuses the request
+     */
     static Run completion(LlmServer server, ModelSlot slot, String prompt, GenerationOptions options) {
         ModelSlot.Permit p = slot.acquire();
         Run r = new Run(server, p);
@@ -65,7 +78,7 @@ final class Run implements StreamHandler, AutoCloseable {
             r.handle = slot.llm.stream(prompt, options, r);
         } catch (RuntimeException e) {
             r.close();
-            throw e;
+            throw Conversions.toHttp(e);
         }
         return r;
     }
@@ -109,6 +122,36 @@ final class Run implements StreamHandler, AutoCloseable {
             }
             if (e instanceof Failed f) {
                 throw rethrow(f.error());
+            }
+        }
+    }
+
+    /**
+     * Waits for the whole completion of a non-streamed answer; the client going away meanwhile cancels
+     * the generation.
+     *
+     * @param ex the exchange the answer goes to
+     * @return the completion
+     * @throws HttpError when the generation failed
+     * @throws InterruptedException when the request thread is interrupted
+     */
+    Completion awaitAnswer(Exchange ex) throws InterruptedException {
+        ex.request.addFailureListener(t -> cancel());
+        long nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLIENT_CHECK_MILLIS);
+        while (true) {
+            Event e = poll(CLIENT_CHECK_MILLIS);
+            if (e instanceof Done d) {
+                return d.completion();
+            }
+            if (e instanceof Failed f) {
+                throw Conversions.toHttp(f.error());
+            }
+            // nothing is written before the answer, so the connection is looked at now and then
+            if (System.nanoTime() - nextCheck >= 0 && !cancelled) {
+                nextCheck = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLIENT_CHECK_MILLIS);
+                if (ex.clientGone()) {
+                    cancel();
+                }
             }
         }
     }

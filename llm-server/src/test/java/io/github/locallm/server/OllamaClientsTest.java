@@ -9,7 +9,6 @@ import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
-import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.ollama.OllamaChatModel;
 import dev.langchain4j.model.ollama.OllamaEmbeddingModel;
 import dev.langchain4j.model.ollama.OllamaStreamingChatModel;
@@ -33,7 +32,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
@@ -142,26 +140,10 @@ class OllamaClientsTest {
 
             OllamaStreamingChatModel streaming = OllamaStreamingChatModel.builder().baseUrl(Fixture.base())
                     .modelName("tiny").temperature(0.0).numPredict(10).timeout(Duration.ofSeconds(60)).build();
-            List<String> pieces = new ArrayList<>();
-            CompletableFuture<ChatResponse> done = new CompletableFuture<>();
-            streaming.chat("Hello there", new StreamingChatResponseHandler() {
-                @Override
-                public void onPartialResponse(String partial) {
-                    pieces.add(partial);
-                }
-
-                @Override
-                public void onCompleteResponse(ChatResponse response) {
-                    done.complete(response);
-                }
-
-                @Override
-                public void onError(Throwable error) {
-                    done.completeExceptionally(error);
-                }
-            });
-            ChatResponse streamed = done.get(60, TimeUnit.SECONDS);
-            assertThat(String.join("", pieces)).isEqualTo(streamed.aiMessage().text()).isEqualTo(blocking.aiMessage().text());
+            Streamed streamed = Streamed.chat(streaming,
+                    ChatRequest.builder().messages(UserMessage.from("Hello there")).build());
+            assertThat(streamed.text()).isEqualTo(streamed.response().aiMessage().text())
+                    .isEqualTo(blocking.aiMessage().text());
         }
 
         @Test

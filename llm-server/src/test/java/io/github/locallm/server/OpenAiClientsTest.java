@@ -11,7 +11,6 @@ import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ToolChoice;
 import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
 import dev.langchain4j.model.chat.response.ChatResponse;
-import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
 import dev.langchain4j.model.openai.OpenAiChatModel;
 import dev.langchain4j.model.openai.OpenAiEmbeddingModel;
 import dev.langchain4j.model.openai.OpenAiStreamingChatModel;
@@ -19,9 +18,7 @@ import dev.langchain4j.model.output.FinishReason;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.GenerationOptions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -50,29 +47,12 @@ class OpenAiClientsTest {
 
         OpenAiStreamingChatModel streaming = OpenAiStreamingChatModel.builder().baseUrl(v1()).apiKey("unused")
                 .modelName("tiny").temperature(0.0).maxTokens(10).timeout(Duration.ofSeconds(60)).build();
-        List<String> pieces = new ArrayList<>();
-        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
-        streaming.chat("Hello there", new StreamingChatResponseHandler() {
-            @Override
-            public void onPartialResponse(String partial) {
-                pieces.add(partial);
-            }
-
-            @Override
-            public void onCompleteResponse(ChatResponse response) {
-                done.complete(response);
-            }
-
-            @Override
-            public void onError(Throwable error) {
-                done.completeExceptionally(error);
-            }
-        });
-        ChatResponse streamed = done.get(60, TimeUnit.SECONDS);
-        assertThat(pieces).hasSizeGreaterThan(1);
-        assertThat(String.join("", pieces)).isEqualTo(streamed.aiMessage().text()).isEqualTo(blocking.aiMessage().text());
+        Streamed streamed = Streamed.chat(streaming, ChatRequest.builder().messages(UserMessage.from("Hello there")).build());
+        assertThat(streamed.pieces()).hasSizeGreaterThan(1);
+        assertThat(streamed.text()).isEqualTo(streamed.response().aiMessage().text())
+                .isEqualTo(blocking.aiMessage().text());
         // the usage chunk of the stream reached the client
-        assertThat(streamed.tokenUsage().outputTokenCount()).isEqualTo(blocking.tokenUsage().outputTokenCount());
+        assertThat(streamed.response().tokenUsage().outputTokenCount()).isEqualTo(blocking.tokenUsage().outputTokenCount());
     }
 
     @Test
@@ -120,24 +100,8 @@ class OpenAiClientsTest {
                 .modelName("fake").timeout(Duration.ofSeconds(60)).build();
         ToolSpecification weather = ToolSpecification.builder().name("get_weather").description("Weather of a city")
                 .parameters(JsonObjectSchema.builder().addStringProperty("city").required("city").build()).build();
-        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
-        streaming.chat(ChatRequest.builder().messages(UserMessage.from("Weather in Nice")).toolSpecifications(weather)
-                .build(), new StreamingChatResponseHandler() {
-                    @Override
-                    public void onPartialResponse(String partial) {
-                    }
-
-                    @Override
-                    public void onCompleteResponse(ChatResponse response) {
-                        done.complete(response);
-                    }
-
-                    @Override
-                    public void onError(Throwable error) {
-                        done.completeExceptionally(error);
-                    }
-                });
-        AiMessage m = done.get(60, TimeUnit.SECONDS).aiMessage();
+        AiMessage m = Streamed.chat(streaming, ChatRequest.builder().messages(UserMessage.from("Weather in Nice"))
+                .toolSpecifications(weather).build()).response().aiMessage();
         assertThat(m.toolExecutionRequests()).hasSize(1);
         assertThat(m.toolExecutionRequests().get(0).arguments()).contains("Nice");
     }

@@ -100,13 +100,7 @@ class SafetyTest {
     void pastTheQueueA503WithRetryAfter() throws Exception {
         Fixture.FAKE_OLLAMA.tokenDelayMillis(100);
         try (LlmServer s = fake().concurrency(1).queue(0).start()) {
-            CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return Http.post(s.baseUri() + "/api/chat", SLOW_CHAT);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<HttpResponse<String>> first = postAsync(s.baseUri() + "/api/chat", SLOW_CHAT);
             waitFor(() -> s.activeGenerations() == 1);
             HttpResponse<String> refused = Http.post(s.baseUri() + "/v1/chat/completions", chat("fake", ""));
             assertThat(refused.statusCode()).isEqualTo(503);
@@ -121,13 +115,7 @@ class SafetyTest {
     void aWaitingRequestGetsItsTurnWithinTheQueue() throws Exception {
         Fixture.FAKE_OLLAMA.tokenDelayMillis(20);
         try (LlmServer s = fake().concurrency(1).queue(1).start()) {
-            CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return Http.post(s.baseUri() + "/api/chat", SLOW_CHAT);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
+            CompletableFuture<HttpResponse<String>> first = postAsync(s.baseUri() + "/api/chat", SLOW_CHAT);
             waitFor(() -> s.activeGenerations() == 1);
             HttpResponse<String> queued = Http.post(s.baseUri() + "/v1/chat/completions", chat("fake", ""));
             assertThat(queued.statusCode()).isEqualTo(200);
@@ -136,25 +124,50 @@ class SafetyTest {
     }
 
     @Test
-    void aClientThatGoesAwayCancelsItsGeneration() throws Exception {
-        Fixture.FAKE_OLLAMA.tokenDelayMillis(50);
+    void aClientThatGoesAwayCancelsItsStreamedGeneration() throws Exception {
+        clientGoesAway("/api/chat", SLOW_CHAT);
+    }
+
+    @Test
+    void aClientThatGoesAwayCancelsItsNonStreamedGeneration() throws Exception {
+        clientGoesAway("/api/chat", SLOW_CHAT.replace("{\"model\"", "{\"stream\":false,\"model\""));
+        clientGoesAway("/v1/chat/completions", SLOW_CHAT.replace("\"options\":{\"num_predict\":200}",
+                "\"max_tokens\":200"));
+    }
+
+    /**
+     * Sends a request for a generation of 200 tokens at 100 ms each (20 s), drops the connection once the
+     * generation runs, and expects it to end on the server and on the backend within 5 s.
+     */
+    private static void clientGoesAway(String path, String request) throws Exception {
+        boolean streamed = !request.contains("\"stream\":false") && !path.startsWith("/v1/");
+        Fixture.FAKE_OLLAMA.tokenDelayMillis(100);
         try (LlmServer s = fake().start(); Socket socket = new Socket(InetAddress.getLoopbackAddress(), s.port())) {
-            byte[] body = SLOW_CHAT.getBytes(StandardCharsets.UTF_8);
+            byte[] body = request.getBytes(StandardCharsets.UTF_8);
             OutputStream out = socket.getOutputStream();
-            out.write(("POST /api/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: "
-                    + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(body);
             out.flush();
-            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-            String line;
-            while ((line = in.readLine()) != null && !line.contains("\"done\":false")) {
-                // headers and chunk sizes, up to the first streamed piece
+            if (streamed) {
+                BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
+                String line;
+                while ((line = in.readLine()) != null && !line.contains("\"done\":false")) {
+                    // headers and chunk sizes, up to the first streamed piece
+                }
+                assertThat(line).contains("\"done\":false");
+            } else {
+                // nothing arrives before the whole answer: wait until the backend generates
+                waitFor(() -> Fixture.FAKE_OLLAMA.active() == 1, 30);
+                Thread.sleep(300);
+                assertThat(socket.getInputStream().available()).as("no answer yet").isZero();
             }
-            assertThat(line).contains("\"done\":false");
             assertThat(s.activeGenerations()).isEqualTo(1);
             socket.close();
-            // 200 tokens at 50 ms would take 10 s: the generation ends long before, on the server and the backend
-            waitFor(() -> s.activeGenerations() == 0 && Fixture.FAKE_OLLAMA.active() == 0);
+            long closed = System.nanoTime();
+            waitFor(() -> s.activeGenerations() == 0 && Fixture.FAKE_OLLAMA.active() == 0, 5);
+            System.out.println(path + (streamed ? " (streamed)" : " (not streamed)") + ": generation ended "
+                    + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closed) + " ms after the client went away");
         }
     }
 
@@ -200,13 +213,7 @@ class SafetyTest {
     void shutdownEndsRunningStreamsWithAFinalChunk() throws Exception {
         Fixture.FAKE_OLLAMA.tokenDelayMillis(50);
         LlmServer s = fake().shutdownGrace(Duration.ofMillis(300)).start();
-        CompletableFuture<HttpResponse<String>> stream = CompletableFuture.supplyAsync(() -> {
-            try {
-                return Http.post(s.baseUri() + "/api/chat", SLOW_CHAT);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        CompletableFuture<HttpResponse<String>> stream = postAsync(s.baseUri() + "/api/chat", SLOW_CHAT);
         waitFor(() -> s.activeGenerations() == 1);
         s.close();
         HttpResponse<String> r = stream.get(30, TimeUnit.SECONDS);
@@ -217,10 +224,24 @@ class SafetyTest {
         assertThat(s.activeGenerations()).isZero();
     }
 
+    private static CompletableFuture<HttpResponse<String>> postAsync(String url, String body) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return Http.post(url, body);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+    }
+
     static void waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        waitFor(condition, 30);
+    }
+
+    static void waitFor(java.util.function.BooleanSupplier condition, int seconds) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("condition not met within 30 s").isLessThan(deadline);
+            assertThat(System.nanoTime()).as("condition not met within " + seconds + " s").isLessThan(deadline);
             Thread.sleep(10);
         }
     }

@@ -110,6 +110,20 @@ class WireFormatTest {
                     "parameter_size", "quantization_level");
             JsonNode show = Http.json(Http.post(Fixture.base() + "/api/show", "{\"model\":\"fake\"}").body());
             assertThat(show.get("capabilities")).extracting(JsonNode::asText).contains("completion", "tools", "thinking");
+            // the upstream model's own template and Modelfile parameters pass through
+            assertThat(show.get("template").asText()).isEqualTo("{{ .System }}\nUSER: {{ .Prompt }}\nASSISTANT: ");
+            assertThat(show.get("parameters").asText()).contains("stop                           \"<|eot|>\"");
+            assertThat(show.get("modelfile").asText()).contains("PARAMETER stop \"<|eot|>\"");
+
+            // the GGUF's chat template, and the context window the model runs with
+            JsonNode tiny = Http.json(Http.post(Fixture.base() + "/api/show", "{\"model\":\"tiny\"}").body());
+            String template = io.github.locallm.modelkit.TinyModels.gqa().chatTemplate();
+            assertThat(template).isNotBlank();
+            assertThat(tiny.get("template").asText()).isEqualTo(template);
+            assertThat(tiny.get("parameters").asText()).isEqualTo(String.format("%-30s %d", "num_ctx", 512));
+            assertThat(tiny.get("modelfile").asText()).contains("TEMPLATE \"\"\"" + template + "\"\"\"")
+                    .contains("PARAMETER num_ctx 512");
+            assertThat(Http.keys(tiny.get("model_info"))).doesNotContain("locallm.chat_template_text");
 
             HttpResponse<String> missing = Http.post(Fixture.base() + "/api/chat",
                     "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");
@@ -187,6 +201,34 @@ class WireFormatTest {
             assertThat(Http.json(call.get("function").get("arguments").asText()).get("city").asText()).isEqualTo("Rome");
             assertThat(events.get(events.size() - 1).get("choices").get(0).get("finish_reason").asText())
                     .isEqualTo("tool_calls");
+        }
+
+        @Test
+        void aNamedToolChoiceForcesThatTool() throws Exception {
+            String tools = "\"tools\":[" + tool("get_weather") + "," + tool("get_time") + "]";
+            String req = "{\"model\":\"tiny\",\"temperature\":0,\"max_tokens\":128,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"What time is it in Rome?\"}]," + tools;
+            for (String name : List.of("get_time", "get_weather")) {
+                HttpResponse<String> r = Http.post(Fixture.base() + "/v1/chat/completions",
+                        req + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"" + name + "\"}}}");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                JsonNode choice = Http.json(r.body()).get("choices").get(0);
+                assertThat(choice.get("finish_reason").asText()).isEqualTo("tool_calls");
+                assertThat(choice.get("message").get("tool_calls")).hasSize(1);
+                assertThat(choice.get("message").get("tool_calls").get(0).get("function").get("name").asText())
+                        .isEqualTo(name);
+            }
+            HttpResponse<String> unknown = Http.post(Fixture.base() + "/v1/chat/completions",
+                    req + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_news\"}}}");
+            assertThat(unknown.statusCode()).isEqualTo(400);
+            assertThat(Http.json(unknown.body()).get("error").get("param").asText()).isEqualTo("tool_choice");
+        }
+
+        private static String tool(String name) {
+            return "{\"type\":\"function\",\"function\":{\"name\":\"" + name + "\",\"description\":\"d\","
+                    + "\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\","
+                    // an enum keeps the forced arguments short: a random model need not end a free string
+                    + "\"enum\":[\"Lyon\",\"Paris\"]}},\"required\":[\"city\"]}}}";
         }
 
         @Test
