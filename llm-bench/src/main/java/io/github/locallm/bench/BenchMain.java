@@ -17,27 +17,30 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs every benchmark in one go and writes the result tables and charts: the llama.cpp backend against the raw
- * {@code de.kherud:llama} binding (F32 and Q8_0), ChatSession time to first token over ten turns, the DJL
- * backend against the memory-bandwidth limit, and the Ollama backend against raw OkHttp, ollama4j and
- * LangChain4j on a local server that streams without delay.
+ * Runs every benchmark in one go and writes the result tables and charts: the HTTP clients (this SDK's Ollama
+ * and OpenAI-compatible backends, raw OkHttp, ollama4j, LangChain4j, openai-java) against a paced loopback
+ * server; the llama.cpp engines against each other and against a C driver on the same library; the llama.cpp
+ * backend against the raw {@code de.kherud:llama} binding (F32 and Q8_0); ChatSession time to first token over
+ * ten turns; {@code isolate=process} against in-process; the DJL backend against the memory-bandwidth limit;
+ * and the scaling curves of the llamacpp engine, the jllama engine and DJL.
  *
  * <p>Every measurement runs in its own child JVM ({@link ChildMain}) so that its peak resident memory and its
- * allocations are its own; variants alternate across rounds and the tables show medians. The workload model
- * (about 200M parameters in a full run) is generated into a temporary directory and deleted afterwards.
+ * allocations are its own; the sides of a ratio alternate round after round and every child reports its median.
+ * The workload models are generated into a temporary directory and deleted afterwards.
  *
  * <pre>{@code
- * mvn -B -q -pl llm-bench -am -DskipTests -Pbench verify
- * # or a smoke run on a small model:
- * mvn -B -q -pl llm-bench -am -DskipTests -Pbench verify -Dbench.mode=quick
+ * mvn -B -q -pl llm-bench -am -DskipTests -Pbench verify                      # full run, about 25 minutes
+ * mvn -B -q -pl llm-bench -am -DskipTests -Pbench verify -Dbench.mode=quick   # smoke run, under 5 minutes
  * }</pre>
  *
  * <p>Arguments: {@code --mode=full|quick}, {@code --out=DIR} (tables and raw results), {@code --doc=FILE}
  * (a Markdown file whose section between {@code <!-- bench:results:begin -->} and
- * {@code <!-- bench:results:end -->} is replaced by the tables), {@code --only=llama,chat,isolation,djl,ollama}, {@code --workload=DIR} (development: write the model there once and
- * reuse it on later runs instead of a deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an
- * earlier llm-core and llm-djl: the DJL children also run on them, alternating, for a before/after table),
- * {@code --djlOneThread=true} (the DJL children run with {@code OMP_NUM_THREADS=1}).
+ * {@code <!-- bench:results:end -->} is replaced by the tables, in a full run of every section),
+ * {@code --only=clients,engines,llama,chat,isolation,djl,scaling} (the default: every section),
+ * {@code --workload=DIR} (development: write the models there once and reuse them on later runs instead of a
+ * deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an earlier llm-core and llm-djl: the DJL
+ * children also run on them, alternating, for a before/after table), {@code --djlOneThread=true} (the DJL
+ * children run with {@code OMP_NUM_THREADS=1}).
  * Not thread-safe; run one at a time.
  */
 public final class BenchMain {
@@ -46,8 +49,6 @@ public final class BenchMain {
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Below this many weight bytes per token a model may be read from the caches, not memory. */
     static final long CACHE_RESIDENT_BYTES = 128L * 1024 * 1024;
-    /** Sections start only while the run is younger than this, to stay within 15 minutes. */
-    private static final long BUDGET_SECONDS = 12 * 60 + 30;
     /** A child stops starting new measured repetitions after this long (it always measures one). */
     private static final long BUDGET_PER_CHILD_MS = 30_000;
 
@@ -59,6 +60,10 @@ public final class BenchMain {
     private final Path logs;
     private final long startNanos = System.nanoTime();
     Workload workload;
+    /** The smaller model of the scaling curves, or null when they are not run. */
+    Workload scalingWorkload;
+    /** The small model of a quick run, in a full run for the isolation overhead at fast tokens; or null. */
+    Workload tinyWorkload;
     double wallSeconds;
     /** The PNG charts written by this run, and where. */
     final List<String> plots = new ArrayList<>();
@@ -76,14 +81,23 @@ public final class BenchMain {
 
     /** The sizes of one run. */
     record Config(boolean full, int llamaRounds, int llamaReps, int promptTokens, int genTokens, int djlRounds,
-                  int djlReps, int djlGenTokens, int chatSessions, int ollamaRounds, int longTokens, int longReps,
-                  int windows, long windowMs, long warmupMs, int bandwidthMb) {
+                  int djlReps, int djlGenTokens, int chatSessions, int clientRounds, int pacedTokens,
+                  long intervalUs, int pacedReps, int windows, long windowMs, long warmupMs, int bandwidthMb,
+                  int scalingRounds, String fills, String djlFills, String sessions, List<Integer> rssContexts,
+                  long budgetSeconds) {
         static Config of(boolean full) {
             return full
-                    ? new Config(true, 3, 5, 128, 32, 3, 5, 16, 3, 3, 20000, 5, 3, 1000, 3000, 512)
-                    : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 2, 5000, 3, 2, 500, 1500, 256);
+                    ? new Config(true, 3, 5, 128, 32, 3, 5, 16, 3, 3, 400, 5000, 2, 3, 500, 4000, 512,
+                            3, "128,512,1024,2048,4096,8192", "128,512,1024,2048", "1,2,4,8",
+                            List.of(1024, 4096, 8192, 16384), 27 * 60)
+                    : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 1, 200, 5000, 1, 2, 300, 1000, 256,
+                            1, "128,512,2048", "128,512", "1,2,4", List.of(1024, 4096), 5 * 60);
         }
     }
+
+    /** Every section, in the order a run measures them; {@code bench.only}'s default. */
+    static final List<String> SECTIONS = List.of("clients", "engines", "llama", "chat", "isolation", "djl",
+            "scaling");
 
     /**
      * Runs the benchmarks.
@@ -105,14 +119,25 @@ public final class BenchMain {
                 : logs.resolveSibling("bench-quick");
         Files.createDirectories(out);
         Files.createDirectories(logs);
-        List<String> only = List.of(a.getOrDefault("only", "engines,llama,chat,isolation,djl,ollama").split(","));
+        List<String> only = new ArrayList<>();
+        for (String section : a.getOrDefault("only", String.join(",", SECTIONS)).split(",")) {
+            // "ollama" was the name of the clients section
+            String name = section.trim().equals("ollama") ? "clients" : section.trim();
+            if (!name.isEmpty() && !SECTIONS.contains(name)) {
+                throw new IllegalArgumentException("unknown section '" + name + "'; sections: " + SECTIONS);
+            }
+            if (!name.isEmpty()) {
+                only.add(name);
+            }
+        }
         BenchMain bench = new BenchMain(Config.of(full), logs);
         bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
         bench.djlBefore = before.isBlank() ? null : before;
         bench.run(only, a.get("workload"));
         // Charts go next to the document in a full run, next to the tables otherwise.
-        Path plots = full && a.containsKey("doc") && only.containsAll(List.of("llama", "chat", "djl", "ollama"))
+        boolean whole = full && a.containsKey("doc") && only.containsAll(SECTIONS);
+        Path plots = whole
                 ? Path.of(a.get("doc")).toAbsolutePath().resolveSibling("benchmarks") : out;
         try {
             bench.plots.addAll(Plots.write(bench, plots));
@@ -126,7 +151,7 @@ public final class BenchMain {
                 .writeValueAsString(Map.of("machine", bench.machine, "runs", bench.runs, "errors", bench.errors,
                         "profiles", bench.profiles)));
         // A partial run never replaces the tables of a whole one.
-        if (a.containsKey("doc") && full && only.containsAll(List.of("llama", "chat", "djl", "ollama"))) {
+        if (whole) {
             replaceSection(Path.of(a.get("doc")), markdown);
         }
         System.out.println(markdown);
@@ -148,21 +173,42 @@ public final class BenchMain {
         machine.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
         machine.put("loadBefore", loadAverage());
         machine.put("allocation", Probe.allocationMethod());
-        // The Ollama clients need no model: they go first, so the time budget can only ever cut the heaviest part.
-        if (only.contains("ollama")) {
+        machine.put("sections", String.join(",", only));
+        // The HTTP clients need no model: they go first, so the time budget can only ever cut the heaviest part.
+        if (only.contains("clients")) {
             try {
-                ollama();
+                clients();
             } catch (IOException e) {
-                errors.put("ollama", "the test server could not be run: " + e);
+                errors.put("clients", "the paced server could not be run: " + e);
             }
+        }
+        if (only.size() == 1 && only.contains("clients")) {
+            machine.put("loadAfter", loadAverage());
+            wallSeconds = (System.nanoTime() - startNanos) / 1e9;
+            machine.put("wallSeconds", String.format("%.0f", wallSeconds));
+            return;
         }
         log("workload: writing " + (config.full ? "the ~200M-parameter" : "a small") + " model (F32, Q8_0, HF F32)");
         workload = keptWorkload != null
                 ? Workload.write(Workload.model(config.full), Path.of(keptWorkload), true)
                 : Workload.write(Workload.model(config.full), Path.of(System.getProperty("java.io.tmpdir")));
+        if (only.contains("scaling")) {
+            scalingWorkload = keptWorkload != null
+                    ? Workload.write(Workload.scalingModel(), Path.of(keptWorkload, "scaling"), true)
+                    : Workload.write(Workload.scalingModel(), Path.of(System.getProperty("java.io.tmpdir")));
+        }
+        if (only.contains("isolation") && config.full) {
+            tinyWorkload = keptWorkload != null
+                    ? Workload.write(Workload.model(false), Path.of(keptWorkload, "tiny"), true)
+                    : Workload.write(Workload.model(false), Path.of(System.getProperty("java.io.tmpdir")));
+        }
         try {
             log(String.format("workload: %,d parameters written in %.1f s to %s", workload.config.parameterCount(),
                     workload.writeSeconds, workload.dir));
+            if (scalingWorkload != null) {
+                log(String.format("scaling workload: %,d parameters written in %.1f s to %s",
+                        scalingWorkload.config.parameterCount(), scalingWorkload.writeSeconds, scalingWorkload.dir));
+            }
             if (only.contains("engines")) {
                 settleWriteback("engines");
                 engines(workload.ggufQ8);
@@ -184,8 +230,18 @@ public final class BenchMain {
                 settleWriteback("djl");
                 djl();
             }
+            if (only.contains("scaling")) {
+                settleWriteback("scaling");
+                scaling();
+            }
         } finally {
             workload.close();
+            if (scalingWorkload != null) {
+                scalingWorkload.close();
+            }
+            if (tinyWorkload != null) {
+                tinyWorkload.close();
+            }
             machine.put("loadAfter", loadAverage());
             wallSeconds = (System.nanoTime() - startNanos) / 1e9;
             machine.put("wallSeconds", String.format("%.0f", wallSeconds));
@@ -200,7 +256,9 @@ public final class BenchMain {
     void settleWriteback(String section) {
         long t0 = System.nanoTime();
         long pending = pendingWritebackKb();
-        while (pending > 32 * 1024 && System.nanoTime() - t0 < TimeUnit.MINUTES.toNanos(3)) {
+        // A quick run is a smoke test: it waits at most 15 s, a full run at most 3 minutes.
+        long limit = config.full ? TimeUnit.MINUTES.toNanos(3) : TimeUnit.SECONDS.toNanos(15);
+        while (pending > 32 * 1024 && System.nanoTime() - t0 < limit) {
             try {
                 Thread.sleep(500);
             } catch (InterruptedException e) {
@@ -243,6 +301,10 @@ public final class BenchMain {
         }
         double bw = bestBandwidth() * 1e9;
         for (String key : runs.keySet()) {
+            if (key.contains(".tiny.")) {
+                // The small model's weights stay in the caches.
+                continue;
+            }
             double bytes;
             if (key.startsWith("djl.F32") || key.startsWith("llama.F32.")) {
                 bytes = workload.weightBytesPerToken(false);
@@ -270,9 +332,9 @@ public final class BenchMain {
 
     private boolean overBudget(String section) {
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
-        if (elapsed > BUDGET_SECONDS) {
-            errors.putIfAbsent(section, String.format("not started: the run had used %.0f s of its 15-minute budget",
-                    elapsed));
+        if (elapsed > config.budgetSeconds) {
+            errors.putIfAbsent(section, String.format("not started: the run had used %.0f s of its %d-second budget",
+                    elapsed, config.budgetSeconds));
             return true;
         }
         return false;
@@ -331,19 +393,31 @@ public final class BenchMain {
                 "sessions=" + config.chatSessions, "replyTokens=8", "budgetMs=60000");
     }
 
-    /** The llama.cpp backend in this process against the same in an engine process (isolate=process). */
+    /**
+     * The llama.cpp backend in this process against the same in an engine process (isolate=process), on the
+     * workload model and, in a full run, on the small model too, where tokens come fastest and the per-token
+     * cost of the process boundary weighs most.
+     */
     private void isolation() {
         String section = "isolation";
         if (overBudget(section)) {
             return;
         }
-        for (int round = 0; round < config.llamaRounds; round++) {
-            String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"} : new String[] {"isolated", "llamacpp"};
-            for (String variant : order) {
-                child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + workload.ggufQ8,
-                        "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
-                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1", "round=" + round,
-                        "budgetMs=" + BUDGET_PER_CHILD_MS);
+        List<String[]> models = new ArrayList<>();
+        models.add(new String[] {section, workload.ggufQ8.toString()});
+        if (tinyWorkload != null) {
+            models.add(new String[] {section + ".tiny", tinyWorkload.ggufQ8.toString()});
+        }
+        for (String[] m : models) {
+            for (int round = 0; round < config.llamaRounds; round++) {
+                String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
+                        : new String[] {"isolated", "llamacpp"};
+                for (String variant : order) {
+                    child(m[0] + "." + variant, "generate", 300, "variant=" + variant, "model=" + m[1],
+                            "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                            "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1",
+                            "round=" + round, "budgetMs=" + BUDGET_PER_CHILD_MS);
+                }
             }
         }
     }
@@ -411,26 +485,34 @@ public final class BenchMain {
         }
     }
 
-    private void ollama() throws IOException {
-        if (overBudget("ollama")) {
+    /**
+     * Every HTTP client against one paced server process: the clients rotate their order round after round,
+     * one child JVM each, all with the serial collector so that the heap they allocate is counted exactly.
+     */
+    private void clients() throws IOException {
+        if (overBudget("clients")) {
             return;
         }
-        Process server = start("ollama-server", List.of());
+        String paced = "i" + config.intervalUs;
+        String models = String.join(",", "bench:t16", "bench:t2000", "bench:t16" + paced,
+                "bench:t" + config.pacedTokens + paced);
+        Process server = start("paced-server", List.of("models=" + models));
         try {
             BufferedReader in = new BufferedReader(new InputStreamReader(server.getInputStream(),
                     StandardCharsets.UTF_8));
             String line = in.readLine();
             if (line == null || !line.startsWith("PORT ")) {
-                errors.put("ollama", "the test server did not start: " + line);
+                errors.put("clients", "the paced server did not start: " + line);
                 return;
             }
             String port = line.substring(5).trim();
-            String[] clients = {"locallm", "okhttp", "ollama4j", "langchain4j"};
-            for (int round = 0; round < config.ollamaRounds; round++) {
-                for (int i = 0; i < clients.length; i++) {
-                    String variant = clients[(i + round) % clients.length];
-                    child("ollama." + variant, "ollama-client", 180, "variant=" + variant, "port=" + port,
-                            "longTokens=" + config.longTokens, "shortTokens=16", "longReps=" + config.longReps,
+            List<String[]> clients = ClientBench.CLIENTS;
+            for (int round = 0; round < config.clientRounds; round++) {
+                for (int i = 0; i < clients.size(); i++) {
+                    String variant = clients.get((i + round * 3) % clients.size())[0];
+                    child("client." + variant, "client", 180, List.of("-XX:+UseSerialGC", "-Xmx512m"),
+                            "variant=" + variant, "port=" + port, "pacedTokens=" + config.pacedTokens,
+                            "intervalUs=" + config.intervalUs, "pacedReps=" + config.pacedReps, "shortTokens=16",
                             "windows=" + config.windows, "windowMs=" + config.windowMs,
                             "warmupMs=" + config.warmupMs);
                 }
@@ -448,6 +530,36 @@ public final class BenchMain {
             } catch (InterruptedException e) {
                 server.destroyForcibly();
                 Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * The scaling curves of the llamacpp engine, the jllama engine and DJL on the scaling model: one child per
+     * backend and round measures every context fill and every number of concurrent sessions; then one child
+     * per backend and context size measures resident memory.
+     */
+    private void scaling() {
+        if (overBudget("scaling")) {
+            return;
+        }
+        String[] variants = {"llamacpp", "jllama", "djl"};
+        for (int round = 0; round < config.scalingRounds; round++) {
+            for (int k = 0; k < variants.length; k++) {
+                String variant = variants[(k + round) % variants.length];
+                boolean djl = variant.equals("djl");
+                child("scaling." + variant, "scaling", 600, "variant=" + variant,
+                        "model=" + (djl ? scalingWorkload.hfF32 : scalingWorkload.ggufQ8), "threads=2",
+                        "genTokens=32", "round=" + round, "fills=" + (djl ? config.djlFills : config.fills),
+                        "sessions=" + config.sessions);
+            }
+        }
+        for (int ctx : config.rssContexts) {
+            for (String variant : variants) {
+                boolean djl = variant.equals("djl");
+                child("rss." + variant + "." + ctx, "rss", 300, "variant=" + variant,
+                        "model=" + (djl ? scalingWorkload.hfF32 : scalingWorkload.ggufQ8), "threads=2",
+                        "ctx=" + ctx);
             }
         }
     }

@@ -36,6 +36,8 @@ final class ChatBench {
 
         long t0 = System.nanoTime();
         Map<String, Object> r = new LinkedHashMap<>();
+        r.put("settings", "LocalLlm llamacpp (default engine): ctx " + ctx + ", threads " + threads + "; one unmeasured "
+                + "warm-up session; " + turns + " turns of " + reply + " greedy tokens per session");
         try (LocalLlm llm = LocalLlm.open(model, OpenOptions.builder().backend("llamacpp").contextLength(ctx)
                 .threads(threads).build())) {
             r.put("loadMs", (System.nanoTime() - t0) / 1e6);

@@ -10,7 +10,7 @@ import java.util.Map;
  * its result as one line {@code RESULT {json}} on standard output (or {@code ERROR message}).
  *
  * <p>Usage: {@code ChildMain SCENARIO key=value...} where the scenario is {@code generate}, {@code chat},
- * {@code bandwidth}, {@code ollama-client} or {@code ollama-server}. The server prints {@code PORT n} and
+ * {@code bandwidth}, {@code native-c}, {@code client}, {@code scaling}, {@code rss} or {@code paced-server}. The server prints {@code PORT n} and
  * serves until its standard input ends. Not meant to be run by hand, but harmless.
  *
  * <pre>{@code
@@ -43,8 +43,10 @@ public final class ChildMain {
                 case "chat": r = ChatBench.run(p); break;
                 case "native-c": r = NativeDriverBench.run(p); break;
                 case "bandwidth": r = BandwidthBench.run(p); break;
-                case "ollama-client": r = OllamaClientBench.run(p); break;
-                case "ollama-server": serve(); return;
+                case "client": r = ClientBench.run(p); break;
+                case "scaling": r = ScalingBench.run(p); break;
+                case "rss": r = ScalingBench.rss(p); break;
+                case "paced-server": serve(p); return;
                 default: throw new IllegalArgumentException("unknown scenario " + args[0]);
             }
             System.out.println("RESULT " + JSON.writeValueAsString(r));
@@ -59,8 +61,8 @@ public final class ChildMain {
         }
     }
 
-    private static void serve() throws IOException {
-        try (FastOllamaServer server = FastOllamaServer.start()) {
+    private static void serve(Map<String, String> p) throws IOException {
+        try (PacedServer server = PacedServer.start(java.util.List.of(p.getOrDefault("models", "bench:t16").split(",")))) {
             System.out.println("PORT " + server.port());
             System.out.flush();
             while (System.in.read() != -1) {

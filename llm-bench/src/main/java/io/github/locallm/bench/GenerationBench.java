@@ -189,7 +189,7 @@ final class GenerationBench {
 
     /** The SDK: {@link LocalLlm#stream} with a callback, on the named backend. */
     static final class Backend implements Runner {
-        private final LocalLlm llm;
+        final LocalLlm llm;
 
         Backend(String variant, Path path, int ctx, int threads) {
             // variant "isolated": the llama.cpp backend in an engine process (isolate=process);

@@ -13,10 +13,15 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * The charts of a run, as PNG files: the ratio bars of the targets (min, median and max across child JVMs)
- * and decode tokens/s against threads for the llama.cpp engines and the C driver.
+ * The charts of a run, as PNG files: the ratio bars of the targets (min, median and max across rounds), decode
+ * tokens/s against threads, the scaling curves (decode tokens/s and time to first token against context fill,
+ * prompt tokens/s against prompt length, resident memory against context size, aggregate tokens/s against
+ * concurrent sessions) and the HTTP clients' cost per token.
  */
 final class Plots {
+    private static final String[][] SCALING = {{"llamacpp", "llamacpp engine (Q8_0)"},
+        {"jllama", "jllama engine (Q8_0)"}, {"djl", "DJL (F32)"}};
+
     private Plots() {
     }
 
@@ -31,6 +36,29 @@ final class Plots {
         if (threads(b, dir.resolve("scaling-threads"))) {
             written.add("scaling-threads.png");
         }
+        String[][] curves = {
+            {"scaling-decode-vs-fill", "genTps", "Decode tokens/s against context fill (median of rounds)",
+                "context fill (tokens)", "decode tokens/s"},
+            {"scaling-ttft-vs-fill", "ttftMs", "Time to first token against context fill (median of rounds)",
+                "context fill = prompt tokens", "time to first token (ms)"},
+            {"scaling-prompt-vs-length", "promptTps", "Prompt tokens/s against prompt length (median of rounds)",
+                "prompt tokens", "prompt tokens/s"},
+            {"scaling-rss-vs-fill", "peakRss", "Peak resident memory against context fill (median of rounds)",
+                "context fill (tokens)", "peak RSS (MiB)"}};
+        for (String[] c : curves) {
+            if (fillCurve(b, dir.resolve(c[0]), c[1], c[2], c[3], c[4])) {
+                written.add(c[0] + ".png");
+            }
+        }
+        if (rss(b, dir.resolve("scaling-rss-vs-context"))) {
+            written.add("scaling-rss-vs-context.png");
+        }
+        if (sessions(b, dir.resolve("scaling-sessions"))) {
+            written.add("scaling-sessions.png");
+        }
+        if (clients(b, dir.resolve("clients"))) {
+            written.add("clients.png");
+        }
         return written;
     }
 
@@ -41,7 +69,7 @@ final class Plots {
         List<Double> hi = new ArrayList<>();
         List<Double> goal = new ArrayList<>();
         for (Report.Ratio r : Report.RATIOS) {
-            double[] s = Stats.ratioSpread(b.values(r.numerator(), r.field()), b.values(r.denominator(), r.field()));
+            double[] s = Stats.spread(Report.ratios(b, r.numerator(), r.denominator(), r.field()));
             if (Double.isNaN(s[1])) {
                 continue;
             }
@@ -49,13 +77,13 @@ final class Plots {
             lo.add(s[0]);
             mid.add(s[1]);
             hi.add(s[2]);
-            goal.add(r.goal());
+            goal.add(Double.isNaN(r.goal()) ? 0.0 : r.goal());
         }
         if (names.isEmpty()) {
             return false;
         }
-        CategoryChart chart = new CategoryChartBuilder().width(1000).height(560)
-                .title("Ratios (min / median / max across child JVMs) and their goals")
+        CategoryChart chart = new CategoryChartBuilder().width(1100).height(600)
+                .title("Ratios: min / median / max of the per-round ratios, and their goals (0 = no goal)")
                 .xAxisTitle("ratio").yAxisTitle("×").build();
         chart.getStyler().setXAxisLabelRotation(20);
         chart.getStyler().setOverlapped(false);
@@ -92,5 +120,118 @@ final class Plots {
             BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
         }
         return any;
+    }
+
+    private static boolean fillCurve(BenchMain b, Path file, String field, String title, String xTitle,
+                                     String yTitle) throws IOException {
+        double scale = field.equals("peakRss") ? 1024.0 * 1024.0 : 1;
+        XYChart chart = new XYChartBuilder().width(800).height(500).title(title).xAxisTitle(xTitle)
+                .yAxisTitle(yTitle).build();
+        chart.getStyler().setXAxisLogarithmic(true);
+        boolean any = false;
+        for (String[] v : SCALING) {
+            String key = "scaling." + v[0];
+            java.util.SortedMap<Integer, Double> points = new java.util.TreeMap<>();
+            for (java.util.Map<String, Object> m : b.runs.getOrDefault(key, List.of())) {
+                for (String k : m.keySet()) {
+                    if (k.startsWith("fill") && k.endsWith("." + field)) {
+                        int fill = Integer.parseInt(k.substring(4, k.length() - field.length() - 1));
+                        points.put(fill, b.value(key, k) / scale);
+                    }
+                }
+            }
+            if (!points.isEmpty()) {
+                List<Double> x = new ArrayList<>();
+                List<Double> y = new ArrayList<>();
+                points.forEach((fill, val) -> {
+                    x.add((double) fill);
+                    y.add(val);
+                });
+                chart.addSeries(v[1], x, y).setMarker(SeriesMarkers.CIRCLE);
+                any = true;
+            }
+        }
+        if (any) {
+            BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        }
+        return any;
+    }
+
+    private static boolean rss(BenchMain b, Path file) throws IOException {
+        XYChart chart = new XYChartBuilder().width(800).height(500)
+                .title("Resident memory after load and one short generation, against context size")
+                .xAxisTitle("context size (tokens)").yAxisTitle("RSS (MiB)").build();
+        chart.getStyler().setXAxisLogarithmic(true);
+        boolean any = false;
+        for (String[] v : SCALING) {
+            java.util.SortedMap<Integer, Double> points = new java.util.TreeMap<>();
+            for (String key : b.runs.keySet()) {
+                if (key.startsWith("rss." + v[0] + ".")) {
+                    points.put(Integer.parseInt(key.substring(key.lastIndexOf('.') + 1)),
+                            b.value(key, "rssAfterGenerate") / (1024.0 * 1024.0));
+                }
+            }
+            if (!points.isEmpty()) {
+                chart.addSeries(v[1], new ArrayList<>(points.keySet().stream().map(Integer::doubleValue).toList()),
+                        new ArrayList<>(points.values())).setMarker(SeriesMarkers.CIRCLE);
+                any = true;
+            }
+        }
+        if (any) {
+            BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        }
+        return any;
+    }
+
+    private static boolean sessions(BenchMain b, Path file) throws IOException {
+        XYChart chart = new XYChartBuilder().width(800).height(500)
+                .title("Aggregate decode tokens/s against concurrent sessions on one open model (median)")
+                .xAxisTitle("concurrent sessions").yAxisTitle("tokens/s, all sessions together").build();
+        boolean any = false;
+        for (String[] v : SCALING) {
+            List<Double> x = new ArrayList<>();
+            List<Double> y = new ArrayList<>();
+            for (int n : new int[] {1, 2, 4, 8}) {
+                double t = b.value("scaling." + v[0], "sessions" + n + ".tps");
+                if (!Double.isNaN(t)) {
+                    x.add((double) n);
+                    y.add(t);
+                }
+            }
+            if (!x.isEmpty()) {
+                chart.addSeries(v[1], x, y).setMarker(SeriesMarkers.CIRCLE);
+                any = true;
+            }
+        }
+        if (any) {
+            BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        }
+        return any;
+    }
+
+    private static boolean clients(BenchMain b, Path file) throws IOException {
+        List<String> names = new ArrayList<>();
+        List<Double> cpu = new ArrayList<>();
+        List<Double> latency = new ArrayList<>();
+        for (String[] c : ClientBench.CLIENTS) {
+            double v = b.value("client." + c[0], "cpuUsPerToken");
+            if (!Double.isNaN(v)) {
+                names.add(c[1]);
+                cpu.add(v);
+                latency.add(b.value("client." + c[0], "latencyUsMedian"));
+            }
+        }
+        if (names.isEmpty()) {
+            return false;
+        }
+        CategoryChart chart = new CategoryChartBuilder().width(1100).height(600)
+                .title("HTTP clients on a paced server: CPU per token and median write-to-handler latency (µs)")
+                .xAxisTitle("client").yAxisTitle("µs").build();
+        chart.getStyler().setXAxisLabelRotation(20);
+        chart.getStyler().setOverlapped(false);
+        chart.addSeries("CPU µs per token", names, cpu);
+        chart.addSeries("write→handler µs (median)", names, latency);
+        BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
+        return true;
     }
 }

@@ -6,6 +6,7 @@ import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** What a child process measures about itself: Java allocation, CPU time and resident memory. */
 final class Probe {
@@ -58,9 +59,123 @@ final class Probe {
         return sum;
     }
 
+    /**
+     * Returns the bytes of Java heap allocated so far by every thread this process ran since the first call,
+     * threads that have ended included (up to their last sample, every 20 ms), the sampling thread excluded.
+     */
+    static long heapAllocatedBytes() {
+        return ThreadTotals.totals()[0];
+    }
+
+    /**
+     * Returns the CPU time of the application's Java threads, counted like {@link #heapAllocatedBytes()}
+     * (threads that ended included, JIT compiler and collector threads not among them), in nanoseconds.
+     */
+    static long javaThreadsCpuNanos() {
+        return ThreadTotals.totals()[1];
+    }
+
+    /** Returns how {@link #heapAllocatedBytes()} counts, for the report. */
+    static String heapMethod() {
+        return "ThreadMXBean allocated bytes of every Java thread the client process ran, sampled every 20 ms so "
+                + "that threads that end are counted (the sampler's own thread excluded)";
+    }
+
+    /**
+     * Per-thread allocation and CPU time of every thread seen, kept after the thread ends: a client that starts
+     * threads per request is charged for them.
+     */
+    private static final class ThreadTotals {
+        private static final Map<Long, long[]> SEEN = new java.util.HashMap<>();
+        private static volatile long samplerId = -1;
+
+        static synchronized long[] totals() {
+            start();
+            sample();
+            long alloc = 0;
+            long cpu = 0;
+            for (long[] v : SEEN.values()) {
+                alloc += v[0];
+                cpu += v[1];
+            }
+            return new long[] {alloc, cpu};
+        }
+
+        private static synchronized void sample() {
+            long[] ids = THREADS.getAllThreadIds();
+            long[] alloc = THREADS.getThreadAllocatedBytes(ids);
+            long[] cpu = THREADS.getThreadCpuTime(ids);
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] == samplerId || alloc[i] < 0) {
+                    continue;
+                }
+                long[] v = SEEN.get(ids[i]);
+                if (v == null) {
+                    v = new long[2];
+                    SEEN.put(ids[i], v);
+                }
+                v[0] = alloc[i];
+                v[1] = Math.max(v[1], cpu[i]);
+            }
+        }
+
+        private static void start() {
+            if (samplerId != -1) {
+                return;
+            }
+            Thread t = new Thread(() -> {
+                while (true) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    sample();
+                }
+            }, "probe-thread-sampler");
+            t.setDaemon(true);
+            samplerId = t.getId();
+            t.start();
+        }
+    }
+
     /** Returns the CPU time of the whole process (all threads, JIT and GC included), in nanoseconds. */
     static long processCpuNanos() {
         return OS.getProcessCpuTime();
+    }
+
+    /**
+     * Returns the CPU time of the whole process (every thread it ever ran, JIT compiler and collector
+     * included) from {@code clock_gettime(CLOCK_PROCESS_CPUTIME_ID)}, to the nanosecond; where that cannot be
+     * called, the operating-system bean's figure, which moves in clock ticks of 10 ms.
+     */
+    static long processCpuNanosPrecise() {
+        long[] ts = new long[2];
+        if (LibC.INSTANCE != null && LibC.INSTANCE.clock_gettime(2, ts) == 0) {
+            return ts[0] * 1_000_000_000L + ts[1];
+        }
+        return OS.getProcessCpuTime();
+    }
+
+    /** Returns how {@link #processCpuNanosPrecise()} counts, for the report. */
+    static String cpuMethod() {
+        return LibC.INSTANCE != null ? "clock_gettime(CLOCK_PROCESS_CPUTIME_ID), whole process"
+                : "OperatingSystemMXBean.getProcessCpuTime (10 ms ticks), whole process";
+    }
+
+    /** The C library's clock, through JNA. */
+    interface LibC extends com.sun.jna.Library {
+        LibC INSTANCE = load();
+
+        int clock_gettime(int clockId, long[] timespec);
+
+        private static LibC load() {
+            try {
+                return com.sun.jna.Native.load("c", LibC.class);
+            } catch (LinkageError e) {
+                return null;
+            }
+        }
     }
 
     /** Returns the peak resident set size of this process in bytes (VmHWM), or -1 where unknown. */

@@ -16,26 +16,37 @@ final class Report {
         this.b = b;
     }
 
-    /** One ratio target: numerator run key / denominator run key on one field, higher is better. */
+    /**
+     * One ratio target: numerator run key / denominator run key on one field, higher is better; a NaN goal
+     * means the ratio is reported without a target.
+     */
     record Ratio(String name, String shortName, double goal, String numerator, String denominator, String field) {
     }
 
     /** The ratio targets of the report and of its chart, in order. */
     static final List<Ratio> RATIOS = List.of(
-            new Ratio("llama.cpp generation tokens/s, SDK (jllama engine) / raw binding (Q8_0)", "SDK/raw Q8_0", 0.97,
-                    "llama.Q8_0.llamacpp", "llama.Q8_0.raw", "genTps"),
-            new Ratio("llama.cpp generation tokens/s, SDK (jllama engine) / raw binding (F32)", "SDK/raw F32", 0.97,
-                    "llama.F32.llamacpp", "llama.F32.raw", "genTps"),
-            new Ratio("generation tokens/s, SDK (llamacpp engine) / C driver, 1 thread", "SDK/C 1t", 0.97,
-                    "engines.t1.llamacpp", "engines.t1.native-c", "genTps"),
-            new Ratio("generation tokens/s, SDK (llamacpp engine) / C driver, 2 threads", "SDK/C 2t", 0.97,
-                    "engines.t2.llamacpp", "engines.t2.native-c", "genTps"),
-            new Ratio("generation tokens/s, llamacpp engine / jllama engine, 1 thread", "new/old 1t", 1.0,
-                    "engines.t1.llamacpp", "engines.t1.jllama", "genTps"),
-            new Ratio("generation tokens/s, llamacpp engine / jllama engine, 2 threads", "new/old 2t", 1.0,
-                    "engines.t2.llamacpp", "engines.t2.jllama", "genTps"),
-            new Ratio("isolate=process decode tokens/s vs in-process (Q8_0)", "isolated/in-process", 0.95,
-                    "isolation.isolated", "isolation.llamacpp", "genTps"));
+            new Ratio("llama.cpp decode tokens/s, SDK (jllama engine) / raw de.kherud binding, Q8_0", "SDK/raw Q8_0",
+                    0.97, "llama.Q8_0.llamacpp", "llama.Q8_0.raw", "genTps"),
+            new Ratio("llama.cpp decode tokens/s, SDK (jllama engine) / raw de.kherud binding, F32", "SDK/raw F32",
+                    0.97, "llama.F32.llamacpp", "llama.F32.raw", "genTps"),
+            new Ratio("decode tokens/s, SDK (llamacpp engine) / C driver on the same library, 1 thread", "SDK/C 1t",
+                    0.9, "engines.t1.llamacpp", "engines.t1.native-c", "genTps"),
+            new Ratio("decode tokens/s, SDK (llamacpp engine) / C driver on the same library, 2 threads", "SDK/C 2t",
+                    0.9, "engines.t2.llamacpp", "engines.t2.native-c", "genTps"),
+            new Ratio("prompt tokens/s, SDK (llamacpp engine) / C driver, 2 threads", "SDK/C prompt 2t",
+                    0.9, "engines.t2.llamacpp", "engines.t2.native-c", "promptTps"),
+            new Ratio("decode tokens/s, new engine (llamacpp) / old engine (jllama), 1 thread", "new/old 1t",
+                    Double.NaN, "engines.t1.llamacpp", "engines.t1.jllama", "genTps"),
+            new Ratio("decode tokens/s, new engine (llamacpp) / old engine (jllama), 2 threads", "new/old 2t",
+                    Double.NaN, "engines.t2.llamacpp", "engines.t2.jllama", "genTps"),
+            new Ratio("decode tokens/s, isolate=process / in-process (llamacpp engine, Q8_0)", "isolated/in-process",
+                    0.95, "isolation.isolated", "isolation.llamacpp", "genTps"),
+            new Ratio("decode tokens/s, isolate=process / in-process, 3M-parameter model (fastest tokens)",
+                    "isolated/in-process tiny", 0.95, "isolation.tiny.isolated", "isolation.tiny.llamacpp", "genTps"),
+            new Ratio("DJL decode tokens/s, this build / earlier build, F32", "DJL after/before F32", Double.NaN,
+                    "djl.F32", "djl.F32.before", "genTps"),
+            new Ratio("DJL decode tokens/s, this build / earlier build, F16", "DJL after/before F16", Double.NaN,
+                    "djl.F16", "djl.F16.before", "genTps"));
 
     static String markdown(BenchMain b) {
         return new Report(b).build();
@@ -50,7 +61,8 @@ final class Report {
         chat();
         isolation();
         djl();
-        ollama();
+        clients();
+        scaling();
         notMeasured();
         return md.toString();
     }
@@ -59,7 +71,8 @@ final class Report {
         Map<String, String> m = b.machine;
         md.append("### Run\n\n");
         md.append("| | |\n|---|---|\n");
-        row("Mode", b.config.full() ? "full" : "quick (smoke run, small model)");
+        row("Mode", b.config.full() ? "full" : "quick (smoke run, small model; not a verdict)");
+        row("Sections", m.get("sections"));
         row("Date (UTC)", m.get("date"));
         row("Wall time", m.get("wallSeconds") + " s");
         row("Machine", m.get("nproc") + " cores (`nproc`), " + m.get("cpu") + ", " + m.get("memory") + " RAM");
@@ -67,60 +80,96 @@ final class Report {
         row("JVM", m.get("java"));
         if (b.workload != null) {
             Workload w = b.workload;
-            row("Workload model", String.format(Locale.ROOT, "Llama, %,d parameters (width %d, %d layers, %d/%d heads, "
-                    + "FFN %d, vocabulary %d)", w.config.parameterCount(), w.config.hiddenSize(),
-                    w.config.numLayers(), w.config.numHeads(), w.config.numKvHeads(), w.config.intermediateSize(),
-                    w.config.vocabSize()));
-            row("Files", String.format(Locale.ROOT, "F32 GGUF %.0f MiB, Q8_0 GGUF %.0f MiB, HF F32 %.0f MiB, written in "
-                    + "%.0f s", w.fileBytes(w.ggufF32) / MIB, w.fileBytes(w.ggufQ8) / MIB,
-                    w.fileBytes(w.hfF32) / MIB, w.writeSeconds));
+            row("Workload model", describe(w));
+            row("Files", String.format(Locale.ROOT, "F32 GGUF %.0f MiB, Q8_0 GGUF %.0f MiB, HF F32 %.0f MiB, HF F16 "
+                    + "%.0f MiB, written in %.0f s", w.fileBytes(w.ggufF32) / MIB, w.fileBytes(w.ggufQ8) / MIB,
+                    w.fileBytes(w.hfF32) / MIB, w.fileBytes(w.hfF16) / MIB, w.writeSeconds));
         }
-        row("Per backend", b.config.llamaRounds() + " alternating rounds (one child JVM each), "
-                + b.config.llamaReps() + " measured generations after 1 warm-up per round; prompt "
-                + b.config.promptTokens() + " tokens, greedy, up to " + b.config.genTokens() + " new tokens; medians");
-        row("Heap allocation", m.get("allocation"));
+        if (b.scalingWorkload != null) {
+            row("Scaling model", describe(b.scalingWorkload) + String.format(Locale.ROOT, "; Q8_0 GGUF %.0f MiB "
+                    + "(llama.cpp engines), HF F32 %.0f MiB (DJL)", b.scalingWorkload.fileBytes(b.scalingWorkload.ggufQ8)
+                    / MIB, b.scalingWorkload.fileBytes(b.scalingWorkload.hfF32) / MIB));
+        }
+        row("Per backend", b.config.llamaRounds() + " interleaved rounds (one child JVM per side and round), "
+                + b.config.llamaReps() + " measured generations per child after 1 unmeasured warm-up; prompt "
+                + b.config.promptTokens() + " tokens, greedy, " + b.config.genTokens() + " new tokens (DJL "
+                + b.config.djlRounds() + " rounds × " + b.config.djlReps() + ", " + b.config.djlGenTokens()
+                + " new tokens); each child reports its median");
+        row("Writeback wait before each section", writebacks());
+        row("Heap allocation (generation children)", m.get("allocation"));
         md.append('\n');
+    }
+
+    private static String describe(Workload w) {
+        return String.format(Locale.ROOT, "Llama, %,d parameters (width %d, %d layers, %d/%d heads, FFN %d, "
+                + "vocabulary %d, trained context %d)", w.config.parameterCount(), w.config.hiddenSize(),
+                w.config.numLayers(), w.config.numHeads(), w.config.numKvHeads(), w.config.intermediateSize(),
+                w.config.vocabSize(), w.config.maxPositionEmbeddings());
+    }
+
+    private String writebacks() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, String> e : b.machine.entrySet()) {
+            if (e.getKey().startsWith("writeback.")) {
+                sb.append(sb.length() == 0 ? "" : "; ").append(e.getKey().substring(10)).append(": ")
+                        .append(e.getValue());
+            }
+        }
+        return sb.length() == 0 ? "none" : sb.toString();
     }
 
     private void targets() {
         md.append("### Targets\n\n");
-        md.append("Ratios: median over child JVMs, with the spread min..max (the slowest child of one side against "
-                + "the fastest of the other). A verdict is met or missed only when the whole spread is on one side "
-                + "of the goal; otherwise it is inconclusive.\n\n");
-        md.append("| Target | Goal | Measured | Verdict |\n|---|---|---|---|\n");
+        md.append("A ratio's spread is the range of its per-round ratios (each round ran both sides next to each "
+                + "other, in alternating order); where the sides have different numbers of children it is the slowest "
+                + "child of one side against the fastest of the other. A verdict is **met** or **missed** only when the "
+                + "whole spread is on one side of the goal, **inconclusive** otherwise. Rows without a goal are "
+                + "reported, not judged.\n\n");
+        md.append("| Target | Goal | Median | Spread (min..max) | Verdict | Both sides (settings) |\n"
+                + "|---|---|---|---|---|---|\n");
         for (Ratio r : RATIOS) {
             ratioTarget(r);
         }
         for (String q : new String[] {"Q8_0", "F32"}) {
-            double raw = b.value("llama." + q + ".raw", "ttftMs");
-            double sdk = b.value("llama." + q + ".llamacpp", "ttftMs");
-            double d = sdk - raw;
-            target("llama.cpp time-to-first-token overhead (" + q + ")", "≤ 2 ms", d, d <= 2,
-                    String.format(Locale.ROOT, "%+.1f ms (%.1f vs %.1f ms; %.3f×)", d, sdk, raw, sdk / raw),
-                    "llama." + q + ".llamacpp");
+            String raw = "llama." + q + ".raw";
+            String sdk = "llama." + q + ".llamacpp";
+            List<Double> d = Stats.paired(b.values(sdk, "ttftMs"), b.values(raw, "ttftMs"), true);
+            spreadTarget("llama.cpp time-to-first-token overhead, SDK (jllama engine) − raw binding, " + q + " (ms)",
+                    2, false, "≤ 2 ms", d, 1, sdk, raw);
         }
-        double cpu = b.value("ollama.locallm", "cpuUsPerToken");
-        target("Ollama client CPU per streamed token", "≤ 20 µs", cpu, cpu <= 20,
-                String.format(Locale.ROOT, "%.2f µs", cpu), "ollama.locallm");
-        double alloc = b.value("ollama.locallm", "allocPerToken");
-        target("Ollama client heap per streamed token", "≤ 2 KB", alloc, alloc <= 2048,
-                String.format(Locale.ROOT, "%.0f B", alloc), "ollama.locallm");
-        double rps = b.value("ollama.locallm", "requestsPerSecond");
-        for (String other : new String[] {"ollama4j", "langchain4j"}) {
-            double o = b.value("ollama." + other, "requestsPerSecond");
-            target("Ollama requests/s vs " + other, "≥ 1.0×", rps / o, rps / o >= 1.0,
-                    String.format(Locale.ROOT, "%.2f× (%.0f vs %.0f req/s)", rps / o, rps, o), "ollama." + other);
+        double bw = b.bestBandwidth();
+        if (b.workload != null) {
+            for (String dtype : new String[] {"F32", "F16"}) {
+                double bytes = dtype.equals("F32") ? b.workload.weightBytesPerToken(false)
+                        : b.workload.weightBytesPerTokenF16();
+                double limit = bw * 1e9 / bytes;
+                List<Double> shares = new java.util.ArrayList<>();
+                for (double v : b.values("djl." + dtype, "genTps")) {
+                    shares.add(v / limit);
+                }
+                spreadTarget("DJL decode, share of its memory-bandwidth limit, " + dtype, 0.8, true, "≥ 0.80×", shares,
+                        3, "djl." + dtype, String.format(Locale.ROOT, "limit %.1f tok/s = best bandwidth trial "
+                        + "%.1f GB/s ÷ %.1f MB of %s weights per token", limit, bw, bytes / 1e6, dtype));
+            }
         }
-        double djl = b.value("djl.F32", "genTps");
-        double limit = limit(false);
-        target("DJL decode vs memory-bandwidth limit (F32)", "≥ 0.8×", djl / limit, djl / limit >= 0.8,
-                String.format(Locale.ROOT, "%.2f× (%.2f vs %.2f tok/s)", djl / limit, djl, limit), "djl.F32");
+        for (String[] c : new String[][] {{"locallm-ollama", "Ollama"}, {"locallm-openai", "OpenAI-compatible"}}) {
+            String k = "client." + c[0];
+            spreadTarget("CPU per streamed token, SDK " + c[1] + " backend (µs, paced server)", 20, false, "≤ 20 µs",
+                    b.values(k, "cpuUsPerToken"), 2, k, "goal");
+            spreadTarget("Java heap per streamed token, SDK " + c[1] + " backend (B, paced server)", 2048, false,
+                    "≤ 2 KB", b.values(k, "allocPerToken"), 0, k, "goal");
+        }
+        for (String other : new String[] {"ollama4j", "langchain4j-ollama"}) {
+            spreadTarget("requests/s on paced 16-token answers, SDK Ollama backend / " + other, 1.0, true, "≥ 1.0×",
+                    ratios("client.locallm-ollama", "client." + other, "pacedRequestsPerSecond"), 3,
+                    "client.locallm-ollama", "client." + other);
+        }
         double t1 = b.value("chat", "ttftTurn1");
         double t10 = b.value("chat", "ttftTurn10");
-        target("Chat turn-10 vs turn-1 time to first token", "≤ 1.5×", t10 / t1, t10 / t1 <= 1.5,
-                String.format(Locale.ROOT, "%.2f× (%.1f vs %.1f ms)", t10 / t1, t10, t1), "chat");
+        spreadTarget("ChatSession turn-10 / turn-1 time to first token", 1.5, false, "≤ 1.5×",
+                Double.isNaN(t1) ? List.of() : List.of(t10 / t1), 2, "chat", "chat");
         md.append('\n');
-        md.append("Settings of both sides of every ratio above:\n\n| Side | Load and thread settings |\n|---|---|\n");
+        md.append("Settings of every side named above:\n\n| Side | Load and thread settings |\n|---|---|\n");
         for (Map.Entry<String, String> e : settings.entrySet()) {
             md.append("| `").append(e.getKey()).append("` | ").append(e.getValue().replace('|', '/')).append(" |\n");
         }
@@ -130,31 +179,98 @@ final class Report {
                 .append(Double.isNaN(b.bestBandwidth()) ? "not run (no bandwidth probe in this run)"
                         : b.workload != null && b.workload.weightBytesPerToken(false) < BenchMain.CACHE_RESIDENT_BYTES
                         ? "not applicable (the workload's weights fit in the caches; only a full run checks it)"
-                        : violations.isEmpty() ? "passed" : "**FAILED**: " + String.join("; ", violations))
+                        : violations.isEmpty() ? "**passed**: " + bandwidthSummary()
+                        : "**FAILED**: " + String.join("; ", violations))
                 .append("\n\n");
     }
 
-    /** A ratio target (higher is better) with its spread across children and the verdict that follows. */
-    private void ratioTarget(Ratio ratio) {
-        String name = ratio.name();
-        double goal = ratio.goal();
-        String numerator = ratio.numerator();
-        String denominator = ratio.denominator();
-        String field = ratio.field();
-        double[] r = Stats.ratioSpread(b.values(numerator, field), b.values(denominator, field));
-        String verdict = Stats.verdict(r, goal, true);
-        String measured;
-        if (verdict.equals("not measured")) {
-            measured = reason(numerator.substring(0, numerator.lastIndexOf('.')));
-        } else {
-            measured = String.format(Locale.ROOT, "%.3f× (spread %.3f..%.3f; %.2f vs %.2f; %d vs %d children)",
-                    r[1], r[0], r[2], b.value(numerator, field), b.value(denominator, field),
-                    b.values(numerator, field).size(), b.values(denominator, field).size());
+    /** The highest share of its limit any checked decode rate reached, for the bandwidth check's line. */
+    private String bandwidthSummary() {
+        double bw = b.bestBandwidth() * 1e9;
+        double worst = 0;
+        String which = "";
+        for (String key : b.runs.keySet()) {
+            if (key.contains(".tiny.")) {
+                continue;
+            }
+            double bytes;
+            if (key.startsWith("djl.F32") || key.startsWith("llama.F32.")) {
+                bytes = b.workload.weightBytesPerToken(false);
+            } else if (key.startsWith("djl.F16")) {
+                bytes = b.workload.weightBytesPerTokenF16();
+            } else if (key.startsWith("llama.Q8_0.") || key.startsWith("engines.") || key.startsWith("isolation.")) {
+                bytes = b.workload.weightBytesPerToken(true);
+            } else {
+                continue;
+            }
+            for (double tps : b.values(key, "genTps")) {
+                if (tps * bytes / bw > worst) {
+                    worst = tps * bytes / bw;
+                    which = key;
+                }
+            }
         }
-        md.append("| ").append(name).append(" | ≥ ").append(f(goal, 2)).append("× | ").append(measured).append(" | ")
-                .append(verdict.equals("not measured") ? verdict : "**" + verdict + "**").append(" |\n");
-        settings.put(numerator, setting(numerator));
-        settings.put(denominator, setting(denominator));
+        return String.format(Locale.ROOT, "the highest decode rate of the run is %.3f× its limit (`%s`), against a "
+                + "best bandwidth trial of %.1f GB/s", worst, which, b.bestBandwidth());
+    }
+
+    /** Per-round ratios of one field, or the extreme pairs when the rounds cannot be paired. */
+    private List<Double> ratios(String numerator, String denominator, String field) {
+        return ratios(b, numerator, denominator, field);
+    }
+
+    /** Per-round ratios of one field, or the extreme pairs when the rounds cannot be paired. */
+    static List<Double> ratios(BenchMain b, String numerator, String denominator, String field) {
+        List<Double> n = b.values(numerator, field);
+        List<Double> d = b.values(denominator, field);
+        List<Double> paired = Stats.paired(n, d, false);
+        if (!paired.isEmpty() || n.isEmpty() || d.isEmpty()) {
+            return paired;
+        }
+        double[] s = Stats.ratioSpread(n, d);
+        return List.of(s[0], s[1], s[2]);
+    }
+
+    /** A ratio target (higher is better) with its spread across rounds and the verdict that follows. */
+    private void ratioTarget(Ratio ratio) {
+        List<Double> r = ratios(ratio.numerator(), ratio.denominator(), ratio.field());
+        String goal = Double.isNaN(ratio.goal()) ? "—" : "≥ " + f(ratio.goal(), 2) + "×";
+        spreadTarget(ratio.name() + (ratio.field().equals("genTps") ? "" : " (" + ratio.field() + ")"),
+                ratio.goal(), true, goal, r, 3, ratio.numerator(), ratio.denominator());
+    }
+
+    /** One target row: the median and the min..max of {@code values} against the goal. */
+    private void spreadTarget(String name, double goal, boolean higherIsBetter, String goalText, List<Double> values,
+                              int decimals, String numerator, String denominator) {
+        double[] s = Stats.spread(values);
+        String verdict;
+        String median;
+        String range;
+        if (values.isEmpty() || Double.isNaN(s[1])) {
+            verdict = "not measured";
+            median = reason(numerator.contains(".") ? numerator.substring(0, numerator.lastIndexOf('.')) : numerator);
+            range = "";
+        } else {
+            String v = Double.isNaN(goal) ? "reported" : Stats.verdict(new double[] {s[0], s[1], s[2]}, goal,
+                    higherIsBetter);
+            verdict = Double.isNaN(goal) ? v : "**" + v + "**";
+            median = f(s[1], decimals);
+            range = f(s[0], decimals) + ".." + f(s[2], decimals) + " (" + values.size() + ")";
+        }
+        String sides = side(numerator) + (denominator.equals("goal") || denominator.equals(numerator) ? ""
+                : "<br>" + side(denominator));
+        md.append("| ").append(name).append(" | ").append(goalText).append(" | ").append(median).append(" | ")
+                .append(range).append(" | ").append(verdict).append(" | ").append(sides).append(" |\n");
+    }
+
+    /** The short settings of one side, for the targets table; the full ones go to the settings table. */
+    private String side(String key) {
+        if (!b.runs.containsKey(key)) {
+            return key.contains(" ") ? key : "`" + key + "`";
+        }
+        String st = setting(key);
+        settings.put(key, st);
+        return "`" + key + "`: " + st.replace('|', '/');
     }
 
     private String setting(String key) {
@@ -163,20 +279,13 @@ final class Report {
                 return st;
             }
         }
-        return key.endsWith("native-c") ? "llama_driver.c: same model, ctx, threads and prompts; no warm-up decode"
-                : "not recorded";
-    }
-
-    private void target(String name, String goal, double value, boolean met, String measured, String key) {
-        String verdict;
-        if (Double.isNaN(value)) {
-            verdict = "not measured";
-            measured = reason(key);
-        } else {
-            verdict = met ? "**met**" : "**missed**";
+        if (key.startsWith("client.")) {
+            return "JDK " + System.getProperty("java.version") + ", -XX:+UseSerialGC -Xmx512m, one child JVM per "
+                    + "round; " + b.config.pacedTokens() + "-token answers paced at " + b.config.intervalUs() + " µs";
         }
-        md.append("| ").append(name).append(" | ").append(goal).append(" | ").append(measured).append(" | ")
-                .append(verdict).append(" |\n");
+        return key.endsWith("native-c") ? "llama_driver.c (gcc -O2): same GGUF, ctx 1024, same threads, batch 512, "
+                + "micro-batch 512, 1 sequence, mmap, no warm-up decode at load; 1 unmeasured short generation; "
+                + "same prompts" : "not recorded";
     }
 
     private String reason(String key) {
@@ -217,7 +326,7 @@ final class Report {
                     .append(": llamacpp (C API through JNA) vs jllama (de.kherud:llama b4916) vs C (Q8_0)\n\n");
             md.append("Same GGUF file, same threads, same prompts, the three variants in rotating order in each round. ")
                     .append("C is `llama_driver.c` compiled with gcc against the libraries the llamacpp engine loaded. ")
-                    .append("The machine is shared with other builds: read the ratios, not the absolute numbers.\n\n");
+                    .append("Medians over rounds; the ratios are the ones the targets judge.\n\n");
             md.append("| Metric | llamacpp | jllama | C | llamacpp / jllama | llamacpp / C |\n|---|---|---|---|---|---|\n");
             for (String[] m : new String[][] {{"Load time (ms)", "loadMs", "0"}, {"Time to first token (ms)", "ttftMs", "1"},
                 {"Prompt tokens/s", "promptTps", "1"}, {"Generation tokens/s", "genTps", "2"}}) {
@@ -341,6 +450,8 @@ final class Report {
     private void djl() {
         String djl = "djl.F32";
         md.append("### DJL backend on the same weights (F32) and the memory-bandwidth limit\n\n");
+        md.append("JNI calls per token are not counted by this harness (it has no hook into DJL's native calls); "
+                + "Java heap per token and peak RSS are measured below.\n\n");
         md.append("| Metric | DJL (HF F32) | llama.cpp backend (F32 GGUF) | raw llama.cpp (F32 GGUF) |\n"
                 + "|---|---|---|---|\n");
         triple("Load time (ms)", djl, "loadMs", 0, 1);
@@ -455,35 +566,201 @@ final class Report {
                 .append(f(b.value("llama.F32.raw", field) / scale, decimals)).append(" |\n");
     }
 
-    private void ollama() {
-        md.append("### Ollama clients against a local server that streams without delay\n\n");
-        md.append(String.format(Locale.ROOT, "Per-token figures: answers of %,d tokens (`/api/chat`, streamed); "
-                + "requests/s: answers of 16 tokens, one request at a time; %d alternating rounds, one child JVM "
-                + "per client and round; CPU is the client process's (all threads).%n%n",
-                b.config.longTokens(), b.config.ollamaRounds()));
-        md.append("| Client | CPU µs/token | Wall µs/token | Heap B/token | Requests/s | Heap B/request | "
-                + "Peak RSS (MiB) |\n|---|---|---|---|---|---|---|\n");
-        String[][] clients = {{"locallm", "LocalLlm ollama backend"}, {"okhttp", "raw OkHttp + Jackson"},
-            {"ollama4j", "ollama4j"}, {"langchain4j", "LangChain4j"}};
-        for (String[] c : clients) {
-            String k = "ollama." + c[0];
-            md.append("| ").append(c[1]).append(" | ").append(f(b.value(k, "cpuUsPerToken"), 2)).append(" | ")
-                    .append(f(b.value(k, "wallUsPerToken"), 2)).append(" | ").append(f(b.value(k, "allocPerToken"), 0))
-                    .append(" | ").append(f(b.value(k, "requestsPerSecond"), 0)).append(" | ")
+    private void clients() {
+        boolean any = ClientBench.CLIENTS.stream().anyMatch(c -> b.runs.containsKey("client." + c[0]));
+        if (!any) {
+            return;
+        }
+        md.append("### HTTP clients against a paced server (Ollama and OpenAI-compatible wire formats)\n\n");
+        md.append(String.format(Locale.ROOT, "One loopback server process emits every token of an answer one by one, "
+                + "%,d µs apart (%.0f tokens/s), each in its own HTTP chunk as an NDJSON line (Ollama) or an SSE "
+                + "event (OpenAI-compatible, vLLM's framing). Each client runs in its own child JVM (%d round(s), "
+                + "rotating order; JDK 17, `-XX:+UseSerialGC -Xmx512m`), streams the answer to one chat message and "
+                + "only records each piece's arrival in its handler. Per token: %d answers of %d tokens minus the "
+                + "same client's 16-token answers, over the %d tokens between them, so the request's own cost is not "
+                + "spread over the tokens. CPU (process): %s; CPU (Java threads): the client's Java threads (no JIT "
+                + "compiler or collector threads), sampled like the heap. Heap: %s. Latency: the server writes its `System.nanoTime()` as "
+                + "each token's text; the handler subtracts it from its own (one monotonic clock on Linux). "
+                + "Setup: the same client on 16-token answers sent at once (no pacing), one request after another. "
+                + "Unpaced: 2,000-token answers sent at once (the parsing alone, no thread waking up per token), "
+                + "minus the setup, per token. "
+                + "Medians over rounds; min..max in the spread columns.%n%n",
+                b.config.intervalUs(), 1e6 / b.config.intervalUs(), b.config.clientRounds(), b.config.pacedReps(),
+                b.config.pacedTokens(), b.config.pacedTokens() - 16, firstString("cpuMethod"),
+                firstString("heapMethod")));
+        md.append("| Client | Wire | CPU µs/token (process) | CPU µs/token (Java threads) | Heap B/token | "
+                + "Unpaced CPU µs / heap B per token | Write→handler µs (median / p99 / max) | "
+                + "Paced requests/s (16 tokens) | Setup µs/request | Setup CPU µs/request | Setup heap B/request | "
+                + "Peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (String[] c : ClientBench.CLIENTS) {
+            String k = "client." + c[0];
+            if (!b.runs.containsKey(k)) {
+                md.append("| ").append(c[1]).append(" | ").append(c[2]).append(" | ").append(reason(k))
+                        .append(" | | | | | | | | | |\n");
+                continue;
+            }
+            md.append("| ").append(c[1]).append(" | ").append(c[2]).append(" | ")
+                    .append(withRange(k, "cpuUsPerToken", 2)).append(" | ")
+                    .append(withRange(k, "javaCpuUsPerToken", 2)).append(" | ")
+                    .append(withRange(k, "allocPerToken", 0)).append(" | ")
+                    .append(f(b.value(k, "bulkCpuUsPerToken"), 2)).append(" / ").append(f(b.value(k,
+                            "bulkAllocPerToken"), 0)).append(" | ")
+                    .append(f(b.value(k, "latencyUsMedian"), 0)).append(" / ").append(f(b.value(k, "latencyUsP99"), 0))
+                    .append(" / ").append(f(b.value(k, "latencyUsMax"), 0)).append(" | ")
+                    .append(f(b.value(k, "pacedRequestsPerSecond"), 2)).append(" | ")
+                    .append(withRange(k, "setupUsPerRequest", 0)).append(" | ")
+                    .append(f(b.value(k, "setupCpuUsPerRequest"), 0)).append(" | ")
                     .append(f(b.value(k, "allocPerRequest"), 0)).append(" | ")
                     .append(f(b.value(k, "peakRss") / MIB, 0)).append(" |\n");
         }
-        md.append("\n| LocalLlm vs | CPU per token | Heap per token | Requests/s |\n|---|---|---|---|\n");
-        for (String[] c : clients) {
-            if (c[0].equals("locallm")) {
-                continue;
+        md.append(String.format(Locale.ROOT, "%nA paced 16-token answer cannot take less than %.0f ms (16 × the "
+                + "interval), so paced requests/s are bounded by %.1f; the setup columns show what each request costs "
+                + "the client beyond the tokens.%n%n", 16 * b.config.intervalUs() / 1e3, 1e6 / (16.0
+                * b.config.intervalUs())));
+    }
+
+    private String firstString(String field) {
+        for (List<Map<String, Object>> l : b.runs.values()) {
+            for (Map<String, Object> m : l) {
+                if (m.get(field) instanceof String s) {
+                    return s;
+                }
             }
-            String k = "ollama." + c[0];
-            md.append("| ").append(c[1]).append(" | ")
-                    .append(f(b.value("ollama.locallm", "cpuUsPerToken") / b.value(k, "cpuUsPerToken"), 2)).append("× | ")
-                    .append(f(b.value("ollama.locallm", "allocPerToken") / b.value(k, "allocPerToken"), 2)).append("× | ")
-                    .append(f(b.value("ollama.locallm", "requestsPerSecond") / b.value(k, "requestsPerSecond"), 2))
-                    .append("× |\n");
+        }
+        return "n/a";
+    }
+
+    /** The median of one field with its min..max across children. */
+    private String withRange(String key, String field, int decimals) {
+        List<Double> v = b.values(key, field);
+        if (v.isEmpty()) {
+            return "n/a";
+        }
+        double[] s = Stats.spread(v);
+        return v.size() == 1 ? f(s[1], decimals) : f(s[1], decimals) + " (" + f(s[0], decimals) + ".." + f(s[2],
+                decimals) + ")";
+    }
+
+    private static final String[][] SCALING = {{"llamacpp", "llamacpp engine (Q8_0)"},
+        {"jllama", "jllama engine (Q8_0)"}, {"djl", "DJL (F32)"}};
+
+    private void scaling() {
+        boolean any = false;
+        for (String[] v : SCALING) {
+            any |= b.runs.containsKey("scaling." + v[0]);
+        }
+        if (!any) {
+            return;
+        }
+        md.append("### Scaling: how cost grows with context, prompt length, context size and concurrent sessions\n\n");
+        md.append("On the scaling model (see Run), 2 threads. One child per backend and round loads the model once "
+                + "with room for the largest fill, then for each fill sends a prompt of that many tokens and decodes "
+                + "32 tokens: time to first token and prompt tokens/s are the prompt's, decode tokens/s the 32 tokens' "
+                + "at that fill. Then 1, 2, 4 and 8 sessions start at once on the same open model, each with its own "
+                + "64-token prompt and 32 new tokens: aggregate tokens/s over the wall time of all. Medians over "
+                + "rounds, min..max in brackets.\n\n");
+        scalingTable("Decode tokens/s against context fill", "genTps", 1);
+        scalingTable("Time to first token (ms) against context fill (prompt of that length)", "ttftMs", 0);
+        scalingTable("Prompt tokens/s against prompt length", "promptTps", 0);
+        scalingTable("Peak resident memory (MiB) after each fill", "peakRss", 0);
+        sessionsTable();
+        rssTable();
+    }
+
+    private java.util.SortedSet<Integer> points(String prefix, String suffix) {
+        java.util.SortedSet<Integer> out = new java.util.TreeSet<>();
+        for (String[] v : SCALING) {
+            for (Map<String, Object> m : b.runs.getOrDefault("scaling." + v[0], List.of())) {
+                for (String k : m.keySet()) {
+                    if (k.startsWith(prefix) && k.endsWith(suffix)) {
+                        out.add(Integer.parseInt(k.substring(prefix.length(), k.length() - suffix.length())));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private void scalingTable(String title, String field, int decimals) {
+        double scale = field.equals("peakRss") ? MIB : 1;
+        md.append("**").append(title).append("**\n\n| Tokens |");
+        for (String[] v : SCALING) {
+            md.append(' ').append(v[1]).append(" |");
+        }
+        md.append("\n|---|---|---|---|\n");
+        for (int fill : points("fill", "." + field)) {
+            md.append("| ").append(f(fill, 0)).append(" |");
+            for (String[] v : SCALING) {
+                List<Double> vals = new java.util.ArrayList<>();
+                for (double d : b.values("scaling." + v[0], "fill" + fill + "." + field)) {
+                    vals.add(d / scale);
+                }
+                md.append(' ').append(cell(vals, decimals)).append(" |");
+            }
+            md.append('\n');
+        }
+        md.append('\n');
+    }
+
+    private static String cell(List<Double> vals, int decimals) {
+        if (vals.isEmpty()) {
+            return "—";
+        }
+        double[] s = Stats.spread(vals);
+        return vals.size() == 1 ? f(s[1], decimals) : f(s[1], decimals) + " (" + f(s[0], decimals) + ".."
+                + f(s[2], decimals) + ")";
+    }
+
+    private void sessionsTable() {
+        md.append("**Concurrent sessions on one open model: aggregate decode tokens/s, and median / slowest time to "
+                + "first token (ms)**\n\n| Sessions |");
+        for (String[] v : SCALING) {
+            md.append(' ').append(v[1]).append(" |");
+        }
+        md.append("\n|---|---|---|---|\n");
+        for (int n : points("sessions", ".tps")) {
+            md.append("| ").append(n).append(" |");
+            for (String[] v : SCALING) {
+                String k = "scaling." + v[0];
+                List<Double> tps = b.values(k, "sessions" + n + ".tps");
+                md.append(' ').append(cell(tps, 1));
+                if (!tps.isEmpty()) {
+                    md.append("; ").append(f(b.value(k, "sessions" + n + ".ttftMsMedian"), 0)).append(" / ")
+                            .append(f(b.value(k, "sessions" + n + ".ttftMsMax"), 0)).append(" ms");
+                }
+                md.append(" |");
+            }
+            md.append('\n');
+        }
+        md.append("\nBoth llama.cpp engines hold one sequence per context and every backend serialises generations "
+                + "on one open model, so sessions queue: the aggregate stays near the one-session rate while the "
+                + "slowest session's first token waits for the others.\n\n");
+    }
+
+    private void rssTable() {
+        java.util.SortedSet<Integer> ctxs = new java.util.TreeSet<>();
+        for (String key : b.runs.keySet()) {
+            if (key.startsWith("rss.")) {
+                ctxs.add(Integer.parseInt(key.substring(key.lastIndexOf('.') + 1)));
+            }
+        }
+        if (ctxs.isEmpty()) {
+            return;
+        }
+        md.append("**Resident memory (MiB) against context size: after load / after one short generation (one child "
+                + "per point)**\n\n| Context size |");
+        for (String[] v : SCALING) {
+            md.append(' ').append(v[1]).append(" |");
+        }
+        md.append("\n|---|---|---|---|\n");
+        for (int ctx : ctxs) {
+            md.append("| ").append(f(ctx, 0)).append(" |");
+            for (String[] v : SCALING) {
+                String k = "rss." + v[0] + "." + ctx;
+                md.append(' ').append(b.runs.containsKey(k) ? f(b.value(k, "rssAfterLoad") / MIB, 0) + " / "
+                        + f(b.value(k, "rssAfterGenerate") / MIB, 0) : reason(k)).append(" |");
+            }
+            md.append('\n');
         }
         md.append('\n');
     }

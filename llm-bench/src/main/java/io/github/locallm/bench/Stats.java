@@ -69,4 +69,27 @@ final class Stats {
         }
         return "inconclusive";
     }
+
+    /** Returns {@code {min, median, max}} of the values, NaN where there are none. */
+    static double[] spread(Collection<Double> values) {
+        double[] r = range(values);
+        return new double[] {r[0], median(values), r[1]};
+    }
+
+    /**
+     * Returns the ratios of two sides measured in the same rounds, round by round ({@code numerator[i] /
+     * denominator[i]}): the children of one round ran next to each other, so a slow spell of the machine
+     * weighs on both. Empty when the sides do not have the same number of rounds.
+     */
+    static java.util.List<Double> paired(java.util.List<Double> numerator, java.util.List<Double> denominator,
+                                         boolean difference) {
+        java.util.List<Double> out = new java.util.ArrayList<>();
+        if (numerator.size() != denominator.size()) {
+            return out;
+        }
+        for (int i = 0; i < numerator.size(); i++) {
+            out.add(difference ? numerator.get(i) - denominator.get(i) : numerator.get(i) / denominator.get(i));
+        }
+        return out;
+    }
 }

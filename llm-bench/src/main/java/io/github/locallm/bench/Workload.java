@@ -62,7 +62,10 @@ final class Workload implements AutoCloseable {
             config = new LlamaConfig("llama", tok.size(), 256, 704, 4, 8, 2, 10000.0, 1e-5, 4096,
                     false, false, config.bosTokenId(), config.eosTokenId());
         }
-        CheckpointModel base = TinyModels.randomLazy(config, tok, TinyModels.DEFAULT_SEED);
+        return withoutSpecialTokens(TinyModels.randomLazy(config, tok, TinyModels.DEFAULT_SEED), config, tok);
+    }
+
+    private static CheckpointModel withoutSpecialTokens(CheckpointModel base, LlamaConfig config, BpeTokenizer tok) {
         int hidden = config.hiddenSize();
         return CheckpointModel.lazy(config, tok, name -> {
             float[] data = base.tensors().get(name).data();
@@ -167,11 +170,32 @@ final class Workload implements AutoCloseable {
         sb.append(variant).append(' ').append((char) ('A' + variant % 26)).append(". ");
         String[] lines = TinyModels.CORPUS.split("\n");
         int i = variant;
-        while (tok.encode(sb.toString()).length < tokens) {
-            sb.append(lines[Math.floorMod(i++, lines.length)]).append(' ');
+        // Text grows geometrically and is encoded once per size, so long prompts (8,192 tokens) cost little.
+        int chars = tokens * 4;
+        while (true) {
+            while (sb.length() < chars) {
+                sb.append(lines[Math.floorMod(i++, lines.length)]).append(' ');
+            }
+            int[] ids = tok.encode(sb.toString());
+            if (ids.length >= tokens) {
+                return tok.decode(Arrays.copyOf(ids, tokens)).strip();
+            }
+            chars *= 2;
         }
-        int[] ids = tok.encode(sb.toString());
-        return tok.decode(Arrays.copyOf(ids, tokens)).strip();
+    }
+
+    /**
+     * Returns the model of the scaling curves: the same family and tokenizer, 8 layers of width 512 (about 25M
+     * parameters) and a trained context of 16,384 positions, small enough that a prompt of 8,192 tokens takes
+     * seconds rather than minutes on two cores, and large enough that its weights and KV cache do not fit in the
+     * fastest caches. Special tokens never win, as in {@link #model}.
+     */
+    static CheckpointModel scalingModel() {
+        BpeTokenizer tok = TinyModels.tokenizer();
+        LlamaConfig base = TinyModels.benchmarkConfig();
+        LlamaConfig config = new LlamaConfig("llama", tok.size(), 512, 1408, 8, 8, 2, 10000.0, 1e-5, 16384,
+                false, false, base.bosTokenId(), base.eosTokenId());
+        return withoutSpecialTokens(TinyModels.randomLazy(config, tok, TinyModels.DEFAULT_SEED + 1), config, tok);
     }
 
     /** Returns the user message of chat turn {@code turn} (1-based), about 30 tokens. */

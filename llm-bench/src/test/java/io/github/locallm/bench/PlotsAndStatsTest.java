@@ -47,6 +47,59 @@ class PlotsAndStatsTest {
     }
 
     @Test
+    void pairedRatiosAreRoundByRoundAndNeedTheSameRounds() {
+        assertThat(Stats.paired(List.of(2.0, 3.0, 4.0), List.of(1.0, 2.0, 4.0), false)).containsExactly(2.0, 1.5, 1.0);
+        assertThat(Stats.paired(List.of(12.0, 13.0), List.of(10.0, 10.5), true)).containsExactly(2.0, 2.5);
+        assertThat(Stats.paired(List.of(1.0), List.of(1.0, 2.0), false)).isEmpty();
+        assertThat(Stats.spread(List.of(3.0, 1.0, 2.0))).containsExactly(1.0, 2.0, 3.0);
+    }
+
+    @Test
+    void scalingAndClientResultsGiveTheirChartsAndTables(@TempDir Path dir) throws Exception {
+        BenchMain b = new BenchMain(BenchMain.Config.of(false), dir);
+        List<Map<String, Object>> rounds = new ArrayList<>();
+        for (double speed : new double[] {1.0, 1.1}) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("fill128.genTps", 100.0 * speed);
+            m.put("fill2048.genTps", 60.0 * speed);
+            m.put("fill128.ttftMs", 10.0 / speed);
+            m.put("fill2048.ttftMs", 300.0 / speed);
+            m.put("fill128.promptTps", 12800.0 * speed);
+            m.put("fill2048.promptTps", 6826.0 * speed);
+            m.put("fill128.peakRss", 300.0 * 1024 * 1024);
+            m.put("fill2048.peakRss", 320.0 * 1024 * 1024);
+            m.put("sessions1.tps", 90.0 * speed);
+            m.put("sessions4.tps", 95.0 * speed);
+            m.put("sessions4.ttftMsMedian", 200.0);
+            m.put("sessions4.ttftMsMax", 900.0);
+            rounds.add(m);
+        }
+        b.runs.put("scaling.llamacpp", rounds);
+        Map<String, Object> rss = new LinkedHashMap<>();
+        rss.put("rssAfterLoad", 200.0 * 1024 * 1024);
+        rss.put("rssAfterGenerate", 210.0 * 1024 * 1024);
+        b.runs.put("rss.llamacpp.4096", List.of(rss));
+        Map<String, Object> client = new LinkedHashMap<>();
+        client.put("cpuUsPerToken", 12.5);
+        client.put("allocPerToken", 900.0);
+        client.put("latencyUsMedian", 80.0);
+        client.put("pacedRequestsPerSecond", 12.0);
+        b.runs.put("client.locallm-ollama", List.of(client));
+
+        List<String> written = Plots.write(b, dir.resolve("plots"));
+        String md = Report.markdown(b);
+
+        assertThat(written).contains("scaling-decode-vs-fill.png", "scaling-ttft-vs-fill.png",
+                "scaling-prompt-vs-length.png", "scaling-rss-vs-fill.png", "scaling-rss-vs-context.png",
+                "scaling-sessions.png", "clients.png");
+        assertThat(md).contains("| 2,048 | 63.0 (60.0..66.0) | — | — |", "| 4 | 99.8 (95.0..104.5); 200 / 900 ms |",
+                "| 4,096 | 200 / 210 |", "| LocalLlm ollama backend | Ollama | 12.50 | n/a | 900 | n/a / n/a |");
+        // a lower-is-better target is met when its whole spread is under the goal
+        assertThat(md).contains("CPU per streamed token, SDK Ollama backend (µs, paced server) | ≤ 20 µs | 12.50 | "
+                + "12.50..12.50 (1) | **met**");
+    }
+
+    @Test
     void noChartWithoutMeasurements(@TempDir Path dir) throws Exception {
         BenchMain b = new BenchMain(BenchMain.Config.of(false), dir);
         assertThat(Plots.write(b, dir.resolve("plots"))).isEmpty();

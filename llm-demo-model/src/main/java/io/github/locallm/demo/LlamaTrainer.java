@@ -32,20 +32,23 @@ import java.util.function.IntFunction;
  * manager and is freed with it. Linear weights are kept as {@code [in, out]} so that no op ever has to
  * transpose a weight; {@link #exportTensors()} turns them into Hugging Face {@code [out, in]} tensors.
  *
+ * <p>Public so that test suites can train a tiny model on exactly the exchanges they check; the demo model
+ * itself is trained by {@link TrainDemoModel}.
+ *
  * <p>Not thread-safe: one training run per instance. {@link #stop()} may be called from any thread.
  */
-final class LlamaTrainer implements AutoCloseable {
+public final class LlamaTrainer implements AutoCloseable {
 
     /** One training sequence: token ids and, per position, whether predicting the next token is trained. */
-    record Sequence(int[] tokens, boolean[] trainedTarget) {
+    public record Sequence(int[] tokens, boolean[] trainedTarget) {
     }
 
     /** Progress of one optimizer step. */
-    record Step(int step, float loss, float gradNorm, float learningRate) {
+    public record Step(int step, float loss, float gradNorm, float learningRate) {
     }
 
     /** Hyper-parameters of a run. */
-    record Settings(int steps, int batchSize, float peakLearningRate, float finalLearningRate, int warmupSteps,
+    public record Settings(int steps, int batchSize, float peakLearningRate, float finalLearningRate, int warmupSteps,
                     float clipNorm, float implausibleNorm, int maxSkippedSteps, long seed) {
     }
 
@@ -54,7 +57,13 @@ final class LlamaTrainer implements AutoCloseable {
     private final Map<String, NDArray> params = new LinkedHashMap<>();
     private final AtomicBoolean stopRequested = new AtomicBoolean();
 
-    LlamaTrainer(LlamaConfig config, long seed) {
+    /**
+     * Creates the weights of a new model, initialised from the seed.
+     *
+     * @param config the architecture (untied, bias-free, as many key/value heads as heads)
+     * @param seed seeds the initial weights and PyTorch's generator
+     */
+    public LlamaTrainer(LlamaConfig config, long seed) {
         if (config.tieWordEmbeddings() || config.attentionBias() || config.numKvHeads() != config.numHeads()) {
             throw new IllegalArgumentException("the demo trainer supports untied, bias-free, full-head Llama only: "
                     + config);
@@ -67,7 +76,7 @@ final class LlamaTrainer implements AutoCloseable {
     }
 
     /** Asks a running {@link #train} to return after the current step. */
-    void stop() {
+    public void stop() {
         stopRequested.set(true);
     }
 
@@ -121,7 +130,7 @@ final class LlamaTrainer implements AutoCloseable {
      *
      * @return the mean loss of the last steps
      */
-    float train(List<Sequence> data, Settings settings, Consumer<Step> progress, Consumer<String> skippedLog) {
+    public float train(List<Sequence> data, Settings settings, Consumer<Step> progress, Consumer<String> skippedLog) {
         return train(epoch -> data, settings, progress, skippedLog);
     }
 
@@ -133,7 +142,7 @@ final class LlamaTrainer implements AutoCloseable {
      * @param epochs the sequences of the given epoch (0, 1, ...)
      * @return the mean loss of the last steps
      */
-    float train(IntFunction<List<Sequence>> epochs, Settings settings, Consumer<Step> progress,
+    public float train(IntFunction<List<Sequence>> epochs, Settings settings, Consumer<Step> progress,
                 Consumer<String> skippedLog) {
         Tracker schedule = update -> learningRate(settings, update);
         Optimizer adam = Optimizer.adam()
@@ -355,7 +364,7 @@ final class LlamaTrainer implements AutoCloseable {
     }
 
     /** The trained weights as Hugging Face Llama tensors ({@code [out, in]} linear weights). */
-    List<Tensor> exportTensors() {
+    public List<Tensor> exportTensors() {
         int h = config.hiddenSize();
         int f = config.intermediateSize();
         int v = config.vocabSize();
@@ -395,7 +404,7 @@ final class LlamaTrainer implements AutoCloseable {
     }
 
     /** Counts the trainable scalars. */
-    long parameterCount() {
+    public long parameterCount() {
         long n = 0;
         for (NDArray p : params.values()) {
             n += p.size();

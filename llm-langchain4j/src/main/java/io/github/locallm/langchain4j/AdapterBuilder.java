@@ -1,6 +1,8 @@
 package io.github.locallm.langchain4j;
 
 import dev.langchain4j.model.chat.listener.ChatModelListener;
+import dev.langchain4j.model.chat.request.ChatRequestParameters;
+import dev.langchain4j.model.chat.request.DefaultChatRequestParameters;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.Objects;
 public abstract class AdapterBuilder<B extends AdapterBuilder<B>> {
     final LocalLlm llm;
     GenerationOptions defaults = GenerationOptions.defaults();
+    ChatRequestParameters requestDefaults = DefaultChatRequestParameters.EMPTY;
     List<ChatModelListener> listeners = List.of();
 
     AdapterBuilder(LocalLlm llm) {
@@ -27,6 +30,20 @@ public abstract class AdapterBuilder<B extends AdapterBuilder<B>> {
      */
     public B defaultOptions(GenerationOptions defaults) {
         this.defaults = Objects.requireNonNull(defaults, "defaults");
+        return self();
+    }
+
+    /**
+     * Default request parameters in LangChain4j's terms (temperature, max output tokens, stop sequences, tools,
+     * tool choice, response format), laid over the default options; each request's parameters are laid over
+     * these. Parameters this SDK has no meaning for (a model name other than the open one, frequency or presence
+     * penalty) are refused when the model is built.
+     *
+     * @param parameters the defaults
+     * @return this builder
+     */
+    public B defaultRequestParameters(ChatRequestParameters parameters) {
+        this.requestDefaults = Objects.requireNonNull(parameters, "parameters");
         return self();
     }
 
@@ -46,13 +63,18 @@ public abstract class AdapterBuilder<B extends AdapterBuilder<B>> {
 
     /** The built state both chat models read; the model's name and backend are read once, while it is open. */
     record Settings(LocalLlm llm, String modelName, String backend, GenerationOptions defaults,
-                    List<ChatModelListener> listeners) {
-        Settings(AdapterBuilder<?> b) {
-            this(b.llm, b.llm.info().model(), b.llm.info().backend(), b.defaults, b.listeners);
+                    ChatRequestParameters requestDefaults, List<ChatModelListener> listeners) {
+        Settings {
+            Mapping.refuseUnsupported(modelName, requestDefaults);
         }
 
-        dev.langchain4j.model.chat.request.ChatRequestParameters parameters() {
-            return Mapping.parameters(modelName, defaults);
+        Settings(AdapterBuilder<?> b) {
+            this(b.llm, b.llm.info().model(), b.llm.info().backend(), b.defaults, b.requestDefaults, b.listeners);
+        }
+
+        /** What LangChain4j lays each request's parameters over before the model sees the request. */
+        ChatRequestParameters parameters() {
+            return Mapping.parameters(modelName, defaults).overrideWith(requestDefaults);
         }
 
         java.util.Set<dev.langchain4j.model.chat.Capability> capabilities() {

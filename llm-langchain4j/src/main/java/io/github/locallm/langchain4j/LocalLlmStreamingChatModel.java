@@ -19,6 +19,7 @@ import io.github.locallm.GenerationHandle;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
 import io.github.locallm.StreamHandler;
+import io.github.locallm.UnsupportedCapabilityException;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -38,6 +39,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *     public void onError(Throwable error) { error.printStackTrace(); }
  * });
  * }</pre>
+ *
+ * <p>A request the model cannot serve (a parameter this SDK has no meaning for, a capability the model lacks, an
+ * invalid value) is refused by {@code chat} itself with {@code UnsupportedFeatureException} or
+ * {@code InvalidRequestException}, before any work, as LangChain4j's streaming models validate requests; failures
+ * of the model (closed, context overflow, engine error) reach {@code onError}.
  *
  * <p>Cancelling through the {@link StreamingHandle} of a partial-response context stops the generation
  * promptly; no callback follows a cancel. An exception thrown by the handler's {@code onPartialResponse} or
@@ -81,8 +87,8 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
             options = settings.options(request);
             messages = Mapping.messages(request.messages());
         } catch (RuntimeException e) {
-            quietly(handler, Mapping.error(e));
-            return;
+            // a request this model cannot serve is refused before any work, by the call itself
+            throw Mapping.error(e);
         }
         Relay relay = new Relay(handler);
         try {
@@ -91,8 +97,10 @@ public final class LocalLlmStreamingChatModel implements StreamingChatModel {
             if (relay.cancelled.get()) {
                 h.cancel(); // cancelled from a callback that ran before the handle was known
             }
+        } catch (UnsupportedCapabilityException | IllegalArgumentException e) {
+            throw Mapping.error(e); // the model lacks a capability the request needs, or an option is invalid
         } catch (RuntimeException e) {
-            // refused before any work (capability, context, closed model): the handler hears it once
+            // the model failed to start (closed, engine gone): the handler hears it once
             relay.onError(e);
         }
     }

@@ -128,14 +128,10 @@ final class Mapping {
         if (image.base64Data() != null) {
             return image.base64Data();
         }
-        throw new UnsupportedFeatureException("LocalLLM sends images as base64 data only; an image given by URL ("
-                + image.url() + ") is not fetched: read it and pass ImageContent.from(base64, mimeType)");
+        throw new UnsupportedFeatureException("images given by URL are not supported: LocalLLM does not fetch "
+                + image.url() + "; read it and pass ImageContent.from(base64, mimeType)");
     }
 
-    /**
-     * The generation options of a request: the adapter's defaults with the request's parameters laid over them.
-     * Parameters this SDK has no meaning for are refused, as LangChain4j asks of its models.
-     */
     /**
      * The generation options of a request for a model of the named backend: the adapter's defaults with the
      * request's parameters laid over them. Parameters this SDK has no meaning for are refused, as LangChain4j asks.
@@ -147,18 +143,7 @@ final class Mapping {
         if (p == null) {
             return b.build();
         }
-        if (p.modelName() != null && !p.modelName().equals(modelName)) {
-            throw new UnsupportedFeatureException("this model is '" + modelName
-                    + "'; a LocalLlm serves one model, so open a LocalLlm for '" + p.modelName() + "' instead");
-        }
-        if (p.frequencyPenalty() != null) {
-            throw new UnsupportedFeatureException(
-                    "frequencyPenalty is not supported by LocalLLM: use repeatPenalty in the default GenerationOptions");
-        }
-        if (p.presencePenalty() != null) {
-            throw new UnsupportedFeatureException(
-                    "presencePenalty is not supported by LocalLLM: use repeatPenalty in the default GenerationOptions");
-        }
+        refuseUnsupported(modelName, p);
         try {
             if (p.temperature() != null) {
                 b.temperature(p.temperature());
@@ -199,6 +184,27 @@ final class Mapping {
                     : ResponseFormat.jsonSchema(schemaText(schema.rootElement())));
         }
         return b.build();
+    }
+
+    /**
+     * Refuses the parameters this SDK has no meaning for, in a request or in an adapter's default parameters.
+     *
+     * @throws UnsupportedFeatureException naming the parameter and what to do instead
+     */
+    static void refuseUnsupported(String modelName, ChatRequestParameters p) {
+        if (p.modelName() != null && !p.modelName().equals(modelName)) {
+            throw new UnsupportedFeatureException("modelName '" + p.modelName() + "' is not supported: this model is '"
+                    + modelName + "' and a LocalLlm serves one model, so open a LocalLlm for '" + p.modelName()
+                    + "' instead");
+        }
+        if (p.frequencyPenalty() != null) {
+            throw new UnsupportedFeatureException(
+                    "frequencyPenalty is not supported by LocalLLM: use repeatPenalty in the default GenerationOptions");
+        }
+        if (p.presencePenalty() != null) {
+            throw new UnsupportedFeatureException(
+                    "presencePenalty is not supported by LocalLLM: use repeatPenalty in the default GenerationOptions");
+        }
     }
 
     private static String toolParameters(ToolSpecification t) {
@@ -283,8 +289,9 @@ final class Mapping {
         if (e instanceof LangChain4jException l) {
             return l;
         }
-        if (e instanceof UnsupportedCapabilityException) {
-            UnsupportedFeatureException u = new UnsupportedFeatureException(e.getMessage());
+        if (e instanceof UnsupportedCapabilityException c) {
+            UnsupportedFeatureException u = new UnsupportedFeatureException(
+                    c.capability().map(x -> x + " is not supported: ").orElse("not supported: ") + e.getMessage());
             u.initCause(e);
             return u;
         }

@@ -50,7 +50,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code mmap} (default true), {@code mlock} (default false)</li>
  *   <li>{@code template} or {@code template_file} (a regular file of at most 4 MiB): chat template override
  *       ({@code chatml} or a template text, at most 1 MiB and 64 levels of nesting)</li>
- *   <li>{@code embedding}: open for embeddings only; {@code pooling}: {@code last} (default), {@code cls},
+ *   <li>{@code embedding}: open for embeddings only; {@code pooling}: the model's own
+ *       ({@code <arch>.pooling_type}) by default, else {@code last}; {@code last}, {@code cls},
  *       {@code mean} (each an L2-normalized sentence vector), {@code none} (every token's vector, raw, one after
  *       the other: {@code tokens x dimension} floats) or {@code rank} (a reranker's classifier outputs, raw);
  *       {@code mean}, {@code none} and {@code rank} not on {@code engine=jllama}</li>
@@ -148,7 +149,8 @@ public final class LlamaCppProvider implements LlmProvider {
             throw new ModelLoadException("cannot read " + path.toAbsolutePath() + " (model " + spec + "): " + e, e);
         }
         LoadSettings settings = LoadSettings.parse(request, gguf);
-        Engine engine = openEngine(canonical, gguf, settings, spec);
+        boolean poolingAsked = request.string(LoadSettings.POOLING).isPresent();
+        Engine engine = openEngine(canonical, gguf, settings, spec, poolingAsked);
         try {
             return new LlamaCppBackend(engine, gguf, canonical, spec, settings);
         } catch (RuntimeException e) {
@@ -167,7 +169,8 @@ public final class LlamaCppProvider implements LlmProvider {
      * is used whenever its libraries are found ({@code lib_path}, {@code LLAMA_CPP_LIB}, the natives jar), and
      * the de.kherud binding is the fallback when they are not (or do not load), said once in the log.
      */
-    private static Engine openEngine(Path canonical, GgufFile gguf, LoadSettings settings, String spec) {
+    private static Engine openEngine(Path canonical, GgufFile gguf, LoadSettings settings, String spec,
+                                     boolean poolingAsked) {
         String asked = settings.engine();
         if (!LoadSettings.ENGINE_JLLAMA.equals(asked)) {
             Optional<LlamaRuntime.Location> location = LlamaRuntime.locate(settings.libPath());
@@ -201,6 +204,14 @@ public final class LlamaCppProvider implements LlmProvider {
         } else {
             announce(LoadSettings.ENGINE_JLLAMA, (settings.libPath() != null ? "lib_path " + settings.libPath()
                     + " holds a jllama build" : "engine=jllama was asked for") + "; de.kherud:llama (llama.cpp b4916)");
+        }
+        if (!poolingAsked && settings.pooling() != null && !List.of("last", "cls").contains(settings.pooling())) {
+            // the model's own pooling, which this engine cannot apply: the request cannot be honoured as the
+            // model describes it, and the user must hear it
+            LOG.log(System.Logger.Level.WARNING, "model {0} declares pooling={1}, which engine=jllama (llama.cpp"
+                    + " b4916) cannot apply; using pooling=last. Give pooling=last or cls to choose, or use the"
+                    + " llamacpp engine", spec, settings.pooling());
+            settings = settings.withPooling("last");
         }
         if (settings.pooling() != null && !List.of("last", "cls").contains(settings.pooling())) {
             // MEAN pooling aborts the native library of b4916; NONE and RANK are not offered there

@@ -114,7 +114,7 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
                         + " cls, mean or none for a sentence or token embedding");
             }
         } else if (embedding) {
-            pooling = "last";
+            pooling = declaredPooling(gguf).orElse("last");
         }
         String engine = request.string(ENGINE).map(e -> e.strip().toLowerCase(Locale.ROOT)).orElse(null);
         if (engine != null && !engine.equals(ENGINE_LLAMACPP) && !engine.equals(ENGINE_JLLAMA)) {
@@ -159,6 +159,29 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
             }
         }
         return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, pooling, libPath,
+                kvType, engine);
+    }
+
+    /** llama.cpp's {@code enum llama_pooling_type} values 1..4, by name. */
+    private static final List<String> POOLING_NAMES = List.of("mean", "cls", "last", "rank");
+
+    /**
+     * Returns the pooling the model declares ({@code <arch>.pooling_type}, as embedding and reranker GGUFs carry
+     * it), when it is one that gives one vector per text; empty for none declared or NONE.
+     */
+    static java.util.Optional<String> declaredPooling(GgufFile gguf) {
+        long type = gguf.number(gguf.architecture() + ".pooling_type", -1);
+        if (type < 1 || type > POOLING_NAMES.size()) {
+            return java.util.Optional.empty();
+        }
+        String name = POOLING_NAMES.get((int) type - 1);
+        return name.equals("rank") && !hasClassifierHead(gguf) ? java.util.Optional.empty()
+                : java.util.Optional.of(name);
+    }
+
+    /** Returns these settings with another pooling. */
+    LoadSettings withPooling(String other) {
+        return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, template, embedding, other, libPath,
                 kvType, engine);
     }
 

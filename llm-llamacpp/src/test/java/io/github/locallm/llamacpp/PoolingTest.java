@@ -125,6 +125,45 @@ class PoolingTest {
     }
 
     @Test
+    void thePoolingTheModelDeclaresIsTheDefault(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("declares-mean.gguf");
+        GgufWriter.write(TinyModels.qwen3(), file, GgufWriter.Quantization.F32, Map.of("qwen3.pooling_type", 1));
+        float[] declared;
+        LlmBackend m = TestModels.open(file, Map.of("embedding", "true"));
+        try {
+            assertThat(m.info().details()).containsEntry("pooling", "mean");
+            declared = m.embed(List.of(TEXTS.get(0))).get(0);
+        } finally {
+            m.close();
+        }
+        float[] mean = embedOnce(file, Map.of("embedding", "true", "pooling", "mean"));
+        float[] last = embedOnce(file, Map.of("embedding", "true", "pooling", "last"));
+        assertThat(declared).containsExactly(mean).isNotEqualTo(last);
+        // a pooling given explicitly wins
+        LlmBackend explicit = TestModels.open(file, Map.of("embedding", "true", "pooling", "last"));
+        try {
+            assertThat(explicit.info().details()).containsEntry("pooling", "last");
+        } finally {
+            explicit.close();
+        }
+        // the jllama engine cannot apply MEAN: it uses LAST, as it did before the model declared anything
+        Path llama = dir.resolve("llama-declares-mean.gguf");
+        GgufWriter.write(TinyModels.llama(), llama, GgufWriter.Quantization.F32, Map.of("llama.pooling_type", 1));
+        Path plain = TestModels.write(dir, "llama-plain", TinyModels.llama(), GgufWriter.Quantization.F32);
+        Map<String, String> jllama = Map.of("embedding", "true", "engine", LoadSettings.ENGINE_JLLAMA);
+        assertThat(embedOnce(llama, jllama)).containsExactly(embedOnce(plain, jllama));
+    }
+
+    private static float[] embedOnce(Path file, Map<String, String> settings) {
+        LlmBackend m = TestModels.open(file, settings);
+        try {
+            return m.embed(List.of(TEXTS.get(0))).get(0);
+        } finally {
+            m.close();
+        }
+    }
+
+    @Test
     void rankWithoutAClassifierHeadAndTheJllamaEngineAreRefused(@TempDir Path dir) {
         Path file = TestModels.write(dir, "plain", TinyModels.qwen3(), GgufWriter.Quantization.F32);
         assertThatThrownBy(() -> TestModels.open(file, Map.of("embedding", "true", "pooling", "rank")))

@@ -2,6 +2,7 @@ package io.github.locallm.springai;
 
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
+import io.github.locallm.OpenOptions;
 import io.github.locallm.demo.DemoModel;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +19,9 @@ final class Demo {
     /** Greedy decoding, as the demo model is meant to be run. */
     static final GenerationOptions GREEDY = GenerationOptions.builder().temperature(0).repeatPenalty(1)
             .maxTokens(96).build();
+
+    /** One thread: the model is tiny, and more threads only wait on each other on a busy machine. */
+    private static final OpenOptions ONE_THREAD = OpenOptions.builder().threads(1).build();
 
     private static Path gguf;
     private static LocalLlm chat;
@@ -41,14 +45,14 @@ final class Demo {
 
     static synchronized LocalLlm chat() {
         if (chat == null) {
-            chat = LocalLlm.open("llamacpp:" + gguf());
+            chat = LocalLlm.open("llamacpp:" + gguf(), ONE_THREAD);
         }
         return chat;
     }
 
     static synchronized LocalLlm embedder() {
         if (embedder == null) {
-            embedder = LocalLlm.open("llamacpp:" + gguf() + "?embedding=true");
+            embedder = LocalLlm.open("llamacpp:" + gguf() + "?embedding=true", ONE_THREAD);
         }
         return embedder;
     }

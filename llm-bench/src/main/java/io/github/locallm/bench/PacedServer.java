@@ -3,6 +3,7 @@ package io.github.locallm.bench;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
@@ -19,46 +20,63 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * A loopback HTTP/1.1 server that speaks Ollama's wire format and streams without any delay, so that what a
- * benchmark measures against it is the client's cost.
+ * A loopback HTTP/1.1 server that speaks Ollama's wire format ({@code /api/...}, NDJSON) and the
+ * OpenAI-compatible one ({@code /v1/...}, server-sent events), and emits the tokens of an answer either at once
+ * or one by one at a fixed interval, the way a model generates them.
  *
- * <p>The model name carries the length of every answer: {@code bench:t5000} streams 5000 tokens. Streamed
- * answers are NDJSON, one line per token in its own HTTP chunk, exactly as Ollama frames them; the bytes of
- * each answer are rendered once and then written in large blocks. It answers {@code /api/chat},
- * {@code /api/generate} (streamed or not), {@code /api/show}, {@code /api/tags}, {@code /api/ps},
- * {@code /api/version} and {@code /}; an unknown model gets Ollama's 404. Keep-alive connections are
- * served one thread each.
+ * <p>The model name carries the answer: {@code bench:t400i5000} streams 400 tokens, one every 5,000 µs;
+ * {@code bench:t16} streams 16 tokens without any delay. Every token is one NDJSON line or one SSE event in its
+ * own HTTP chunk, framed exactly as Ollama and vLLM frame them. A paced token's text is a space and the
+ * server's {@link System#nanoTime()} just before its chunk was written ({@code " 81234567890123"}): on Linux
+ * that clock is the system-wide monotonic clock, so a client in another process on the same machine can tell
+ * how long the token took from the server's write to its handler. Unpaced answers are rendered once and then
+ * written in large blocks, so what is measured against them is the client's own cost.
+ *
+ * <p>It answers {@code /api/chat}, {@code /api/generate}, {@code /api/show}, {@code /api/tags}, {@code /api/ps},
+ * {@code /api/version}, {@code /}, {@code GET /v1/models} (the names given at start) and
+ * {@code POST /v1/chat/completions}; an unknown model gets Ollama's or OpenAI's 404. Keep-alive connections are
+ * served one thread each. Thread-safe.
  */
-final class FastOllamaServer implements AutoCloseable {
+final class PacedServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String[] WORDS = {" The", " quick", " brown", " fox", " jumps", " over", " the", " lazy",
         " dog", ".", " Local", " models", " run", " on", " your", " machine", ",", " café", " \"quoted\"", "\n"};
     private static final String CREATED_AT = "2026-11-26T16:00:00.";
+    private static final long CREATED = 1_796_000_000L;
 
     private final ServerSocket socket;
+    private final List<String> listed;
     private final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "fast-ollama-conn");
+        Thread t = new Thread(r, "paced-server-conn");
         t.setDaemon(true);
         return t;
     });
     private final Map<String, byte[]> bodies = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
-    private FastOllamaServer(ServerSocket socket) {
+    private PacedServer(ServerSocket socket, List<String> listed) {
         this.socket = socket;
+        this.listed = List.copyOf(listed);
     }
 
-    /** Starts a server on a free loopback port. */
-    static FastOllamaServer start() throws IOException {
-        FastOllamaServer s = new FastOllamaServer(new ServerSocket(0, 256, InetAddress.getLoopbackAddress()));
-        Thread acceptor = new Thread(s::acceptLoop, "fast-ollama-accept");
+    /** Starts a server on a free loopback port that lists {@code bench:t16} in {@code /v1/models}. */
+    static PacedServer start() throws IOException {
+        return start(List.of("bench:t16"));
+    }
+
+    /** Starts a server on a free loopback port; {@code /v1/models} lists {@code listed}. */
+    static PacedServer start(List<String> listed) throws IOException {
+        PacedServer s = new PacedServer(new ServerSocket(0, 256, InetAddress.getLoopbackAddress()), listed);
+        Thread acceptor = new Thread(s::acceptLoop, "paced-server-accept");
         acceptor.setDaemon(true);
         acceptor.start();
         return s;
@@ -189,21 +207,28 @@ final class FastOllamaServer implements AutoCloseable {
                         + "\"2026-11-26T16:00:00.000000000Z\",\"size\":213000000,\"digest\":\"0000\","
                         + "\"details\":" + details() + "}]}");
                 return;
+            case "/v1/models":
+                json(out, 200, models());
+                return;
             default:
                 break;
         }
+        boolean openAi = path.startsWith("/v1/");
         if (!method.equals("POST")) {
             json(out, 405, "{\"error\":\"method not allowed\"}");
             return;
         }
         JsonNode request = body.length == 0 ? JSON.createObjectNode() : JSON.readTree(body);
         String model = request.path("model").asText(request.path("name").asText(""));
-        int tokens = tokens(model);
-        if (tokens < 0) {
-            json(out, 404, "{\"error\":\"model \\\"" + model + "\\\" not found, try pulling it first\"}");
+        Answer answer = Answer.parse(model);
+        if (answer == null) {
+            json(out, 404, openAi
+                    ? "{\"error\":{\"message\":\"The model `" + model.replace("\"", "") + "` does not exist.\","
+                    + "\"type\":\"NotFoundError\",\"param\":null,\"code\":404}}"
+                    : "{\"error\":\"model \\\"" + model.replace("\"", "") + "\\\" not found, try pulling it first\"}");
             return;
         }
-        boolean stream = request.path("stream").asBoolean(true);
+        boolean stream = request.path("stream").asBoolean(!openAi);
         switch (path) {
             case "/api/show":
                 json(out, 200, show());
@@ -211,10 +236,23 @@ final class FastOllamaServer implements AutoCloseable {
             case "/api/chat":
             case "/api/generate":
                 boolean chat = path.equals("/api/chat");
-                if (stream) {
-                    out.write(bodies.computeIfAbsent((chat ? "c" : "g") + model, k -> render(model, tokens, chat)));
+                if (!stream) {
+                    json(out, 200, single(model, answer.tokens, chat));
+                } else if (answer.intervalMicros == 0) {
+                    out.write(bodies.computeIfAbsent((chat ? "c" : "g") + model,
+                            k -> render(model, answer.tokens, chat)));
                 } else {
-                    json(out, 200, single(model, tokens, chat));
+                    pacedOllama(out, model, answer, chat);
+                }
+                return;
+            case "/v1/chat/completions":
+                boolean usage = request.path("stream_options").path("include_usage").asBoolean(false);
+                if (!stream) {
+                    json(out, 200, openAiSingle(model, answer.tokens));
+                } else if (answer.intervalMicros == 0) {
+                    out.write(bodies.computeIfAbsent("o" + usage + model, k -> renderSse(model, answer.tokens, usage)));
+                } else {
+                    pacedSse(out, model, answer, usage);
                 }
                 return;
             default:
@@ -222,20 +260,161 @@ final class FastOllamaServer implements AutoCloseable {
         }
     }
 
-    /** Returns the answer length named by the model, or -1 for a model this server does not have. */
-    private static int tokens(String model) {
-        if (!model.startsWith("bench")) {
-            return -1;
+    /** The answer a model name asks for: its length in tokens and the interval between tokens. */
+    record Answer(int tokens, long intervalMicros) {
+        /** Returns the answer named by the model, or null for a model this server does not have. */
+        static Answer parse(String model) {
+            if (!model.startsWith("bench")) {
+                return null;
+            }
+            int t = model.indexOf(":t");
+            if (t < 0) {
+                return new Answer(16, 0);
+            }
+            int end = t + 2;
+            while (end < model.length() && Character.isDigit(model.charAt(end))) {
+                end++;
+            }
+            int tokens = end > t + 2 ? Integer.parseInt(model.substring(t + 2, end)) : 16;
+            long interval = 0;
+            if (end < model.length() && model.charAt(end) == 'i') {
+                int from = end + 1;
+                int to = from;
+                while (to < model.length() && Character.isDigit(model.charAt(to))) {
+                    to++;
+                }
+                interval = to > from ? Long.parseLong(model.substring(from, to)) : 0;
+            }
+            return new Answer(tokens, interval);
         }
-        int t = model.indexOf(":t");
-        if (t < 0) {
-            return 16;
+    }
+
+    /** Sleeps until {@code deadline} (a {@link System#nanoTime()} value); a late token is written at once. */
+    private static void waitUntil(long deadline) {
+        long left;
+        while ((left = deadline - System.nanoTime()) > 0) {
+            LockSupport.parkNanos(left);
         }
-        int end = t + 2;
-        while (end < model.length() && Character.isDigit(model.charAt(end))) {
-            end++;
+    }
+
+    private static String head(String type) {
+        return "HTTP/1.1 200 OK\r\nContent-Type: " + type + "\r\nDate: "
+                + DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC))
+                + "\r\nTransfer-Encoding: chunked\r\n\r\n";
+    }
+
+    private static void pacedOllama(OutputStream out, String model, Answer a, boolean chat) throws IOException {
+        out.write(head("application/x-ndjson").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        long start = System.nanoTime();
+        for (int i = 0; i < a.tokens; i++) {
+            waitUntil(start + (i + 1) * a.intervalMicros * 1000);
+            byte[] line = line(model, i, " " + System.nanoTime(), false, a.tokens, chat);
+            writeChunk(out, line, (byte) '\n');
+            out.flush();
         }
-        return end > t + 2 ? Integer.parseInt(model.substring(t + 2, end)) : 16;
+        writeChunk(out, line(model, a.tokens, "", true, a.tokens, chat), (byte) '\n');
+        out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static void pacedSse(OutputStream out, String model, Answer a, boolean usage) throws IOException {
+        out.write(head("text/event-stream; charset=utf-8").getBytes(StandardCharsets.US_ASCII));
+        String id = "chatcmpl-" + Long.toHexString(System.nanoTime());
+        writeEvent(out, openAiChunk(id, model, "{\"role\":\"assistant\",\"content\":\"\"}", null));
+        out.flush();
+        long start = System.nanoTime();
+        for (int i = 0; i < a.tokens; i++) {
+            waitUntil(start + (i + 1) * a.intervalMicros * 1000);
+            writeEvent(out, openAiChunk(id, model, "{\"content\":\" " + System.nanoTime() + "\"}", null));
+            out.flush();
+        }
+        finishSse(out, id, model, a.tokens, usage);
+    }
+
+    /** Writes one SSE event ({@code data: ...} and a blank line) as one HTTP chunk. */
+    private static void writeEvent(OutputStream out, String data) throws IOException {
+        byte[] d = ("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8);
+        out.write((Integer.toHexString(d.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(d);
+        out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static void finishSse(OutputStream out, String id, String model, int tokens, boolean usage)
+            throws IOException {
+        writeEvent(out, openAiChunk(id, model, "{}", "stop"));
+        if (usage) {
+            writeEvent(out, "{\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":" + CREATED
+                    + ",\"model\":\"" + model + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":8,"
+                    + "\"total_tokens\":" + (tokens + 8) + ",\"completion_tokens\":" + tokens + "}}");
+        }
+        writeEvent(out, "[DONE]");
+        out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** One {@code chat.completion.chunk}, fields in the order vLLM writes them. */
+    private static String openAiChunk(String id, String model, String delta, String finish) {
+        return "{\"id\":\"" + id + "\",\"object\":\"chat.completion.chunk\",\"created\":" + CREATED + ",\"model\":\""
+                + model + "\",\"choices\":[{\"index\":0,\"delta\":" + delta + ",\"logprobs\":null,\"finish_reason\":"
+                + (finish == null ? "null" : "\"" + finish + "\"") + "}]}";
+    }
+
+    /** Renders a whole unpaced SSE answer: HTTP head, one chunk per event, the last chunk. */
+    static byte[] renderSse(String model, int tokens, boolean usage) {
+        try {
+            ByteArrayOutputStream body = new ByteArrayOutputStream(tokens * 220 + 1024);
+            body.write(head("text/event-stream; charset=utf-8").getBytes(StandardCharsets.US_ASCII));
+            String id = "chatcmpl-bench" + tokens;
+            writeEvent(body, openAiChunk(id, model, "{\"role\":\"assistant\",\"content\":\"\"}", null));
+            for (int i = 0; i < tokens; i++) {
+                writeEvent(body, openAiChunk(id, model, "{\"content\":" + JSON.writeValueAsString(WORDS[i % WORDS.length])
+                        + "}", null));
+            }
+            finishSse(body, id, model, tokens, usage);
+            return body.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private String models() {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("object", "list");
+        ArrayNode data = n.putArray("data");
+        for (String m : listed) {
+            ObjectNode e = data.addObject();
+            e.put("id", m);
+            e.put("object", "model");
+            e.put("created", CREATED);
+            e.put("owned_by", "vllm");
+            e.put("root", m);
+            e.putNull("parent");
+            e.put("max_model_len", 4096);
+        }
+        return n.toString();
+    }
+
+    private static String openAiSingle(String model, int tokens) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < tokens; i++) {
+            text.append(WORDS[i % WORDS.length]);
+        }
+        ObjectNode n = JSON.createObjectNode();
+        n.put("id", "chatcmpl-bench");
+        n.put("object", "chat.completion");
+        n.put("created", CREATED);
+        n.put("model", model);
+        ObjectNode choice = n.putArray("choices").addObject();
+        choice.put("index", 0);
+        ObjectNode m = choice.putObject("message");
+        m.put("role", "assistant");
+        m.put("content", text.toString());
+        choice.putNull("logprobs");
+        choice.put("finish_reason", "stop");
+        ObjectNode u = n.putObject("usage");
+        u.put("prompt_tokens", 8);
+        u.put("total_tokens", tokens + 8);
+        u.put("completion_tokens", tokens);
+        return n.toString();
     }
 
     private static String details() {
@@ -259,14 +438,11 @@ final class FastOllamaServer implements AutoCloseable {
     static byte[] render(String model, int tokens, boolean chat) {
         try {
             ByteArrayOutputStream body = new ByteArrayOutputStream(tokens * 140 + 512);
-            String head = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nDate: "
-                    + DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC))
-                    + "\r\nTransfer-Encoding: chunked\r\n\r\n";
-            body.write(head.getBytes(StandardCharsets.US_ASCII));
+            body.write(head("application/x-ndjson").getBytes(StandardCharsets.US_ASCII));
             for (int i = 0; i < tokens; i++) {
-                chunk(body, line(model, i, WORDS[i % WORDS.length], false, tokens, chat));
+                writeChunk(body, line(model, i, WORDS[i % WORDS.length], false, tokens, chat), (byte) '\n');
             }
-            chunk(body, line(model, tokens, "", true, tokens, chat));
+            writeChunk(body, line(model, tokens, "", true, tokens, chat), (byte) '\n');
             body.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             return body.toByteArray();
         } catch (IOException e) {
@@ -274,10 +450,11 @@ final class FastOllamaServer implements AutoCloseable {
         }
     }
 
-    private static void chunk(ByteArrayOutputStream out, byte[] line) throws IOException {
-        out.write((Integer.toHexString(line.length + 1) + "\r\n").getBytes(StandardCharsets.US_ASCII));
-        out.write(line);
-        out.write('\n');
+    /** Writes {@code data} and its terminator as one HTTP chunk. */
+    private static void writeChunk(OutputStream out, byte[] data, byte terminator) throws IOException {
+        out.write((Integer.toHexString(data.length + 1) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(data);
+        out.write(terminator);
         out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
     }
 

@@ -22,17 +22,17 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-/** The benchmark's Ollama server speaks the wire format the clients expect; no timing here. */
+/** The benchmark's paced server speaks the wire formats the clients expect; no timing targets here. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FastOllamaServerTest {
+class PacedServerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final MediaType JSON_TYPE = MediaType.get("application/json");
     private final OkHttpClient http = new OkHttpClient();
-    private FastOllamaServer server;
+    private PacedServer server;
 
     @BeforeAll
     void start() throws Exception {
-        server = FastOllamaServer.start();
+        server = PacedServer.start(List.of("bench:t16", "bench:t5i2000"));
     }
 
     @AfterAll
@@ -104,6 +104,81 @@ class FastOllamaServerTest {
             assertThat(c.text()).startsWith(" The quick brown fox").contains(" café", " \"quoted\"");
             assertThat(pieces.toString()).isEqualTo(c.text());
             assertThat(c.usage().completionTokens()).isEqualTo(40);
+        }
+    }
+
+    @Test
+    void pacedTokensCarryTheirWriteTimeAndAreSpacedByTheInterval() throws Exception {
+        List<Long> written = new ArrayList<>();
+        long before = System.nanoTime();
+        try (Response r = post("/api/chat", "{\"model\":\"bench:t5i2000\",\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"Hi\"}]}")) {
+            BufferedSource source = r.body().source();
+            String line;
+            while ((line = source.readUtf8Line()) != null) {
+                JsonNode n = JSON.readTree(line);
+                if (!n.path("done").asBoolean()) {
+                    written.add(Long.parseLong(n.path("message").path("content").asText().trim()));
+                }
+            }
+        }
+        assertThat(written).hasSize(5).isSorted();
+        // Token i is written on its deadline (i + 1) intervals after the request arrived, or later, never earlier.
+        for (int i = 0; i < written.size(); i++) {
+            assertThat(written.get(i) - before).isGreaterThanOrEqualTo((i + 1) * 2_000_000L);
+        }
+    }
+
+    @Test
+    void openAiStreamIsServerSentEventsEndingWithDone() throws Exception {
+        List<String> data = new ArrayList<>();
+        try (Response r = post("/v1/chat/completions", "{\"model\":\"bench:t3\",\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":true},\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}")) {
+            assertThat(r.code()).isEqualTo(200);
+            assertThat(r.header("Content-Type")).startsWith("text/event-stream");
+            BufferedSource source = r.body().source();
+            String line;
+            while ((line = source.readUtf8Line()) != null) {
+                if (line.startsWith("data: ")) {
+                    data.add(line.substring(6));
+                } else {
+                    assertThat(line).isEmpty();
+                }
+            }
+        }
+        // role, 3 tokens, finish, usage, [DONE]
+        assertThat(data).hasSize(7);
+        assertThat(data.get(data.size() - 1)).isEqualTo("[DONE]");
+        StringBuilder text = new StringBuilder();
+        for (String d : data.subList(0, 4)) {
+            JsonNode n = JSON.readTree(d);
+            assertThat(n.path("object").asText()).isEqualTo("chat.completion.chunk");
+            text.append(n.path("choices").get(0).path("delta").path("content").asText());
+        }
+        assertThat(text.toString()).isEqualTo(" The quick brown");
+        assertThat(JSON.readTree(data.get(4)).path("choices").get(0).path("finish_reason").asText()).isEqualTo("stop");
+        assertThat(JSON.readTree(data.get(5)).path("usage").path("completion_tokens").asInt()).isEqualTo(3);
+        try (Response r = http.newCall(new Request.Builder().url(server.baseUrl() + "/v1/models").build()).execute()) {
+            JsonNode models = JSON.readTree(r.body().string()).path("data");
+            assertThat(models).hasSize(2);
+            assertThat(models.get(1).path("id").asText()).isEqualTo("bench:t5i2000");
+        }
+    }
+
+    @Test
+    void everyMeasuredClientReceivesEveryPacedTokenAndItsLatency() throws Exception {
+        for (String[] c : ClientBench.CLIENTS) {
+            try (ClientBench.Client client = ClientBench.client(c[0], server.baseUrl())) {
+                ClientBench.Recorder rec = new ClientBench.Recorder(64);
+                client.stream("bench:t5i2000", rec);
+                assertThat(rec.tokens(true)).as(c[0]).isEqualTo(5);
+                List<Double> latency = new ArrayList<>();
+                rec.latencies(latency);
+                assertThat(latency).as(c[0]).hasSize(5).allSatisfy(us -> assertThat(us).isBetween(0.0, 5e6));
+                rec.reset();
+                client.stream("bench:t16", rec);
+                assertThat(rec.tokens(false)).as(c[0]).isEqualTo(16);
+            }
         }
     }
 }
