@@ -29,7 +29,8 @@ public final class ToolCallGrammar {
      * @param templateSource the model's chat template (Mistral writes calls in two ways; the template tells which)
      * @param tools the tools offered; not empty
      * @param wholeOutput true when the output is the call from its first character (a required call), false
-     *     when the grammar applies from the format's first trigger on
+     *     when the grammar applies from the format's first trigger on (then, in the Hermes and Qwen3 formats,
+     *     several calls may follow one another, as a model writes parallel calls)
      * @return GBNF text with a {@code root} rule
      * @throws IllegalArgumentException if there are no tools or a parameter schema is outside the supported subset
      */
@@ -63,6 +64,10 @@ public final class ToolCallGrammar {
         String calls = String.join(" | ", alternatives);
         if (format.name().equals(ChatFormat.LLAMA3)) {
             calls = "\"<|python_tag|>\"? (" + calls + ")";
+        }
+        if (!wholeOutput && (format.name().equals(ChatFormat.HERMES) || format.name().equals(ChatFormat.QWEN3))) {
+            // these formats write parallel calls as one block after the other, a line break between them
+            calls = "(" + calls + ") (\"\\n\"? (" + calls + "))*";
         }
         StringBuilder sb = new StringBuilder("root ::= ").append(calls).append('\n');
         rules.forEach((k, v) -> sb.append(k).append(" ::= ").append(v).append('\n'));

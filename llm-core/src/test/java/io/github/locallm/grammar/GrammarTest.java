@@ -203,6 +203,28 @@ class GrammarTest {
         }
     }
 
+    @Test
+    void theLazyHermesGrammarTakesParallelCallsOneBlockAfterTheOther() throws IOException {
+        String source = template("NousResearch-Hermes-3-Llama-3.1-8B-tool_use");
+        ChatFormat format = ChatFormat.detect(source);
+        GrammarMatcher m = GrammarMatcher.compile(ToolCallGrammar.of(format, source, List.of(WEATHER, TIME), false));
+        String weather = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>";
+        String time = "<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"CET\"}}\n</tool_call>";
+
+        GrammarMatcher.State one = m.advance(m.start(), weather);
+        GrammarMatcher.State two = m.advance(m.start(), weather + "\n" + time);
+
+        assertThat(one).isNotNull();
+        assertThat(m.isComplete(one)).isTrue();
+        assertThat(two).isNotNull();
+        assertThat(m.isComplete(two)).isTrue();
+        assertThat(format.parse("", weather + "\n" + time).toolCalls()).extracting(ToolCall::name)
+                .containsExactly("get_weather", "get_time");
+        // a required call (the whole output) stays one call
+        GrammarMatcher whole = GrammarMatcher.compile(ToolCallGrammar.of(format, source, List.of(WEATHER, TIME), true));
+        assertThat(whole.advance(whole.start(), weather + "\n" + time)).isNull();
+    }
+
     /** A checker for the schema subset, written independently of the grammar. */
     static final class SchemaCheck {
         @SuppressWarnings("unchecked")

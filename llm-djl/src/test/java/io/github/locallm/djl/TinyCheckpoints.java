@@ -25,6 +25,9 @@ final class TinyCheckpoints {
         LLAMA_F32(TinyModels::llama, HfCheckpointWriter.DType.F32, false),
         GQA_F32(TinyModels::gqa, HfCheckpointWriter.DType.F32, false),
         QWEN2_F32(TinyModels::qwen2Bias, HfCheckpointWriter.DType.F32, false),
+        /** The QWEN2_F32 weights with QwQ's real chat template (tools, and reasoning opened by the prompt). */
+        QWEN2_QWQ_F32(() -> TinyModels.qwen2Bias().withChatTemplate(sharedTemplate("Qwen-QwQ-32B.jinja")),
+                HfCheckpointWriter.DType.F32, false),
         TIED_F32(TinyModels::tied, HfCheckpointWriter.DType.F32, false),
         GQA_BF16(TinyModels::gqa, HfCheckpointWriter.DType.BF16, false),
         QWEN2_F16(TinyModels::qwen2Bias, HfCheckpointWriter.DType.F16, false),
@@ -130,7 +133,17 @@ final class TinyCheckpoints {
         return dst;
     }
 
-    private static void delete(Path p) {
+    /** @return a published chat template from the shared test material ({@code locallm.shared.dir}) */
+    static String sharedTemplate(String file) {
+        try {
+            return Files.readString(Path.of(System.getProperty("locallm.shared.dir"), "chat-templates", file),
+                    java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+        private static void delete(Path p) {
         if (!Files.exists(p)) {
             return;
         }

@@ -16,6 +16,7 @@ import io.github.locallm.ThinkLevel;
 import io.github.locallm.Timings;
 import io.github.locallm.TokenLogprob;
 import io.github.locallm.ToolCall;
+import io.github.locallm.ToolChoice;
 import io.github.locallm.ToolSpec;
 import io.github.locallm.UnsupportedCapabilityException;
 import io.github.locallm.spi.BackendResult;
@@ -285,6 +286,11 @@ final class Wire {
             string(out, t.description());
             string(out, t.parametersSchema());
         }
+        ToolChoice choice = o.toolChoice().orElse(null);
+        out.writeByte(choice == null ? -1 : choice.mode().ordinal());
+        if (choice != null) {
+            nullableString(out, choice.function().orElse(null));
+        }
         map(out, o.backendOptions());
     }
 
@@ -351,6 +357,17 @@ final class Wire {
         int tools = length(in);
         for (int i = 0; i < tools; i++) {
             b.tool(new ToolSpec(string(in), string(in), string(in)));
+        }
+        int mode = in.readByte();
+        if (mode >= ToolChoice.Mode.values().length) {
+            throw new IOException("engine protocol: bad tool choice " + mode);
+        }
+        if (mode >= 0) {
+            String function = nullableString(in);
+            ToolChoice.Mode m = ToolChoice.Mode.values()[mode];
+            b.toolChoice(function != null ? ToolChoice.function(function)
+                    : m == ToolChoice.Mode.AUTO ? ToolChoice.AUTO : m == ToolChoice.Mode.NONE ? ToolChoice.NONE
+                    : ToolChoice.REQUIRED);
         }
         for (Map.Entry<String, String> e : map(in).entrySet()) {
             int dot = e.getKey().indexOf('.');

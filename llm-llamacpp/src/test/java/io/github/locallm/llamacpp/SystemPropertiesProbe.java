@@ -21,6 +21,10 @@ public final class SystemPropertiesProbe {
     public static void main(String[] args) {
         Path dir = Path.of(args[0]);
         Path model = TestModels.write(dir, "props", TinyModels.tied(), GgufWriter.Quantization.F32);
+        // The JDK records user.timezone the first time anything formats a date, such as the default log handler
+        // printing the backend's INFO line on the engine chosen: JDK state, not the backend's, so it is settled
+        // before the comparison.
+        java.util.TimeZone.getDefault();
         Map<String, String> before = snapshot();
         LlmBackend m = TestModels.open(model, Map.of("engine", LoadSettings.ENGINE_JLLAMA));
         int tokens = TestModels.complete(m, "Hello", TestModels.greedy(2)).result().completionTokens();

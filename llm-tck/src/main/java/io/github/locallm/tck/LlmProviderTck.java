@@ -1134,8 +1134,11 @@ public abstract class LlmProviderTck {
             assertThat(h.awaitTerminal(timeout())).isTrue();
             StringBuilder thinking = new StringBuilder();
             h.events().stream().filter(e -> e.kind().equals("thinking")).forEach(e -> thinking.append(e.text()));
+            assertThat(c.thinking()).as("the reasoning of a reply asked to think: %s", c).isNotBlank();
+            assertThat(c.text()).as("the answer holds none of the reasoning").doesNotContain(c.thinking().strip());
             assertThat(h.text()).as("streamed answer").isEqualTo(c.text());
             assertThat(thinking.toString()).as("streamed thinking").isEqualTo(c.thinking());
+            assertThat(h.text()).as("streamed answer").doesNotContain(c.thinking().strip());
         }
 
         @Test
