@@ -87,7 +87,7 @@ public final class BenchMain {
                   long budgetSeconds) {
         static Config of(boolean full) {
             return full
-                    ? new Config(true, 3, 5, 128, 32, 3, 5, 16, 3, 3, 400, 5000, 2, 3, 500, 4000, 512,
+                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 3, 3, 400, 5000, 2, 3, 500, 4000, 512,
                             3, "128,512,1024,2048,4096,8192", "128,512,1024,2048", "1,2,4,8",
                             List.of(1024, 4096, 8192, 16384), 27 * 60)
                     : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 1, 200, 5000, 1, 2, 300, 1000, 256,
@@ -134,7 +134,8 @@ public final class BenchMain {
         bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
         bench.djlBefore = before.isBlank() ? null : before;
-        bench.run(only, a.get("workload"));
+        String kept = a.getOrDefault("workload", "");
+        bench.run(only, kept.isBlank() ? null : kept);
         // Charts go next to the document in a full run, next to the tables otherwise.
         boolean whole = full && a.containsKey("doc") && only.containsAll(SECTIONS);
         Path plots = whole

@@ -732,9 +732,9 @@ final class Report {
             }
             md.append('\n');
         }
-        md.append("\nBoth llama.cpp engines hold one sequence per context and every backend serialises generations "
-                + "on one open model, so sessions queue: the aggregate stays near the one-session rate while the "
-                + "slowest session's first token waits for the others.\n\n");
+        md.append("\nBoth llama.cpp engines hold one sequence per context and serialise the generations of one open "
+                + "model behind a lock, and DJL runs every forward pass on the model's one inference thread: sessions "
+                + "queue rather than batch, which the slowest session's time to first token shows.\n\n");
     }
 
     private void rssTable() {

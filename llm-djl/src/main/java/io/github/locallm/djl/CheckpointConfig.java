@@ -330,15 +330,23 @@ final class CheckpointConfig {
                         + " x partial_rotary_factor " + partial + ") must be even and at least 2");
             }
             maxPos = present("max_position_embeddings") ? bounded("max_position_embeddings", MAX_POSITIONS) : 2048;
-            theta = real("rope_theta", 10000.0);
+            // transformers 5 saves the RoPE settings as rope_parameters: one object, or one per layer type
+            JsonNode params = root.path("rope_parameters");
+            JsonNode globalParams = params.has("full_attention") ? params.get("full_attention") : params;
+            JsonNode localParams = params.path("sliding_attention");
+            theta = present("rope_theta") ? real("rope_theta", 10000.0)
+                    : realIn(globalParams, "rope_parameters.rope_theta", 10000.0);
             if (!(theta > 1) || Double.isInfinite(theta)) {
                 throw bad("rope_theta must be a finite number above 1: " + theta);
             }
-            localTheta = family == Family.GEMMA3 ? real("rope_local_base_freq", 10000.0) : theta;
+            localTheta = family != Family.GEMMA3 ? theta : present("rope_local_base_freq")
+                    ? real("rope_local_base_freq", 10000.0)
+                    : realIn(localParams, "rope_parameters.sliding_attention.rope_theta", 10000.0);
             if (!(localTheta > 1) || Double.isInfinite(localTheta)) {
                 throw bad("rope_local_base_freq must be a finite number above 1: " + localTheta);
             }
-            rope = ropeScaling(root.path("rope_scaling"));
+            rope = ropeScaling(present("rope_scaling") || !globalParams.isObject() ? root.path("rope_scaling")
+                    : globalParams);
             normKind = switch (family) {
                 case PHI -> NormKind.LAYER;
                 case GEMMA2, GEMMA3 -> NormKind.RMS_PLUS_ONE;
@@ -697,6 +705,18 @@ final class CheckpointConfig {
 
         private int positiveOr(String key, int max, int fallback) {
             return present(key) ? bounded(key, max) : fallback;
+        }
+
+        /** A number inside an object of config.json ({@code what} names it for messages), or the fallback. */
+        private double realIn(JsonNode object, String what, double fallback) {
+            JsonNode n = object.path(what.substring(what.lastIndexOf('.') + 1));
+            if (!object.isObject() || n.isMissingNode() || n.isNull()) {
+                return fallback;
+            }
+            if (!n.isNumber() || Double.isNaN(n.asDouble()) || Double.isInfinite(n.asDouble())) {
+                throw bad(what + " is not a finite number: " + n);
+            }
+            return n.asDouble();
         }
 
         private double real(String key, double fallback) {

@@ -541,11 +541,6 @@ final class DjlBackend implements LlmBackend {
         return tokenizer;
     }
 
-    /** @return the end token ids */
-    Set<Integer> eosIds() {
-        return eosIds;
-    }
-
     @Override
     public void close() {
         try {

@@ -84,6 +84,45 @@ class FamilyAgreementTest {
         return dir;
     }
 
+    /**
+     * A config saved by transformers 5 keeps the RoPE settings in {@code rope_parameters} (per layer type for
+     * Gemma 3) instead of {@code rope_theta} / {@code rope_scaling}: the same weights give the same tokens as the
+     * reference of the older form.
+     */
+    @org.junit.jupiter.api.Test
+    void ropeParametersOfTransformers5AreRead() {
+        TinyArchitectures.Model gemma3 = TinyArchitectures.gemma3();
+        Map<String, Object> g = new LinkedHashMap<>(gemma3.config());
+        Map<String, Object> full = new LinkedHashMap<>(castMap(g.remove("rope_scaling")));
+        full.put("rope_theta", g.remove("rope_theta"));
+        g.put("rope_parameters", Map.of("full_attention", full, "sliding_attention",
+                Map.of("rope_type", "default", "rope_theta", g.remove("rope_local_base_freq"))));
+        TinyArchitectures.Model llama = models().filter(m -> m.name().equals("llama-rope-linear")).findFirst()
+                .orElseThrow();
+        Map<String, Object> l = new LinkedHashMap<>(llama.config());
+        Map<String, Object> single = new LinkedHashMap<>(castMap(l.remove("rope_scaling")));
+        single.put("rope_theta", l.remove("rope_theta"));
+        l.put("rope_parameters", single);
+        for (TinyArchitectures.Model[] pair : List.of(
+                new TinyArchitectures.Model[] {gemma3, rename(new TinyArchitectures.Model(gemma3.name(), g,
+                        gemma3.tensors(), gemma3.tokenizer(), gemma3.tokenizerConfig()), "gemma3-v5")},
+                new TinyArchitectures.Model[] {llama, rename(new TinyArchitectures.Model(llama.name(), l,
+                        llama.tensors(), llama.tokenizer(), llama.tokenizerConfig()), "llama-linear-v5")})) {
+            assertThat(pair[1].config()).doesNotContainKeys("rope_theta", "rope_scaling");
+            FamilyReference ref = new FamilyReference(pair[0]);
+            try (DjlBackend b = Backends.open(write(pair[1]), Map.of())) {
+                int[] ids = b.encodePrompt(PROMPTS.get(0));
+                assertThat(DecoderRuns.greedy(b.decoder(), ids, GENERATED, new int[0]))
+                        .as("%s greedy tokens", pair[1].name()).containsExactly(ref.greedy(ids, GENERATED));
+            }
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castMap(Object o) {
+        return (Map<String, Object>) o;
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void greedyTokensEqualTheIndependentReference(TinyArchitectures.Model m) {

@@ -143,7 +143,6 @@ class GenerationTest {
         Files.writeString(gen, s.replaceFirst("\"eos_token_id\" : \\[ ([0-9]+), ([0-9]+) \\]",
                 "\"eos_token_id\" : [ $1, $2, " + end + " ]"));
         try (DjlBackend b = Backends.open(dir, Map.of())) {
-            assertThat(b.eosIds()).contains(end).hasSize(3);
             int first = indexOf(ids, end);
             Run r = run(b, PROMPT, opts(12).temperature(0).build());
             assertThat(r.result().finishReason()).isEqualTo(FinishReason.STOP);

@@ -31,8 +31,9 @@ import java.util.TreeSet;
  *
  * <p>Run with {@code mvn -B -q -DskipTests -Prun package
  * -Dexec.mainClass=io.github.locallm.examples.LangChain4jAgent -Dexec.args="--require-tool"}. {@code --question}
- * asks something else; {@code --require-tool} asks for {@code ToolChoice.REQUIRED}, which the in-process backends
- * honour on the user's turn, so that a small model that would not call a tool on its own still shows the loop.
+ * asks something else; {@code --require-tool} asks for {@code ToolChoice.REQUIRED} on the user's turn (which the
+ * in-process backends force with a grammar) and {@code ToolChoice.NONE} once the tool's result is in, so that a
+ * small model that would not call a tool on its own still shows the loop, and answers in text.
  * The weather is the same made-up function as in {@link ToolCalling}.
  */
 public final class LangChain4jAgent {
@@ -97,9 +98,12 @@ public final class LangChain4jAgent {
                 AiServices<Agent> builder = AiServices.builder(Agent.class).chatModel(model)
                         .chatMemory(MessageWindowChatMemory.withMaxMessages(20)).tools(new Weather());
                 if (a.flag("require-tool")) {
+                    // the user's question must be answered with a call; once its result is in, the answer is text
                     builder.chatRequestTransformer(r -> ChatRequest.builder().messages(r.messages())
-                            .parameters(r.parameters().overrideWith(
-                                    ChatRequestParameters.builder().toolChoice(ToolChoice.REQUIRED).build()))
+                            .parameters(r.parameters().overrideWith(ChatRequestParameters.builder()
+                                    .toolChoice(r.messages().get(r.messages().size() - 1)
+                                            instanceof dev.langchain4j.data.message.UserMessage
+                                            ? ToolChoice.REQUIRED : ToolChoice.NONE).build()))
                             .build());
                 }
                 String question = a.option("question") != null ? a.option("question") : ToolCalling.QUESTION;

@@ -359,14 +359,15 @@ final class Wire {
             b.tool(new ToolSpec(string(in), string(in), string(in)));
         }
         int mode = in.readByte();
+        if (mode >= ToolChoice.Mode.values().length) {
+            throw new IOException("engine protocol: bad tool choice " + mode);
+        }
         if (mode >= 0) {
             String function = nullableString(in);
-            if (mode >= ToolChoice.Mode.values().length) {
-                throw new IOException("unknown tool choice " + mode);
-            }
             ToolChoice.Mode m = ToolChoice.Mode.values()[mode];
-            b.toolChoice(function != null ? ToolChoice.function(function) : m == ToolChoice.Mode.AUTO ? ToolChoice.AUTO
-                    : m == ToolChoice.Mode.NONE ? ToolChoice.NONE : ToolChoice.REQUIRED);
+            b.toolChoice(function != null ? ToolChoice.function(function)
+                    : m == ToolChoice.Mode.AUTO ? ToolChoice.AUTO : m == ToolChoice.Mode.NONE ? ToolChoice.NONE
+                    : ToolChoice.REQUIRED);
         }
         for (Map.Entry<String, String> e : map(in).entrySet()) {
             int dot = e.getKey().indexOf('.');

@@ -23,11 +23,12 @@ import java.util.Set;
  * }
  * }</pre>
  *
- * <p>Request parameters are laid over the default {@link GenerationOptions} given to the builder; parameters
- * this SDK has no meaning for ({@code frequencyPenalty}, {@code presencePenalty}, a model name other than the
- * open one, {@code ToolChoice.REQUIRED} on a server backend) raise {@code UnsupportedFeatureException}, and a capability the model
- * lacks (tools, JSON schema, images) raises {@code UnsupportedFeatureException} before any work, with the
- * SDK's {@code UnsupportedCapabilityException} as its cause. The model does not own the {@code LocalLlm}: close
+ * <p>Request parameters are laid over the builder's default request parameters and default
+ * {@link GenerationOptions}; parameters this SDK has no meaning for ({@code frequencyPenalty},
+ * {@code presencePenalty}, a model name other than the open one) raise {@code UnsupportedFeatureException}, and a
+ * capability the model lacks (tools, a forced tool call, JSON schema, images) raises
+ * {@code UnsupportedFeatureException} before any work, with the SDK's {@code UnsupportedCapabilityException} as
+ * its cause. The model does not own the {@code LocalLlm}: close
  * that yourself. Thread-safe when the {@code LocalLlm} is (it always is).
  */
 public final class LocalLlmChatModel implements ChatModel {

@@ -157,8 +157,17 @@ class AiServiceToolTest {
         ChatRequest none = ChatRequest.builder().messages(UserMessage.from("Weather?"))
                 .toolSpecifications(ChatModelTest.weather()).toolChoice(ToolChoice.NONE).build();
 
-        assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), afterUser).toolChoice())
-                .contains(io.github.locallm.ToolChoice.REQUIRED);
+        for (String backend : List.of("llamacpp", "djl", "ollama", "openai")) {
+            // one typed option whatever the backend: core forces the call, or the backend refuses it
+            assertThat(Mapping.options("m", backend, GenerationOptions.defaults(), afterUser).toolChoice())
+                    .as(backend).contains(io.github.locallm.ToolChoice.REQUIRED);
+        }
+        // a backend that cannot force a call refuses it as LangChain4j expects
+        assertThat(Mapping.error(new io.github.locallm.UnsupportedCapabilityException("Ollama's chat API has no tool"
+                + " choice", io.github.locallm.Capability.TOOL_CHOICE)))
+                .isExactlyInstanceOf(dev.langchain4j.exception.UnsupportedFeatureException.class)
+                .hasMessageContaining("not supported").hasCauseInstanceOf(
+                        io.github.locallm.UnsupportedCapabilityException.class);
         assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), afterUser).backendOptions())
                 .as("no backend option any more").isEmpty();
         assertThat(Mapping.options("m", "llamacpp", GenerationOptions.defaults(), auto).toolChoice()).isEmpty();

@@ -20,7 +20,8 @@ class PublishedChatModelSuiteTest extends AbstractChatModelIT {
 
     @Override
     protected List<ChatModel> models() {
-        return List.of(createModelWith(ChatRequestParameters.builder().build()));
+        return List.of(createModelWith(ChatRequestParameters.builder().build()),
+                LocalLlmChatModel.builder(SuiteModels.djl()).defaultOptions(SuiteModels.GREEDY).build());
     }
 
     @Override

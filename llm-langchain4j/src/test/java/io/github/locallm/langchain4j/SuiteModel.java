@@ -8,6 +8,7 @@ import io.github.locallm.format.ChatFormat;
 import io.github.locallm.modelkit.BpeTokenizer;
 import io.github.locallm.modelkit.CheckpointModel;
 import io.github.locallm.modelkit.GgufWriter;
+import io.github.locallm.modelkit.HfCheckpointWriter;
 import io.github.locallm.modelkit.LlamaConfig;
 import io.github.locallm.modelkit.ReferenceForward;
 import io.github.locallm.modelkit.Tensor;
@@ -42,8 +43,8 @@ import java.util.concurrent.Future;
  * through the model's own chat template the way the llama.cpp backend renders it, followed by the answer text the
  * model must generate: plain text, or tool calls in the template's {@code <tool_call>} markup. The model is trained
  * (on DJL's PyTorch engine, loss on the answers only) until greedy decoding in plain Java reproduces every answer,
- * then written as a GGUF under {@code target/}, named by a hash of everything that went into it, so a build trains
- * it once.
+ * then written as a GGUF and a Hugging Face checkpoint under {@code target/}, named by a hash of everything that
+ * went into it, so a build trains it once.
  *
  * <p>One prompt has two trained answers: "What is the capital of Germany?" is answered in prose, and the same
  * question under a JSON schema (where decoding is constrained to start with {@code {}) must give
@@ -103,6 +104,7 @@ final class SuiteModel {
     static final double MARGIN = 0.5;
 
     private static Path cached;
+    private static Path cachedCheckpoint;
 
     private SuiteModel() {
     }
@@ -205,14 +207,27 @@ final class SuiteModel {
         fingerprint.append(String.format(Locale.ROOT, "|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%d|%s", HIDDEN, LAYERS, HEADS, FFN,
                 MERGES, CONTEXT, SEED, STEPS, MAX_ROUNDS, FIRST_CHECK, CHECK_EVERY, MARGIN));
         Path dir = Path.of(System.getProperty("basedir", "."), "target", "langchain4j-suite-model");
-        Path file = dir.resolve("suite-" + sha256(fingerprint.toString()).substring(0, 16) + ".gguf");
-        if (!Files.isRegularFile(file)) {
+        String name = "suite-" + sha256(fingerprint.toString()).substring(0, 16);
+        Path file = dir.resolve(name + ".gguf");
+        Path checkpoint = dir.resolve(name + "-hf");
+        if (!Files.isRegularFile(file) || !Files.isRegularFile(checkpoint.resolve("model.safetensors"))) {
             ExecutorService trainer = Executors.newSingleThreadExecutor(r -> new Thread(r, "suite-model-training"));
             try {
                 Future<CheckpointModel> model = trainer.submit(() -> train(exchanges, prompts));
                 Files.createDirectories(dir);
+                CheckpointModel trained = model.get();
+                Path tmpDir = Files.createTempDirectory(dir, "suite-hf-");
+                HfCheckpointWriter.write(trained, tmpDir, HfCheckpointWriter.DType.F32);
+                if (Files.exists(checkpoint)) {
+                    try (var old = Files.walk(checkpoint)) {
+                        for (Path p : (Iterable<Path>) old.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                            Files.delete(p);
+                        }
+                    }
+                }
+                Files.move(tmpDir, checkpoint, StandardCopyOption.ATOMIC_MOVE);
                 Path tmp = Files.createTempFile(dir, "suite-", ".tmp");
-                GgufWriter.write(model.get(), tmp, GgufWriter.Quantization.F32);
+                GgufWriter.write(trained, tmp, GgufWriter.Quantization.F32);
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -226,7 +241,14 @@ final class SuiteModel {
             }
         }
         cached = file;
+        cachedCheckpoint = checkpoint;
         return file;
+    }
+
+    /** The same trained model as a Hugging Face checkpoint folder, for the DJL backend. */
+    static synchronized Path checkpoint() {
+        gguf();
+        return cachedCheckpoint;
     }
 
     private static CheckpointModel train(List<Exchange> exchanges, List<String> prompts) {

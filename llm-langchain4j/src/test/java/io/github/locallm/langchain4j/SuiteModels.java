@@ -4,7 +4,7 @@ import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
 import io.github.locallm.OpenOptions;
 
-/** The model of {@link SuiteModel} opened once per test JVM on the in-process llama.cpp backend. */
+/** The model of {@link SuiteModel} opened once per test JVM on the in-process llama.cpp and DJL backends. */
 final class SuiteModels {
     /** Greedy decoding: the trained answers come back word for word. */
     static final GenerationOptions GREEDY = GenerationOptions.builder().temperature(0).repeatPenalty(1)
@@ -14,6 +14,7 @@ final class SuiteModels {
     static final String FRANCE = "{\"country\":\"France\"}";
 
     private static LocalLlm llm;
+    private static LocalLlm djl;
 
     private SuiteModels() {
     }
@@ -24,5 +25,14 @@ final class SuiteModels {
             Runtime.getRuntime().addShutdownHook(new Thread(llm::close, "suite-model-close"));
         }
         return llm;
+    }
+
+    /** The same model through the DJL backend (PyTorch). */
+    static synchronized LocalLlm djl() {
+        if (djl == null) {
+            djl = LocalLlm.open("djl:" + SuiteModel.checkpoint()); // PyTorch threads: the surefire property
+            Runtime.getRuntime().addShutdownHook(new Thread(djl::close, "suite-model-close-djl"));
+        }
+        return djl;
     }
 }

@@ -7,6 +7,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import java.util.function.Predicate;
 import okhttp3.HttpUrl;
 
@@ -59,8 +60,8 @@ final class Endpoints implements AutoCloseable {
         }
 
         /** @return whether the server is down and not yet due for another try */
-        private boolean avoid(long cooldownNanos) {
-            return down && System.nanoTime() - downSince < cooldownNanos;
+        private boolean avoid(long cooldownNanos, long now) {
+            return down && now - downSince < cooldownNanos;
         }
 
         String lastFailure() {
@@ -88,12 +89,19 @@ final class Endpoints implements AutoCloseable {
     private final AtomicInteger turn = new AtomicInteger();
     private volatile long cooldownNanos;
     private volatile ScheduledFuture<?> checks;
+    private final LongSupplier clock;
 
     Endpoints(List<HttpUrl> bases) {
         this(bases, COOLDOWN);
     }
 
     Endpoints(List<HttpUrl> bases, java.time.Duration cooldown) {
+        this(bases, cooldown, System::nanoTime);
+    }
+
+    /** @param clock the time in nanoseconds that cooldowns count in ({@link System#nanoTime()} outside tests) */
+    Endpoints(List<HttpUrl> bases, java.time.Duration cooldown, LongSupplier clock) {
+        this.clock = clock;
         this.cooldownNanos = cooldown.toNanos();
         List<Endpoint> list = new ArrayList<>();
         for (HttpUrl b : bases) {
@@ -112,7 +120,8 @@ final class Endpoints implements AutoCloseable {
      */
     Endpoint pick(Set<Endpoint> avoid) {
         long cooldown = cooldownNanos;
-        Endpoint best = choose(e -> !e.avoid(cooldown) && !avoid.contains(e));
+        long now = clock.getAsLong();
+        Endpoint best = choose(e -> !e.avoid(cooldown, now) && !avoid.contains(e));
         if (best == null) {
             best = choose(e -> !avoid.contains(e));
         }
@@ -137,7 +146,7 @@ final class Endpoints implements AutoCloseable {
 
     void markDown(Endpoint e, String why) {
         e.lastFailure = why;
-        e.downSince = System.nanoTime();
+        e.downSince = clock.getAsLong();
         e.down = true;
     }
 

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** The client-side choice between the servers of one model. */
@@ -32,8 +33,9 @@ class EndpointsTest {
     }
 
     @Test
-    void aServerMarkedDownIsAvoidedUntilItsCooldownOrASuccess() throws Exception {
-        Endpoints e = new Endpoints(TWO, Duration.ofMillis(200));
+    void aServerMarkedDownIsAvoidedUntilItsCooldownOrASuccess() {
+        AtomicLong now = new AtomicLong(1_000_000_000L);
+        Endpoints e = new Endpoints(TWO, Duration.ofMillis(200), now::get);
         Endpoints.Endpoint a = e.all().get(0);
         Endpoints.Endpoint b = e.all().get(1);
         e.markDown(a, "connection refused");
@@ -42,7 +44,11 @@ class EndpointsTest {
         }
         assertThat(e.pick(Set.of(b))).as("when every other one was tried, a server that is down is tried")
                 .isSameAs(a);
-        Thread.sleep(300);
+        now.addAndGet(Duration.ofMillis(199).toNanos());
+        for (int i = 0; i < 4; i++) {
+            assertThat(e.pick(Set.of())).as("still within the cooldown").isSameAs(b);
+        }
+        now.addAndGet(Duration.ofMillis(2).toNanos());
         Set<Endpoints.Endpoint> seen = new HashSet<>();
         for (int i = 0; i < 4; i++) {
             seen.add(e.pick(Set.of()));

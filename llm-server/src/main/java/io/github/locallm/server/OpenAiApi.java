@@ -327,52 +327,75 @@ final class OpenAiApi {
                 ex.send(200, root);
                 return;
             }
-            OutputStream out = ex.startStream("text/event-stream");
-            try {
-                ObjectNode first = chunk(id, created, slot, usage);
-                delta(first).put("role", "assistant").put("content", "");
-                event(ex, out, first);
-                while (true) {
-                    Run.Event e = run.next();
-                    if (e instanceof Run.Token t) {
-                        ObjectNode c = chunk(id, created, slot, usage);
-                        delta(c).put("content", t.text());
-                        event(ex, out, c);
-                    } else if (e instanceof Run.Thinking t) {
-                        ObjectNode c = chunk(id, created, slot, usage);
-                        delta(c).put("reasoning_content", t.text());
-                        event(ex, out, c);
-                    } else if (e instanceof Run.Done d) {
-                        Completion done = d.completion();
-                        if (!done.toolCalls().isEmpty()) {
-                            ObjectNode c = chunk(id, created, slot, usage);
-                            toolCalls(delta(c).putArray("tool_calls"),
-                                    done.toolCalls(), true);
-                            event(ex, out, c);
-                        }
-                        ObjectNode fin = chunk(id, created, slot, usage);
-                        choice(fin).put("finish_reason",
-                                Conversions.openAiFinish(done.finishReason()));
-                        event(ex, out, fin);
-                        if (usage) {
-                            ObjectNode u = head(id, "chat.completion.chunk", created, slot);
-                            u.putArray("choices");
-                            u.set("usage", usageNode(done.usage().promptTokens(), done.usage().completionTokens()));
-                            event(ex, out, u);
-                        }
-                        break;
-                    } else if (e instanceof Run.Failed f) {
-                        event(ex, out, errorBody(Conversions.toHttp(f.error())));
-                        break;
-                    }
+            ObjectNode first = chunk(id, created, slot, usage);
+            delta(first).put("role", "assistant").put("content", "");
+            sse(ex, run, head(id, "chat.completion.chunk", created, slot), usage, List.of(first), e -> {
+                if (e instanceof Run.Token t) {
+                    ObjectNode c = chunk(id, created, slot, usage);
+                    delta(c).put("content", t.text());
+                    return List.of(c);
                 }
-                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                ex.endStream();
-            } catch (IOException e) {
-                run.cancel();
-                throw e;
+                if (e instanceof Run.Thinking t) {
+                    ObjectNode c = chunk(id, created, slot, usage);
+                    delta(c).put("reasoning_content", t.text());
+                    return List.of(c);
+                }
+                Completion done = ((Run.Done) e).completion();
+                List<ObjectNode> last = new ArrayList<>();
+                if (!done.toolCalls().isEmpty()) {
+                    ObjectNode c = chunk(id, created, slot, usage);
+                    toolCalls(delta(c).putArray("tool_calls"), done.toolCalls(), true);
+                    last.add(c);
+                }
+                ObjectNode fin = chunk(id, created, slot, usage);
+                choice(fin).put("finish_reason", Conversions.openAiFinish(done.finishReason()));
+                last.add(fin);
+                return last;
+            });
+        }
+    }
+
+    /**
+     * Streams a run as server-sent events: the opening chunks, the chunks {@code pieces} makes of each token,
+     * thinking piece and of the end, the usage chunk when asked for, an error object when the generation
+     * failed, then {@code data: [DONE]}. A client that goes away cancels the run.
+     *
+     * @param usageHead the head of the usage chunk (id, object, created, model)
+     * @param pieces the chunks of one event ({@link Run.Token}, {@link Run.Thinking} or {@link Run.Done})
+     */
+    private void sse(Exchange ex, Run run, ObjectNode usageHead, boolean usage, List<ObjectNode> opening,
+                     java.util.function.Function<Run.Event, List<ObjectNode>> pieces)
+            throws IOException, InterruptedException {
+        OutputStream out = ex.startStream("text/event-stream");
+        try {
+            for (ObjectNode n : opening) {
+                event(ex, out, n);
             }
+            while (true) {
+                Run.Event e = run.next();
+                if (e instanceof Run.Failed f) {
+                    event(ex, out, errorBody(Conversions.toHttp(f.error())));
+                    break;
+                }
+                for (ObjectNode n : pieces.apply(e)) {
+                    event(ex, out, n);
+                }
+                if (e instanceof Run.Done d) {
+                    if (usage) {
+                        usageHead.putArray("choices");
+                        usageHead.set("usage", usageNode(d.completion().usage().promptTokens(),
+                                d.completion().usage().completionTokens()));
+                        event(ex, out, usageHead);
+                    }
+                    break;
+                }
+            }
+            out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            ex.endStream();
+        } catch (IOException e) {
+            run.cancel();
+            throw e;
         }
     }
 
@@ -482,37 +505,18 @@ final class OpenAiApi {
                 ex.send(200, root);
                 return;
             }
-            OutputStream out = ex.startStream("text/event-stream");
-            try {
-                if (echo) {
-                    event(ex, out, textChunk(id, created, slot, prompt, null, usage));
+            List<ObjectNode> opening = echo ? List.of(textChunk(id, created, slot, prompt, null, usage)) : List.of();
+            sse(ex, run, head(id, "text_completion", created, slot), usage, opening, e -> {
+                if (e instanceof Run.Token t) {
+                    return List.of(textChunk(id, created, slot, t.text(), null, usage));
                 }
-                while (true) {
-                    Run.Event e = run.next();
-                    if (e instanceof Run.Token t) {
-                        event(ex, out, textChunk(id, created, slot, t.text(), null, usage));
-                    } else if (e instanceof Run.Done d) {
-                        Completion c = d.completion();
-                        event(ex, out, textChunk(id, created, slot, "", Conversions.openAiFinish(c.finishReason()), usage));
-                        if (usage) {
-                            ObjectNode u = head(id, "text_completion", created, slot);
-                            u.putArray("choices");
-                            u.set("usage", usageNode(c.usage().promptTokens(), c.usage().completionTokens()));
-                            event(ex, out, u);
-                        }
-                        break;
-                    } else if (e instanceof Run.Failed f) {
-                        event(ex, out, errorBody(Conversions.toHttp(f.error())));
-                        break;
-                    }
+                if (e instanceof Run.Done d) {
+                    return List.of(textChunk(id, created, slot, "", Conversions.openAiFinish(d.completion().finishReason()),
+                            usage));
                 }
-                out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                ex.endStream();
-            } catch (IOException e) {
-                run.cancel();
-                throw e;
-            }
+                // a raw completion streams no reasoning
+                return List.of();
+            });
         }
     }
 

@@ -22,7 +22,7 @@ class AutoConfigurationTest {
     @Test
     void chatClientAnswersBlockingAndStreamingFromProperties() {
         runner.withPropertyValues("locallm.chat.model=llamacpp:" + Demo.gguf(),
-                        "locallm.chat.open.ctx=512",
+                        "locallm.chat.open.ctx=512", "locallm.chat.open.threads=1",
                         "locallm.chat.options.temperature=0", "locallm.chat.options.repeat-penalty=1",
                         "locallm.chat.options.max-tokens=96")
                 .run(context -> {

@@ -83,4 +83,22 @@ class ToolCallingTest {
                     assertThat(streamed).doesNotContain("<tool_call>");
                 });
     }
+
+    @Test
+    void requireToolCallIsCoresRequiredToolChoiceWhateverTheBackend() {
+        org.springframework.ai.chat.prompt.Prompt withTool = new org.springframework.ai.chat.prompt.Prompt(
+                "What's the weather in Paris?", org.springframework.ai.model.tool.ToolCallingChatOptions.builder()
+                .toolCallbacks(org.springframework.ai.support.ToolCallbacks.from(new WeatherTools())).build());
+        org.springframework.ai.chat.prompt.Prompt withoutTool = new org.springframework.ai.chat.prompt.Prompt("Hi");
+
+        for (String backend : List.of("llamacpp", "djl", "ollama", "openai")) {
+            // the same typed option for every backend: core forces the call, or the backend refuses it
+            assertThat(Mapping.options("m", backend, io.github.locallm.GenerationOptions.defaults(), withTool, true)
+                    .toolChoice()).as(backend).contains(io.github.locallm.ToolChoice.REQUIRED);
+            assertThat(Mapping.options("m", backend, io.github.locallm.GenerationOptions.defaults(), withTool, false)
+                    .toolChoice()).as(backend).isEmpty();
+            assertThat(Mapping.options("m", backend, io.github.locallm.GenerationOptions.defaults(), withoutTool, true)
+                    .toolChoice()).as("no tools, no forced call on " + backend).isEmpty();
+        }
+    }
 }
