@@ -2,7 +2,6 @@ package io.github.locallm.bench;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -10,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -118,12 +116,12 @@ final class BandwidthBench {
                 }
                 Files.copy(in, source);
             }
-            String cc = exec(List.of("gcc", "-O3", "-march=native", "-fopenmp", "-o", binary.toString(),
+            String cc = NativeTool.exec(List.of("gcc", "-O3", "-march=native", "-fopenmp", "-o", binary.toString(),
                     source.toString()), 120);
             if (!Files.isExecutable(binary)) {
                 throw new IllegalStateException("gcc could not build the bandwidth probe: " + cc);
             }
-            String out = exec(List.of(binary.toString(), Integer.toString(threads), Long.toString(megabytes),
+            String out = NativeTool.exec(List.of(binary.toString(), Integer.toString(threads), Long.toString(megabytes),
                     Integer.toString(passes), Integer.toString(trials)), 300);
             List<Double> gbps = new ArrayList<>();
             for (String line : out.split("\n")) {
@@ -136,23 +134,8 @@ final class BandwidthBench {
             }
             return gbps;
         } finally {
-            try (Stream<Path> files = Files.list(work)) {
-                for (Path f : (Iterable<Path>) files::iterator) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(work);
+            NativeTool.deleteDirectory(work);
         }
-    }
-
-    private static String exec(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
-        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = proc.getInputStream().readAllBytes();
-        if (!proc.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            proc.destroyForcibly();
-            throw new IllegalStateException(cmd.get(0) + " timed out");
-        }
-        return new String(out, StandardCharsets.UTF_8);
     }
 
     private static long sum(long[] a) {

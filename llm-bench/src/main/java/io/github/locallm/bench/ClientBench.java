@@ -209,23 +209,12 @@ final class ClientBench {
             double shortHeap = 0;
             int shortRequests = 0;
             for (int w = 0; w < windows; w++) {
-                long wa0 = Probe.heapAllocatedBytes();
-                long wj0 = Probe.javaThreadsCpuNanos();
-                long wc0 = Probe.processCpuNanosPrecise();
-                long start = System.nanoTime();
-                long end = start + windowMs * 1_000_000;
-                int requests = 0;
-                long now;
-                do {
-                    once(client, pacedShort, rec, shortTokens, true, variant);
-                    requests++;
-                    now = System.nanoTime();
-                } while (now < end);
-                pacedRps.add(requests / ((now - start) / 1e9));
-                shortCpu += (Probe.processCpuNanosPrecise() - wc0) / 1e3;
-                shortJavaCpu += (Probe.javaThreadsCpuNanos() - wj0) / 1e3;
-                shortHeap += Probe.heapAllocatedBytes() - wa0;
-                shortRequests += requests;
+                Window win = window(windowMs, () -> once(client, pacedShort, rec, shortTokens, true, variant));
+                pacedRps.add(win.requests() / win.seconds());
+                shortCpu += win.processCpuNanos() / 1e3;
+                shortJavaCpu += win.javaCpuNanos() / 1e3;
+                shortHeap += win.heapBytes();
+                shortRequests += win.requests();
             }
             shortCpu /= shortRequests;
             shortJavaCpu /= shortRequests;
@@ -236,20 +225,10 @@ final class ClientBench {
             List<Double> instantCpu = new ArrayList<>();
             List<Double> instantHeap = new ArrayList<>();
             for (int w = 0; w < windows; w++) {
-                long wa0 = Probe.heapAllocatedBytes();
-                long wc0 = Probe.processCpuNanosPrecise();
-                long start = System.nanoTime();
-                long end = start + windowMs * 1_000_000;
-                int requests = 0;
-                long now;
-                do {
-                    once(client, instantShort, rec, shortTokens, false, variant);
-                    requests++;
-                    now = System.nanoTime();
-                } while (now < end);
-                instantRps.add(requests / ((now - start) / 1e9));
-                instantCpu.add((Probe.processCpuNanosPrecise() - wc0) / 1e3 / requests);
-                instantHeap.add((double) (Probe.heapAllocatedBytes() - wa0) / requests);
+                Window win = window(windowMs, () -> once(client, instantShort, rec, shortTokens, false, variant));
+                instantRps.add(win.requests() / win.seconds());
+                instantCpu.add(win.processCpuNanos() / 1e3 / win.requests());
+                instantHeap.add((double) win.heapBytes() / win.requests());
             }
 
             // The same tokens sent at once: the parsing cost alone, without a thread waking up for each token.
@@ -289,6 +268,34 @@ final class ClientBench {
         }
         r.put("peakRss", (double) Probe.peakRssBytes());
         return r;
+    }
+
+    /** One request of a measuring window. */
+    @FunctionalInterface
+    private interface Call {
+        void run() throws Exception;
+    }
+
+    /** What one window of back-to-back requests cost: counts, wall time, CPU and heap. */
+    private record Window(int requests, double seconds, long processCpuNanos, long javaCpuNanos, long heapBytes) {
+    }
+
+    /** Sends requests one after the other for {@code windowMs} (at least one) and measures them together. */
+    private static Window window(long windowMs, Call request) throws Exception {
+        long heap0 = Probe.heapAllocatedBytes();
+        long java0 = Probe.javaThreadsCpuNanos();
+        long cpu0 = Probe.processCpuNanosPrecise();
+        long start = System.nanoTime();
+        long end = start + windowMs * 1_000_000;
+        int requests = 0;
+        long now;
+        do {
+            request.run();
+            requests++;
+            now = System.nanoTime();
+        } while (now < end);
+        return new Window(requests, (now - start) / 1e9, Probe.processCpuNanosPrecise() - cpu0,
+                Probe.javaThreadsCpuNanos() - java0, Probe.heapAllocatedBytes() - heap0);
     }
 
     private static void once(Client client, String model, Recorder rec, int expected, boolean paced, String variant)

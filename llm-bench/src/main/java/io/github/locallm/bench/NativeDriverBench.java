@@ -6,13 +6,11 @@ import io.github.locallm.OpenOptions;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -53,7 +51,7 @@ final class NativeDriverBench {
                         .sorted().forEach(cc::add);
             }
             cc.add("-Wl,-rpath," + libDir);
-            String compiled = exec(cc, 120);
+            String compiled = NativeTool.exec(cc, 120);
             if (!Files.isExecutable(work.resolve("llama_driver"))) {
                 throw new IllegalStateException("gcc could not build the driver: " + compiled);
             }
@@ -65,7 +63,7 @@ final class NativeDriverBench {
                 Files.writeString(prompt, Workload.prompt(promptTokens, round * 50 + i));
                 cmd.add(prompt.toString());
             }
-            String out = exec(cmd, 600);
+            String out = NativeTool.exec(cmd, 600);
             for (String line : out.split("\n")) {
                 if (line.startsWith("RESULT ")) {
                     @SuppressWarnings("unchecked")
@@ -76,22 +74,7 @@ final class NativeDriverBench {
             }
             throw new IllegalStateException("the driver printed no result: " + out);
         } finally {
-            try (Stream<Path> files = Files.list(work)) {
-                for (Path f : (Iterable<Path>) files::iterator) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(work);
+            NativeTool.deleteDirectory(work);
         }
-    }
-
-    private static String exec(List<String> cmd, long timeoutSeconds) throws IOException, InterruptedException {
-        Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = proc.getInputStream().readAllBytes();
-        if (!proc.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            proc.destroyForcibly();
-            throw new IllegalStateException(cmd.get(0) + " timed out");
-        }
-        return new String(out, StandardCharsets.UTF_8);
     }
 }
