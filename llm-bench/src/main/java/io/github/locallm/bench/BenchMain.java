@@ -91,7 +91,7 @@ public final class BenchMain {
                   long budgetSeconds, int chatChildren, int rssRounds) {
         static Config of(boolean full) {
             return full
-                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 5, 3, 400, 5000, 2, 3, 500, 4000, 512,
+                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 5, 3, 200, 5000, 5, 5, 400, 3000, 512,
                             3, "128,512,1024,2048,4096,8192", "128,512,1024,2048", "1,2,4,8",
                             List.of(1024, 4096, 8192, 16384), 27 * 60, 3, 3)
                     : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 1, 200, 5000, 1, 2, 300, 1000, 256,

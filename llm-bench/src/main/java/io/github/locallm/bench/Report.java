@@ -99,6 +99,12 @@ final class Report {
                 + b.config.promptTokens() + " tokens, greedy, " + b.config.genTokens() + " new tokens (DJL "
                 + b.config.djlRounds() + " rounds × " + b.config.djlReps() + ", " + b.config.djlGenTokens()
                 + " new tokens); each child reports its median");
+        row("ChatSession, resident memory, clients", b.config.chatChildren() + " chat child JVMs × up to "
+                + b.config.chatSessions() + " measured sessions of 10 turns after 1 unmeasured warm-up session; "
+                + "resident memory " + b.config.rssRounds() + " round(s) per backend and context size; clients "
+                + b.config.clientRounds() + " round(s) × " + b.config.pacedReps() + " paced answers of "
+                + b.config.pacedTokens() + " tokens and " + b.config.windows() + " windows of " + b.config.windowMs()
+                + " ms");
         row("Writeback wait before each section", writebacks());
         row("Heap allocation (generation children)", m.get("allocation"));
         md.append('\n');
