@@ -448,7 +448,10 @@ public final class BenchMain {
         List<String> before = djlBefore == null ? null : new ArrayList<>(List.of("cp:" + djlBefore));
         // On a crowded machine a 2-thread OpenMP team stalls at every operator's barrier whenever one of its
         // threads is descheduled; one thread per process makes before/after pairs comparable there.
-        List<String> threads = djlOneThread ? List.of("env:OMP_NUM_THREADS=1") : List.of();
+        List<String> threads = new ArrayList<>(jniAgent());
+        if (djlOneThread) {
+            threads.add("env:OMP_NUM_THREADS=1");
+        }
         if (before != null) {
             before.addAll(threads);
         }
@@ -477,6 +480,7 @@ public final class BenchMain {
             }
         }
         child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=2", "trials=5");
+        djlProducts();
         if (before == null) {
             // One extra child under Flight Recorder says where decoding time goes; it is filed apart and never
             // counted among the measured rounds.
@@ -493,6 +497,37 @@ public final class BenchMain {
             }
         } catch (IOException | RuntimeException e) {
             errors.put("djl.profile", "could not read " + jfr + ": " + e);
+        }
+    }
+
+    /**
+     * The JVM option that installs {@link JniCountAgent} (DJL's PyTorch JNI calls counted at their call sites),
+     * or none when its jar cannot be written.
+     */
+    private List<String> jniAgent() {
+        try {
+            return List.of("-javaagent:" + JniCountAgent.writeJar(logs.resolve("jni-count-agent.jar")));
+        } catch (IOException e) {
+            errors.put("djl.jni", "could not write the JNI counting agent: " + e);
+            return List.of();
+        }
+    }
+
+    /**
+     * The weight products of one token alone through DJL's PyTorch engine (the ceiling of any PyTorch decode),
+     * F32 and F16, with one and two PyTorch threads (process-wide, so set per child), alternating.
+     */
+    private void djlProducts() {
+        String model = "model=" + (config.full ? "full" : "small");
+        for (int round = 0; round < 2; round++) {
+            for (String dtype : List.of("F32", "F16")) {
+                for (int k = 0; k < 2; k++) {
+                    int t = (k + round) % 2 + 1;
+                    child("djlproducts." + dtype + ".t" + t, "djl-products", 300,
+                            List.of("env:OMP_NUM_THREADS=" + t, "-Dai.djl.pytorch.num_threads=" + t),
+                            "dtype=" + dtype, model, "reps=" + (config.full ? 12 : 4), "round=" + round);
+                }
+            }
         }
     }
 

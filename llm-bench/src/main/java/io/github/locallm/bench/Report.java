@@ -504,8 +504,10 @@ final class Report {
     private void djl() {
         String djl = "djl.F32";
         md.append("### DJL backend on the same weights (F32) and the memory-bandwidth limit\n\n");
-        md.append("JNI calls per token are not counted by this harness (it has no hook into DJL's native calls); "
-                + "Java heap per token and peak RSS are measured below.\n\n");
+        md.append("JNI calls per generated token, counted by a Java agent at every call site of DJL's "
+                + "`PyTorchLibrary` native methods in the measured children (median of the generations): F32 ")
+                .append(f(b.value(djl, "jniPerToken"), 0)).append(", F16 ").append(f(b.value("djl.F16", "jniPerToken"), 0))
+                .append(". Java heap per token and peak RSS are measured below.\n\n");
         md.append("| Metric | DJL (HF F32) | llama.cpp backend (F32 GGUF) | raw llama.cpp (F32 GGUF) |\n"
                 + "|---|---|---|---|\n");
         triple("Load time (ms)", djl, "loadMs", 0, 1);
@@ -537,6 +539,7 @@ final class Report {
             md.append("| Share of the decode limit | ").append(f(b.value(djl, "genTps") / lim, 2)).append("× | ")
                     .append(f(b.value("djl.F32.omp1", "genTps") / lim, 2)).append("× | |\n\n");
         }
+        md.append(DjlProductBench.markdown(b));
         beforeAfter();
         profile();
     }
@@ -557,7 +560,8 @@ final class Report {
         String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},
             {"Prompt tokens/s", "promptTps", "1", "1"}, {"Generation tokens/s", "genTps", "2", "1"},
             {"Peak RSS (MiB)", "peakRss", "0", Double.toString(MIB)},
-            {"Java heap per generated token (B)", "allocPerToken", "0", "1"}};
+            {"Java heap per generated token (B)", "allocPerToken", "0", "1"},
+            {"JNI calls per generated token", "jniPerToken", "0", "1"}};
         for (String[] r : rows) {
             int dec = Integer.parseInt(r[2]);
             double scale = Double.parseDouble(r[3]);
