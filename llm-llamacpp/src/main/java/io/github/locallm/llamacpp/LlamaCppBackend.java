@@ -167,18 +167,6 @@ final class LlamaCppBackend implements LlmBackend {
         return info;
     }
 
-    /**
-     * @return the native model this handle shares with the other handles on the same file and settings
-     *         (engine=jllama), or {@code null} on the llamacpp engine, where each handle has its own
-     */
-    SharedModel shared() {
-        return engine instanceof JllamaEngine j ? j.shared() : null;
-    }
-
-    Engine engine() {
-        return engine;
-    }
-
     private void ensureOpen() {
         if (closed.get()) {
             throw new IllegalStateException("llamacpp model " + spec + " is closed; open it again");
