@@ -32,7 +32,17 @@ final class GenerationBench {
     }
 
     /** The timestamps and counts of one generation. */
-    record Sample(long startNs, long firstNs, long lastNs, int tokens, int promptTokens, long allocBytes) {
+    record Sample(long startNs, long firstNs, long lastNs, int tokens, int promptTokens, long allocBytes,
+                  long jniFirst, long jniLast) {
+        Sample(long startNs, long firstNs, long lastNs, int tokens, int promptTokens, long allocBytes) {
+            this(startNs, firstNs, lastNs, tokens, promptTokens, allocBytes, -1, -1);
+        }
+
+        /** DJL PyTorch JNI calls per generated token after the first, NaN without the counting agent. */
+        double jniPerToken() {
+            return jniFirst >= 0 && tokens > 1 ? (double) (jniLast - jniFirst) / (tokens - 1) : Double.NaN;
+        }
+
         double ttftMs() {
             return (firstNs - startNs) / 1e6;
         }
@@ -80,6 +90,7 @@ final class GenerationBench {
         List<Double> gen = new ArrayList<>();
         List<Double> prompt = new ArrayList<>();
         List<Double> alloc = new ArrayList<>();
+        List<Double> jni = new ArrayList<>();
         List<Double> tokens = new ArrayList<>();
         List<Double> promptCounts = new ArrayList<>();
         long rssAfterLoad = Probe.rssBytes();
@@ -98,6 +109,7 @@ final class GenerationBench {
                 gen.add(s.genTokensPerSecond());
                 prompt.add(s.promptTokensPerSecond());
                 alloc.add(s.allocPerToken());
+                jni.add(s.jniPerToken());
                 tokens.add((double) s.tokens());
                 promptCounts.add((double) s.promptTokens());
             }
@@ -112,6 +124,10 @@ final class GenerationBench {
         r.put("genTps", Stats.median(gen));
         r.put("promptTps", Stats.median(prompt));
         r.put("allocPerToken", Stats.median(alloc));
+        if (JniCountAgent.count() >= 0) {
+            // Counted by the agent at DJL's call sites, between the first and the last token of each generation.
+            r.put("jniPerToken", Stats.median(jni));
+        }
         r.put("tokens", Stats.median(tokens));
         r.put("promptTokens", Stats.median(promptCounts));
         r.put("ttftAll", ttft);
@@ -246,7 +262,8 @@ final class GenerationBench {
             Completion c = h.completion().get(10, TimeUnit.MINUTES);
             long alloc = Probe.allocatedBytes() - a0;
             long first = clock.first == 0 ? System.nanoTime() : clock.first;
-            return new Sample(start, first, clock.last, c.usage().completionTokens(), c.usage().promptTokens(), alloc);
+            return new Sample(start, first, clock.last, c.usage().completionTokens(), c.usage().promptTokens(), alloc,
+                    clock.jniFirst, clock.jniLast);
         }
 
         @Override
@@ -260,14 +277,19 @@ final class GenerationBench {
         volatile long first;
         volatile long last;
         volatile int pieces;
+        volatile long jniFirst = -1;
+        volatile long jniLast = -1;
 
         @Override
         public void onToken(String text) {
             long now = System.nanoTime();
+            long jni = JniCountAgent.count();
             if (first == 0) {
                 first = now;
+                jniFirst = jni;
             }
             last = now;
+            jniLast = jni;
             pieces++;
         }
 

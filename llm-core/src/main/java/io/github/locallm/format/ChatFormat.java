@@ -3,7 +3,7 @@ package io.github.locallm.format;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
-import io.github.locallm.internal.JsonCodec;
+import io.github.locallm.template.PythonJson;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
 import java.util.ArrayList;
@@ -329,7 +329,7 @@ public final class ChatFormat {
                     Map<String, Object> fn = (Map<String, Object>) ((Map<String, Object>) c).get("function");
                     Object args = fn.get("arguments");
                     if (!(args instanceof String)) {
-                        fn.put("arguments", JsonCodec.write(args, JsonCodec.WriteOptions.python()));
+                        fn.put("arguments", PythonJson.dumps(args));
                     }
                 }
             }
@@ -350,8 +350,8 @@ public final class ChatFormat {
                 Map<String, Object> fn = new LinkedHashMap<>();
                 fn.put("name", t.name());
                 fn.put("description", t.description());
-                fn.put("parameters", JsonCodec.parse(t.parametersSchema()));
-                sb.append(JsonCodec.write(fn, JsonCodec.WriteOptions.python())).append('\n');
+                fn.put("parameters", PythonJson.loads(t.parametersSchema()));
+                sb.append(PythonJson.dumps(fn)).append('\n');
             }
             sb.append("To call a tool, reply with only a JSON object of the form "
                     + "{\"tool_call\": {\"name\": <tool name>, \"arguments\": {<arguments>}}}. "
@@ -378,11 +378,11 @@ public final class ChatFormat {
                 for (ToolCall c : m.toolCalls()) {
                     Map<String, Object> call = new LinkedHashMap<>();
                     call.put("name", c.name());
-                    call.put("arguments", JsonCodec.parse(c.argumentsJson()));
+                    call.put("arguments", PythonJson.loads(c.argumentsJson()));
                     if (sb.length() > 0) {
                         sb.append('\n');
                     }
-                    sb.append(JsonCodec.write(Map.of("tool_call", call), JsonCodec.WriteOptions.python()));
+                    sb.append(PythonJson.dumps(Map.of("tool_call", call)));
                 }
                 out.add(ChatMessage.assistant(sb.toString()));
             } else if (m.role() == ChatMessage.Role.TOOL) {

@@ -5,7 +5,7 @@ import io.github.locallm.format.OutputParser.Call;
 import io.github.locallm.format.OutputParser.Kind;
 import io.github.locallm.format.OutputParser.Region;
 import io.github.locallm.format.OutputParser.Syntax;
-import io.github.locallm.internal.JsonCodec;
+import io.github.locallm.template.PythonJson;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +18,7 @@ final class Formats {
     }
 
     static String compactJson(Object value) {
-        return JsonCodec.write(value, JsonCodec.WriteOptions.python().separators(",", ":"));
+        return PythonJson.dumpsCompact(value);
     }
 
     static Region thinking(String open, String close) {
@@ -41,7 +41,7 @@ final class Formats {
             return Map.of();
         }
         if (a instanceof String s) {
-            Object parsed = JsonCodec.parse(s.isBlank() ? "{}" : s);
+            Object parsed = PythonJson.loads(s.isBlank() ? "{}" : s);
             if (!(parsed instanceof Map)) {
                 throw new IllegalArgumentException("arguments are not a JSON object");
             }
@@ -65,7 +65,7 @@ final class Formats {
 
     /** A JSON object or an array of objects, each one call. */
     static List<Call> jsonCalls(String body) {
-        Object o = JsonCodec.parse(body.strip());
+        Object o = PythonJson.loads(body.strip());
         List<Call> out = new ArrayList<>();
         if (o instanceof List<?> l) {
             for (Object item : l) {
@@ -95,7 +95,7 @@ final class Formats {
 
     /** The generic format: {"tool_call": {...}}, {"tool_calls": [...]}, or plain call objects. */
     static List<Call> genericCalls(String body) {
-        Object o = JsonCodec.parse(body.strip());
+        Object o = PythonJson.loads(body.strip());
         if (o instanceof Map<?, ?> m && m.containsKey("tool_call")) {
             return List.of(objectCall(m.get("tool_call")));
         }
@@ -131,7 +131,7 @@ final class Formats {
                 id = head.substring(callId + "[CALL_ID]".length()).strip();
                 head = head.substring(0, callId);
             }
-            out.add(new Call(id, head.strip(), arguments(JsonCodec.parse(part.substring(args + 6).strip()))));
+            out.add(new Call(id, head.strip(), arguments(PythonJson.loads(part.substring(args + 6).strip()))));
         }
         return out;
     }
@@ -168,7 +168,7 @@ final class Formats {
                 name = call.substring(0, sep).strip();
                 json = rest;
             }
-            out.add(new Call("", name, arguments(JsonCodec.parse(json.strip()))));
+            out.add(new Call("", name, arguments(PythonJson.loads(json.strip()))));
         }
         return out;
     }
@@ -179,13 +179,13 @@ final class Formats {
         if (gt <= 0) {
             throw new IllegalArgumentException("no function name");
         }
-        return List.of(new Call("", body.substring(0, gt).strip(), arguments(JsonCodec.parse(body.substring(gt + 1)
+        return List.of(new Call("", body.substring(0, gt).strip(), arguments(PythonJson.loads(body.substring(gt + 1)
                 .strip()))));
     }
 
     /** Command R7B: {@code [{"tool_call_id": "0", "tool_name": ..., "parameters": {...}}]}. */
     static List<Call> commandRCalls(String body) {
-        Object o = JsonCodec.parse(body.strip());
+        Object o = PythonJson.loads(body.strip());
         List<Call> out = new ArrayList<>();
         for (Object item : o instanceof List<?> l ? l : List.of(o)) {
             if (!(item instanceof Map<?, ?> m) || !(m.get("tool_name") instanceof String name)) {
@@ -208,7 +208,7 @@ final class Formats {
             if (m.find()) {
                 String name = m.group(1);
                 return tool("<|message|>", HARMONY_ENDS, (h, body) -> List.of(new Call("", name,
-                        arguments(JsonCodec.parse(body.strip())))));
+                        arguments(PythonJson.loads(body.strip())))));
             }
             if (header.contains("analysis")) {
                 return new Region("", HARMONY_ENDS, Kind.THINKING, null, null, null);
@@ -220,7 +220,7 @@ final class Formats {
     static Region functionaryRecipient() {
         return new Region(">>>", List.of("\n"), Kind.HEADER, null, header -> header.equals("all") ? null
                 : tool("", List.of(">>>"), (h, body) -> List.of(new Call("", h,
-                arguments(JsonCodec.parse(body.strip()))))), null);
+                arguments(PythonJson.loads(body.strip()))))), null);
     }
 
     /** The markup strings of a family: region openers and closers, and the separators inside call bodies. */

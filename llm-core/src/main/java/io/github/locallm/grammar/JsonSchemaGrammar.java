@@ -1,6 +1,6 @@
 package io.github.locallm.grammar;
 
-import io.github.locallm.internal.JsonCodec;
+import io.github.locallm.template.PythonJson;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,7 +127,7 @@ public final class JsonSchemaGrammar {
         Objects.requireNonNull(schemaJson, "schema");
         Object s;
         try {
-            s = JsonCodec.parse(schemaJson);
+            s = PythonJson.loads(schemaJson);
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("the JSON schema is not valid JSON: " + e.getMessage(), e);
         }
@@ -173,7 +173,7 @@ public final class JsonSchemaGrammar {
     }
 
     private static String jsonLiteral(Object value) {
-        return literal(JsonCodec.write(value, JsonCodec.WriteOptions.python().separators(",", ":")));
+        return literal(PythonJson.dumpsCompact(value));
     }
 
     @SuppressWarnings("unchecked")
@@ -325,7 +325,7 @@ public final class JsonSchemaGrammar {
     }
 
     private static String jsonKey(String key) {
-        String quoted = JsonCodec.write(key, JsonCodec.WriteOptions.python());
+        String quoted = PythonJson.dumps(key);
         return quoted.substring(1, quoted.length() - 1);
     }
 

@@ -2,6 +2,7 @@ package io.github.locallm.grammar;
 
 import io.github.locallm.ToolSpec;
 import io.github.locallm.format.ChatFormat;
+import io.github.locallm.template.PythonJson;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -124,6 +125,6 @@ public final class ToolCallGrammar {
     }
 
     private static String jsonString(String s) {
-        return io.github.locallm.internal.JsonCodec.write(s, io.github.locallm.internal.JsonCodec.WriteOptions.python());
+        return PythonJson.dumps(s);
     }
 }

@@ -1,6 +1,5 @@
 package io.github.locallm.template;
 
-import io.github.locallm.internal.JsonCodec;
 import io.github.locallm.template.Py.Args;
 import io.github.locallm.template.Py.RenderError;
 import io.github.locallm.template.Py.Tuple;
@@ -859,7 +858,7 @@ final class Builtins {
         });
         try {
             return JsonCodec.write(v, o);
-        } catch (JsonCodec.JsonException e) {
+        } catch (PythonJson.JsonException e) {
             throw new RenderError(e.getMessage());
         }
     }

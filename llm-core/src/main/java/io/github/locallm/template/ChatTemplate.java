@@ -3,7 +3,6 @@ package io.github.locallm.template;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
-import io.github.locallm.internal.JsonCodec;
 import java.lang.reflect.Array;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -225,7 +224,7 @@ public final class ChatTemplate {
                     Object args;
                     try {
                         args = JsonCodec.parse(c.argumentsJson());
-                    } catch (JsonCodec.JsonException e) {
+                    } catch (PythonJson.JsonException e) {
                         args = c.argumentsJson();
                     }
                     fn.put("arguments", args);
@@ -264,7 +263,7 @@ public final class ChatTemplate {
                 fn.put("description", t.description());
                 try {
                     fn.put("parameters", JsonCodec.parse(t.parametersSchema()));
-                } catch (JsonCodec.JsonException e) {
+                } catch (PythonJson.JsonException e) {
                     throw new IllegalArgumentException("parameters schema of tool '" + t.name()
                             + "' is not valid JSON: " + e.getMessage(), e);
                 }

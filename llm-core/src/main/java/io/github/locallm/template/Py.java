@@ -1,6 +1,5 @@
 package io.github.locallm.template;
 
-import io.github.locallm.internal.JsonCodec;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;

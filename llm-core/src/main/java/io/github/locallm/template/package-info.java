@@ -8,6 +8,9 @@
  * Jinja2's lexer, grammar and runtime semantics and Python's rules for values, and it runs
  * every template in a sandbox bounded by {@link io.github.locallm.template.TemplateLimits}.
  *
+ * <p>{@link io.github.locallm.template.PythonJson} reads and writes JSON the way templates see it (Python's
+ * values, {@code json.dumps} text), for code that builds or reads prompt text beside them.
+ *
  * <pre>{@code
  * ChatTemplate template = ChatTemplate.parse(chatTemplateText);
  * String prompt = template.render(messages, RenderOptions.builder().addGenerationPrompt(true).build());

@@ -7,7 +7,7 @@ import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
 import io.github.locallm.format.ChatFormat;
 import io.github.locallm.format.ParsedOutput;
-import io.github.locallm.internal.JsonCodec;
+import io.github.locallm.template.PythonJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -147,8 +147,8 @@ class GrammarTest {
                 continue;
             }
             finished++;
-            Object value = JsonCodec.parse(out);
-            assertThat(SchemaCheck.valid(value, JsonCodec.parse(schema), JsonCodec.parse(schema)))
+            Object value = PythonJson.loads(out);
+            assertThat(SchemaCheck.valid(value, PythonJson.loads(schema), PythonJson.loads(schema)))
                     .as("seed %d gave %s", seed, out).isTrue();
         }
         assertThat(finished).as("walks that reached an end token").isGreaterThan(30);
@@ -190,8 +190,8 @@ class GrammarTest {
             ToolCall call = parsed.toolCalls().get(0);
             ToolSpec tool = call.name().equals("get_weather") ? WEATHER : TIME;
             assertThat(call.name()).isIn("get_weather", "get_time");
-            Object schema = JsonCodec.parse(tool.parametersSchema());
-            assertThat(SchemaCheck.valid(JsonCodec.parse(call.argumentsJson()), schema, schema)).isTrue();
+            Object schema = PythonJson.loads(tool.parametersSchema());
+            assertThat(SchemaCheck.valid(PythonJson.loads(call.argumentsJson()), schema, schema)).isTrue();
         }
         assertThat(finished).isGreaterThan(10);
         // lazily applied grammars start with the format's first trigger

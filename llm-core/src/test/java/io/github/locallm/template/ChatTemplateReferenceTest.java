@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
-import io.github.locallm.internal.JsonCodec;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;

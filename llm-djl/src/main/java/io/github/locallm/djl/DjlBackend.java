@@ -1,6 +1,5 @@
 package io.github.locallm.djl;
 
-import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.locallm.Capability;
 import io.github.locallm.ChatMessage;
@@ -59,19 +58,20 @@ final class DjlBackend implements LlmBackend {
     private volatile List<String> tokenTexts;
     private final EmbeddingPooling pooling;
 
-    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
-               String device) {
-        this(ckpt, tokenizer, weights, contextLength, device, null);
-    }
-
-    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
-               String device, String chatFormat) {
-        this(ckpt, tokenizer, weights, contextLength, device, chatFormat, new EmbeddingPooling.Setup(null,
-                "no pooling was configured"));
-    }
-
-    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, NDManager weights, int contextLength,
-               String device, String chatFormat, EmbeddingPooling.Setup embedding) {
+    /**
+     * Takes ownership of the parts: closing the backend closes the decoder (and with it the weights) and the
+     * tokenizer.
+     *
+     * @param ckpt the checked checkpoint
+     * @param tokenizer its tokenizer
+     * @param chat its chat template, format and prompt encoder (on this tokenizer)
+     * @param decoder its loaded decoder
+     * @param contextLength the context length to allow
+     * @param device where the weights are, for the model's details
+     * @param embedding the embedding pooling, or none and why
+     */
+    DjlBackend(Checkpoint ckpt, CheckpointTokenizer tokenizer, CheckpointChat chat, LlamaDecoder decoder,
+               int contextLength, String device, EmbeddingPooling.Setup embedding) {
         this.ckpt = ckpt;
         this.pooling = embedding.pooling();
         this.tokenizer = tokenizer;
@@ -84,19 +84,11 @@ final class DjlBackend implements LlmBackend {
             eos.add(eosFromTokenizer);
         }
         this.eosIds = Set.copyOf(eos);
-        ChatTemplate t = null;
-        RuntimeException error = null;
-        if (ckpt.chatTemplate() != null) {
-            try {
-                t = ChatTemplate.parse(ckpt.chatTemplate());
-            } catch (RuntimeException e) {
-                error = e;
-            }
-        }
+        ChatTemplate t = chat.template();
         this.template = t;
-        this.format = t == null ? null : chatFormat != null ? ChatFormat.named(chatFormat) : ChatFormat.detect(t.source());
-        this.encoder = encoder();
-        this.decoder = LlamaDecoder.load(ckpt, weights);
+        this.format = chat.format();
+        this.encoder = chat.encoder();
+        this.decoder = decoder;
         EnumSet<Capability> caps = EnumSet.of(Capability.COMPLETION, Capability.TOKENIZE, Capability.SEED,
                 Capability.JSON_MODE, Capability.JSON_SCHEMA);
         if (template != null) {
@@ -123,8 +115,7 @@ final class DjlBackend implements LlmBackend {
         details.put("heads", c.numHeads() + "/" + c.numKvHeads());
         details.put("vocab_size", Integer.toString(c.vocabSize()));
         details.put("device", device);
-        details.put("chat_template", t != null ? "from the checkpoint" : error != null
-                ? "cannot be used: " + error.getMessage() : "none: tokenizer_config.json has no chat_template");
+        details.put("chat_template", chat.status());
         if (format != null) {
             details.put("chat_format", format.name());
         }
@@ -289,34 +280,6 @@ final class DjlBackend implements LlmBackend {
         return new Sampler(temperature, topK, topP, minP, penalty, seed);
     }
 
-    private PromptEncoder encoder() {
-        RenderOptions.Builder options = RenderOptions.builder();
-        if (bosToken != null) {
-            options.bosToken(bosToken);
-        }
-        if (eosToken != null) {
-            options.eosToken(eosToken);
-        }
-        PromptEncoder.Renderer render = (messages, o) -> {
-            if (template == null) {
-                // only direct SPI calls get here: core refuses chat to a model without the CHAT capability
-                throw new UnsupportedCapabilityException("djl model " + ckpt.model() + " cannot chat: "
-                        + info.details().get("chat_template"), Capability.CHAT);
-            }
-            try {
-                return format.render(template, messages, o.tools(), o, null);
-            } catch (RuntimeException e) {
-                throw new LlmException("the chat template of djl model " + ckpt.model() + " cannot render this "
-                        + "conversation: " + e.getMessage(), e);
-            }
-        };
-        // The template writes the special tokens itself (BOS included), so the tokenizer adds none.
-        return PromptEncoder.builder(render, text -> tokenizer.encode(text, false))
-                .controlTokens(tokenizer.specialTokens())
-                .renderOptions(options.build())
-                .build();
-    }
-
     /** Render options of a chat request: generation prompt, tools and the think switch in the chat format's way. */
     private RenderOptions chatOptions(GenerationOptions o) {
         if (format == null) {
@@ -431,16 +394,6 @@ final class DjlBackend implements LlmBackend {
         }
     }
 
-    /** @return the token ids of a conversation as the model reads it, for tests in this package */
-    int[] chatTokens(List<ChatMessage> messages) {
-        return encoder.encodeChat(messages, List.of());
-    }
-
-    /** @return the conversation as the model reads it, for tests in this package */
-    String renderChat(List<ChatMessage> messages) {
-        return encoder.render(messages, encoder.renderOptions().toBuilder().addGenerationPrompt(true).build());
-    }
-
     @Override
     public int[] tokenize(String text) {
         return encoder.encodeText(text);
@@ -529,16 +482,6 @@ final class DjlBackend implements LlmBackend {
     @Override
     public int countTokens(List<ChatMessage> messages) {
         return encoder.encodeChat(messages, List.of()).length;
-    }
-
-    /** @return the decoder, for tests in this package */
-    LlamaDecoder decoder() {
-        return decoder;
-    }
-
-    /** @return the tokenizer, for tests in this package */
-    CheckpointTokenizer tokenizer() {
-        return tokenizer;
     }
 
     @Override

@@ -145,11 +145,18 @@ public final class DjlProvider implements LlmProvider {
         CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model,
                 c.vocabSize());
         NDManager weights = engine.newBaseManager(dev);
+        LlamaDecoder decoder = null;
         try {
             String where = dev.isGpu() ? "gpu:" + dev.getDeviceId() : "cpu";
-            return new DjlBackend(ckpt, tokenizer, weights, ctx, where, null, embedding);
+            decoder = LlamaDecoder.load(ckpt, weights);
+            return new DjlBackend(ckpt, tokenizer, new CheckpointChat(ckpt, tokenizer, null), decoder, ctx, where,
+                    embedding);
         } catch (RuntimeException | Error e) {
-            weights.close();
+            if (decoder != null) {
+                decoder.close(); // closes the weights too
+            } else {
+                weights.close();
+            }
             tokenizer.close();
             if (e instanceof ai.djl.engine.EngineException) {
                 throw new ModelLoadException("the PyTorch engine could not load djl model " + model + ": "

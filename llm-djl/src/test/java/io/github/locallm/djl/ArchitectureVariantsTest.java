@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Config variants the presets do not cover: Mistral, llama3 RoPE scaling, linear RoPE scaling. */
@@ -32,12 +31,12 @@ class ArchitectureVariantsTest {
             n.put("model_type", "mistral");
             n.put("sliding_window", 1024);
         });
-        DjlBackend llama = Backends.shared(TinyCheckpoints.Variant.LLAMA_F32);
-        try (DjlBackend mistral = Backends.open(dir, Map.of())) {
-            assertThat(mistral.info().details()).containsEntry("architecture", "MistralForCausalLM");
-            assertThat(mistral.info().contextLength()).as("the window limits attention, not the context")
+        Backends.Parts llama = Backends.sharedParts(TinyCheckpoints.Variant.LLAMA_F32);
+        try (Backends.Parts mistral = Backends.parts(dir)) {
+            assertThat(mistral.backend().info().details()).containsEntry("architecture", "MistralForCausalLM");
+            assertThat(mistral.backend().info().contextLength()).as("the window limits attention, not the context")
                     .isEqualTo(Math.min(2048, io.github.locallm.spi.OptionValues.DEFAULT_CONTEXT_CAP));
-            int[] prompt = llama.tokenize("Hello, world!");
+            int[] prompt = llama.backend().tokenize("Hello, world!");
             assertThat(DecoderRuns.greedy(mistral.decoder(), prompt, 16, new int[0]))
                     .containsExactly(DecoderRuns.greedy(llama.decoder(), prompt, 16, new int[0]));
         }
@@ -71,9 +70,9 @@ class ArchitectureVariantsTest {
         Path dir = withConfig("llama3-logits", n -> n.putObject("rope_scaling").put("rope_type", "llama3")
                 .put("factor", 8.0).put("low_freq_factor", 1.0).put("high_freq_factor", 4.0)
                 .put("original_max_position_embeddings", 64));
-        try (DjlBackend b = Backends.open(dir, Map.of())) {
+        try (Backends.Parts b = Backends.parts(dir)) {
             double[] inv = b.decoder().config().inverseFrequencies();
-            int[] seq = b.tokenize("The quick brown fox jumps over the lazy dog. The dog sleeps in the sun.");
+            int[] seq = b.backend().tokenize("The quick brown fox jumps over the lazy dog. The dog sleeps in the sun.");
             int vocab = b.decoder().config().vocabSize();
             float[] djl;
             try (LlamaDecoder.KvCache cache = b.decoder().newCache(seq.length)) {

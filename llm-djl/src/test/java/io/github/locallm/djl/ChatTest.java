@@ -29,11 +29,12 @@ class ChatTest {
 
     @Test
     void rendersTheTemplateAndTokenizesItsSpecialTokens() {
-        DjlBackend b = Backends.shared(TinyCheckpoints.Variant.QWEN2_F32);
+        Backends.Parts p = Backends.sharedParts(TinyCheckpoints.Variant.QWEN2_F32);
+        DjlBackend b = p.backend();
         String expected = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello, how are you?<|im_end|>\n"
                 + "<|im_start|>assistant\nFine.<|im_end|>\n<|im_start|>user\nAnd you?<|im_end|>\n"
                 + "<|im_start|>assistant\n";
-        assertThat(b.renderChat(CONVERSATION)).isEqualTo(expected);
+        assertThat(p.renderChat(CONVERSATION)).isEqualTo(expected);
         int[] ids = TinyModels.tokenizer().encodeWithSpecials(expected);
         assertThat(b.countTokens(CONVERSATION)).isEqualTo(ids.length);
         assertThat(b.info().supports(Capability.CHAT)).isTrue();
@@ -41,14 +42,15 @@ class ChatTest {
 
     @Test
     void chatGeneratesTheGreedyContinuationOfTheRenderedPrompt() {
-        DjlBackend b = Backends.shared(TinyCheckpoints.Variant.QWEN2_F32);
+        Backends.Parts p = Backends.sharedParts(TinyCheckpoints.Variant.QWEN2_F32);
+        DjlBackend b = p.backend();
         GenerationOptions o = GenerationOptions.builder().temperature(0).maxTokens(12).build();
         List<String> pieces = new ArrayList<>();
         var r = b.generate(GenerationRequest.chat(CONVERSATION, o), pieces::add, GenerationTest.neverCancelled());
-        int[] prompt = TinyModels.tokenizer().encodeWithSpecials(b.renderChat(CONVERSATION));
+        int[] prompt = TinyModels.tokenizer().encodeWithSpecials(p.renderChat(CONVERSATION));
         assertThat(r.promptTokens()).isEqualTo(prompt.length);
-        int[] ids = DecoderRuns.greedy(b.decoder(), prompt, r.completionTokens(), new int[0]);
-        assertThat(String.join("", pieces)).isEqualTo(b.tokenizer().decode(ids, 0, ids.length, true));
+        int[] ids = DecoderRuns.greedy(p.decoder(), prompt, r.completionTokens(), new int[0]);
+        assertThat(String.join("", pieces)).isEqualTo(p.tokenizer().decode(ids, 0, ids.length, true));
         BpeTokenizer tok = TinyModels.tokenizer();
         assertThat(ids).doesNotContain(tok.tokenId(BpeTokenizer.IM_END));
     }
@@ -78,8 +80,8 @@ class ChatTest {
         Path dir = withTokenizerConfig("jinja-file", n -> n.remove("chat_template"));
         Files.writeString(dir.resolve("chat_template.jinja"),
                 "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}");
-        try (DjlBackend b = Backends.open(dir, Map.of())) {
-            assertThat(b.renderChat(List.of(ChatMessage.user("hi")))).isEqualTo("[user] hi\n");
+        try (Backends.Parts p = Backends.parts(dir)) {
+            assertThat(p.renderChat(List.of(ChatMessage.user("hi")))).isEqualTo("[user] hi\n");
         }
     }
 
@@ -98,8 +100,8 @@ class ChatTest {
         Path dir = withTokenizerConfig("strict-template", n -> n.put("chat_template",
                 "{% if messages[0].role != 'user' %}{{ raise_exception('first message must be from the user') }}"
                         + "{% endif %}{{ messages[0].content }}"));
-        try (DjlBackend b = Backends.open(dir, Map.of())) {
-            assertThatThrownBy(() -> b.renderChat(CONVERSATION)).isInstanceOf(LlmException.class)
+        try (Backends.Parts p = Backends.parts(dir)) {
+            assertThatThrownBy(() -> p.renderChat(CONVERSATION)).isInstanceOf(LlmException.class)
                     .hasMessageContaining("first message must be from the user");
         }
     }
@@ -112,8 +114,8 @@ class ChatTest {
             list.addObject().put("name", "tool_use").put("template", "TOOLS");
             list.addObject().put("name", "default").put("template", "DEFAULT {{ messages|length }}");
         });
-        try (DjlBackend b = Backends.open(dir, Map.of())) {
-            assertThat(b.renderChat(CONVERSATION)).isEqualTo("DEFAULT 4");
+        try (Backends.Parts p = Backends.parts(dir)) {
+            assertThat(p.renderChat(CONVERSATION)).isEqualTo("DEFAULT 4");
         }
     }
 }

@@ -138,9 +138,9 @@ class CheckpointErrorsTest {
             t.putArray("shape").add(2);
             t.putArray("data_offsets").add(0).add(16);
         });
-        DjlBackend shared = Backends.shared(TinyCheckpoints.Variant.GQA_F32);
-        try (DjlBackend b = Backends.open(dir, Map.of())) {
-            int[] prompt = shared.tokenize("Hello");
+        Backends.Parts shared = Backends.sharedParts(TinyCheckpoints.Variant.GQA_F32);
+        try (Backends.Parts b = Backends.parts(dir)) {
+            int[] prompt = shared.backend().tokenize("Hello");
             assertThat(DecoderRuns.greedy(b.decoder(), prompt, 8, new int[0]))
                     .containsExactly(DecoderRuns.greedy(shared.decoder(), prompt, 8, new int[0]));
         }

@@ -110,8 +110,8 @@ class FamilyAgreementTest {
                         llama.tensors(), llama.tokenizer(), llama.tokenizerConfig()), "llama-linear-v5")})) {
             assertThat(pair[1].config()).doesNotContainKeys("rope_theta", "rope_scaling");
             FamilyReference ref = new FamilyReference(pair[0]);
-            try (DjlBackend b = Backends.open(write(pair[1]), Map.of())) {
-                int[] ids = b.encodePrompt(PROMPTS.get(0));
+            try (Backends.Parts b = Backends.parts(write(pair[1]))) {
+                int[] ids = b.backend().encodePrompt(PROMPTS.get(0));
                 assertThat(DecoderRuns.greedy(b.decoder(), ids, GENERATED, new int[0]))
                         .as("%s greedy tokens", pair[1].name()).containsExactly(ref.greedy(ids, GENERATED));
             }
@@ -128,17 +128,17 @@ class FamilyAgreementTest {
     void greedyTokensEqualTheIndependentReference(TinyArchitectures.Model m) {
         Path dir = write(m);
         FamilyReference ref = new FamilyReference(m);
-        try (DjlBackend b = Backends.open(dir, Map.of())) {
-            assertThat(b.info().details()).containsEntry("architecture",
+        try (Backends.Parts b = Backends.parts(dir)) {
+            assertThat(b.backend().info().details()).containsEntry("architecture",
                     String.valueOf(((List<?>) m.config().get("architectures")).get(0)));
             int bos = m.tokenizer().tokenId(io.github.locallm.modelkit.BpeTokenizer.END_OF_TEXT);
             boolean addsBos = Boolean.TRUE.equals(m.tokenizerConfig().get("add_bos_token"));
-            int[] hello = b.encodePrompt("Hello");
+            int[] hello = b.backend().encodePrompt("Hello");
             assertThat(hello[0] == bos).as("%s prompt starts with the begin token", m.name()).isEqualTo(addsBos);
-            assertThat(hello.length).isEqualTo(b.tokenize("Hello").length + (addsBos ? 1 : 0));
+            assertThat(hello.length).isEqualTo(b.backend().tokenize("Hello").length + (addsBos ? 1 : 0));
             Set<String> continuations = new HashSet<>();
             for (String prompt : PROMPTS) {
-                int[] ids = b.encodePrompt(prompt);
+                int[] ids = b.backend().encodePrompt(prompt);
                 int[] expected = ref.greedy(ids, GENERATED);
                 int[] actual = DecoderRuns.greedy(b.decoder(), ids, GENERATED, new int[0]);
                 assertThat(actual).as("%s greedy tokens after \"%s\"", m.name(), prompt).containsExactly(expected);

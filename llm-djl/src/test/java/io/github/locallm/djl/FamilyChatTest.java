@@ -41,7 +41,7 @@ class FamilyChatTest {
         try {
             withTemplate.write(dir, HfCheckpointWriter.DType.F32);
             int bos = m.tokenizer().tokenId(BpeTokenizer.END_OF_TEXT);
-            try (DjlBackend b = Backends.open(dir, Map.of())) {
+            try (Backends.Parts b = Backends.parts(dir)) {
                 String text = b.renderChat(CONVERSATION);
                 assertThat(text).startsWith(expectedStart).endsWith(expectedEnd);
                 int[] ids = b.chatTokens(CONVERSATION);

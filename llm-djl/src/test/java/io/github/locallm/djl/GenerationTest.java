@@ -48,8 +48,13 @@ class GenerationTest {
         return new Run(pieces, r);
     }
 
+    /** @return the shared backend of these tests and the parts it runs on */
+    static Backends.Parts parts() {
+        return Backends.sharedParts(TinyCheckpoints.Variant.GQA_F32);
+    }
+
     static DjlBackend backend() {
-        return Backends.shared(TinyCheckpoints.Variant.GQA_F32);
+        return parts().backend();
     }
 
     static GenerationOptions.Builder opts(int n) {
@@ -57,19 +62,19 @@ class GenerationTest {
     }
 
     /** Greedy ids straight from the decoder, no end tokens masked. */
-    static int[] greedyIds(DjlBackend b, String prompt, int n) {
-        return DecoderRuns.greedy(b.decoder(), b.tokenize(prompt), n, new int[0]);
+    static int[] greedyIds(Backends.Parts p, String prompt, int n) {
+        return DecoderRuns.greedy(p.decoder(), p.backend().tokenize(prompt), n, new int[0]);
     }
 
     @Test
     void greedyMatchesTheDecodersArgmaxAndEndsWithLength() {
         DjlBackend b = backend();
         Run r = run(b, PROMPT, opts(24).temperature(0).build());
-        int[] ids = greedyIds(b, PROMPT, 24);
+        int[] ids = greedyIds(parts(), PROMPT, 24);
         assertThat(r.result().finishReason()).isEqualTo(FinishReason.LENGTH);
         assertThat(r.result().completionTokens()).isEqualTo(24);
         assertThat(r.result().promptTokens()).isEqualTo(b.tokenize(PROMPT).length);
-        assertThat(r.text()).isEqualTo(b.tokenizer().decode(ids, 0, ids.length, true));
+        assertThat(r.text()).isEqualTo(parts().tokenizer().decode(ids, 0, ids.length, true));
     }
 
     @Test
@@ -134,8 +139,7 @@ class GenerationTest {
 
     @Test
     void everyEndTokenOfTheGenerationConfigStops() throws Exception {
-        DjlBackend shared = backend();
-        int[] ids = greedyIds(shared, PROMPT, 12);
+        int[] ids = greedyIds(parts(), PROMPT, 12);
         int end = ids[5];
         Path dir = TinyCheckpoints.copy(TinyCheckpoints.Variant.GQA_F32, "eos-list");
         Path gen = dir.resolve("generation_config.json");
@@ -176,7 +180,7 @@ class GenerationTest {
 
     @Test
     void byteByByteTextStreamsWholeCharacters() {
-        CheckpointTokenizer tok = backend().tokenizer();
+        CheckpointTokenizer tok = parts().tokenizer();
         String text = "Grüße, 日本語, emoji 🙂🚀 and naïve café";
         byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         int[] ids = new int[utf8.length];
@@ -199,9 +203,9 @@ class GenerationTest {
 
     @Test
     void streamingGivesTheWholeDecodingOfRandomTokens() {
-        CheckpointTokenizer tok = backend().tokenizer();
+        CheckpointTokenizer tok = parts().tokenizer();
         java.util.Random random = new java.util.Random(5);
-        int vocab = backend().decoder().config().vocabSize();
+        int vocab = parts().decoder().config().vocabSize();
         for (int round = 0; round < 200; round++) {
             int[] seq = new int[1 + random.nextInt(30)];
             for (int i = 0; i < seq.length; i++) {
@@ -224,8 +228,7 @@ class GenerationTest {
 
     @Test
     void incrementalDecodingEqualsWholeDecoding() {
-        DjlBackend b = backend();
-        CheckpointTokenizer tok = b.tokenizer();
+        CheckpointTokenizer tok = parts().tokenizer();
         // Token ids of single bytes of multi-byte characters: "é" is C3 A9, "🙂" is F0 9F 99 82.
         int[] ids = tok.encode("aé🙂b 日本", false);
         int[] bytes = {0xC3, 0xA9, 0xF0, 0x9F, 0x99, 0x82};
@@ -275,14 +278,14 @@ class GenerationTest {
 
     @Test
     void noArraysAccumulatePerToken() {
-        DjlBackend b = backend();
-        int before = b.decoder().liveArrays();
+        Backends.Parts p = parts();
+        int before = p.decoder().liveArrays();
         List<Integer> live = new ArrayList<>();
-        b.generate(GenerationRequest.completion(PROMPT, opts(48).temperature(0).build()),
-                t -> live.add(b.decoder().liveArrays()), NEVER);
+        p.backend().generate(GenerationRequest.completion(PROMPT, opts(48).temperature(0).build()),
+                t -> live.add(p.decoder().liveArrays()), NEVER);
         assertThat(live).hasSizeGreaterThan(10);
         assertThat(live).as("live arrays while generating").allMatch(n -> n.equals(live.get(0)));
-        assertThat(b.decoder().liveArrays()).as("after the generation").isEqualTo(before);
+        assertThat(p.decoder().liveArrays()).as("after the generation").isEqualTo(before);
     }
 
     @Test

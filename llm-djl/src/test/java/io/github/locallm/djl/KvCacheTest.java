@@ -10,8 +10,9 @@ class KvCacheTest {
 
     @Test
     void growingCacheMatchesAFullPrefill() {
-        DjlBackend b = Backends.shared(TinyCheckpoints.Variant.QWEN2_F32);
-        LlamaDecoder d = b.decoder();
+        Backends.Parts p = Backends.sharedParts(TinyCheckpoints.Variant.QWEN2_F32);
+        LlamaDecoder d = p.decoder();
+        DjlBackend b = p.backend();
         int vocab = d.config().vocabSize();
         int[] prompt = b.tokenize("Hello, world! How are you today?");
         int total = LlamaDecoder.KvCache.INITIAL * 2 + 40;

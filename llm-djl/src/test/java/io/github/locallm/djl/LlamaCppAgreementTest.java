@@ -36,7 +36,7 @@ class LlamaCppAgreementTest {
     @ParameterizedTest
     @EnumSource(value = TinyCheckpoints.Variant.class, names = {"LLAMA_F32", "GQA_F32", "QWEN2_F32", "TIED_F32"})
     void greedyTokensAgreeWithLlamaCpp(TinyCheckpoints.Variant v) {
-        DjlBackend djl = Backends.shared(v);
+        Backends.Parts djl = Backends.sharedParts(v);
         BpeTokenizer tok = TinyCheckpoints.model(v).tokenizer();
         int[] endOfGeneration = {tok.tokenId(BpeTokenizer.IM_END), tok.tokenId(BpeTokenizer.END_OF_TEXT)};
         ModelParameters params = new ModelParameters()
@@ -49,7 +49,7 @@ class LlamaCppAgreementTest {
                 .disableLog();
         try (LlamaModel llama = new LlamaModel(params)) {
             for (String prompt : PROMPTS) {
-                int[] promptTokens = djl.tokenize(prompt);
+                int[] promptTokens = djl.backend().tokenize(prompt);
                 assertThat(llama.encode(prompt)).as("prompt tokens of %s", prompt).containsExactly(promptTokens);
 
                 InferenceParameters inf = new InferenceParameters(prompt)

@@ -225,8 +225,8 @@ class MalformedInputTest {
 
     @AfterAll
     void theEngineStillGenerates() {
-        DjlBackend b = Backends.shared(TinyCheckpoints.Variant.GQA_F32);
-        int[] prompt = b.tokenize("Hello, world!");
+        Backends.Parts b = Backends.sharedParts(TinyCheckpoints.Variant.GQA_F32);
+        int[] prompt = b.backend().tokenize("Hello, world!");
         assertThat(DecoderRuns.greedy(b.decoder(), prompt, 4, new int[0])).hasSize(4);
     }
 }

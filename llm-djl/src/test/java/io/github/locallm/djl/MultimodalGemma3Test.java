@@ -52,11 +52,11 @@ class MultimodalGemma3Test {
             HfCheckpointWriter.writeCustom(dir, config, tensors, text.tokenizer(), text.tokenizerConfig(),
                     HfCheckpointWriter.DType.F32);
             FamilyReference ref = new FamilyReference(text);
-            try (DjlBackend b = Backends.open(dir, Map.of())) {
-                assertThat(b.info().details()).containsEntry("architecture", "Gemma3ForConditionalGeneration");
-                assertThat(b.info().details().get("text_model")).startsWith("Gemma3ForCausalLM");
+            try (Backends.Parts b = Backends.parts(dir)) {
+                assertThat(b.backend().info().details()).containsEntry("architecture", "Gemma3ForConditionalGeneration");
+                assertThat(b.backend().info().details().get("text_model")).startsWith("Gemma3ForCausalLM");
                 for (String prompt : FamilyAgreementTest.PROMPTS.subList(0, 2)) {
-                    int[] ids = b.encodePrompt(prompt);
+                    int[] ids = b.backend().encodePrompt(prompt);
                     assertThat(DecoderRuns.greedy(b.decoder(), ids, GENERATED, new int[0]))
                             .as("greedy tokens after \"%s\"", prompt).containsExactly(ref.greedy(ids, GENERATED));
                 }

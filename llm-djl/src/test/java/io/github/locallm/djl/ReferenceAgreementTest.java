@@ -26,8 +26,9 @@ class ReferenceAgreementTest {
     @ParameterizedTest
     @EnumSource(TinyCheckpoints.Variant.class)
     void logitsMatchTheReference(TinyCheckpoints.Variant v) {
-        DjlBackend backend = Backends.shared(v);
-        LlamaDecoder decoder = backend.decoder();
+        Backends.Parts parts = Backends.sharedParts(v);
+        DjlBackend backend = parts.backend();
+        LlamaDecoder decoder = parts.decoder();
         int vocab = decoder.config().vocabSize();
         int[] prompt = backend.tokenize("The quick brown fox jumps over the lazy dog. Hello, world!");
         int total = prompt.length + GENERATED;

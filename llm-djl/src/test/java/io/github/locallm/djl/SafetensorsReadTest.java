@@ -76,8 +76,8 @@ class SafetensorsReadTest {
     @EnumSource(value = TinyCheckpoints.Variant.class, names = {"TIED_F32", "QWEN2_F16"})
     void tensorsBuiltFromPiecesGiveTheSameLogits(TinyCheckpoints.Variant v) {
         Checkpoint ckpt = Checkpoint.read(TinyCheckpoints.dir(v), "m");
-        DjlBackend whole = Backends.shared(v);
-        int[] prompt = whole.tokenize("Hello, world! How are you today?");
+        Backends.Parts whole = Backends.sharedParts(v);
+        int[] prompt = whole.backend().tokenize("Hello, world! How are you today?");
         // 1 KB pieces: the embedding is built from about 90 pieces joined in the engine.
         try (LlamaDecoder pieces = LlamaDecoder.load(ckpt, Engine.getEngine("PyTorch").newBaseManager(), 1024, false)) {
             float[] a;

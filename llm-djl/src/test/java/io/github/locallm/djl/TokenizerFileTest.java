@@ -24,7 +24,7 @@ class TokenizerFileTest {
             "");
 
     private static CheckpointTokenizer tokenizer() {
-        return Backends.shared(TinyCheckpoints.Variant.GQA_F32).tokenizer();
+        return Backends.sharedParts(TinyCheckpoints.Variant.GQA_F32).tokenizer();
     }
 
     @Test

@@ -225,11 +225,6 @@ final class JllamaEngine implements Engine {
         return shared.model.embed(text);
     }
 
-    /** Returns the shared native model (for tests). */
-    SharedModel shared() {
-        return shared;
-    }
-
     @Override
     public void release() {
         shared.release();

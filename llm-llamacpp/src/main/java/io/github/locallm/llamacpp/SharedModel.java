@@ -76,13 +76,6 @@ final class SharedModel {
         }
     }
 
-    /** Returns the number of open handles. */
-    int handles() {
-        synchronized (REGISTRY) {
-            return handles;
-        }
-    }
-
     /** Returns how many native models are loaded in this JVM. */
     static int loadedCount() {
         synchronized (REGISTRY) {

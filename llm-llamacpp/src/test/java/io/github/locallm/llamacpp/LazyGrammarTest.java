@@ -23,19 +23,24 @@ class LazyGrammarTest {
     @Test
     void aLazyGrammarWaitsForItsTriggerAndAnEagerOneBindsAtOnce(@TempDir Path dir) {
         Path file = TestModels.write(dir, "lazy", TinyModels.llama(), GgufWriter.Quantization.F32);
-        LlamaCppBackend b = (LlamaCppBackend) TestModels.open(file, Map.of("kv_type", "f32"));
+        Engine engine = TestModels.openNativeEngine(file, Map.of("kv_type", "f32"));
         try {
             GenerationOptions greedy = TestModels.greedy(12).toBuilder().backendOption("llamacpp", "cache_prompt",
                     "false").build();
-            String free = run(b, sampling(null), greedy);
+            String free = run(engine, sampling(null), greedy);
             String grammar = "root ::= \"yes\" | \"no\"";
-            assertThat(run(b, sampling(grammar), greedy)).isIn("yes", "no");
+            assertThat(run(engine, sampling(grammar), greedy)).isIn("yes", "no");
             // a trigger that never shows up: the grammar never applies, the text is the free one
-            String untriggered = run(b, sampling(null).withLazyGrammar(grammar, List.of("ZZZ-never-generated"),
+            String untriggered = run(engine, sampling(null).withLazyGrammar(grammar, List.of("ZZZ-never-generated"),
                     new int[0]), greedy);
             assertThat(untriggered).isEqualTo(free);
         } finally {
-            b.close();
+            engine.lock().lock();
+            try {
+                engine.release();
+            } finally {
+                engine.lock().unlock();
+            }
         }
     }
 
@@ -43,16 +48,16 @@ class LazyGrammarTest {
         return new Sampling(0.0, null, null, null, null, null, Map.of(), grammar, null, false);
     }
 
-    private static String run(LlamaCppBackend b, Sampling s, GenerationOptions o) {
-        int[] prompt = b.tokenize("The quick brown fox");
+    private static String run(Engine engine, Sampling s, GenerationOptions o) {
+        int[] prompt = engine.tokenize("The quick brown fox");
         DecodeLoop loop = DecodeLoop.plan("test", prompt, 512, o, 0);
         StringBuilder text = new StringBuilder();
-        b.engine().lock().lock();
-        try (Engine.Generation g = b.engine().start(s, loop.maxNewTokens())) {
+        engine.lock().lock();
+        try (Engine.Generation g = engine.start(s, loop.maxNewTokens())) {
             BackendResult r = loop.run(g, text::append, TestModels.NEVER);
             assertThat(r.completionTokens()).isPositive();
         } finally {
-            b.engine().lock().unlock();
+            engine.lock().unlock();
         }
         return text.toString();
     }

@@ -57,6 +57,27 @@ final class TestModels {
         return PROVIDER.open(new OpenRequest(ModelSpec.parse("llamacpp:" + file), s));
     }
 
+    /**
+     * Opens the llamacpp engine on a model file by itself, without a backend around it, for tests of what the
+     * engine does below the SPI (its sampler chain); the caller releases it. Settings are read as the provider
+     * reads them (one thread unless they say otherwise).
+     */
+    static Engine openNativeEngine(Path file, Map<String, String> settings) {
+        Map<String, String> s = new java.util.HashMap<>(settings);
+        s.putIfAbsent("threads", "1");
+        ModelSpec spec = ModelSpec.parse("llamacpp:" + file);
+        try {
+            Path canonical = file.toRealPath();
+            GgufFile gguf = GgufFile.read(canonical);
+            LoadSettings ls = LoadSettings.parse(new OpenRequest(spec, s), gguf);
+            LlamaRuntime rt = LlamaRuntime.load(LlamaRuntime.locate(ls.libPath()).orElseThrow(
+                    () -> new IllegalStateException("no llama.cpp libraries for " + LlamaRuntime.platformKey())));
+            return NativeEngine.open(rt, canonical, ls, spec.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static GenerationOptions greedy(int maxTokens) {
         return GenerationOptions.builder().temperature(0).maxTokens(maxTokens).build();
     }

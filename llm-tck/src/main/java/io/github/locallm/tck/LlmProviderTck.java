@@ -1069,7 +1069,7 @@ public abstract class LlmProviderTck {
             assertThat(call.name()).as("a call names an offered tool").isEqualTo("get_weather");
             assertThat(JsonSyntax.check(call.argumentsJson()).verdict()).as("arguments %s", call.argumentsJson())
                     .isEqualTo(Verdict.COMPLETE);
-            Object args = io.github.locallm.internal.JsonCodec.parse(call.argumentsJson());
+            Object args = io.github.locallm.template.PythonJson.loads(call.argumentsJson());
             assertThat(args).as("arguments are a JSON object").isInstanceOf(java.util.Map.class);
         }
 
@@ -1151,7 +1151,7 @@ public abstract class LlmProviderTck {
             if (c.finishReason() == FinishReason.STOP) {
                 assertThat(JsonSyntax.check(c.text()).verdict()).as(c.text()).isEqualTo(Verdict.COMPLETE);
                 if (followsJsonSchemas()) {
-                    Object v = io.github.locallm.internal.JsonCodec.parse(c.text());
+                    Object v = io.github.locallm.template.PythonJson.loads(c.text());
                     assertThat(v).as(c.text()).isInstanceOf(java.util.Map.class);
                     assertThat(((java.util.Map<?, ?>) v).get("city")).as(c.text()).isInstanceOf(String.class);
                     assertThat(((String) ((java.util.Map<?, ?>) v).get("city")).length()).isLessThanOrEqualTo(12);

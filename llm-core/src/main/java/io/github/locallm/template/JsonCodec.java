@@ -1,4 +1,4 @@
-package io.github.locallm.internal;
+package io.github.locallm.template;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -21,27 +21,19 @@ import java.util.function.Function;
  * {@code NaN} and {@code Infinity}) and yields {@link LinkedHashMap}, {@link ArrayList},
  * {@link String}, {@link Long}, {@link Double}, {@link Boolean} and {@code null}.
  *
- * <p>Not part of the public API. Stateless and thread-safe.
+ * <p>The template engine's own codec, kept in its package: {@code tojson} needs every one of these options.
+ * Other code reaches the two forms it needs through {@link PythonJson}. Failures are
+ * {@link PythonJson.JsonException}. Stateless and thread-safe.
  */
-public final class JsonCodec {
+final class JsonCodec {
     /** Maximum nesting depth of arrays and objects, in both directions. */
-    public static final int MAX_DEPTH = 512;
+    static final int MAX_DEPTH = 512;
 
     private JsonCodec() {
     }
 
-    /** Thrown when a text is not valid JSON, or a value cannot be written as JSON. */
-    public static final class JsonException extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        /** @param message what is wrong */
-        public JsonException(String message) {
-            super(message);
-        }
-    }
-
     /** Options of {@link #write}, named like the arguments of Python's {@code json.dumps}. */
-    public static final class WriteOptions {
+    static final class WriteOptions {
         String indent;
         String itemSeparator;
         String keySeparator = ": ";
@@ -49,11 +41,11 @@ public final class JsonCodec {
         boolean ensureAscii;
         long maxChars = Long.MAX_VALUE;
         Function<Object, Object> adapter = v -> {
-            throw new JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
+            throw new PythonJson.JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
         };
 
         /** @return options as {@code json.dumps(x)} with {@code ensure_ascii=False} */
-        public static WriteOptions python() {
+        static WriteOptions python() {
             return new WriteOptions();
         }
 
@@ -61,7 +53,7 @@ public final class JsonCodec {
          * @param indent indentation text per level, or {@code null} for one line
          * @return this
          */
-        public WriteOptions indent(String indent) {
+        WriteOptions indent(String indent) {
             this.indent = indent;
             return this;
         }
@@ -71,7 +63,7 @@ public final class JsonCodec {
          * @param key separator between key and value
          * @return this
          */
-        public WriteOptions separators(String item, String key) {
+        WriteOptions separators(String item, String key) {
             this.itemSeparator = item;
             this.keySeparator = key;
             return this;
@@ -81,7 +73,7 @@ public final class JsonCodec {
          * @param sort whether object keys are sorted
          * @return this
          */
-        public WriteOptions sortKeys(boolean sort) {
+        WriteOptions sortKeys(boolean sort) {
             this.sortKeys = sort;
             return this;
         }
@@ -90,26 +82,26 @@ public final class JsonCodec {
          * @param ascii whether non-ASCII characters are escaped
          * @return this
          */
-        public WriteOptions ensureAscii(boolean ascii) {
+        WriteOptions ensureAscii(boolean ascii) {
             this.ensureAscii = ascii;
             return this;
         }
 
         /**
-         * @param max the longest text to produce; writing more throws {@link JsonException}
+         * @param max the longest text to produce; writing more throws {@link PythonJson.JsonException}
          * @return this
          */
-        public WriteOptions maxChars(long max) {
+        WriteOptions maxChars(long max) {
             this.maxChars = max;
             return this;
         }
 
         /**
          * @param adapter turns a value of another type into a writable one (for example a tuple into a
-         *     list), or throws {@link JsonException}
+         *     list), or throws {@link PythonJson.JsonException}
          * @return this
          */
-        public WriteOptions adapter(Function<Object, Object> adapter) {
+        WriteOptions adapter(Function<Object, Object> adapter) {
             this.adapter = adapter;
             return this;
         }
@@ -120,9 +112,9 @@ public final class JsonCodec {
      *
      * @param text the JSON text
      * @return the value
-     * @throws JsonException if the text is not valid JSON
+     * @throws PythonJson.JsonException if the text is not valid JSON
      */
-    public static Object parse(String text) {
+    static Object parse(String text) {
         Reader r = new Reader(text);
         r.skipWs();
         Object v = r.value(0);
@@ -139,9 +131,9 @@ public final class JsonCodec {
      * @param value a map, list, string, number, boolean or {@code null}
      * @param options separators, indentation and escaping
      * @return the JSON text
-     * @throws JsonException if a value cannot be written
+     * @throws PythonJson.JsonException if a value cannot be written
      */
-    public static String write(Object value, WriteOptions options) {
+    static String write(Object value, WriteOptions options) {
         StringBuilder sb = new StringBuilder();
         String itemSep = options.itemSeparator != null ? options.itemSeparator : options.indent != null ? "," : ", ";
         new Writer(sb, options, itemSep).value(value, 0);
@@ -156,7 +148,7 @@ public final class JsonCodec {
      * @param d the value
      * @return for example {@code 1.0}, {@code 0.1}, {@code 1e-05}, {@code 1e+16}, {@code inf}
      */
-    public static String pythonFloat(double d) {
+    static String pythonFloat(double d) {
         if (Double.isNaN(d)) {
             return "nan";
         }
@@ -208,10 +200,10 @@ public final class JsonCodec {
 
         void value(Object v, int depth) {
             if (depth > MAX_DEPTH) {
-                throw new JsonException("value nested deeper than " + MAX_DEPTH + " levels (or circular)");
+                throw new PythonJson.JsonException("value nested deeper than " + MAX_DEPTH + " levels (or circular)");
             }
             if (sb.length() > o.maxChars) {
-                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+                throw new PythonJson.JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
             }
             if (v == null) {
                 sb.append("null");
@@ -238,18 +230,18 @@ public final class JsonCodec {
             } else {
                 Object adapted = o.adapter.apply(v);
                 if (adapted != null && adapted.getClass() == v.getClass()) {
-                    throw new JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
+                    throw new PythonJson.JsonException("Object of type " + v.getClass().getSimpleName() + " is not JSON serializable");
                 }
                 value(adapted, depth);
             }
             if (sb.length() > o.maxChars) {
-                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+                throw new PythonJson.JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
             }
         }
 
         private void newline(int level) {
             if (sb.length() + (long) level * o.indent.length() > o.maxChars) {
-                throw new JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
+                throw new PythonJson.JsonException("JSON text exceeds the limit of " + o.maxChars + " characters");
             }
             sb.append('\n');
             for (int i = 0; i < level; i++) {
@@ -325,7 +317,7 @@ public final class JsonCodec {
             if (k instanceof Number n) {
                 return n.toString();
             }
-            throw new JsonException("keys must be str, int, float, bool or None, not "
+            throw new PythonJson.JsonException("keys must be str, int, float, bool or None, not "
                     + k.getClass().getSimpleName());
         }
 
@@ -362,7 +354,7 @@ public final class JsonCodec {
             this.s = s;
         }
 
-        JsonException error(String what) {
+        PythonJson.JsonException error(String what) {
             int line = 1;
             int col = 1;
             for (int i = 0; i < Math.min(pos, s.length()); i++) {
@@ -373,7 +365,7 @@ public final class JsonCodec {
                     col++;
                 }
             }
-            return new JsonException(what + " at line " + line + " column " + col + " (char " + pos + ")");
+            return new PythonJson.JsonException(what + " at line " + line + " column " + col + " (char " + pos + ")");
         }
 
         void skipWs() {

@@ -1,4 +1,4 @@
-package io.github.locallm.internal;
+package io.github.locallm.template;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -8,15 +8,15 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The JSON helper used by chat templates ({@code tojson}, tool schemas, tool-call arguments). */
-class TemplateJsonCodecTest {
+/** The template engine's JSON codec ({@code tojson}, tool schemas, tool-call arguments) and its public surface. */
+class JsonCodecTest {
 
     @Test
     void unicodeEscapesTakeExactlyFourHexDigits() {
         assertThat(JsonCodec.parse("\"\\u0041\\u00e9\\u00E9\"")).isEqualTo("A\u00e9\u00e9");
         for (String bad : List.of("\\u+041", "\\u-041", "\\u 041", "\\u004", "\\u00g1", "\\u\uff10041")) {
             assertThatThrownBy(() -> JsonCodec.parse("\"" + bad + "\"")).as(bad)
-                    .isInstanceOf(JsonCodec.JsonException.class).hasMessageContaining("escape");
+                    .isInstanceOf(PythonJson.JsonException.class).hasMessageContaining("escape");
         }
     }
 
@@ -34,13 +34,13 @@ class TemplateJsonCodecTest {
 
     @Test
     void rejectsInvalidJsonWithPosition() {
-        assertThatThrownBy(() -> JsonCodec.parse("{\"a\": }")).isInstanceOf(JsonCodec.JsonException.class)
+        assertThatThrownBy(() -> JsonCodec.parse("{\"a\": }")).isInstanceOf(PythonJson.JsonException.class)
                 .hasMessageContaining("line 1 column 7");
-        assertThatThrownBy(() -> JsonCodec.parse("[1, 2")).isInstanceOf(JsonCodec.JsonException.class);
-        assertThatThrownBy(() -> JsonCodec.parse("{} x")).isInstanceOf(JsonCodec.JsonException.class)
+        assertThatThrownBy(() -> JsonCodec.parse("[1, 2")).isInstanceOf(PythonJson.JsonException.class);
+        assertThatThrownBy(() -> JsonCodec.parse("{} x")).isInstanceOf(PythonJson.JsonException.class)
                 .hasMessageContaining("extra data");
-        assertThatThrownBy(() -> JsonCodec.parse("[01]")).isInstanceOf(JsonCodec.JsonException.class);
-        assertThatThrownBy(() -> JsonCodec.parse("[".repeat(10_000))).isInstanceOf(JsonCodec.JsonException.class)
+        assertThatThrownBy(() -> JsonCodec.parse("[01]")).isInstanceOf(PythonJson.JsonException.class);
+        assertThatThrownBy(() -> JsonCodec.parse("[".repeat(10_000))).isInstanceOf(PythonJson.JsonException.class)
                 .hasMessageContaining("nested");
     }
 
@@ -58,9 +58,9 @@ class TemplateJsonCodecTest {
         assertThat(JsonCodec.write(List.of(1L, 2L), JsonCodec.WriteOptions.python().separators(",", ":")))
                 .isEqualTo("[1,2]");
         assertThatThrownBy(() -> JsonCodec.write(new Object(), JsonCodec.WriteOptions.python()))
-                .isInstanceOf(JsonCodec.JsonException.class).hasMessageContaining("not JSON serializable");
+                .isInstanceOf(PythonJson.JsonException.class).hasMessageContaining("not JSON serializable");
         assertThatThrownBy(() -> JsonCodec.write(List.of("x".repeat(100)), JsonCodec.WriteOptions.python().maxChars(10)))
-                .isInstanceOf(JsonCodec.JsonException.class);
+                .isInstanceOf(PythonJson.JsonException.class);
     }
 
     @Test
@@ -79,5 +79,18 @@ class TemplateJsonCodecTest {
         // JDK 17's Double.toString is not always shortest; Python's repr is.
         assertThat(JsonCodec.pythonFloat(2.0E-3)).isEqualTo("0.002");
         assertThat(JsonCodec.pythonFloat(1.0E23)).isEqualTo("1e+23");
+    }
+
+    @Test
+    void thePublicSurfaceReadsAndWritesAsPythonDoes() {
+        Object v = PythonJson.loads("{\"b\": [1, 2.5], \"a\": \"\u00e9\"}");
+        assertThat(v).isInstanceOf(LinkedHashMap.class).isEqualTo(JsonCodec.parse("{\"b\": [1, 2.5], \"a\": \"é\"}"));
+        assertThat(PythonJson.dumps(v)).isEqualTo("{\"b\": [1, 2.5], \"a\": \"é\"}");
+        assertThat(PythonJson.dumpsCompact(v)).isEqualTo("{\"b\":[1,2.5],\"a\":\"é\"}");
+        assertThatThrownBy(() -> PythonJson.loads("\"\\u+041\"")).isInstanceOf(PythonJson.JsonException.class)
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("escape");
+        assertThatThrownBy(() -> PythonJson.dumps(List.of(new Object()))).isInstanceOf(PythonJson.JsonException.class)
+                .hasMessageContaining("not JSON serializable");
+        assertThatThrownBy(() -> PythonJson.loads(null)).isInstanceOf(NullPointerException.class);
     }
 }
