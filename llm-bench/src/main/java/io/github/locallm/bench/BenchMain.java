@@ -1,6 +1,7 @@
 package io.github.locallm.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.locallm.demo.DemoModel;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -433,6 +434,39 @@ public final class BenchMain {
                             "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1",
                             "round=" + round, "budgetMs=" + BUDGET_PER_CHILD_MS);
                 }
+            }
+        }
+        isolationDemo(section + ".demo");
+    }
+
+    /**
+     * The same comparison on the embedded demo model, the SDK's default model, as its chat is used: its system
+     * prompt and a question of its corpus, a greedy answer of a few dozen tokens that ends by itself. Tokens come
+     * in well under a millisecond, so this is where the process boundary weighs most. At least 3 children per
+     * side, alternating. Threads: the processors of the machine, at most 4 (the backend's default is the
+     * physical cores; on a machine without SMT they are the same).
+     */
+    private void isolationDemo(String key) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("bench-demo-");
+            Path gguf = DemoModel.extractGguf(dir);
+            int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+            for (int round = 0; round < Math.max(3, config.llamaRounds); round++) {
+                String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
+                        : new String[] {"isolated", "llamacpp"};
+                for (String variant : order) {
+                    child(key + "." + variant, "generate", 300, "variant=" + variant, "model=" + gguf,
+                            "prompts=demo", "ctx=1024", "threads=" + threads, "genTokens=256",
+                            "reps=" + 3 * config.llamaReps, "warmups=1", "round=" + round,
+                            "budgetMs=" + BUDGET_PER_CHILD_MS);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            errors.put(key, "the demo model could not be extracted: " + e.getMessage());
+        } finally {
+            if (dir != null) {
+                Workload.delete(dir);
             }
         }
     }
