@@ -56,6 +56,10 @@ class EndpointsTest {
         assertThat(seen).as("after the cooldown").contains(a);
         e.markDown(b, "HTTP 503");
         e.markUp(b);
-        assertThat(b.isDown()).isFalse();
+        // were b still down, with a down too and no time passed, picks would alternate between the two
+        e.markDown(a, "connection refused");
+        for (int i = 0; i < 4; i++) {
+            assertThat(e.pick(Set.of())).as("a server marked up again is picked at once").isSameAs(b);
+        }
     }
 }
