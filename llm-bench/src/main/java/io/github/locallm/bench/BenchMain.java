@@ -1,6 +1,7 @@
 package io.github.locallm.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.locallm.demo.DemoModel;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -39,7 +40,9 @@ import java.util.concurrent.TimeUnit;
  * {@code --only=clients,engines,llama,chat,isolation,djl,scaling} (the default: every section),
  * {@code --workload=DIR} (development: write the models there once and reuse them on later runs instead of a
  * deleted temporary directory), {@code --djlBefore=CLASSPATH} (jars of an earlier llm-core and llm-djl: the DJL
- * children also run on them, alternating, for a before/after table), {@code --djlOneThread=true} (the DJL
+ * children also run on them, alternating, for a before/after table), {@code --djlBeforeLabel=TEXT} (what those
+ * jars were built from, for example {@code commit 325f84b}: the report prints it with each jar's path, size, time
+ * and SHA-256), {@code --djlOneThread=true} (the DJL
  * children run with {@code OMP_NUM_THREADS=1}).
  * Not thread-safe; run one at a time.
  */
@@ -71,6 +74,8 @@ public final class BenchMain {
 
     /** A classpath holding an earlier build of llm-core and llm-djl, for before/after DJL runs; or null. */
     String djlBefore;
+    /** What the {@link #djlBefore} jars were built from, as the user named it; or null. */
+    String djlBeforeLabel;
     /** Whether the DJL children run with {@code OMP_NUM_THREADS=1}. */
     boolean djlOneThread;
 
@@ -84,14 +89,14 @@ public final class BenchMain {
                   int djlReps, int djlGenTokens, int chatSessions, int clientRounds, int pacedTokens,
                   long intervalUs, int pacedReps, int windows, long windowMs, long warmupMs, int bandwidthMb,
                   int scalingRounds, String fills, String djlFills, String sessions, List<Integer> rssContexts,
-                  long budgetSeconds) {
+                  long budgetSeconds, int chatChildren, int rssRounds) {
         static Config of(boolean full) {
             return full
-                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 3, 3, 400, 5000, 2, 3, 500, 4000, 512,
+                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 5, 3, 200, 5000, 5, 5, 400, 3000, 512,
                             3, "128,512,1024,2048,4096,8192", "128,512,1024,2048", "1,2,4,8",
-                            List.of(1024, 4096, 8192, 16384), 27 * 60)
+                            List.of(1024, 4096, 8192, 16384), 27 * 60, 3, 3)
                     : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 1, 200, 5000, 1, 2, 300, 1000, 256,
-                            1, "128,512,2048", "128,512", "1,2,4", List.of(1024, 4096), 5 * 60);
+                            1, "128,512,2048", "128,512", "1,2,4", List.of(1024, 4096), 5 * 60, 3, 2);
         }
     }
 
@@ -134,6 +139,8 @@ public final class BenchMain {
         bench.djlOneThread = Boolean.parseBoolean(a.getOrDefault("djlOneThread", "false"));
         String before = a.getOrDefault("djlBefore", "");
         bench.djlBefore = before.isBlank() ? null : before;
+        String label = a.getOrDefault("djlBeforeLabel", "");
+        bench.djlBeforeLabel = label.isBlank() ? null : label;
         String kept = a.getOrDefault("workload", "");
         bench.run(only, kept.isBlank() ? null : kept);
         // Charts go next to the document in a full run, next to the tables otherwise.
@@ -175,6 +182,10 @@ public final class BenchMain {
         machine.put("loadBefore", loadAverage());
         machine.put("allocation", Probe.allocationMethod());
         machine.put("sections", String.join(",", only));
+        machine.put("commit", commit());
+        if (djlBefore != null) {
+            machine.put("djlBefore", describeJars(djlBefore, djlBeforeLabel));
+        }
         // The HTTP clients need no model: they go first, so the time budget can only ever cut the heaviest part.
         if (only.contains("clients")) {
             try {
@@ -390,8 +401,12 @@ public final class BenchMain {
         if (overBudget("chat")) {
             return;
         }
-        child("chat", "chat", 400, "model=" + workload.ggufQ8, "ctx=2048", "threads=2", "turns=10",
-                "sessions=" + config.chatSessions, "replyTokens=8", "budgetMs=60000");
+        // Turn 10 and turn 1 are paired within each session of a child; the children repeat the whole measurement
+        // in fresh processes, so the ratio's spread is over children.
+        for (int round = 0; round < config.chatChildren; round++) {
+            child("chat", "chat", 400, "model=" + workload.ggufQ8, "ctx=2048", "threads=2", "turns=10",
+                    "sessions=" + config.chatSessions, "replyTokens=8", "round=" + round, "budgetMs=120000");
+        }
     }
 
     /**
@@ -421,6 +436,39 @@ public final class BenchMain {
                 }
             }
         }
+        isolationDemo(section + ".demo");
+    }
+
+    /**
+     * The same comparison on the embedded demo model, the SDK's default model, as its chat is used: its system
+     * prompt and a question of its corpus, a greedy answer of a few dozen tokens that ends by itself. Tokens come
+     * in well under a millisecond, so this is where the process boundary weighs most. At least 3 children per
+     * side, alternating. Threads: the processors of the machine, at most 4 (the backend's default is the
+     * physical cores; on a machine without SMT they are the same).
+     */
+    private void isolationDemo(String key) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("bench-demo-");
+            Path gguf = DemoModel.extractGguf(dir);
+            int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+            for (int round = 0; round < Math.max(3, config.llamaRounds); round++) {
+                String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
+                        : new String[] {"isolated", "llamacpp"};
+                for (String variant : order) {
+                    child(key + "." + variant, "generate", 300, "variant=" + variant, "model=" + gguf,
+                            "prompts=demo", "ctx=1024", "threads=" + threads, "genTokens=256",
+                            "reps=" + 3 * config.llamaReps, "warmups=1", "round=" + round,
+                            "budgetMs=" + BUDGET_PER_CHILD_MS);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            errors.put(key, "the demo model could not be extracted: " + e.getMessage());
+        } finally {
+            if (dir != null) {
+                Workload.delete(dir);
+            }
+        }
     }
 
     private void djl() {
@@ -434,7 +482,10 @@ public final class BenchMain {
         List<String> before = djlBefore == null ? null : new ArrayList<>(List.of("cp:" + djlBefore));
         // On a crowded machine a 2-thread OpenMP team stalls at every operator's barrier whenever one of its
         // threads is descheduled; one thread per process makes before/after pairs comparable there.
-        List<String> threads = djlOneThread ? List.of("env:OMP_NUM_THREADS=1") : List.of();
+        List<String> threads = new ArrayList<>(jniAgent());
+        if (djlOneThread) {
+            threads.add("env:OMP_NUM_THREADS=1");
+        }
         if (before != null) {
             before.addAll(threads);
         }
@@ -455,9 +506,15 @@ public final class BenchMain {
                 if (before != null && !beforeFirst) {
                     child("djl." + dtype + ".before", "generate", 400, before, params);
                 }
+                if (before == null && !djlOneThread && dtype.equals("F32")) {
+                    // The breakdown: the same decode with PyTorch's intra-op (OpenMP) pool limited to one thread,
+                    // next to the default in every round.
+                    child("djl.F32.omp1", "generate", 400, List.of("env:OMP_NUM_THREADS=1"), params);
+                }
             }
         }
         child("bandwidth", "bandwidth", 120, "threads=2", bw, "passes=2", "trials=5");
+        djlProducts();
         if (before == null) {
             // One extra child under Flight Recorder says where decoding time goes; it is filed apart and never
             // counted among the measured rounds.
@@ -467,15 +524,6 @@ public final class BenchMain {
                     "genTokens=" + config.djlGenTokens, "reps=" + config.djlReps, "warmups=1", "round=8",
                     "budgetMs=20000");
         }
-        double limit = bestBandwidth() * 1e9 / workload.weightBytesPerToken(false);
-        if (value("djl.F32", "genTps") / limit < 0.8 && djlBefore == null) {
-            // The profile shows small PyTorch operators dominating; measure the same decode with PyTorch's
-            // intra-op (OpenMP) pool limited to one thread.
-            child("djl.F32.omp1", "generate", 400, List.of("env:OMP_NUM_THREADS=1"), "variant=djl",
-                    "model=" + workload.hfF32, "ctx=1024", "promptTokens=" + config.promptTokens,
-                    "genTokens=" + config.djlGenTokens, "reps=" + config.djlReps, "warmups=1", "round=9",
-                    "budgetMs=20000");
-        }
         try {
             if (Files.exists(jfr) && runs.containsKey("profile.djl.F32")) {
                 profiles.put("djl", JfrProfile.summarize(jfr, "io.github.locallm.djl.LlamaDecoder.forward",
@@ -483,6 +531,37 @@ public final class BenchMain {
             }
         } catch (IOException | RuntimeException e) {
             errors.put("djl.profile", "could not read " + jfr + ": " + e);
+        }
+    }
+
+    /**
+     * The JVM option that installs {@link JniCountAgent} (DJL's PyTorch JNI calls counted at their call sites),
+     * or none when its jar cannot be written.
+     */
+    private List<String> jniAgent() {
+        try {
+            return List.of("-javaagent:" + JniCountAgent.writeJar(logs.resolve("jni-count-agent.jar")));
+        } catch (IOException e) {
+            errors.put("djl.jni", "could not write the JNI counting agent: " + e);
+            return List.of();
+        }
+    }
+
+    /**
+     * The weight products of one token alone through DJL's PyTorch engine (the ceiling of any PyTorch decode),
+     * F32 and F16, with one and two PyTorch threads (process-wide, so set per child), alternating.
+     */
+    private void djlProducts() {
+        String model = "model=" + (config.full ? "full" : "small");
+        for (int round = 0; round < 2; round++) {
+            for (String dtype : List.of("F32", "F16")) {
+                for (int k = 0; k < 2; k++) {
+                    int t = (k + round) % 2 + 1;
+                    child("djlproducts." + dtype + ".t" + t, "djl-products", 300,
+                            List.of("env:OMP_NUM_THREADS=" + t, "-Dai.djl.pytorch.num_threads=" + t),
+                            "dtype=" + dtype, model, "reps=" + (config.full ? 12 : 4), "round=" + round);
+                }
+            }
         }
     }
 
@@ -537,8 +616,8 @@ public final class BenchMain {
 
     /**
      * The scaling curves of the llamacpp engine, the jllama engine and DJL on the scaling model: one child per
-     * backend and round measures every context fill and every number of concurrent sessions; then one child
-     * per backend and context size measures resident memory.
+     * backend and round measures every context fill and every number of concurrent sessions; then, round after
+     * round, one child per backend and context size measures resident memory.
      */
     private void scaling() {
         if (overBudget("scaling")) {
@@ -555,12 +634,18 @@ public final class BenchMain {
                         "sessions=" + config.sessions);
             }
         }
-        for (int ctx : config.rssContexts) {
-            for (String variant : variants) {
-                boolean djl = variant.equals("djl");
-                child("rss." + variant + "." + ctx, "rss", 300, "variant=" + variant,
-                        "model=" + (djl ? scalingWorkload.hfF32 : scalingWorkload.ggufQ8), "threads=2",
-                        "ctx=" + ctx);
+        // Resident memory: every round measures every context size on every backend, one child each, the
+        // backends in rotating order, so each point has one child per round.
+        for (int round = 0; round < config.rssRounds; round++) {
+            for (int c = 0; c < config.rssContexts.size(); c++) {
+                int ctx = config.rssContexts.get(c);
+                for (int k = 0; k < variants.length; k++) {
+                    String variant = variants[(k + round + c) % variants.length];
+                    boolean djl = variant.equals("djl");
+                    child("rss." + variant + "." + ctx, "rss", 300, "variant=" + variant,
+                            "model=" + (djl ? scalingWorkload.hfF32 : scalingWorkload.ggufQ8), "threads=2",
+                            "ctx=" + ctx, "round=" + round);
+                }
             }
         }
     }
@@ -611,7 +696,8 @@ public final class BenchMain {
     }
 
     private void child(String key, String scenario, long timeoutSeconds, List<String> jvm, String... params) {
-        if (overBudget(key)) {
+        // A side that already has children is measured, with fewer children than planned: say so apart.
+        if (overBudget(runs.containsKey(key) ? key + " (further children)" : key)) {
             log("skip " + key + ": over the time budget");
             return;
         }
@@ -722,6 +808,57 @@ public final class BenchMain {
             }
         }
         return values;
+    }
+
+    /** The commit of the working tree the harness runs in, marked when tracked files differ from it. */
+    static String commit() {
+        try {
+            String head = NativeTool.exec(List.of("git", "rev-parse", "HEAD"), 20).trim();
+            if (!head.matches("[0-9a-f]{40}")) {
+                return "unknown (git: " + head.replace('\n', ' ') + ")";
+            }
+            String changed = NativeTool.exec(List.of("git", "status", "--porcelain", "--untracked-files=no"), 20)
+                    .trim();
+            return head + (changed.isEmpty() ? "" : " with uncommitted changes to tracked files");
+        } catch (IOException | RuntimeException e) {
+            return "unknown (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown (interrupted)";
+        }
+    }
+
+    /**
+     * Names the jars of a class path: the label the user gave them, then each file with its size, modification
+     * time and the start of its SHA-256, so that a table says which build its "before" side ran.
+     */
+    static String describeJars(String classpath, String label) {
+        StringBuilder sb = new StringBuilder(label == null ? "build not named (bench.djlBeforeLabel)" : label);
+        sb.append(": ");
+        boolean first = true;
+        for (String entry : classpath.split(File.pathSeparator)) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            Path jar = Path.of(entry);
+            sb.append(first ? "" : ", ").append(jar);
+            first = false;
+            if (Files.isDirectory(jar)) {
+                sb.append(" (directory)");
+                continue;
+            }
+            try {
+                java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+                byte[] bytes = Files.readAllBytes(jar);
+                String hex = java.util.HexFormat.of().formatHex(sha.digest(bytes));
+                sb.append(String.format(java.util.Locale.ROOT, " (%,d bytes, %s, sha256 %s)", bytes.length,
+                        Files.getLastModifiedTime(jar).toInstant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                        hex.substring(0, 12)));
+            } catch (IOException | java.security.NoSuchAlgorithmException | RuntimeException e) {
+                sb.append(" (unreadable: ").append(e.getMessage()).append(')');
+            }
+        }
+        return sb.toString();
     }
 
     private static String cpuModel() {

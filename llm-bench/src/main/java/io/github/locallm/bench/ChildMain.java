@@ -10,7 +10,7 @@ import java.util.Map;
  * its result as one line {@code RESULT {json}} on standard output (or {@code ERROR message}).
  *
  * <p>Usage: {@code ChildMain SCENARIO key=value...} where the scenario is {@code generate}, {@code chat},
- * {@code bandwidth}, {@code native-c}, {@code client}, {@code scaling}, {@code rss} or {@code paced-server}. The server prints {@code PORT n} and
+ * {@code bandwidth}, {@code native-c}, {@code client}, {@code scaling}, {@code rss}, {@code djl-products} or {@code paced-server}. The server prints {@code PORT n} and
  * serves until its standard input ends. Not meant to be run by hand, but harmless.
  *
  * <pre>{@code
@@ -46,6 +46,7 @@ public final class ChildMain {
                 case "client": r = ClientBench.run(p); break;
                 case "scaling": r = ScalingBench.run(p); break;
                 case "rss": r = ScalingBench.rss(p); break;
+                case "djl-products": r = DjlProductBench.run(p); break;
                 case "paced-server": serve(p); return;
                 default: throw new IllegalArgumentException("unknown scenario " + args[0]);
             }

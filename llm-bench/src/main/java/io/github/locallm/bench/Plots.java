@@ -10,6 +10,7 @@ import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
@@ -21,6 +22,9 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 final class Plots {
     private static final String[][] SCALING = {{"llamacpp", "llamacpp engine (Q8_0)"},
         {"jllama", "jllama engine (Q8_0)"}, {"djl", "DJL (F32)"}};
+
+    /** The name suffix of the min..max bars that go with a curve. */
+    private static final String RANGE = ", min..max";
 
     private Plots() {
     }
@@ -37,14 +41,18 @@ final class Plots {
             written.add("scaling-threads.png");
         }
         String[][] curves = {
-            {"scaling-decode-vs-fill", "genTps", "Decode tokens/s against context fill (median of rounds)",
-                "context fill (tokens)", "decode tokens/s"},
-            {"scaling-ttft-vs-fill", "ttftMs", "Time to first token against context fill (median of rounds)",
+            {"scaling-decode-vs-fill", "genTps",
+                "Decode tokens/s against context fill (median, min..max of rounds)", "context fill (tokens)",
+                "decode tokens/s"},
+            {"scaling-ttft-vs-fill", "ttftMs",
+                "Time to first token against context fill (median, min..max of rounds)",
                 "context fill = prompt tokens", "time to first token (ms)"},
-            {"scaling-prompt-vs-length", "promptTps", "Prompt tokens/s against prompt length (median of rounds)",
-                "prompt tokens", "prompt tokens/s"},
-            {"scaling-rss-vs-fill", "peakRss", "Peak resident memory against context fill (median of rounds)",
-                "context fill (tokens)", "peak RSS (MiB)"}};
+            {"scaling-prompt-vs-length", "promptTps",
+                "Prompt tokens/s against prompt length (median, min..max of rounds)", "prompt tokens",
+                "prompt tokens/s"},
+            {"scaling-rss-vs-fill", "peakRss",
+                "Peak resident memory against context fill (median, min..max of rounds)", "context fill (tokens)",
+                "peak RSS (MiB)"}};
         for (String[] c : curves) {
             if (fillCurve(b, dir.resolve(c[0]), c[1], c[2], c[3], c[4])) {
                 written.add(c[0] + ".png");
@@ -141,13 +149,15 @@ final class Plots {
                 }
             }
             if (!points.isEmpty()) {
-                List<Double> x = new ArrayList<>();
-                List<Double> y = new ArrayList<>();
-                points.forEach((fill, val) -> {
-                    x.add((double) fill);
-                    y.add(val);
-                });
-                chart.addSeries(v[1], x, y).setMarker(SeriesMarkers.CIRCLE);
+                java.util.SortedMap<Integer, List<Double>> all = new java.util.TreeMap<>();
+                for (int fill : points.keySet()) {
+                    List<Double> vals = new ArrayList<>();
+                    for (double d : b.values(key, "fill" + fill + "." + field)) {
+                        vals.add(d / scale);
+                    }
+                    all.put(fill, vals);
+                }
+                addWithRange(chart, v[1], all);
                 any = true;
             }
         }
@@ -159,21 +169,23 @@ final class Plots {
 
     private static boolean rss(BenchMain b, Path file) throws IOException {
         XYChart chart = new XYChartBuilder().width(800).height(500)
-                .title("Resident memory after load and one short generation, against context size")
+                .title("RSS vs context size, after load and one generation (median, min..max)")
                 .xAxisTitle("context size (tokens)").yAxisTitle("RSS (MiB)").build();
         chart.getStyler().setXAxisLogarithmic(true);
         boolean any = false;
         for (String[] v : SCALING) {
-            java.util.SortedMap<Integer, Double> points = new java.util.TreeMap<>();
+            java.util.SortedMap<Integer, List<Double>> points = new java.util.TreeMap<>();
             for (String key : b.runs.keySet()) {
                 if (key.startsWith("rss." + v[0] + ".")) {
-                    points.put(Integer.parseInt(key.substring(key.lastIndexOf('.') + 1)),
-                            b.value(key, "rssAfterGenerate") / (1024.0 * 1024.0));
+                    List<Double> mib = new ArrayList<>();
+                    for (double d : b.values(key, "rssAfterGenerate")) {
+                        mib.add(d / (1024.0 * 1024.0));
+                    }
+                    points.put(Integer.parseInt(key.substring(key.lastIndexOf('.') + 1)), mib);
                 }
             }
             if (!points.isEmpty()) {
-                chart.addSeries(v[1], new ArrayList<>(points.keySet().stream().map(Integer::doubleValue).toList()),
-                        new ArrayList<>(points.values())).setMarker(SeriesMarkers.CIRCLE);
+                addWithRange(chart, v[1], points);
                 any = true;
             }
         }
@@ -181,6 +193,44 @@ final class Plots {
             BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
         }
         return any;
+    }
+
+    /**
+     * Adds one curve through the medians of each point's values, and in the same colour a vertical bar from the
+     * smallest to the largest value of each point that has more than one (the spread across children).
+     */
+    private static void addWithRange(XYChart chart, String name, java.util.SortedMap<Integer, List<Double>> points) {
+        long curves = chart.getSeriesMap().keySet().stream().filter(k -> !k.endsWith(RANGE)).count();
+        java.awt.Color[] palette = chart.getStyler().getSeriesColors();
+        java.awt.Color color = palette[(int) (curves % palette.length)];
+        List<Double> x = new ArrayList<>();
+        List<Double> y = new ArrayList<>();
+        List<Double> barX = new ArrayList<>();
+        List<Double> barY = new ArrayList<>();
+        points.forEach((at, vals) -> {
+            double[] s = Stats.spread(vals);
+            if (Double.isNaN(s[1])) {
+                return;
+            }
+            x.add((double) at);
+            y.add(s[1]);
+            if (vals.size() > 1) {
+                // a NaN ends the bar: the line is not drawn from one point's bar to the next
+                barX.addAll(List.of((double) at, (double) at, (double) at));
+                barY.addAll(List.of(s[0], s[2], Double.NaN));
+            }
+        });
+        XYSeries median = chart.addSeries(name, x, y);
+        median.setMarker(SeriesMarkers.CIRCLE);
+        median.setLineColor(color);
+        median.setMarkerColor(color);
+        if (!barX.isEmpty()) {
+            XYSeries bar = chart.addSeries(name + RANGE, barX, barY);
+            bar.setMarker(SeriesMarkers.NONE);
+            bar.setLineColor(color);
+            bar.setLineStyle(new java.awt.BasicStroke(3f));
+            bar.setShowInLegend(false);
+        }
     }
 
     private static boolean sessions(BenchMain b, Path file) throws IOException {

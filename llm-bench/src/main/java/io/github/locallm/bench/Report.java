@@ -43,6 +43,9 @@ final class Report {
                     0.95, "isolation.isolated", "isolation.llamacpp", "genTps"),
             new Ratio("decode tokens/s, isolate=process / in-process, 3M-parameter model (fastest tokens)",
                     "isolated/in-process tiny", 0.95, "isolation.tiny.isolated", "isolation.tiny.llamacpp", "genTps"),
+            new Ratio("decode tokens/s, isolate=process / in-process, embedded demo model (its chat, greedy answers "
+                    + "to its corpus questions)", "isolated/in-process demo", 0.95, "isolation.demo.isolated",
+                    "isolation.demo.llamacpp", "genTps"),
             new Ratio("DJL decode tokens/s, this build / earlier build, F32", "DJL after/before F32", Double.NaN,
                     "djl.F32", "djl.F32.before", "genTps"),
             new Ratio("DJL decode tokens/s, this build / earlier build, F16", "DJL after/before F16", Double.NaN,
@@ -78,6 +81,10 @@ final class Report {
         row("Machine", m.get("nproc") + " cores (`nproc`), " + m.get("cpu") + ", " + m.get("memory") + " RAM");
         row("Load average before / after", m.get("loadBefore") + " / " + m.get("loadAfter"));
         row("JVM", m.get("java"));
+        row("Commit measured", m.getOrDefault("commit", "not recorded"));
+        if (m.containsKey("djlBefore")) {
+            row("DJL \"before\" jars", m.get("djlBefore"));
+        }
         if (b.workload != null) {
             Workload w = b.workload;
             row("Workload model", describe(w));
@@ -95,6 +102,12 @@ final class Report {
                 + b.config.promptTokens() + " tokens, greedy, " + b.config.genTokens() + " new tokens (DJL "
                 + b.config.djlRounds() + " rounds × " + b.config.djlReps() + ", " + b.config.djlGenTokens()
                 + " new tokens); each child reports its median");
+        row("ChatSession, resident memory, clients", b.config.chatChildren() + " chat child JVMs × up to "
+                + b.config.chatSessions() + " measured sessions of 10 turns after 1 unmeasured warm-up session; "
+                + "resident memory " + b.config.rssRounds() + " round(s) per backend and context size; clients "
+                + b.config.clientRounds() + " round(s) × " + b.config.pacedReps() + " paced answers of "
+                + b.config.pacedTokens() + " tokens and " + b.config.windows() + " windows of " + b.config.windowMs()
+                + " ms");
         row("Writeback wait before each section", writebacks());
         row("Heap allocation (generation children)", m.get("allocation"));
         md.append('\n');
@@ -164,10 +177,8 @@ final class Report {
                     ratios("client.locallm-ollama", "client." + other, "pacedRequestsPerSecond"), 3,
                     "client.locallm-ollama", "client." + other);
         }
-        double t1 = b.value("chat", "ttftTurn1");
-        double t10 = b.value("chat", "ttftTurn10");
-        spreadTarget("ChatSession turn-10 / turn-1 time to first token", 1.5, false, "≤ 1.5×",
-                Double.isNaN(t1) ? List.of() : List.of(t10 / t1), 2, "chat", "chat");
+        spreadTarget("ChatSession turn-10 / turn-1 time to first token (turn 1 cold; spread over children)", 1.5,
+                false, "≤ 1.5×", chatRatios(b), 2, "chat", "chat");
         md.append('\n');
         md.append("Settings of every side named above:\n\n| Side | Load and thread settings |\n|---|---|\n");
         for (Map.Entry<String, String> e : settings.entrySet()) {
@@ -190,7 +201,7 @@ final class Report {
         double worst = 0;
         String which = "";
         for (String key : b.runs.keySet()) {
-            if (key.contains(".tiny.")) {
+            if (key.contains(".tiny.") || key.contains(".demo.")) {
                 continue;
             }
             double bytes;
@@ -276,6 +287,12 @@ final class Report {
     private String setting(String key) {
         for (Map<String, Object> m : b.runs.getOrDefault(key, List.of())) {
             if (m.get("settings") instanceof String st) {
+                if (key.startsWith("djl.") && b.machine.containsKey("djlBefore")) {
+                    // The two sides of a before/after pair run the same scenario: only the jars differ.
+                    return st + (key.endsWith(".before")
+                            ? "; earlier llm-core and llm-djl first on the class path: " + b.machine.get("djlBefore")
+                            : "; this build: commit " + b.machine.getOrDefault("commit", "not recorded"));
+                }
                 return st;
             }
         }
@@ -433,25 +450,67 @@ final class Report {
                 .append(f(y[0], 2)).append("..").append(f(y[1], 2)).append(" | |\n");
     }
 
+    /** The turn-10 / turn-1 ratio of each chat child (the median of its sessions' ratios). */
+    static List<Double> chatRatios(BenchMain b) {
+        List<Double> out = new java.util.ArrayList<>();
+        for (Map<String, Object> m : b.runs.getOrDefault("chat", List.of())) {
+            if (m.get("lastOverFirst") instanceof Number n) {
+                out.add(n.doubleValue());
+            } else if (m.get("ttftTurn10") instanceof Number t10 && m.get("ttftTurn1") instanceof Number t1) {
+                out.add(t10.doubleValue() / t1.doubleValue());
+            }
+        }
+        return out;
+    }
+
     private void chat() {
+        if (!b.runs.containsKey("chat")) {
+            return;
+        }
+        List<Map<String, Object>> children = b.runs.get("chat");
         md.append("### ChatSession on the llama.cpp backend (Q8_0), time to first token per turn\n\n");
-        md.append("| Turn | Prompt tokens | Time to first token (ms) | × turn 1 |\n|---|---|---|---|\n");
+        md.append("From `ChatSession.stream` to the first piece of text, as a user of the session feels it. ")
+                .append(children.size()).append(" child JVM(s), each with one unmeasured warm-up session and then ")
+                .append(f(b.value("chat", "sessions"), 0)).append(" (median) measured sessions of 10 turns; before "
+                + "each session an unrelated plain prompt replaces the KV cache, so turn 1 is cold (its whole prompt "
+                + "is evaluated) while later turns reuse the prefix their history shares with the cache. New tokens: "
+                + "the prompt minus the previous turn's prompt and reply, what a perfect prefix reuse leaves to "
+                + "evaluate. Medians over children, min..max of the children in brackets.\n\n");
+        md.append("| Turn | Prompt tokens | New tokens | Time to first token (ms) | × turn 1 |\n|---|---|---|---|---|\n");
         double t1 = b.value("chat", "ttftTurn1");
         for (int t : new int[] {1, 2, 5, 10}) {
             double v = b.value("chat", "ttftTurn" + t);
             md.append("| ").append(t).append(" | ").append(f(b.value("chat", "promptTokensTurn" + t), 0)).append(" | ")
-                    .append(f(v, 1)).append(" | ").append(f(v / t1, 2)).append("× |\n");
+                    .append(f(b.value("chat", "newTokensTurn" + t), 0)).append(" | ")
+                    .append(cell(b.values("chat", "ttftTurn" + t), 1)).append(" | ").append(f(v / t1, 2))
+                    .append("× |\n");
+        }
+        double again = b.value("chat", "ttftLastAgain");
+        if (!Double.isNaN(again)) {
+            md.append("| 10, same prompt sent again at once (all but its last token cached) | ")
+                    .append(f(b.value("chat", "promptTokensTurn10"), 0)).append(" | 1 | ")
+                    .append(cell(b.values("chat", "ttftLastAgain"), 1)).append(" | ").append(f(again / t1, 2))
+                    .append("× |\n");
         }
         double cold = b.value("chat", "ttftLastCold");
         md.append("| 10, same prompt sent cold (prefix evicted) | ").append(f(b.value("chat", "promptTokensTurn10"), 0))
-                .append(" | ").append(f(cold, 1)).append(" | ").append(f(cold / t1, 2)).append("× |\n\n");
+                .append(" | ").append(f(b.value("chat", "promptTokensTurn10"), 0)).append(" | ")
+                .append(cell(b.values("chat", "ttftLastCold"), 1)).append(" | ").append(f(cold / t1, 2))
+                .append("× |\n\n");
+        double count = b.value("chat", "countTokensLastMs");
+        if (!Double.isNaN(count)) {
+            md.append("Counting the turn-10 conversation's tokens (`ChatSession.countTokens`, which the session does "
+                    + "before every turn to trim its history) took ").append(f(count, 2)).append(" ms.\n\n");
+        }
     }
 
     private void djl() {
         String djl = "djl.F32";
         md.append("### DJL backend on the same weights (F32) and the memory-bandwidth limit\n\n");
-        md.append("JNI calls per token are not counted by this harness (it has no hook into DJL's native calls); "
-                + "Java heap per token and peak RSS are measured below.\n\n");
+        md.append("JNI calls per generated token, counted by a Java agent at every call site of DJL's "
+                + "`PyTorchLibrary` native methods in the measured children (median of the generations): F32 ")
+                .append(f(b.value(djl, "jniPerToken"), 0)).append(", F16 ").append(f(b.value("djl.F16", "jniPerToken"), 0))
+                .append(". Java heap per token and peak RSS are measured below.\n\n");
         md.append("| Metric | DJL (HF F32) | llama.cpp backend (F32 GGUF) | raw llama.cpp (F32 GGUF) |\n"
                 + "|---|---|---|---|\n");
         triple("Load time (ms)", djl, "loadMs", 0, 1);
@@ -483,6 +542,7 @@ final class Report {
             md.append("| Share of the decode limit | ").append(f(b.value(djl, "genTps") / lim, 2)).append("× | ")
                     .append(f(b.value("djl.F32.omp1", "genTps") / lim, 2)).append("× | |\n\n");
         }
+        md.append(DjlProductBench.markdown(b));
         beforeAfter();
         profile();
     }
@@ -503,7 +563,8 @@ final class Report {
         String[][] rows = {{"Load time (ms)", "loadMs", "0", "1"}, {"Time to first token (ms)", "ttftMs", "1", "1"},
             {"Prompt tokens/s", "promptTps", "1", "1"}, {"Generation tokens/s", "genTps", "2", "1"},
             {"Peak RSS (MiB)", "peakRss", "0", Double.toString(MIB)},
-            {"Java heap per generated token (B)", "allocPerToken", "0", "1"}};
+            {"Java heap per generated token (B)", "allocPerToken", "0", "1"},
+            {"JNI calls per generated token", "jniPerToken", "0", "1"}};
         for (String[] r : rows) {
             int dec = Integer.parseInt(r[2]);
             double scale = Double.parseDouble(r[3]);
@@ -649,10 +710,15 @@ final class Report {
         for (String[] v : SCALING) {
             any |= b.runs.containsKey("scaling." + v[0]);
         }
-        if (!any) {
+        boolean rss = b.runs.keySet().stream().anyMatch(k -> k.startsWith("rss."));
+        if (!any && !rss) {
             return;
         }
         md.append("### Scaling: how cost grows with context, prompt length, context size and concurrent sessions\n\n");
+        if (!any) {
+            rssTable();
+            return;
+        }
         md.append("On the scaling model (see Run), 2 threads. One child per backend and round loads the model once "
                 + "with room for the largest fill, then for each fill sends a prompt of that many tokens and decodes "
                 + "32 tokens: time to first token and prompt tokens/s are the prompt's, decode tokens/s the 32 tokens' "
@@ -702,6 +768,14 @@ final class Report {
         md.append('\n');
     }
 
+    private static List<Double> mib(List<Double> bytes) {
+        List<Double> out = new java.util.ArrayList<>();
+        for (double d : bytes) {
+            out.add(d / MIB);
+        }
+        return out;
+    }
+
     private static String cell(List<Double> vals, int decimals) {
         if (vals.isEmpty()) {
             return "—";
@@ -747,8 +821,15 @@ final class Report {
         if (ctxs.isEmpty()) {
             return;
         }
-        md.append("**Resident memory (MiB) against context size: after load / after one short generation (one child "
-                + "per point)**\n\n| Context size |");
+        int rounds = 0;
+        for (String key : b.runs.keySet()) {
+            if (key.startsWith("rss.")) {
+                rounds = Math.max(rounds, b.runs.get(key).size());
+            }
+        }
+        md.append("**Resident memory (MiB) against context size: after load / after one short generation; one child "
+                + "per point and round, ").append(rounds).append(" round(s), the backends in rotating order; median "
+                + "(min..max)**\n\n| Context size |");
         for (String[] v : SCALING) {
             md.append(' ').append(v[1]).append(" |");
         }
@@ -757,8 +838,8 @@ final class Report {
             md.append("| ").append(f(ctx, 0)).append(" |");
             for (String[] v : SCALING) {
                 String k = "rss." + v[0] + "." + ctx;
-                md.append(' ').append(b.runs.containsKey(k) ? f(b.value(k, "rssAfterLoad") / MIB, 0) + " / "
-                        + f(b.value(k, "rssAfterGenerate") / MIB, 0) : reason(k)).append(" |");
+                md.append(' ').append(b.runs.containsKey(k) ? cell(mib(b.values(k, "rssAfterLoad")), 0) + " / "
+                        + cell(mib(b.values(k, "rssAfterGenerate")), 0) : reason(k)).append(" |");
             }
             md.append('\n');
         }

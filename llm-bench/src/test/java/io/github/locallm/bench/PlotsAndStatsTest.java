@@ -100,6 +100,66 @@ class PlotsAndStatsTest {
     }
 
     @Test
+    void chatRatioAndResidentMemoryHaveASpreadOverChildren(@TempDir Path dir) throws Exception {
+        BenchMain b = new BenchMain(BenchMain.Config.of(true), dir);
+        List<Map<String, Object>> chat = new ArrayList<>();
+        double[][] children = {{200, 260, 1.3}, {220, 300, 1.36}, {210, 340, 1.62}};
+        for (double[] c : children) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("ttftTurn1", c[0]);
+            m.put("ttftTurn10", c[1]);
+            m.put("lastOverFirst", c[2]);
+            m.put("sessions", 5.0);
+            chat.add(m);
+        }
+        b.runs.put("chat", chat);
+        List<Map<String, Object>> rss = new ArrayList<>();
+        for (double mib : new double[] {212, 208, 215}) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("rssAfterLoad", (mib - 4) * 1024 * 1024);
+            m.put("rssAfterGenerate", mib * 1024 * 1024);
+            rss.add(m);
+        }
+        b.runs.put("rss.llamacpp.16384", rss);
+        b.runs.put("rss.llamacpp.1024", List.of(Map.of("rssAfterLoad", 150.0 * 1024 * 1024, "rssAfterGenerate",
+                152.0 * 1024 * 1024)));
+
+        String md = Report.markdown(b);
+        List<String> written = Plots.write(b, dir.resolve("plots"));
+
+        // the ratio of each child is its sessions' median; the verdict follows from their spread
+        assertThat(Report.chatRatios(b)).containsExactly(1.3, 1.36, 1.62);
+        assertThat(md).contains("| ≤ 1.5× | 1.36 | 1.30..1.62 (3) | **inconclusive** |");
+        assertThat(md).contains("| 10 | n/a | n/a | 300.0 (260.0..340.0) | 1.43× |");
+        assertThat(md).contains("| 16,384 | 208 (204..211) / 212 (208..215) |", "| 1,024 | 150 / 152 |",
+                "3 round(s)");
+        assertThat(written).contains("scaling-rss-vs-context.png");
+    }
+
+    @Test
+    void theBeforeSideOfTheDjlTableNamesTheJarsItRan(@TempDir Path dir) throws Exception {
+        Path jar = Files.write(dir.resolve("llm-djl-old.jar"), new byte[] {1, 2, 3});
+        BenchMain b = new BenchMain(BenchMain.Config.of(true), dir);
+        b.machine.put("commit", "0123456789abcdef0123456789abcdef01234567");
+        b.machine.put("djlBefore", BenchMain.describeJars(jar + java.io.File.pathSeparator + dir, "commit 325f84b"));
+        for (String key : new String[] {"djl.F32", "djl.F32.before"}) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("settings", "LocalLlm djl: ctx 1024");
+            m.put("genTps", 10.0);
+            b.runs.put(key, List.of(m));
+        }
+
+        String md = Report.markdown(b);
+
+        // sha256 of the bytes 1, 2, 3 starts with 039058c6f2c0
+        assertThat(md).contains("| `djl.F32.before` | LocalLlm djl: ctx 1024; earlier llm-core and llm-djl first on "
+                + "the class path: commit 325f84b: " + jar + " (3 bytes, ");
+        assertThat(md).contains("sha256 039058c6f2c0), " + dir + " (directory)");
+        assertThat(md).contains("| `djl.F32` | LocalLlm djl: ctx 1024; this build: commit "
+                + "0123456789abcdef0123456789abcdef01234567 |");
+    }
+
+    @Test
     void noChartWithoutMeasurements(@TempDir Path dir) throws Exception {
         BenchMain b = new BenchMain(BenchMain.Config.of(false), dir);
         assertThat(Plots.write(b, dir.resolve("plots"))).isEmpty();

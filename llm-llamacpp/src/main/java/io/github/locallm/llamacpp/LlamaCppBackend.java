@@ -58,7 +58,6 @@ final class LlamaCppBackend implements LlmBackend {
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
             "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
@@ -302,6 +301,11 @@ final class LlamaCppBackend implements LlmBackend {
         }
     }
 
+    /** Jackson, created on first use: a mapper loads a few hundred classes that opening a model never needs. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
+
     /**
      * Passes on the log probabilities of answer tokens: the entries of the tokens sampled since the last piece go
      * out with the next piece of answer text (after it, as {@link TokenSink#logprobs} asks); tokens that end up
@@ -395,7 +399,7 @@ final class LlamaCppBackend implements LlmBackend {
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
             JsonNode schema;
             try {
-                schema = JSON.readTree(rf.schema().orElseThrow());
+                schema = Json.MAPPER.readTree(rf.schema().orElseThrow());
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("the JSON schema for model " + spec + " is not valid JSON: "
                         + e.getOriginalMessage(), e);
