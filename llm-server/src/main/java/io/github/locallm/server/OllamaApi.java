@@ -250,7 +250,7 @@ final class OllamaApi {
         }
         List<String> inputs = legacy ? Embeddings.inputs(body.get("prompt"), "prompt", server.bounds())
                 : Embeddings.inputs(body.get("input"), "input", server.bounds());
-        Embeddings.Result r = Embeddings.run(server, slot, inputs);
+        Embeddings.Result r = Embeddings.run(server, slot, inputs, ex);
         ObjectNode root = mapper.createObjectNode();
         if (legacy) {
             ArrayNode a = root.putArray("embedding");
