@@ -509,7 +509,10 @@ public final class BenchMain {
                 if (before == null && !djlOneThread && dtype.equals("F32")) {
                     // The breakdown: the same decode with PyTorch's intra-op (OpenMP) pool limited to one thread,
                     // next to the default in every round.
-                    child("djl.F32.omp1", "generate", 400, List.of("env:OMP_NUM_THREADS=1"), params);
+                    // Same instrumentation as the default side (the JNI counting agent), one OpenMP thread.
+                    List<String> omp1 = new ArrayList<>(threads);
+                    omp1.add("env:OMP_NUM_THREADS=1");
+                    child("djl.F32.omp1", "generate", 400, omp1, params);
                 }
             }
         }
@@ -553,7 +556,8 @@ public final class BenchMain {
      */
     private void djlProducts() {
         String model = "model=" + (config.full ? "full" : "small");
-        for (int round = 0; round < 2; round++) {
+        // at least 3 children per side in a full run, like every other ratio
+        for (int round = 0; round < (config.full ? 3 : 2); round++) {
             for (String dtype : List.of("F32", "F16")) {
                 for (int k = 0; k < 2; k++) {
                     int t = (k + round) % 2 + 1;

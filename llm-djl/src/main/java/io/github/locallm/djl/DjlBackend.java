@@ -182,7 +182,7 @@ final class DjlBackend implements LlmBackend {
             }
             // the format's markup may be special tokens (<|python_tag|>, <|channel|>...): the parser must see them
             steps.keepSpecial = true;
-            FormattedSink formatted = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            FormattedSink formatted = new FormattedSink(format, promptText, sink, o.tools());
             return formatted.finish(loop.run(steps, formatted, cancel));
         } catch (ai.djl.engine.EngineException e) {
             throw new LlmException("the PyTorch engine failed while generating with djl model " + ckpt.model()

@@ -305,13 +305,13 @@ class GenerationTest {
     @Test
     void noArraysAccumulatePerToken() {
         Backends.Parts p = parts();
-        int before = p.decoder().liveArrays();
+        int before = p.liveArrays();
         List<Integer> live = new ArrayList<>();
         p.backend().generate(GenerationRequest.completion(PROMPT, opts(48).temperature(0).build()),
-                t -> live.add(p.decoder().liveArrays()), NEVER);
+                t -> live.add(p.liveArrays()), NEVER);
         assertThat(live).hasSizeGreaterThan(10);
         assertThat(live).as("live arrays while generating").allMatch(n -> n.equals(live.get(0)));
-        assertThat(p.decoder().liveArrays()).as("after the generation").isEqualTo(before);
+        assertThat(p.liveArrays()).as("after the generation").isEqualTo(before);
     }
 
     @Test
