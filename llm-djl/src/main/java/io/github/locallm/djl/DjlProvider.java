@@ -27,8 +27,9 @@ import java.util.Set;
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32 or F16 (used in place from the memory-mapped files) or BF16 (converted to F16 when exact, else F32);
- * activations are F32. Each model has one inference thread that loads it and runs every forward pass.
+ * F16 (used in place from the memory-mapped files), F32 (projection matrices copied once into the transposed
+ * layout that PyTorch's F32 matrix product reads fastest, embeddings used in place) or BF16 (converted to F16 when
+ * exact, else F32); activations are F32. Each model has one inference thread that loads it and runs every forward pass.
  * {@code config.json} and {@code tokenizer.json} are checked in Java first, and the memory the weights and
  * cache need is compared with what the system has available before anything is allocated. Chat uses the template of {@code tokenizer_config.json} (or
  * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and

@@ -21,12 +21,15 @@ import java.util.List;
  * The decoder of every supported family (Llama, Mistral, Qwen2/3, Phi-2, Phi-3, Gemma 2/3, Mixtral,
  * Qwen2-MoE, Qwen3-MoE) in NDArray operations, with a key/value cache.
  *
- * <p>Weights: F32 and F16 tensors are used in place from the memory-mapped safetensors files (never copied
- * to the Java heap or widened); a BF16 tensor becomes F16 when every value converts exactly, otherwise F32
- * (PyTorch's JNI in this DJL cannot take BF16 arrays). Projections of one input are fused into one matrix
- * (q/k/v, gate/up), which costs a copy of those tensors. Activations, norms, attention, softmax and the
- * residual stream are F32; a product with an F16 matrix runs in PyTorch's F16 CPU kernel (F32 accumulation)
- * on the activations rounded to F16, and its result is widened back.
+ * <p>Weights: F16 tensors and F32 embeddings are used in place from the memory-mapped safetensors files
+ * (never copied to the Java heap or widened); a BF16 tensor becomes F16 when every value converts exactly,
+ * otherwise F32 (PyTorch's JNI in this DJL cannot take BF16 arrays). Projections of one input are fused into
+ * one matrix (q/k/v, gate/up), which costs a copy of those tensors. Activations, norms, attention, softmax and
+ * the residual stream are F32. Each dtype's projections use the kernel form PyTorch reads fastest for one new
+ * position: an F32 projection weight is copied once at load into a contiguous {@code [in, out]} array and
+ * applied as a matrix product {@code x W} (PyTorch's F32 {@code mm}); an F16 weight stays {@code [out, in]}
+ * and is applied with {@code linear} in PyTorch's F16 CPU kernel (F32 accumulation) on the activations
+ * rounded to F16, its result widened back.
  *
  * <p>All native work runs on the model's {@link InferenceThread}: loading, every forward pass, creating and
  * closing caches. Each forward step runs inside an {@link NDScope} there, so every temporary array is freed
