@@ -43,6 +43,9 @@ final class Report {
                     0.95, "isolation.isolated", "isolation.llamacpp", "genTps"),
             new Ratio("decode tokens/s, isolate=process / in-process, 3M-parameter model (fastest tokens)",
                     "isolated/in-process tiny", 0.95, "isolation.tiny.isolated", "isolation.tiny.llamacpp", "genTps"),
+            new Ratio("decode tokens/s, isolate=process / in-process, embedded demo model (its chat, greedy answers "
+                    + "to its corpus questions)", "isolated/in-process demo", 0.95, "isolation.demo.isolated",
+                    "isolation.demo.llamacpp", "genTps"),
             new Ratio("DJL decode tokens/s, this build / earlier build, F32", "DJL after/before F32", Double.NaN,
                     "djl.F32", "djl.F32.before", "genTps"),
             new Ratio("DJL decode tokens/s, this build / earlier build, F16", "DJL after/before F16", Double.NaN,
@@ -198,7 +201,7 @@ final class Report {
         double worst = 0;
         String which = "";
         for (String key : b.runs.keySet()) {
-            if (key.contains(".tiny.")) {
+            if (key.contains(".tiny.") || key.contains(".demo.")) {
                 continue;
             }
             double bytes;

@@ -259,7 +259,7 @@ final class LlamaCppBackend implements LlmBackend {
             sink = logprobs;
         }
         if (promptText != null && format != null && format.needsParsing(renderer.source(), !o.tools().isEmpty())) {
-            sink = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            sink = new FormattedSink(format, promptText, sink, o.tools());
             // the parser reads the format's markup, which real vocabularies hold as control tokens
             sampling = sampling.withMarkup(markupTokens);
         }
