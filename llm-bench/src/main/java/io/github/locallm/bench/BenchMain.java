@@ -1,6 +1,7 @@
 package io.github.locallm.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.locallm.demo.DemoModel;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -91,7 +92,7 @@ public final class BenchMain {
                   long budgetSeconds, int chatChildren, int rssRounds) {
         static Config of(boolean full) {
             return full
-                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 5, 3, 400, 5000, 2, 3, 500, 4000, 512,
+                    ? new Config(true, 5, 5, 128, 32, 3, 5, 16, 5, 3, 200, 5000, 5, 5, 400, 3000, 512,
                             3, "128,512,1024,2048,4096,8192", "128,512,1024,2048", "1,2,4,8",
                             List.of(1024, 4096, 8192, 16384), 27 * 60, 3, 3)
                     : new Config(false, 2, 2, 64, 16, 2, 2, 16, 1, 1, 200, 5000, 1, 2, 300, 1000, 256,
@@ -435,6 +436,39 @@ public final class BenchMain {
                 }
             }
         }
+        isolationDemo(section + ".demo");
+    }
+
+    /**
+     * The same comparison on the embedded demo model, the SDK's default model, as its chat is used: its system
+     * prompt and a question of its corpus, a greedy answer of a few dozen tokens that ends by itself. Tokens come
+     * in well under a millisecond, so this is where the process boundary weighs most. At least 3 children per
+     * side, alternating. Threads: the processors of the machine, at most 4 (the backend's default is the
+     * physical cores; on a machine without SMT they are the same).
+     */
+    private void isolationDemo(String key) {
+        Path dir = null;
+        try {
+            dir = Files.createTempDirectory("bench-demo-");
+            Path gguf = DemoModel.extractGguf(dir);
+            int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+            for (int round = 0; round < Math.max(3, config.llamaRounds); round++) {
+                String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
+                        : new String[] {"isolated", "llamacpp"};
+                for (String variant : order) {
+                    child(key + "." + variant, "generate", 300, "variant=" + variant, "model=" + gguf,
+                            "prompts=demo", "ctx=1024", "threads=" + threads, "genTokens=256",
+                            "reps=" + 3 * config.llamaReps, "warmups=1", "round=" + round,
+                            "budgetMs=" + BUDGET_PER_CHILD_MS);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            errors.put(key, "the demo model could not be extracted: " + e.getMessage());
+        } finally {
+            if (dir != null) {
+                Workload.delete(dir);
+            }
+        }
     }
 
     private void djl() {
@@ -475,7 +509,10 @@ public final class BenchMain {
                 if (before == null && !djlOneThread && dtype.equals("F32")) {
                     // The breakdown: the same decode with PyTorch's intra-op (OpenMP) pool limited to one thread,
                     // next to the default in every round.
-                    child("djl.F32.omp1", "generate", 400, List.of("env:OMP_NUM_THREADS=1"), params);
+                    // Same instrumentation as the default side (the JNI counting agent), one OpenMP thread.
+                    List<String> omp1 = new ArrayList<>(threads);
+                    omp1.add("env:OMP_NUM_THREADS=1");
+                    child("djl.F32.omp1", "generate", 400, omp1, params);
                 }
             }
         }
@@ -519,7 +556,8 @@ public final class BenchMain {
      */
     private void djlProducts() {
         String model = "model=" + (config.full ? "full" : "small");
-        for (int round = 0; round < 2; round++) {
+        // at least 3 children per side in a full run, like every other ratio
+        for (int round = 0; round < (config.full ? 3 : 2); round++) {
             for (String dtype : List.of("F32", "F16")) {
                 for (int k = 0; k < 2; k++) {
                     int t = (k + round) % 2 + 1;
@@ -662,7 +700,8 @@ public final class BenchMain {
     }
 
     private void child(String key, String scenario, long timeoutSeconds, List<String> jvm, String... params) {
-        if (overBudget(key)) {
+        // A side that already has children is measured, with fewer children than planned: say so apart.
+        if (overBudget(runs.containsKey(key) ? key + " (further children)" : key)) {
             log("skip " + key + ": over the time budget");
             return;
         }

@@ -5,12 +5,14 @@ import de.kherud.llama.LlamaModel;
 import de.kherud.llama.LlamaOutput;
 import de.kherud.llama.ModelParameters;
 import de.kherud.llama.args.LogFormat;
+import io.github.locallm.ChatMessage;
 import io.github.locallm.Completion;
 import io.github.locallm.GenerationHandle;
 import io.github.locallm.GenerationOptions;
 import io.github.locallm.LocalLlm;
 import io.github.locallm.OpenOptions;
 import io.github.locallm.StreamHandler;
+import io.github.locallm.demo.DemoModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,10 +79,24 @@ final class GenerationBench {
         int warmups = Integer.parseInt(p.getOrDefault("warmups", "1"));
         int round = Integer.parseInt(p.getOrDefault("round", "0"));
         long budgetNs = Long.parseLong(p.getOrDefault("budgetMs", "600000")) * 1_000_000L;
+        // "demo": the demo model's own chat, its system prompt and a question of its corpus per request
+        boolean demo = p.getOrDefault("prompts", "workload").equals("demo");
 
+        // Every prompt is built before the model loads: building one runs the modelkit tokenizer, whose code the
+        // JIT would otherwise compile during the timed requests, on a core that a 2-thread decode needs (the C
+        // driver reads its prompts from files written before it starts).
+        String[] warmupPrompts = new String[warmups];
+        for (int i = 0; i < warmups; i++) {
+            warmupPrompts[i] = demo ? demoQuestion(500 + i) : Workload.prompt(Math.min(32, promptTokens), 500 + i);
+        }
+        String[] prompts = new String[reps];
+        for (int i = 0; i < reps; i++) {
+            // A different first token on every request (and round) so that no KV prefix is reused.
+            prompts[i] = demo ? demoQuestion(round * 50 + i) : Workload.prompt(promptTokens, round * 50 + i);
+        }
         long t0 = System.nanoTime();
         Runner runner = variant.startsWith("raw") ? new Raw(model, ctx, threads, variant.equals("raw-nowarmup"))
-                : new Backend(variant, model, ctx, threads);
+                : new Backend(variant, model, ctx, threads, demo);
         double loadMs = (System.nanoTime() - t0) / 1e6;
         List<Double> ttft = new ArrayList<>();
         List<Double> gen = new ArrayList<>();
@@ -93,12 +109,11 @@ final class GenerationBench {
         try (runner) {
             for (int i = 0; i < warmups; i++) {
                 // Short: it only has to load classes, compile hot code and touch the weights once.
-                runner.generate(Workload.prompt(Math.min(32, promptTokens), 500 + i), Math.min(4, genTokens));
+                runner.generate(warmupPrompts[i], Math.min(4, genTokens));
             }
             long measureStart = System.nanoTime();
             for (int i = 0; i < reps && (i == 0 || System.nanoTime() - measureStart < budgetNs); i++) {
-                // A different first token on every request (and round) so that no KV prefix is reused.
-                Sample s = runner.generate(Workload.prompt(promptTokens, round * 50 + i), genTokens);
+                Sample s = runner.generate(prompts[i], genTokens);
                 ttft.add(s.ttftMs());
                 gen.add(s.genTokensPerSecond());
                 prompt.add(s.promptTokensPerSecond());
@@ -110,7 +125,8 @@ final class GenerationBench {
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("variant", variant);
-        r.put("settings", settings(variant, ctx, threads, warmups));
+        r.put("settings", settings(variant, ctx, threads, warmups) + (demo ? "; the demo model's chat: its system "
+                + "prompt and one of its " + DEMO_QUESTIONS + " longest-answered corpus questions per request, greedy" : ""));
         r.put("reps", (double) ttft.size());
         r.put("loadMs", loadMs);
         r.put("ttftMs", Stats.median(ttft));
@@ -128,6 +144,16 @@ final class GenerationBench {
         r.put("rssAfterLoad", (double) rssAfterLoad);
         r.put("peakRss", (double) Probe.peakRssBytes());
         return r;
+    }
+
+    /** How many of the demo corpus's questions with the longest answers the demo workload cycles through. */
+    static final int DEMO_QUESTIONS = 20;
+
+    /** Returns a question of the demo model's corpus, among those with the longest trained answers. */
+    static String demoQuestion(int n) {
+        List<DemoModel.Exchange> corpus = new ArrayList<>(DemoModel.corpus());
+        corpus.sort(java.util.Comparator.comparingInt((DemoModel.Exchange e) -> e.answer().length()).reversed());
+        return corpus.get(Math.floorMod(n, Math.min(DEMO_QUESTIONS, corpus.size()))).question();
     }
 
     /** Returns the load and thread settings of one side, as the report prints them next to its ratios. */
@@ -206,8 +232,15 @@ final class GenerationBench {
     /** The SDK: {@link LocalLlm#stream} with a callback, on the named backend. */
     static final class Backend implements Runner {
         final LocalLlm llm;
+        /** Whether a prompt is a question put to the demo model's chat rather than a completion prompt. */
+        final boolean demoChat;
 
         Backend(String variant, Path path, int ctx, int threads) {
+            this(variant, path, ctx, threads, false);
+        }
+
+        Backend(String variant, Path path, int ctx, int threads, boolean demoChat) {
+            this.demoChat = demoChat;
             // variant "isolated": the llama.cpp backend in an engine process (isolate=process);
             // "llamacpp" and "jllama": the llama.cpp backend on that engine
             boolean isolated = variant.equals("isolated");
@@ -231,7 +264,10 @@ final class GenerationBench {
             TokenClock clock = new TokenClock();
             long a0 = Probe.allocatedBytes();
             long start = System.nanoTime();
-            GenerationHandle h = llm.stream(prompt, options, clock);
+            GenerationHandle h = demoChat
+                    ? llm.streamChat(List.of(ChatMessage.system(DemoModel.systemPrompt()), ChatMessage.user(prompt)),
+                            options, clock)
+                    : llm.stream(prompt, options, clock);
             Completion c = h.completion().get(10, TimeUnit.MINUTES);
             long alloc = Probe.allocatedBytes() - a0;
             long first = clock.first == 0 ? System.nanoTime() : clock.first;

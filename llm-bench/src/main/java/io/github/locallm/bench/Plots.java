@@ -169,7 +169,7 @@ final class Plots {
 
     private static boolean rss(BenchMain b, Path file) throws IOException {
         XYChart chart = new XYChartBuilder().width(800).height(500)
-                .title("Resident memory after load and one short generation, against context size (median, min..max)")
+                .title("RSS vs context size, after load and one generation (median, min..max)")
                 .xAxisTitle("context size (tokens)").yAxisTitle("RSS (MiB)").build();
         chart.getStyler().setXAxisLogarithmic(true);
         boolean any = false;

@@ -43,6 +43,9 @@ final class Report {
                     0.95, "isolation.isolated", "isolation.llamacpp", "genTps"),
             new Ratio("decode tokens/s, isolate=process / in-process, 3M-parameter model (fastest tokens)",
                     "isolated/in-process tiny", 0.95, "isolation.tiny.isolated", "isolation.tiny.llamacpp", "genTps"),
+            new Ratio("decode tokens/s, isolate=process / in-process, embedded demo model (its chat, greedy answers "
+                    + "to its corpus questions)", "isolated/in-process demo", 0.95, "isolation.demo.isolated",
+                    "isolation.demo.llamacpp", "genTps"),
             new Ratio("DJL decode tokens/s, this build / earlier build, F32", "DJL after/before F32", Double.NaN,
                     "djl.F32", "djl.F32.before", "genTps"),
             new Ratio("DJL decode tokens/s, this build / earlier build, F16", "DJL after/before F16", Double.NaN,
@@ -99,6 +102,12 @@ final class Report {
                 + b.config.promptTokens() + " tokens, greedy, " + b.config.genTokens() + " new tokens (DJL "
                 + b.config.djlRounds() + " rounds × " + b.config.djlReps() + ", " + b.config.djlGenTokens()
                 + " new tokens); each child reports its median");
+        row("ChatSession, resident memory, clients", b.config.chatChildren() + " chat child JVMs × up to "
+                + b.config.chatSessions() + " measured sessions of 10 turns after 1 unmeasured warm-up session; "
+                + "resident memory " + b.config.rssRounds() + " round(s) per backend and context size; clients "
+                + b.config.clientRounds() + " round(s) × " + b.config.pacedReps() + " paced answers of "
+                + b.config.pacedTokens() + " tokens and " + b.config.windows() + " windows of " + b.config.windowMs()
+                + " ms");
         row("Writeback wait before each section", writebacks());
         row("Heap allocation (generation children)", m.get("allocation"));
         md.append('\n');
@@ -192,7 +201,7 @@ final class Report {
         double worst = 0;
         String which = "";
         for (String key : b.runs.keySet()) {
-            if (key.contains(".tiny.")) {
+            if (key.contains(".tiny.") || key.contains(".demo.")) {
                 continue;
             }
             double bytes;

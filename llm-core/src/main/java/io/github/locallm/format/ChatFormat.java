@@ -3,15 +3,17 @@ package io.github.locallm.format;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
-import io.github.locallm.template.PythonJson;
 import io.github.locallm.template.ChatTemplate;
+import io.github.locallm.template.PythonJson;
 import io.github.locallm.template.RenderOptions;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * How one model family writes tools, tool calls, tool results and reasoning: rendered through the model's
@@ -281,10 +283,31 @@ public final class ChatFormat {
      * @param prompt the rendered prompt the generation continues
      * @param listener receives answer text and reasoning as they are recognised
      * @param toolsOffered whether the request offered tools; without tools no tool call is read (markup that
-     *     looks like one stays text)
+     *     looks like one stays text); with tools a call to any name is read (see
+     *     {@link #newParser(String, OutputParser.Listener, Collection)} to read only offered ones)
      * @return a new parser
      */
     public OutputParser newParser(String prompt, OutputParser.Listener listener, boolean toolsOffered) {
+        return newParser(prompt, listener, toolsOffered, null);
+    }
+
+    /**
+     * Starts parsing one generation of a request that offered these tools: only a call that names one of them
+     * is read as a tool call; a call to any other name (and, without tools, any call) stays answer text, markup
+     * included.
+     *
+     * @param prompt the rendered prompt the generation continues
+     * @param listener receives answer text and reasoning as they are recognised
+     * @param offeredTools the names of the tools the request offered, possibly none
+     * @return a new parser
+     */
+    public OutputParser newParser(String prompt, OutputParser.Listener listener, Collection<String> offeredTools) {
+        Objects.requireNonNull(offeredTools, "offeredTools");
+        return newParser(prompt, listener, !offeredTools.isEmpty(), Set.copyOf(offeredTools));
+    }
+
+    private OutputParser newParser(String prompt, OutputParser.Listener listener, boolean toolsOffered,
+                                   Set<String> offered) {
         Objects.requireNonNull(prompt, "prompt");
         String tail = prompt.stripTrailing();
         OutputParser.Region initial = null;
@@ -304,7 +327,7 @@ public final class ChatFormat {
             used = new OutputParser.Syntax(syntax.regions().stream()
                     .filter(r -> r.kind() != OutputParser.Kind.TOOL).toList(), null);
         }
-        return new OutputParser(used, initial, listener);
+        return new OutputParser(used, initial, listener, offered);
     }
 
     /**

@@ -1,8 +1,10 @@
 package io.github.locallm.format;
 
 import io.github.locallm.FinishReason;
+import io.github.locallm.ToolSpec;
 import io.github.locallm.spi.BackendResult;
 import io.github.locallm.spi.TokenSink;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -39,7 +41,27 @@ public final class FormattedSink implements TokenSink {
      */
     public FormattedSink(ChatFormat format, String prompt, TokenSink downstream, boolean toolsOffered) {
         this.downstream = Objects.requireNonNull(downstream, "downstream");
-        this.parser = Objects.requireNonNull(format, "format").newParser(prompt, new OutputParser.Listener() {
+        this.parser = Objects.requireNonNull(format, "format").newParser(prompt, listener(downstream), toolsOffered);
+    }
+
+    /**
+     * A sink for a request that offered these tools: only calls to them become tool calls; a call to any other
+     * name reaches the caller as answer text (see {@link ChatFormat#newParser(String, OutputParser.Listener,
+     * java.util.Collection)}). In-process backends use this form.
+     *
+     * @param format the model's chat format
+     * @param prompt the rendered prompt the generation continues
+     * @param downstream the caller's sink
+     * @param tools the tools the request offered, possibly none
+     */
+    public FormattedSink(ChatFormat format, String prompt, TokenSink downstream, List<ToolSpec> tools) {
+        this.downstream = Objects.requireNonNull(downstream, "downstream");
+        this.parser = Objects.requireNonNull(format, "format").newParser(prompt, listener(downstream),
+                Objects.requireNonNull(tools, "tools").stream().map(ToolSpec::name).toList());
+    }
+
+    private static OutputParser.Listener listener(TokenSink downstream) {
+        return new OutputParser.Listener() {
             @Override
             public void onText(String text) {
                 downstream.token(text);
@@ -49,7 +71,7 @@ public final class FormattedSink implements TokenSink {
             public void onThinking(String thinking) {
                 downstream.thinking(thinking);
             }
-        }, toolsOffered);
+        };
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.github.locallm.ToolCall;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -19,7 +20,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * Whitespace around markup is dropped: the text has no leading or trailing whitespace.
  *
  * <p>Markup that does not parse (a tool call whose arguments are not JSON, for example) is given back as
- * answer text rather than lost.
+ * answer text rather than lost; so is a call that names a tool the request did not offer, when the parser
+ * knows the offered tools ({@link ChatFormat#newParser(String, Listener, java.util.Collection)}): the caller
+ * only ever receives calls it can run. The unit is one block of markup: a block holding several calls is read
+ * only when every call in it names an offered tool, and is otherwise given back whole.
  *
  * <p>Not thread-safe: one parser follows one generation.
  */
@@ -82,6 +86,8 @@ public final class OutputParser {
 
     private final Syntax syntax;
     private final Listener listener;
+    /** The names a call may have, or {@code null} for any name. */
+    private final Set<String> offered;
     private final StringBuilder pending = new StringBuilder();
     private final StringBuilder regionText = new StringBuilder();
     private final Trimmed text;
@@ -91,8 +97,9 @@ public final class OutputParser {
     private boolean sawNonWhitespace;
     private boolean finished;
 
-    OutputParser(Syntax syntax, Region initial, Listener listener) {
+    OutputParser(Syntax syntax, Region initial, Listener listener, Set<String> offered) {
         this.syntax = syntax;
+        this.offered = offered == null ? null : Set.copyOf(offered);
         this.listener = Objects.requireNonNull(listener, "listener");
         this.region = initial;
         this.text = new Trimmed(listener::onText);
@@ -245,6 +252,10 @@ public final class OutputParser {
                 try {
                     parsed = r.body().parse(r.header(), body);
                 } catch (RuntimeException e) {
+                    parsed = null;
+                }
+                if (parsed != null && offered != null && !parsed.stream().allMatch(c -> offered.contains(c.name()))) {
+                    // a call to a tool that was not offered cannot be run: the markup stays text
                     parsed = null;
                 }
                 if (parsed == null || parsed.isEmpty()) {

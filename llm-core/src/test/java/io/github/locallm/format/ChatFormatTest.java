@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.github.locallm.ChatMessage;
+import io.github.locallm.FinishReason;
 import io.github.locallm.ToolCall;
 import io.github.locallm.ToolSpec;
+import io.github.locallm.spi.BackendResult;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
 import java.io.IOException;
@@ -325,6 +327,67 @@ class ChatFormatTest {
                     .containsExactlyElementsOf(whole.toolCalls().stream()
                             .map(c -> org.assertj.core.groups.Tuple.tuple(c.name(), c.argumentsJson())).toList());
         }
+    }
+
+    @Test
+    void eachBlockOfCallMarkupIsReadOnlyWhenEveryCallInItWasOffered() throws Exception {
+        Recorded two = recorded().get(0); // two Hermes blocks: get_weather, then get_time
+        ChatTemplate t = template(two.template());
+        ChatFormat format = ChatFormat.detect(t.source());
+        String prompt = prompt(t, format, two.think());
+        StringBuilder text = new StringBuilder();
+        FormattedSink sink = new FormattedSink(format, prompt, text::append, List.of(WEATHER));
+        sink.token(two.output());
+        BackendResult result = sink.finish(new BackendResult(FinishReason.LENGTH, 5, 7, List.of(), null));
+        assertThat(result.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+        assertThat(result.toolCalls()).extracting(ToolCall::name).containsExactly("get_weather");
+        assertThat(text.toString()).isEqualTo("Let me check both.\n\n<tool_call>\n{\"name\": \"get_time\", "
+                + "\"arguments\": {\"zone\": \"CET\"}}\n</tool_call>");
+    }
+
+    static Stream<Recorded> recordedCalls() {
+        return recorded().stream().filter(r -> !r.calls().isEmpty());
+    }
+
+    @ParameterizedTest
+    @MethodSource("recordedCalls")
+    void aCallToAToolThatWasNotOfferedStaysText(Recorded r) throws Exception {
+        ChatTemplate t = template(r.template());
+        ChatFormat format = ChatFormat.detect(t.source());
+        String prompt = prompt(t, format, r.think());
+        ToolSpec other = new ToolSpec("get_stock_price", "Get a stock's price", "{\"type\": \"object\"}");
+        List<ToolSpec> called = new ArrayList<>(List.of(other));
+        r.calls().stream().map(ToolCall::name).distinct()
+                .forEach(n -> called.add(new ToolSpec(n, n, "{\"type\": \"object\"}")));
+        BackendResult raw = new BackendResult(FinishReason.STOP, 5, 7, List.of(), null);
+        Random random = new Random(r.output().hashCode());
+        for (int round = 0; round < 10; round++) {
+            List<String> pieces = split(r.output(), random, round);
+            // offered: the calls are read, as the recorded output says
+            StringBuilder offeredText = new StringBuilder();
+            FormattedSink offered = new FormattedSink(format, prompt, offeredText::append, called);
+            pieces.forEach(offered::token);
+            BackendResult withCalls = offered.finish(raw);
+            assertThat(withCalls.finishReason()).isEqualTo(FinishReason.TOOL_CALLS);
+            assertThat(withCalls.toolCalls()).extracting(ToolCall::name)
+                    .containsExactlyElementsOf(r.calls().stream().map(ToolCall::name).toList());
+            assertThat(offeredText.toString()).isEqualTo(r.text());
+            // not offered: no call, the markup and its arguments reach the caller as answer text
+            StringBuilder text = new StringBuilder();
+            FormattedSink notOffered = new FormattedSink(format, prompt, text::append, List.of(other));
+            pieces.forEach(notOffered::token);
+            BackendResult result = notOffered.finish(raw);
+            assertThat(result.finishReason()).as(r.output()).isEqualTo(FinishReason.STOP);
+            assertThat(result.toolCalls()).as(r.output()).isEmpty();
+            assertThat(text.toString()).as(r.output()).contains("Paris").startsWith(r.text());
+        }
+        // the whole-output parser follows the same rule
+        OutputParser p = format.newParser(prompt, OutputParser.Listener.NONE, List.of(other.name()));
+        p.accept(r.output());
+        assertThat(p.finish().toolCalls()).isEmpty();
+        OutputParser any = format.newParser(prompt, OutputParser.Listener.NONE, true);
+        any.accept(r.output());
+        assertThat(any.finish().toolCalls()).as("without the offered names any call is read").isNotEmpty();
     }
 
     /** Random pieces; round 0 is one character at a time. */

@@ -28,6 +28,7 @@ import io.github.locallm.grammar.TokenMask;
 import io.github.locallm.template.ChatTemplate;
 import io.github.locallm.template.RenderOptions;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -124,6 +125,20 @@ final class DjlBackend implements LlmBackend {
         }
         details.put("embeddings", pooling != null ? pooling.describe() : "none: " + embedding.reason());
         details.put("path", ckpt.dir().toString());
+        String sampling = samplingDefaults(ckpt.generationConfig());
+        if (!sampling.isEmpty()) {
+            details.put("sampling_defaults", sampling);
+        }
+        List<String> stops = new ArrayList<>();
+        for (int id : eos) {
+            String text = tokenizer.decode(new int[] {id}, 0, 1, false);
+            if (!text.isEmpty() && text.indexOf('\n') < 0 && !stops.contains(text)) {
+                stops.add(text);
+            }
+        }
+        if (!stops.isEmpty()) {
+            details.put("stop_tokens", String.join("\n", stops));
+        }
         this.info = new ModelInfo("djl", ckpt.model(), contextLength, caps, details);
     }
 
@@ -167,7 +182,7 @@ final class DjlBackend implements LlmBackend {
             }
             // the format's markup may be special tokens (<|python_tag|>, <|channel|>...): the parser must see them
             steps.keepSpecial = true;
-            FormattedSink formatted = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            FormattedSink formatted = new FormattedSink(format, promptText, sink, o.tools());
             return formatted.finish(loop.run(steps, formatted, cancel));
         } catch (ai.djl.engine.EngineException e) {
             throw new LlmException("the PyTorch engine failed while generating with djl model " + ckpt.model()
@@ -266,6 +281,45 @@ final class DjlBackend implements LlmBackend {
                         + ", outside the embedding of " + vocab + " rows; tokenizer.json and the weights do not match");
             }
         }
+    }
+
+    /**
+     * The defaults a generation without options gets from {@code generation_config.json}, one
+     * {@code name value} line each under the names Ollama's Modelfiles use ({@code temperature},
+     * {@code top_k}, {@code top_p}, {@code min_p}, {@code repeat_penalty}, {@code num_predict}); empty without
+     * a generation config. Without {@code do_sample} decoding is greedy: {@code temperature 0}, and the
+     * filters that only shape sampling are left out. Kept in step with {@link #sampler}.
+     */
+    static String samplingDefaults(JsonNode g) {
+        if (g == null || !g.isObject() || g.isEmpty()) {
+            return "";
+        }
+        List<String> lines = new ArrayList<>();
+        boolean doSample = g.path("do_sample").asBoolean(false);
+        lines.add("temperature " + number(doSample ? g.path("temperature").asDouble(1.0) : 0.0));
+        if (doSample) {
+            if (g.path("top_k").isNumber()) {
+                lines.add("top_k " + g.path("top_k").asInt());
+            }
+            if (g.path("top_p").isNumber()) {
+                lines.add("top_p " + number(g.path("top_p").asDouble()));
+            }
+            if (g.path("min_p").isNumber()) {
+                lines.add("min_p " + number(g.path("min_p").asDouble()));
+            }
+        }
+        if (g.path("repetition_penalty").isNumber()) {
+            lines.add("repeat_penalty " + number(g.path("repetition_penalty").asDouble()));
+        }
+        if (g.path("max_new_tokens").isInt() && g.path("max_new_tokens").asInt() > 0) {
+            lines.add("num_predict " + g.path("max_new_tokens").asInt());
+        }
+        return String.join("\n", lines);
+    }
+
+    private static String number(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v)
+                : java.math.BigDecimal.valueOf(v).stripTrailingZeros().toPlainString();
     }
 
     private Sampler sampler(GenerationOptions o) {

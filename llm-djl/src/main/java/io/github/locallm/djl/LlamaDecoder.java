@@ -973,11 +973,6 @@ final class LlamaDecoder implements AutoCloseable {
         return m.create(mask, new Shape(t, len));
     }
 
-    /** @return how many arrays the weights' manager and its sub-managers hold, for leak checks */
-    int liveArrays() {
-        return thread.call(() -> ((BaseNDManager) manager).getManagedArrays().size());
-    }
-
     /**
      * @return arrays created by the last forward step (each one native call or more), counted only after
      *     {@link #countStepArrays} switched counting on

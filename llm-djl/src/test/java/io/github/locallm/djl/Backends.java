@@ -1,6 +1,8 @@
 package io.github.locallm.djl;
 
 import ai.djl.engine.Engine;
+import ai.djl.ndarray.BaseNDManager;
+import ai.djl.ndarray.NDManager;
 import io.github.locallm.ChatMessage;
 import io.github.locallm.ModelSpec;
 import io.github.locallm.spi.OpenRequest;
@@ -53,17 +55,26 @@ final class Backends {
         CheckpointTokenizer tokenizer = CheckpointTokenizer.open(dir.resolve(Checkpoint.TOKENIZER), model,
                 c.vocabSize());
         CheckpointChat chat = new CheckpointChat(ckpt, tokenizer, null);
-        LlamaDecoder decoder = LlamaDecoder.load(ckpt, Engine.getEngine("PyTorch").newBaseManager());
+        NDManager weights = Engine.getEngine("PyTorch").newBaseManager();
+        LlamaDecoder decoder = LlamaDecoder.load(ckpt, weights);
         return new Parts(new DjlBackend(ckpt, tokenizer, chat, decoder, ctx, "cpu", embedding), tokenizer, chat,
-                decoder);
+                decoder, weights);
     }
 
     /**
-     * A backend and the parts it runs on: the very decoder, tokenizer and chat encoder it uses. Closing it
-     * closes the backend, which closes the parts.
+     * A backend and the parts it runs on: the very decoder, tokenizer and chat encoder it uses, and the manager
+     * of the decoder's weights. Closing it closes the backend, which closes the parts.
      */
-    record Parts(DjlBackend backend, CheckpointTokenizer tokenizer, CheckpointChat chat, LlamaDecoder decoder)
-            implements AutoCloseable {
+    record Parts(DjlBackend backend, CheckpointTokenizer tokenizer, CheckpointChat chat, LlamaDecoder decoder,
+                 NDManager weights) implements AutoCloseable {
+
+        /**
+         * @return how many arrays the weights' manager and its sub-managers (the caches, each step's
+         *     temporaries) hold, for leak checks; call it between decoder calls, not during one
+         */
+        int liveArrays() {
+            return ((BaseNDManager) weights).getManagedArrays().size();
+        }
 
         /** @return the conversation as the model reads it, with the generation prompt */
         String renderChat(List<ChatMessage> messages) {

@@ -154,6 +154,32 @@ class GenerationTest {
         }
     }
 
+    @Test
+    void theGenerationConfigsDefaultsAndEndTokensAreDetails() throws Exception {
+        Path dir = TinyCheckpoints.copy(TinyCheckpoints.Variant.GQA_F32, "sampling-defaults");
+        Path gen = dir.resolve("generation_config.json");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode g =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(gen.toFile());
+        g.put("do_sample", true).put("temperature", 0.6).put("top_k", 20).put("top_p", 0.95)
+                .put("repetition_penalty", 1.1).put("max_new_tokens", 64);
+        json.writeValue(gen.toFile(), g);
+        List<String> ends = new ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode id : g.path("eos_token_id")) {
+            ends.add(parts().tokenizer().decode(new int[] {id.asInt()}, 0, 1, false));
+        }
+        assertThat(ends).isNotEmpty();
+        try (DjlBackend b = Backends.open(dir, Map.of())) {
+            assertThat(b.info().details().get("sampling_defaults")).isEqualTo(
+                    "temperature 0.6\ntop_k 20\ntop_p 0.95\nrepeat_penalty 1.1\nnum_predict 64");
+            assertThat(b.info().details().get("stop_tokens").split("\n")).containsSubsequence(ends);
+        }
+        // greedy without do_sample: the sampling filters do not apply
+        assertThat(DjlBackend.samplingDefaults(json.readTree("{\"top_k\":50,\"repetition_penalty\":1.3}")))
+                .isEqualTo("temperature 0\nrepeat_penalty 1.3");
+        assertThat(DjlBackend.samplingDefaults(json.readTree("{}"))).isEmpty();
+    }
+
     private static int indexOf(int[] a, int v) {
         for (int i = 0; i < a.length; i++) {
             if (a[i] == v) {
@@ -279,13 +305,13 @@ class GenerationTest {
     @Test
     void noArraysAccumulatePerToken() {
         Backends.Parts p = parts();
-        int before = p.decoder().liveArrays();
+        int before = p.liveArrays();
         List<Integer> live = new ArrayList<>();
         p.backend().generate(GenerationRequest.completion(PROMPT, opts(48).temperature(0).build()),
-                t -> live.add(p.decoder().liveArrays()), NEVER);
+                t -> live.add(p.liveArrays()), NEVER);
         assertThat(live).hasSizeGreaterThan(10);
         assertThat(live).as("live arrays while generating").allMatch(n -> n.equals(live.get(0)));
-        assertThat(p.decoder().liveArrays()).as("after the generation").isEqualTo(before);
+        assertThat(p.liveArrays()).as("after the generation").isEqualTo(before);
     }
 
     @Test

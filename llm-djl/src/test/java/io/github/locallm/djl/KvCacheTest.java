@@ -26,9 +26,9 @@ class KvCacheTest {
                 seq[i] = Sampler.argmax(logits);
                 logits = d.forward(new int[] {seq[i]}, cache, false);
                 if (i == prompt.length) {
-                    live = d.liveArrays();
+                    live = p.liveArrays();
                 }
-                assertThat(d.liveArrays()).as("arrays after position %d", i).isEqualTo(live);
+                assertThat(p.liveArrays()).as("arrays after position %d", i).isEqualTo(live);
             }
             last = logits;
             assertThat(cache.length()).isEqualTo(total);

@@ -51,6 +51,7 @@ final class EngineConnection {
     private final Socket socket;
     private final DataOutputStream out;
     private final DataInputStream in;
+    private final Buffered received;
     private final Map<Integer, Call> pending = new ConcurrentHashMap<>();
     private final AtomicInteger ids = new AtomicInteger();
     private final ArrayDeque<String> stderrTail;
@@ -64,8 +65,21 @@ final class EngineConnection {
         this.process = process;
         this.socket = socket;
         this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 65536));
-        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 65536));
+        this.received = new Buffered(socket.getInputStream());
+        this.in = new DataInputStream(received);
         this.stderrTail = tail;
+    }
+
+    /** The stream of the engine process's frames, which tells how much of what it received is still unread. */
+    private static final class Buffered extends BufferedInputStream {
+        Buffered(InputStream in) {
+            super(in, 65536);
+        }
+
+        /** @return the bytes received and not read yet, without asking the operating system */
+        synchronized int buffered() {
+            return count - pos;
+        }
     }
 
     ModelInfo info() {
@@ -89,6 +103,8 @@ final class EngineConnection {
      */
     static EngineConnection start(String provider, OpenRequest request) {
         String label = provider + " model " + request.spec();
+        // checked here, so that a bad setting fails in the caller rather than in the engine process
+        FrameWriter.configuredHoldMillis();
         byte[] secretBytes = new byte[24];
         new SecureRandom().nextBytes(secretBytes);
         String secret = HexFormat.of().formatHex(secretBytes);
@@ -239,6 +255,9 @@ final class EngineConnection {
     }
 
     private void readLoop() {
+        // the frames already received are read in one go and handed to each call as one batch, so that a
+        // burst of pieces wakes the waiting thread once
+        Map<Call, List<Event>> batch = new java.util.LinkedHashMap<>();
         try {
             while (true) {
                 byte type = in.readByte();
@@ -268,10 +287,19 @@ final class EngineConnection {
                         throw new IOException("engine protocol: unknown frame type " + type);
                 }
                 if (call != null) {
-                    call.events.add(new Event(type, value));
+                    batch.computeIfAbsent(call, c -> new ArrayList<>()).add(new Event(type, value));
+                }
+                if (received.buffered() == 0) {
+                    for (Map.Entry<Call, List<Event>> e : batch.entrySet()) {
+                        e.getKey().events.addAll(e.getValue());
+                    }
+                    batch.clear();
                 }
             }
         } catch (IOException | RuntimeException e) {
+            for (Map.Entry<Call, List<Event>> b : batch.entrySet()) {
+                b.getKey().events.addAll(b.getValue());
+            }
             die();
         }
     }
@@ -312,6 +340,8 @@ final class EngineConnection {
         final int id;
         final byte kind;
         final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        /** The events taken from the queue and not returned yet, in order; only the calling thread uses it. */
+        private final ArrayDeque<Event> taken = new ArrayDeque<>();
 
         private Call(int id, byte kind) {
             this.id = id;
@@ -320,11 +350,13 @@ final class EngineConnection {
 
         /** @return the next event; an {@link EngineCrashedException} when the process died */
         Event next() {
-            Event e;
+            Event e = taken.poll();
             boolean interrupted = false;
-            while (true) {
+            while (e == null) {
                 try {
                     e = events.take();
+                    // what else has arrived is taken along, with one hand-over instead of one per event
+                    events.drainTo(taken);
                     break;
                 } catch (InterruptedException ie) {
                     // the call's own cancellation stops it; the answer still comes

@@ -35,6 +35,8 @@ import java.util.concurrent.Executors;
  */
 public final class EngineProcess {
     private final DataOutputStream out;
+    /** Sends the frames of the calls, once the model is open. */
+    private FrameWriter frames;
     private final Map<Integer, Cancel> running = new ConcurrentHashMap<>();
     private final ExecutorService calls = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "locallm-engine-call");
@@ -101,6 +103,8 @@ public final class EngineProcess {
                         + " on its class path");
             }
             backend = provider.open(new OpenRequest(spec, parameters));
+            // the caller gone, nothing is left to tell anyone: end at once
+            frames = new FrameWriter(out, FrameWriter.configuredHoldMillis(), e -> Runtime.getRuntime().halt(1));
             synchronized (out) {
                 out.writeByte(Wire.OPENED);
                 Wire.info(out, backend.info());
@@ -165,17 +169,17 @@ public final class EngineProcess {
         TokenSink sink = new TokenSink() {
             @Override
             public void token(String text) {
-                send(Wire.TOKEN, id, o -> Wire.string(o, text));
+                frames.piece(Wire.TOKEN, id, o -> Wire.string(o, text));
             }
 
             @Override
             public void thinking(String text) {
-                send(Wire.THINKING, id, o -> Wire.string(o, text));
+                frames.piece(Wire.THINKING, id, o -> Wire.string(o, text));
             }
 
             @Override
             public void logprobs(List<TokenLogprob> entries) {
-                send(Wire.LOGPROBS, id, o -> Wire.logprobs(o, entries));
+                frames.piece(Wire.LOGPROBS, id, o -> Wire.logprobs(o, entries));
             }
         };
         try {
@@ -188,11 +192,7 @@ public final class EngineProcess {
         }
     }
 
-    private interface Payload {
-        void write(DataOutputStream out) throws IOException;
-    }
-
-    private void value(int id, Payload payload) {
+    private void value(int id, EngineConnection.Payload payload) {
         // the value is computed before the frame starts, so a failing call sends an ERROR frame instead
         java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
         try {
@@ -206,18 +206,8 @@ public final class EngineProcess {
         send(Wire.VALUE, id, o -> buf.writeTo(o));
     }
 
-    private void send(byte type, int id, Payload payload) {
-        synchronized (out) {
-            try {
-                out.writeByte(type);
-                out.writeInt(id);
-                payload.write(out);
-                out.flush();
-            } catch (IOException e) {
-                // the caller is gone: nothing to tell anyone; end at once
-                Runtime.getRuntime().halt(1);
-            }
-        }
+    private void send(byte type, int id, EngineConnection.Payload payload) {
+        frames.answer(type, id, payload);
     }
 
     private void shutdown() {

@@ -31,6 +31,9 @@ final class LlamaApi {
     public interface Ggml extends Library {
         void ggml_backend_load_all_from_path(String dir);
 
+        /** Loads one backend library; NULL when it cannot be loaded or does not run on this machine. */
+        Pointer ggml_backend_load(String path);
+
         long ggml_backend_dev_count();
 
         Pointer ggml_backend_dev_get(long index);

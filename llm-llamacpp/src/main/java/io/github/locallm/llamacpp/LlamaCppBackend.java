@@ -58,7 +58,6 @@ final class LlamaCppBackend implements LlmBackend {
             "dynatemp_range", "dynatemp_exponent", "xtc_probability", "xtc_threshold", "min_keep", "dry_multiplier",
             "dry_base", "dry_allowed_length", "dry_penalty_last_n", "n_probs");
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final char OPEN = '\uE000';
     private static final char CLOSE = '\uE001';
@@ -260,7 +259,7 @@ final class LlamaCppBackend implements LlmBackend {
             sink = logprobs;
         }
         if (promptText != null && format != null && format.needsParsing(renderer.source(), !o.tools().isEmpty())) {
-            sink = new FormattedSink(format, promptText, sink, !o.tools().isEmpty());
+            sink = new FormattedSink(format, promptText, sink, o.tools());
             // the parser reads the format's markup, which real vocabularies hold as control tokens
             sampling = sampling.withMarkup(markupTokens);
         }
@@ -300,6 +299,11 @@ final class LlamaCppBackend implements LlmBackend {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Jackson, created on first use: a mapper loads a few hundred classes that opening a model never needs. */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
     }
 
     /**
@@ -395,7 +399,7 @@ final class LlamaCppBackend implements LlmBackend {
         } else if (rf.kind() == ResponseFormat.Kind.JSON_SCHEMA) {
             JsonNode schema;
             try {
-                schema = JSON.readTree(rf.schema().orElseThrow());
+                schema = Json.MAPPER.readTree(rf.schema().orElseThrow());
             } catch (JsonProcessingException e) {
                 throw new IllegalArgumentException("the JSON schema for model " + spec + " is not valid JSON: "
                         + e.getOriginalMessage(), e);

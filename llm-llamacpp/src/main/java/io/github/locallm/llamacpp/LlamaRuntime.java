@@ -56,6 +56,10 @@ final class LlamaRuntime {
     private static final System.Logger LOG = System.getLogger("io.github.locallm.llamacpp");
     private static final String RESOURCES = "/io/github/locallm/llamacpp/natives/";
     private static final Object LOCK = new Object();
+    /** The file of the private directory that records the unpacked files as last verified. */
+    private static final String VERIFIED_STAMP = "verified.stamp";
+    /** The file of the private directory that records the CPU variant ggml chose for this CPU. */
+    private static final String CPU_CHOICE = "cpu-variant.choice";
     /** Kept in a static field: the native side holds it for the life of the process. */
     private static final LlamaApi.LogCallback LOG_CALLBACK = LlamaRuntime::onLog;
     private static final Deque<String> RECENT = new ArrayDeque<>();
@@ -192,7 +196,7 @@ final class LlamaRuntime {
         NativeLibrary.getInstance(ggmlPath.toString(), LOCAL);
         LlamaApi.Ggml ggml = Native.load(ggmlPath.toString(), LlamaApi.Ggml.class, LOCAL);
         long mark = logMark();
-        ggml.ggml_backend_load_all_from_path(dir.toString());
+        loadBackends(ggml, dir, origin);
         String variant = cpuVariant(linesSince(mark, 2));
         StringBuilder devs = new StringBuilder();
         long n = ggml.ggml_backend_dev_count();
@@ -355,7 +359,16 @@ final class LlamaRuntime {
             throw new IOException(e);
         }
         Path dir = PrivateDirs.create(PrivateDirs.base().resolve("natives-" + platform + "-" + hash));
-        for (String line : new String(list, StandardCharsets.UTF_8).split("\n")) {
+        String[] lines = new String(list, StandardCharsets.UTF_8).split("\n");
+        Path stamp = dir.resolve(VERIFIED_STAMP);
+        // The files were checked against natives.list by an earlier start and have not changed since (same size
+        // and modification time): reading and hashing every library again would only repeat that check.
+        String state = fileState(dir, lines);
+        if (state != null && Files.isRegularFile(stamp)
+                && state.equals(Files.readString(stamp, StandardCharsets.UTF_8))) {
+            return dir;
+        }
+        for (String line : lines) {
             if (line.isBlank()) {
                 continue;
             }
@@ -380,7 +393,114 @@ final class LlamaRuntime {
                 Files.deleteIfExists(tmp);
             }
         }
+        String verified = fileState(dir, lines);
+        if (verified != null) {
+            writeAtomically(dir, stamp, verified);
+        }
         return dir;
+    }
+
+    /**
+     * Returns the name, size and modification time of every file natives.list names, one line each, or
+     * {@code null} when one is missing or unreadable.
+     */
+    private static String fileState(Path dir, String[] lines) {
+        StringBuilder b = new StringBuilder();
+        try {
+            for (String line : lines) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] parts = line.strip().split(" ");
+                Path f = dir.resolve(parts[0]);
+                b.append(line.strip()).append(' ').append(Files.size(f)).append(' ')
+                        .append(Files.getLastModifiedTime(f).toMillis()).append('\n');
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return b.toString();
+    }
+
+    private static void writeAtomically(Path dir, Path target, String text) throws IOException {
+        Path tmp = Files.createTempFile(dir, "part-", ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Registers the backends of the directory. ggml picks the CPU variant by loading every
+     * {@code libggml-cpu-*} library and asking each for its score on this CPU. For the bundled libraries, which
+     * hold CPU variants only, the variant chosen is remembered in the private directory together with the CPU's
+     * identity ({@code /proc/cpuinfo}'s vendor, model and flags), and later starts on the same CPU load that
+     * variant alone (ggml still refuses it if it does not run here; then every variant is scored again).
+     */
+    private static void loadBackends(LlamaApi.Ggml ggml, Path dir, String origin) {
+        String cpu = origin.startsWith("bundled") && System.getenv("GGML_BACKEND_PATH") == null && onlyCpuVariants(dir)
+                ? cpuIdentity() : null;
+        Path choice = dir.resolve(CPU_CHOICE);
+        if (cpu != null) {
+            try {
+                List<String> remembered = Files.isRegularFile(choice)
+                        ? Files.readAllLines(choice, StandardCharsets.UTF_8) : List.of();
+                if (remembered.size() == 2 && remembered.get(0).equals(cpu)
+                        && remembered.get(1).matches("libggml-cpu-[A-Za-z0-9_]+\\.so")
+                        && Files.isRegularFile(dir.resolve(remembered.get(1)))
+                        && ggml.ggml_backend_load(dir.resolve(remembered.get(1)).toString()) != null) {
+                    return;
+                }
+            } catch (IOException e) {
+                // score every variant instead
+            }
+        }
+        long mark = logMark();
+        ggml.ggml_backend_load_all_from_path(dir.toString());
+        String variant = cpuVariant(linesSince(mark, 2));
+        if (cpu != null && !variant.equals("built in")) {
+            try {
+                writeAtomically(dir, choice, cpu + "\nlibggml-cpu-" + variant + ".so\n");
+            } catch (IOException e) {
+                // the next start scores the variants again
+            }
+        }
+    }
+
+    /** Whether the directory's ggml backends are CPU variants only (the bundled CPU build). */
+    private static boolean onlyCpuVariants(Path dir) {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString())
+                    .filter(f -> f.startsWith("libggml-") && !f.startsWith("libggml-base"))
+                    .allMatch(f -> f.startsWith("libggml-cpu-"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The CPU's vendor, model and feature flags from /proc/cpuinfo (first processor), hashed; null elsewhere. */
+    private static String cpuIdentity() {
+        Path info = Path.of("/proc/cpuinfo");
+        if (!Files.isReadable(info)) {
+            return null;
+        }
+        try (Stream<String> lines = Files.lines(info, StandardCharsets.ISO_8859_1)) {
+            StringBuilder b = new StringBuilder(System.getProperty("os.arch"));
+            // the first processor's block ends at the first blank line
+            lines.takeWhile(l -> !l.isBlank())
+                    .filter(l -> l.startsWith("vendor_id") || l.startsWith("cpu family") || l.startsWith("model")
+                            || l.startsWith("flags") || l.startsWith("Features") || l.startsWith("CPU "))
+                    .forEach(l -> b.append('\n').append(l.strip()));
+            return sha256(b.toString().getBytes(StandardCharsets.UTF_8));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return null;
+        }
     }
 
     /** Returns the properties of the bundled natives (package, integrity, release), or an empty map. */

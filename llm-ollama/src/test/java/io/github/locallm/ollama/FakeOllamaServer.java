@@ -74,6 +74,10 @@ final class FakeOllamaServer implements AutoCloseable {
     final AtomicInteger disconnects = new AtomicInteger();
     final AtomicInteger active = new AtomicInteger();
     volatile long tokenDelayMillis = 1;
+    /** How long the fake takes to embed one text. */
+    volatile long embedDelayMillis;
+    /** How many texts the fake has embedded. */
+    final AtomicInteger embedded = new AtomicInteger();
 
     private final boolean https;
 
@@ -690,6 +694,15 @@ final class FakeOllamaServer implements AutoCloseable {
         }
         int dims = body.path("dimensions").asInt(EMBED_DIM);
         for (String text : inputs) {
+            if (embedDelayMillis > 0) {
+                try {
+                    Thread.sleep(embedDelayMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            embedded.incrementAndGet();
             Random r = new Random(hash(text));
             double[] v = new double[dims];
             double norm = 0;

@@ -55,10 +55,6 @@ final class Endpoints implements AutoCloseable {
             return inFlight.get();
         }
 
-        boolean isDown() {
-            return down;
-        }
-
         /** @return whether the server is down and not yet due for another try */
         private boolean avoid(long cooldownNanos, long now) {
             return down && now - downSince < cooldownNanos;

@@ -56,6 +56,9 @@ class EndpointsTest {
         assertThat(seen).as("after the cooldown").contains(a);
         e.markDown(b, "HTTP 503");
         e.markUp(b);
-        assertThat(b.isDown()).isFalse();
+        a.enter();
+        // a is past its cooldown and busier: were b still down (within its cooldown), a would be picked
+        assertThat(e.pick(Set.of())).as("a server marked up again is picked at once").isSameAs(b);
+        a.leave();
     }
 }

@@ -46,11 +46,30 @@ final class Embeddings {
         return out;
     }
 
-    static Result run(LlmServer server, ModelSlot slot, List<String> inputs) {
+    /**
+     * How many texts go to the model in one call. Between two calls the server looks whether the client is
+     * still connected, so a client that goes away stops the texts not embedded yet; a call under way runs to
+     * its end. The in-process backends embed text by text, so the vectors are the same whatever the split.
+     */
+    static final int TEXTS_PER_CALL = 8;
+
+    /**
+     * Embeds the texts under the model's slot, a few at a time, stopping when the client goes away.
+     *
+     * @throws HttpError when the model fails or the client went away (status 499, which no one reads)
+     */
+    static Result run(LlmServer server, ModelSlot slot, List<String> inputs, Exchange ex) {
         long t0 = System.nanoTime();
         ModelSlot.Permit permit = slot.acquire();
         try {
-            List<float[]> v = slot.llm.embed(inputs);
+            List<float[]> v = new ArrayList<>(inputs.size());
+            for (int from = 0; from < inputs.size(); from += TEXTS_PER_CALL) {
+                if (from > 0 && ex.clientGone()) {
+                    throw HttpError.clientClosed("the client closed the connection; the embedding of "
+                            + (inputs.size() - from) + " of " + inputs.size() + " texts was not done");
+                }
+                v.addAll(slot.llm.embed(inputs.subList(from, Math.min(inputs.size(), from + TEXTS_PER_CALL))));
+            }
             int tokens = 0;
             if (slot.llm.info().supports(Capability.TOKENIZE)) {
                 for (String s : inputs) {

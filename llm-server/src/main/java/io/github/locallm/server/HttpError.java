@@ -54,6 +54,11 @@ final class HttpError extends RuntimeException {
                 method + " is not allowed on " + path, 0);
     }
 
+    /** The client closed its connection before the answer: nothing is sent (status 499, as proxies log it). */
+    static HttpError clientClosed(String message) {
+        return new HttpError(499, "invalid_request_error", "client_closed_request", null, message, 0);
+    }
+
     static HttpError tooLarge(String message) {
         return new HttpError(413, "invalid_request_error", "request_too_large", null, message, 0);
     }

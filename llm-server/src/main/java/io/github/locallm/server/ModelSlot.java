@@ -17,7 +17,6 @@ final class ModelSlot {
     final boolean owned;
     final long loadedAtMillis = System.currentTimeMillis();
     private final Semaphore running;
-    private final int concurrency;
     private final int queue;
     private final Duration queueTimeout;
     private final AtomicInteger waiting = new AtomicInteger();
@@ -26,7 +25,6 @@ final class ModelSlot {
         this.name = name;
         this.llm = llm;
         this.owned = owned;
-        this.concurrency = concurrency;
         this.running = new Semaphore(concurrency, true);
         this.queue = queue;
         this.queueTimeout = queueTimeout;
@@ -66,10 +64,5 @@ final class ModelSlot {
                 }
             }
         };
-    }
-
-    /** @return generations running now */
-    int active() {
-        return concurrency - running.availablePermits();
     }
 }

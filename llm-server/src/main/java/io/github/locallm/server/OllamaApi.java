@@ -37,6 +37,10 @@ final class OllamaApi {
     static final String TEMPLATE_TEXT = "chat_template_text";
     /** The detail where a backend gives the upstream Modelfile's parameters. */
     static final String MODELFILE_PARAMETERS = "modelfile_parameters";
+    /** The detail where a backend gives its sampling defaults, {@code name value} lines in Ollama's names. */
+    static final String SAMPLING_DEFAULTS = "sampling_defaults";
+    /** The detail where a backend gives the texts of its end tokens, one per line. */
+    static final String STOP_TOKENS = "stop_tokens";
 
     private final LlmServer server;
     private final ObjectMapper mapper;
@@ -205,14 +209,57 @@ final class OllamaApi {
 
     /**
      * The model's parameters in the Modelfile's layout (name padded to 30 columns, then the value): those
-     * of the upstream Modelfile where the backend has one, else the context window the model runs with.
+     * of the upstream Modelfile where the backend has one; else the context window the model runs with, the
+     * backend's sampling defaults (the detail {@value #SAMPLING_DEFAULTS}, {@code name value} lines, such as
+     * a checkpoint's {@code generation_config.json}) and its end tokens as {@code stop} (the detail
+     * {@value #STOP_TOKENS}, one per line, quoted).
      */
     static String parameters(ModelInfo info) {
         String upstream = info.details().get(MODELFILE_PARAMETERS);
         if (upstream != null && !upstream.isBlank()) {
             return upstream;
         }
-        return String.format(java.util.Locale.ROOT, "%-30s %d", "num_ctx", info.contextLength());
+        List<String> lines = new java.util.ArrayList<>();
+        lines.add(parameter("num_ctx", Integer.toString(info.contextLength())));
+        for (String line : info.details().getOrDefault(STOP_TOKENS, "").split("\n")) {
+            if (!line.isEmpty()) {
+                lines.add(parameter("stop", quoted(line)));
+            }
+        }
+        for (String line : info.details().getOrDefault(SAMPLING_DEFAULTS, "").split("\n")) {
+            int space = line.indexOf(' ');
+            if (space > 0) {
+                lines.add(parameter(line.substring(0, space), line.substring(space + 1).strip()));
+            }
+        }
+        return String.join("\n", lines);
+    }
+
+    private static String parameter(String name, String value) {
+        return String.format(java.util.Locale.ROOT, "%-30s %s", name, value);
+    }
+
+    /** A string value as the Modelfile writes it: in double quotes, with quotes, backslashes and controls escaped. */
+    static String quoted(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                case '\r' -> b.append("\\r");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format(java.util.Locale.ROOT, "\\x%02x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
     }
 
     private static String modelfile(String name, ModelInfo info, String template, String parameters) {
@@ -250,7 +297,7 @@ final class OllamaApi {
         }
         List<String> inputs = legacy ? Embeddings.inputs(body.get("prompt"), "prompt", server.bounds())
                 : Embeddings.inputs(body.get("input"), "input", server.bounds());
-        Embeddings.Result r = Embeddings.run(server, slot, inputs);
+        Embeddings.Result r = Embeddings.run(server, slot, inputs, ex);
         ObjectNode root = mapper.createObjectNode();
         if (legacy) {
             ArrayNode a = root.putArray("embedding");

@@ -551,7 +551,7 @@ final class OpenAiApi {
             throw HttpError.badRequest("encoding_format", "'encoding_format' must be \"float\" or \"base64\"");
         }
         List<String> inputs = Embeddings.inputs(body.get("input"), "input", server.bounds());
-        Embeddings.Result r = Embeddings.run(server, slot, inputs);
+        Embeddings.Result r = Embeddings.run(server, slot, inputs, ex);
         ObjectNode root = mapper.createObjectNode();
         root.put("object", "list");
         ArrayNode data = root.putArray("data");

@@ -27,6 +27,21 @@ public final class FakeOllama implements AutoCloseable {
         return "ollama://127.0.0.1:" + server.port() + "/" + CHAT_MODEL;
     }
 
+    /** @return the {@code ollama:} spec of the fake embedding model */
+    public String embedSpec() {
+        return "ollama://127.0.0.1:" + server.port() + "/" + FakeOllamaServer.EMBED_MODEL;
+    }
+
+    /** @param millis how long the fake takes to embed one text */
+    public void embedDelayMillis(long millis) {
+        server.embedDelayMillis = millis;
+    }
+
+    /** @return how many texts the fake has embedded so far */
+    public int embedded() {
+        return server.embedded.get();
+    }
+
     /** @param millis delay between two tokens of the fake model */
     public void tokenDelayMillis(long millis) {
         server.tokenDelayMillis = millis;

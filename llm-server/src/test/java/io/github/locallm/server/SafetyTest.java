@@ -26,6 +26,7 @@ class SafetyTest {
     @AfterEach
     void fastFake() {
         Fixture.FAKE_OLLAMA.tokenDelayMillis(1);
+        Fixture.FAKE_OLLAMA.embedDelayMillis(0);
     }
 
     private static LlmServer.Builder fake() {
@@ -168,6 +169,53 @@ class SafetyTest {
             waitFor(() -> s.activeGenerations() == 0 && Fixture.FAKE_OLLAMA.active() == 0, 5);
             System.out.println(path + (streamed ? " (streamed)" : " (not streamed)") + ": generation ended "
                     + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - closed) + " ms after the client went away");
+        }
+    }
+
+    /**
+     * An embedding request of 64 texts at 50 ms per text (3.2 s) whose client goes away once the first texts
+     * are embedded: the server stops sending texts to the model; a request that stays gets all 64 vectors.
+     */
+    @Test
+    void aClientThatGoesAwayStopsItsEmbeddings() throws Exception {
+        StringBuilder texts = new StringBuilder();
+        for (int i = 0; i < 64; i++) {
+            texts.append(i == 0 ? "" : ",").append("\"text ").append(i).append('"');
+        }
+        try (io.github.locallm.LocalLlm embedder = io.github.locallm.LocalLlm.open(Fixture.FAKE_OLLAMA.embedSpec());
+             LlmServer s = fake().model("fake-embed", embedder).start()) {
+            HttpResponse<String> whole = Http.post(s.baseUri() + "/v1/embeddings",
+                    "{\"model\":\"fake-embed\",\"input\":[" + texts + "]}");
+            assertThat(whole.statusCode()).isEqualTo(200);
+            assertThat(Http.json(whole.body()).get("data")).hasSize(64);
+            Fixture.FAKE_OLLAMA.embedDelayMillis(50);
+            for (String path : new String[] {"/v1/embeddings", "/api/embed"}) {
+                int start = Fixture.FAKE_OLLAMA.embedded();
+                byte[] body = ("{\"model\":\"fake-embed\",\"input\":[" + texts + "]}").getBytes(StandardCharsets.UTF_8);
+                try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), s.port())) {
+                    OutputStream out = socket.getOutputStream();
+                    out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(body);
+                    out.flush();
+                    waitFor(() -> Fixture.FAKE_OLLAMA.embedded() > start, 30);
+                }
+                // the texts already sent to the model finish; no further ones are sent
+                int last = -1;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (Fixture.FAKE_OLLAMA.embedded() != last && System.nanoTime() < deadline) {
+                    last = Fixture.FAKE_OLLAMA.embedded();
+                    Thread.sleep(1_000);
+                }
+                int done = Fixture.FAKE_OLLAMA.embedded() - start;
+                System.out.println(path + ": " + done + " of 64 texts embedded after the client went away");
+                assertThat(done).as(path).isLessThan(64);
+                // the model's slot is free again: the next request is answered
+                Fixture.FAKE_OLLAMA.embedDelayMillis(0);
+                assertThat(Http.post(s.baseUri() + path, "{\"model\":\"fake-embed\",\"input\":\"again\"}")
+                        .statusCode()).isEqualTo(200);
+                Fixture.FAKE_OLLAMA.embedDelayMillis(50);
+            }
         }
     }
 
