@@ -55,7 +55,9 @@ import java.util.Set;
  *
  * <p>Opening a model changes nothing process-wide. PyTorch's intra-op thread count is process-wide, so it is
  * not a setting of a model: set the system property {@code ai.djl.pytorch.num_threads} (or the environment
- * variable {@code OMP_NUM_THREADS}) before the first model opens. The native library comes from the
+ * variable {@code OMP_NUM_THREADS}) before the first model opens. Where other busy processes share the cores,
+ * one thread is often faster than several: each operator ends at a barrier that waits for every thread of the
+ * team, and a descheduled thread stalls them all (F16 products especially). The native library comes from the
  * {@code pytorch-native-cpu} jar on the class path; to make sure DJL never downloads one, run with the
  * system property {@code ai.djl.offline=true}.
  *
