@@ -82,6 +82,18 @@ final class GenerationBench {
         // "demo": the demo model's own chat, its system prompt and a question of its corpus per request
         boolean demo = p.getOrDefault("prompts", "workload").equals("demo");
 
+        // Every prompt is built before the model loads: building one runs the modelkit tokenizer, whose code the
+        // JIT would otherwise compile during the timed requests, on a core that a 2-thread decode needs (the C
+        // driver reads its prompts from files written before it starts).
+        String[] warmupPrompts = new String[warmups];
+        for (int i = 0; i < warmups; i++) {
+            warmupPrompts[i] = demo ? demoQuestion(500 + i) : Workload.prompt(Math.min(32, promptTokens), 500 + i);
+        }
+        String[] prompts = new String[reps];
+        for (int i = 0; i < reps; i++) {
+            // A different first token on every request (and round) so that no KV prefix is reused.
+            prompts[i] = demo ? demoQuestion(round * 50 + i) : Workload.prompt(promptTokens, round * 50 + i);
+        }
         long t0 = System.nanoTime();
         Runner runner = variant.startsWith("raw") ? new Raw(model, ctx, threads, variant.equals("raw-nowarmup"))
                 : new Backend(variant, model, ctx, threads, demo);
@@ -97,14 +109,11 @@ final class GenerationBench {
         try (runner) {
             for (int i = 0; i < warmups; i++) {
                 // Short: it only has to load classes, compile hot code and touch the weights once.
-                runner.generate(demo ? demoQuestion(500 + i) : Workload.prompt(Math.min(32, promptTokens), 500 + i),
-                        Math.min(4, genTokens));
+                runner.generate(warmupPrompts[i], Math.min(4, genTokens));
             }
             long measureStart = System.nanoTime();
             for (int i = 0; i < reps && (i == 0 || System.nanoTime() - measureStart < budgetNs); i++) {
-                // A different first token on every request (and round) so that no KV prefix is reused.
-                Sample s = runner.generate(demo ? demoQuestion(round * 50 + i)
-                        : Workload.prompt(promptTokens, round * 50 + i), genTokens);
+                Sample s = runner.generate(prompts[i], genTokens);
                 ttft.add(s.ttftMs());
                 gen.add(s.genTokensPerSecond());
                 prompt.add(s.promptTokensPerSecond());

@@ -53,7 +53,11 @@ final class Workload implements AutoCloseable {
      * <p>The output rows of the special tokens are zero, so their logit is 0 while the largest of the others is
      * a few units: greedy decoding never ends a turn early and every request generates exactly its maximum
      * number of tokens, through the raw binding and through every backend alike (none of them has to be told
-     * to ignore the end-of-turn token).
+     * to ignore the end-of-turn token). The rows of the tokens whose bytes are not whole UTF-8 text on their own
+     * (single bytes from 0x80 up, pieces of a multi-byte character) are zero too: every generated token is then
+     * a piece of text of its own, so a streamed piece marks the time of its token exactly. Otherwise a side that
+     * streams text holds such a token back until the next one completes or rules out its character, and its
+     * time to first token would include one more decode step than that of the C driver, which times the token.
      */
     static CheckpointModel model(boolean full) {
         BpeTokenizer tok = TinyModels.tokenizer();
@@ -70,8 +74,10 @@ final class Workload implements AutoCloseable {
         return CheckpointModel.lazy(config, tok, name -> {
             float[] data = base.tensors().get(name).data();
             if (name.equals("lm_head.weight")) {
-                for (int id : tok.specialTokens().values()) {
-                    Arrays.fill(data, id * hidden, (id + 1) * hidden, 0f);
+                for (int id = 0; id < tok.size(); id++) {
+                    if (tok.isSpecial(id) || tok.decode(new int[] {id}).indexOf('\uFFFD') >= 0) {
+                        Arrays.fill(data, id * hidden, (id + 1) * hidden, 0f);
+                    }
                 }
             }
             return data;
@@ -188,7 +194,7 @@ final class Workload implements AutoCloseable {
      * Returns the model of the scaling curves: the same family and tokenizer, 8 layers of width 512 (about 25M
      * parameters) and a trained context of 16,384 positions, small enough that a prompt of 8,192 tokens takes
      * seconds rather than minutes on two cores, and large enough that its weights and KV cache do not fit in the
-     * fastest caches. Special tokens never win, as in {@link #model}.
+     * fastest caches. Special tokens and tokens that are not whole text never win, as in {@link #model}.
      */
     static CheckpointModel scalingModel() {
         BpeTokenizer tok = TinyModels.tokenizer();

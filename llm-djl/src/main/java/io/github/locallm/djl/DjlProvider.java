@@ -27,8 +27,9 @@ import java.util.Set;
  *
  * <p>A model is a checkpoint directory holding {@code config.json}, {@code tokenizer.json} and
  * {@code model.safetensors} (or shards listed in {@code model.safetensors.index.json}); weights may be
- * F32 or F16 (used in place from the memory-mapped files) or BF16 (converted to F16 when exact, else F32);
- * activations are F32. Each model has one inference thread that loads it and runs every forward pass.
+ * F16 (used in place from the memory-mapped files), F32 (projection matrices copied once into the transposed
+ * layout that PyTorch's F32 matrix product reads fastest, embeddings used in place) or BF16 (converted to F16 when
+ * exact, else F32); activations are F32. Each model has one inference thread that loads it and runs every forward pass.
  * {@code config.json} and {@code tokenizer.json} are checked in Java first, and the memory the weights and
  * cache need is compared with what the system has available before anything is allocated. Chat uses the template of {@code tokenizer_config.json} (or
  * {@code chat_template.jinja}); end tokens come from {@code generation_config.json}, {@code config.json} and
@@ -54,7 +55,9 @@ import java.util.Set;
  *
  * <p>Opening a model changes nothing process-wide. PyTorch's intra-op thread count is process-wide, so it is
  * not a setting of a model: set the system property {@code ai.djl.pytorch.num_threads} (or the environment
- * variable {@code OMP_NUM_THREADS}) before the first model opens. The native library comes from the
+ * variable {@code OMP_NUM_THREADS}) before the first model opens. Where other busy processes share the cores,
+ * one thread is often faster than several: each operator ends at a barrier that waits for every thread of the
+ * team, and a descheduled thread stalls them all (F16 products especially). The native library comes from the
  * {@code pytorch-native-cpu} jar on the class path; to make sure DJL never downloads one, run with the
  * system property {@code ai.djl.offline=true}.
  *

@@ -21,12 +21,15 @@ import java.util.List;
  * The decoder of every supported family (Llama, Mistral, Qwen2/3, Phi-2, Phi-3, Gemma 2/3, Mixtral,
  * Qwen2-MoE, Qwen3-MoE) in NDArray operations, with a key/value cache.
  *
- * <p>Weights: F32 and F16 tensors are used in place from the memory-mapped safetensors files (never copied
- * to the Java heap or widened); a BF16 tensor becomes F16 when every value converts exactly, otherwise F32
- * (PyTorch's JNI in this DJL cannot take BF16 arrays). Projections of one input are fused into one matrix
- * (q/k/v, gate/up), which costs a copy of those tensors. Activations, norms, attention, softmax and the
- * residual stream are F32; a product with an F16 matrix runs in PyTorch's F16 CPU kernel (F32 accumulation)
- * on the activations rounded to F16, and its result is widened back.
+ * <p>Weights: F16 tensors and F32 embeddings are used in place from the memory-mapped safetensors files
+ * (never copied to the Java heap or widened); a BF16 tensor becomes F16 when every value converts exactly,
+ * otherwise F32 (PyTorch's JNI in this DJL cannot take BF16 arrays). Projections of one input are fused into
+ * one matrix (q/k/v, gate/up), which costs a copy of those tensors. Activations, norms, attention, softmax and
+ * the residual stream are F32. Each dtype's projections use the kernel form PyTorch reads fastest for one new
+ * position: an F32 projection weight is copied once at load into a contiguous {@code [in, out]} array and
+ * applied as a matrix product {@code x W} (PyTorch's F32 {@code mm}); an F16 weight stays {@code [out, in]}
+ * and is applied with {@code linear} in PyTorch's F16 CPU kernel (F32 accumulation) on the activations
+ * rounded to F16, its result widened back.
  *
  * <p>All native work runs on the model's {@link InferenceThread}: loading, every forward pass, creating and
  * closing caches. Each forward step runs inside an {@link NDScope} there, so every temporary array is freed
@@ -96,8 +99,15 @@ final class LlamaDecoder implements AutoCloseable {
     private record Norm(NDArray w, NDArray b) {
     }
 
-    /** A projection: weight in F32 or F16, bias in F32 or null. */
-    private record Proj(NDArray w, NDArray b) {
+    /**
+     * A projection: weight in F32 or F16, bias in F32 or null. An F32 weight is held transposed ({@code inOut}:
+     * {@code [in, out]}, contiguous) and applied as {@code x W}; an F16 weight stays {@code [out, in]} and is
+     * applied as {@code linear(x, W)}, the layout for which each dtype's CPU kernel reads weights fastest.
+     */
+    private record Proj(NDArray w, NDArray b, boolean inOut) {
+        Proj(NDArray w, NDArray b) {
+            this(w, b, false);
+        }
     }
 
     /** An MLP: {@code gateUp} holds gate rows then up rows (gated) or is the single input layer (plain). */
@@ -291,7 +301,7 @@ final class LlamaDecoder implements AutoCloseable {
             NDArray embed = matrix("model.embed_tokens.weight");
             boolean phi = c.family == CheckpointConfig.Family.PHI;
             Proj head = c.tieWordEmbeddings ? new Proj(embed, null)
-                    : new Proj(matrix("lm_head.weight"), phi ? vector("lm_head.bias") : null);
+                    : proj(matrix("lm_head.weight"), phi ? vector("lm_head.bias") : null);
             Layer[] layers = new Layer[c.numLayers];
             for (int i = 0; i < layers.length; i++) {
                 layers[i] = layer(i);
@@ -304,15 +314,15 @@ final class LlamaDecoder implements AutoCloseable {
             boolean phi = c.family == CheckpointConfig.Family.PHI;
             Proj qkv;
             if (c.family == CheckpointConfig.Family.PHI3) {
-                qkv = new Proj(matrix(p + "self_attn.qkv_proj.weight"), null);
+                qkv = proj(matrix(p + "self_attn.qkv_proj.weight"), null);
             } else {
-                qkv = new Proj(fused(p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
+                qkv = proj(fused(p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
                         p + "self_attn.v_proj.weight"),
                         c.qkvBias ? fusedVector(p + "self_attn.q_proj.bias", p + "self_attn.k_proj.bias",
                                 p + "self_attn.v_proj.bias") : null);
             }
             String o = p + (phi ? "self_attn.dense" : "self_attn.o_proj");
-            Proj out = new Proj(matrix(o + ".weight"), c.oBias ? vector(o + ".bias") : null);
+            Proj out = proj(matrix(o + ".weight"), c.oBias ? vector(o + ".bias") : null);
             Norm qNorm = null;
             Norm kNorm = null;
             if (c.qkNorm) {
@@ -332,15 +342,15 @@ final class LlamaDecoder implements AutoCloseable {
             Mlp mlp = null;
             Moe moe = null;
             if (phi) {
-                mlp = new Mlp(new Proj(matrix(p + "mlp.fc1.weight"), vector(p + "mlp.fc1.bias")),
-                        new Proj(matrix(p + "mlp.fc2.weight"), vector(p + "mlp.fc2.bias")), c.intermediateSize, false);
+                mlp = new Mlp(proj(matrix(p + "mlp.fc1.weight"), vector(p + "mlp.fc1.bias")),
+                        proj(matrix(p + "mlp.fc2.weight"), vector(p + "mlp.fc2.bias")), c.intermediateSize, false);
             } else if (c.sparse[i] && c.family == CheckpointConfig.Family.MIXTRAL) {
                 String mp = p + "block_sparse_moe.";
                 Mlp[] experts = new Mlp[c.numExperts];
                 for (int x = 0; x < experts.length; x++) {
                     String ep = mp + "experts." + x + ".";
-                    experts[x] = new Mlp(new Proj(fused(ep + "w1.weight", ep + "w3.weight"), null),
-                            new Proj(matrix(ep + "w2.weight"), null), c.expertIntermediate, true);
+                    experts[x] = new Mlp(proj(fused(ep + "w1.weight", ep + "w3.weight"), null),
+                            proj(matrix(ep + "w2.weight"), null), c.expertIntermediate, true);
                 }
                 moe = new Moe(vector(mp + "gate.weight"), experts, null, null);
             } else if (c.sparse[i]) {
@@ -357,8 +367,8 @@ final class LlamaDecoder implements AutoCloseable {
                 }
                 moe = new Moe(vector(mp + "gate.weight"), experts, shared, sharedGate);
             } else if (c.family == CheckpointConfig.Family.PHI3) {
-                mlp = new Mlp(new Proj(matrix(p + "mlp.gate_up_proj.weight"), null),
-                        new Proj(matrix(p + "mlp.down_proj.weight"), null), c.intermediateSize, true);
+                mlp = new Mlp(proj(matrix(p + "mlp.gate_up_proj.weight"), null),
+                        proj(matrix(p + "mlp.down_proj.weight"), null), c.intermediateSize, true);
             } else {
                 mlp = gated(p + "mlp.", c.intermediateSize, c.mlpBias);
             }
@@ -368,9 +378,9 @@ final class LlamaDecoder implements AutoCloseable {
         }
 
         private Mlp gated(String p, int inter, boolean bias) {
-            return new Mlp(new Proj(fused(p + "gate_proj.weight", p + "up_proj.weight"),
+            return new Mlp(proj(fused(p + "gate_proj.weight", p + "up_proj.weight"),
                     bias ? fusedVector(p + "gate_proj.bias", p + "up_proj.bias") : null),
-                    new Proj(matrix(p + "down_proj.weight"), bias ? vector(p + "down_proj.bias") : null), inter, true);
+                    proj(matrix(p + "down_proj.weight"), bias ? vector(p + "down_proj.bias") : null), inter, true);
         }
 
         private Norm norm(String name) {
@@ -381,6 +391,25 @@ final class LlamaDecoder implements AutoCloseable {
                 weight = plusOne;
             }
             return new Norm(weight, c.normKind == CheckpointConfig.NormKind.LAYER ? vector(name + ".bias") : null);
+        }
+
+        /**
+         * A projection of an {@code [out, in]} weight: F32 weights are copied once into a contiguous
+         * {@code [in, out]} array (the transposed view is flattened, which copies it in that order) and the
+         * original is freed; other weights are kept as they are.
+         */
+        private Proj proj(NDArray w, NDArray b) {
+            if (w.getDataType() != DataType.FLOAT32) {
+                return new Proj(w, b, false);
+            }
+            Shape s = w.getShape();
+            NDArray t;
+            try (NDArray view = w.transpose(); NDArray flat = view.flatten()) {
+                t = flat.reshape(s.get(1), s.get(0));
+            }
+            w.close();
+            count("F32 transposed", s.size());
+            return new Proj(t, b, true);
         }
 
         /** Several matrices stacked by rows into one, in one element type. */
@@ -787,6 +816,11 @@ final class LlamaDecoder implements AutoCloseable {
     /** @param rows the rows of {@code x}, known to the caller (asking the array is a native call) */
     private static NDArray linear(NDArray x, Proj p, int rows) {
         NDArray y;
+        if (p.inOut()) {
+            // F32: x [rows, in] times the contiguous [in, out] weight, one matrix product.
+            y = x.matMul(p.w());
+            return p.b() == null ? y : y.add(p.b());
+        }
         if (p.w().getDataType() == DataType.FLOAT16) {
             if (rows == 1) {
                 // One row: PyTorch's F16 matrix-vector kernel reads half the bytes and accumulates in F32.
