@@ -167,19 +167,28 @@ public final class EngineProcess {
 
     private void generate(int id, GenerationRequest r, Cancel cancel) {
         TokenSink sink = new TokenSink() {
+            /** Whether a piece of this call was sent yet: the first one goes out at once. */
+            private boolean started;
+
+            private boolean first() {
+                boolean f = !started;
+                started = true;
+                return f;
+            }
+
             @Override
             public void token(String text) {
-                frames.piece(Wire.TOKEN, id, o -> Wire.string(o, text));
+                frames.piece(Wire.TOKEN, id, o -> Wire.string(o, text), first());
             }
 
             @Override
             public void thinking(String text) {
-                frames.piece(Wire.THINKING, id, o -> Wire.string(o, text));
+                frames.piece(Wire.THINKING, id, o -> Wire.string(o, text), first());
             }
 
             @Override
             public void logprobs(List<TokenLogprob> entries) {
-                frames.piece(Wire.LOGPROBS, id, o -> Wire.logprobs(o, entries));
+                frames.piece(Wire.LOGPROBS, id, o -> Wire.logprobs(o, entries), first());
             }
         };
         try {

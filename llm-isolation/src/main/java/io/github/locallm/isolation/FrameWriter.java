@@ -127,10 +127,18 @@ final class FrameWriter implements AutoCloseable {
 
     /** Writes a streamed piece's frame: sent at once when the last send is a hold interval old, else held. */
     void piece(byte type, int id, EngineConnection.Payload payload) {
+        piece(type, id, payload, false);
+    }
+
+    /**
+     * Writes a streamed piece's frame: sent at once when it is the first of its call (the time to the first
+     * token is never lengthened) or when the last send is a hold interval old, else held.
+     */
+    void piece(byte type, int id, EngineConnection.Payload payload, boolean first) {
         lock.lock();
         try {
             write(type, id, payload);
-            if (clock.getAsLong() - lastFlush >= holdNanos) {
+            if (first || clock.getAsLong() - lastFlush >= holdNanos) {
                 flush();
             } else {
                 holding = true;

@@ -120,6 +120,25 @@ class FrameWriterTest {
     }
 
     @Test
+    void theFirstPieceOfACallIsNeverHeld() throws IOException {
+        Caller caller = new Caller();
+        AtomicLong clock = new AtomicLong(1_000 * MS);
+        try (FrameWriter w = writer(caller, 4, clock)) {
+            token(w, 1, "a");
+            result(w, 1);
+            assertThat(caller.flushes()).isEqualTo(2);
+            // the next call's first piece comes right after the last send: it goes out at once all the same
+            clock.addAndGet(MS);
+            w.piece(Wire.TOKEN, 2, o -> Wire.string(o, "first"), true);
+            assertThat(caller.flushes()).isEqualTo(3);
+            clock.addAndGet(MS);
+            w.piece(Wire.TOKEN, 2, o -> Wire.string(o, "second"), false);
+            assertThat(caller.flushes()).isEqualTo(3);
+            assertThat(caller.frames()).last().isEqualTo(Wire.TOKEN + " 2 first");
+        }
+    }
+
+    @Test
     void aHeldPieceGoesOutWhenItsHoldIntervalEndsWithoutAnotherPiece() throws Exception {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
