@@ -10,6 +10,8 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import io.github.locallm.ModelLoadException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -817,8 +819,10 @@ final class LlamaDecoder implements AutoCloseable {
     private static NDArray linear(NDArray x, Proj p, int rows) {
         NDArray y;
         if (p.inOut()) {
-            // F32: x [rows, in] times the contiguous [in, out] weight, one matrix product.
-            y = x.matMul(p.w());
+            // F32: x [rows, in] times the contiguous [in, out] weight, one matrix product. Called directly:
+            // NDArray.matMul first asks the new activation for its shape, one more native call per product.
+            y = x instanceof PtNDArray px && p.w() instanceof PtNDArray pw ? JniUtils.matmul(px, pw)
+                    : x.matMul(p.w());
             return p.b() == null ? y : y.add(p.b());
         }
         if (p.w().getDataType() == DataType.FLOAT16) {

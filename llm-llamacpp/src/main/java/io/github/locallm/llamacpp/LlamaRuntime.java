@@ -381,17 +381,7 @@ final class LlamaRuntime {
             if (!sha256(bytes).equals(parts[1])) {
                 throw new IOException("the bundled " + parts[0] + " does not match its checksum in natives.list");
             }
-            Path tmp = Files.createTempFile(dir, "part-", ".tmp");
-            try {
-                Files.write(tmp, bytes);
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            writeAtomically(dir, target, bytes);
         }
         String verified = fileState(dir, lines);
         if (verified != null) {
@@ -423,9 +413,17 @@ final class LlamaRuntime {
     }
 
     private static void writeAtomically(Path dir, Path target, String text) throws IOException {
+        writeAtomically(dir, target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Writes the bytes to a temporary file of the directory and moves it over the target, so a reader never sees a
+     * partly written file (atomically where the file system can).
+     */
+    static void writeAtomically(Path dir, Path target, byte[] bytes) throws IOException {
         Path tmp = Files.createTempFile(dir, "part-", ".tmp");
         try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.write(tmp, bytes);
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {

@@ -4,10 +4,8 @@ import io.github.locallm.BackendUnavailableException;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -131,17 +129,7 @@ final class NativeRuntime {
         if (Files.isRegularFile(target) && Files.size(target) == lib.length) {
             return dir;
         }
-        Path tmp = Files.createTempFile(dir, "part-", ".tmp");
-        try {
-            Files.write(tmp, lib);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        LlamaRuntime.writeAtomically(dir, target, lib);
         return dir;
     }
 
