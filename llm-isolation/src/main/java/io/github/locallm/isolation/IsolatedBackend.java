@@ -62,15 +62,24 @@ final class IsolatedBackend implements LlmBackend {
             cancel.onCancel(call::cancel);
             while (true) {
                 EngineConnection.Event ev = call.next();
+                // Pieces the engine sent before it saw the cancel (several may come in one batch) are dropped:
+                // the caller gets none after cancelling, and the answer's text is what it received.
+                boolean live = !cancel.isCancelled();
                 switch (ev.type()) {
                     case Wire.TOKEN:
-                        sink.token((String) ev.value());
+                        if (live) {
+                            sink.token((String) ev.value());
+                        }
                         break;
                     case Wire.THINKING:
-                        sink.thinking((String) ev.value());
+                        if (live) {
+                            sink.thinking((String) ev.value());
+                        }
                         break;
                     case Wire.LOGPROBS:
-                        sink.logprobs((List<TokenLogprob>) ev.value());
+                        if (live) {
+                            sink.logprobs((List<TokenLogprob>) ev.value());
+                        }
                         break;
                     case Wire.RESULT:
                         return (BackendResult) ev.value();
