@@ -447,7 +447,8 @@ final class LlamaRuntime {
         Path choice = dir.resolve(CPU_CHOICE);
         if (cpu != null) {
             try {
-                List<String> remembered = Files.isRegularFile(choice)
+                // two short lines; anything larger was not written here and is not read
+                List<String> remembered = Files.isRegularFile(choice) && Files.size(choice) <= 1024
                         ? Files.readAllLines(choice, StandardCharsets.UTF_8) : List.of();
                 if (remembered.size() == 2 && remembered.get(0).equals(cpu)
                         && remembered.get(1).matches("libggml-cpu-[A-Za-z0-9_]+\\.so")

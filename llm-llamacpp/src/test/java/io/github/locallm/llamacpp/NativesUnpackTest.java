@@ -48,6 +48,14 @@ class NativesUnpackTest {
         assertThat(probe(dir, tmp, work)).isEqualTo(first);
         assertThat(Files.readAllLines(choice)).isEqualTo(remembered);
 
+        // a choice that names a file outside the directory, or has more than its two lines, is not used either
+        Files.write(choice, List.of(remembered.get(0), "../libggml-cpu-x64.so"));
+        assertThat(probe(dir, tmp, work)).isEqualTo(first);
+        assertThat(Files.readAllLines(choice)).isEqualTo(remembered);
+        Files.write(choice, List.of(remembered.get(0), "libggml-cpu-x64.so", "#".repeat(2000)));
+        assertThat(probe(dir, tmp, work)).isEqualTo(first);
+        assertThat(Files.readAllLines(choice)).isEqualTo(remembered);
+
         // a library changed after the check is unpacked again from the jar
         Path library = natives.resolve("libggml-cpu-" + first + ".so");
         Files.write(library, new byte[] {1, 2, 3});
