@@ -377,22 +377,29 @@ public final class BenchMain {
 
     /**
      * The two llama.cpp engines of the backend and the same native library driven from C, on one file with the
-     * same threads and prompts, in rotating order round after round.
+     * same threads and prompts, round after round. The SDK (llamacpp engine) and the C driver run in one child:
+     * the child loads the model, starts the driver (which loads it too, from the same mapped file), and sends
+     * each prompt to one side then the other, alternating which goes first, so that both sides are timed at the
+     * same moments of a machine whose speed drifts (separate children of the same side differed by up to 1.2×
+     * on this machine). Each side gets 2 unmeasured requests as long as the measured ones first. The old engine
+     * runs in a child of its own before or after the pair, alternating.
      */
     private void engines(Path model) {
         if (overBudget("engines")) {
             return;
         }
-        String[] variants = {"llamacpp", "jllama", "native-c"};
         for (int threads : new int[] {1, 2}) {
             for (int round = 0; round < config.llamaRounds; round++) {
-                for (int k = 0; k < variants.length; k++) {
-                    String variant = variants[(k + round) % variants.length];
-                    child("engines.t" + threads + "." + variant, variant.equals("native-c") ? "native-c" : "generate",
-                            300, "variant=" + variant, "model=" + model, "ctx=1024", "threads=" + threads,
+                String[] order = round % 2 == 0 ? new String[] {"native-c+llamacpp", "jllama"}
+                        : new String[] {"jllama", "native-c+llamacpp"};
+                for (String variant : order) {
+                    boolean paired = variant.contains("+");
+                    child("engines.t" + threads + (paired ? "" : "." + variant), "generate", paired ? 600 : 300,
+                            "variant=" + variant, "model=" + model, "ctx=1024", "threads=" + threads,
                             "promptTokens=" + config.promptTokens, "genTokens=" + config.genTokens,
-                            "reps=" + config.llamaReps, "warmups=1", "round=" + round,
-                            "budgetMs=" + BUDGET_PER_CHILD_MS);
+                            "reps=" + config.llamaReps, paired ? "warmups=2" : "warmups=1",
+                            paired ? "warmupTokens=" + config.genTokens : "warmupTokens=4", "round=" + round,
+                            "budgetMs=" + (paired ? 2 * BUDGET_PER_CHILD_MS : BUDGET_PER_CHILD_MS));
                 }
             }
         }
@@ -411,30 +418,47 @@ public final class BenchMain {
     }
 
     /**
-     * The llama.cpp backend in this process against the same in an engine process (isolate=process), on the
-     * workload model and, in a full run, on the small model too, where tokens come fastest and the per-token
-     * cost of the process boundary weighs most.
+     * The llama.cpp backend in this process against the same in an engine process (isolate=process). The ratios
+     * come from paired children: one child opens the model both ways and sends each prompt to one side then the
+     * other, alternating which goes first, after warm-up requests as long as the measured ones on both sides (the
+     * engine process's JIT compiles its per-token path during them), so that both sides are timed at the same
+     * moments of a machine whose speed drifts; generation tokens/s are timed from the first piece to the end of
+     * the answer on both sides. On the workload model with 2 threads, on the 3M-parameter model (tokens in a
+     * third of a millisecond) with 1 thread and, reported without a goal, with 2, and on the embedded demo model
+     * with the backend's default threads. Separate children per side on the workload model give the load time,
+     * time to first token and memory of each side (the paired children hold both in one process).
      */
     private void isolation() {
         String section = "isolation";
         if (overBudget(section)) {
             return;
         }
-        List<String[]> models = new ArrayList<>();
-        models.add(new String[] {section, workload.ggufQ8.toString()});
-        if (tinyWorkload != null) {
-            models.add(new String[] {section + ".tiny", tinyWorkload.ggufQ8.toString()});
+        String q8 = workload.ggufQ8.toString();
+        int tableRounds = Math.min(3, config.llamaRounds);
+        for (int round = 0; round < tableRounds; round++) {
+            String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
+                    : new String[] {"isolated", "llamacpp"};
+            for (String variant : order) {
+                child(section + "." + variant, "generate", 300, "variant=" + variant, "model=" + q8,
+                        "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
+                        "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1",
+                        "round=" + round, "budgetMs=" + BUDGET_PER_CHILD_MS);
+            }
         }
-        for (String[] m : models) {
+        List<String[]> pairs = new ArrayList<>();
+        pairs.add(new String[] {section + ".paired", q8, "2", Integer.toString(2 * config.genTokens)});
+        if (tinyWorkload != null) {
+            String tiny = tinyWorkload.ggufQ8.toString();
+            pairs.add(new String[] {section + ".tiny", tiny, "1", "256"});
+            pairs.add(new String[] {section + ".tiny2", tiny, "2", "256"});
+        }
+        for (String[] m : pairs) {
             for (int round = 0; round < config.llamaRounds; round++) {
-                String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
-                        : new String[] {"isolated", "llamacpp"};
-                for (String variant : order) {
-                    child(m[0] + "." + variant, "generate", 300, "variant=" + variant, "model=" + m[1],
-                            "ctx=1024", "threads=2", "promptTokens=" + config.promptTokens,
-                            "genTokens=" + config.genTokens, "reps=" + config.llamaReps, "warmups=1",
-                            "round=" + round, "budgetMs=" + BUDGET_PER_CHILD_MS);
-                }
+                String variant = "llamacpp+isolated";
+                child(m[0], "generate", 600, "variant=" + variant, "model=" + m[1], "ctx=1024", "threads=" + m[2],
+                        "promptTokens=" + config.promptTokens, "genTokens=" + m[3],
+                        "reps=" + (config.llamaReps + 2), "warmups=3", "warmupTokens=" + m[3], "rateTo=end",
+                        "round=" + round, "budgetMs=" + 2 * BUDGET_PER_CHILD_MS);
             }
         }
         isolationDemo(section + ".demo");
@@ -443,25 +467,19 @@ public final class BenchMain {
     /**
      * The same comparison on the embedded demo model, the SDK's default model, as its chat is used: its system
      * prompt and a question of its corpus, a greedy answer of a few dozen tokens that ends by itself. Tokens come
-     * in well under a millisecond, so this is where the process boundary weighs most. At least 3 children per
-     * side, alternating. Threads: the processors of the machine, at most 4 (the backend's default is the
-     * physical cores; on a machine without SMT they are the same).
+     * in a fifth of a millisecond, so this is where the process boundary weighs most. Paired children as above,
+     * at least 3, with the backend's default threads for this model (one: it decodes fastest on one).
      */
     private void isolationDemo(String key) {
         Path dir = null;
         try {
             dir = Files.createTempDirectory("bench-demo-");
             Path gguf = DemoModel.extractGguf(dir);
-            int threads = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
             for (int round = 0; round < Math.max(3, config.llamaRounds); round++) {
-                String[] order = round % 2 == 0 ? new String[] {"llamacpp", "isolated"}
-                        : new String[] {"isolated", "llamacpp"};
-                for (String variant : order) {
-                    child(key + "." + variant, "generate", 300, "variant=" + variant, "model=" + gguf,
-                            "prompts=demo", "ctx=1024", "threads=" + threads, "genTokens=256",
-                            "reps=" + 3 * config.llamaReps, "warmups=1", "round=" + round,
-                            "budgetMs=" + BUDGET_PER_CHILD_MS);
-                }
+                String variant = "llamacpp+isolated";
+                child(key, "generate", 600, "variant=" + variant, "model=" + gguf, "prompts=demo", "ctx=1024",
+                        "threads=default", "genTokens=256", "reps=" + 3 * config.llamaReps, "warmups=3",
+                        "warmupTokens=256", "rateTo=end", "round=" + round, "budgetMs=" + 2 * BUDGET_PER_CHILD_MS);
             }
         } catch (IOException | RuntimeException e) {
             errors.put(key, "the demo model could not be extracted: " + e.getMessage());
@@ -735,23 +753,30 @@ public final class BenchMain {
                 return;
             }
             reader.join(5000);
-            String result = null;
+            // "RESULT {...}": the child's one result, kept under the key; "RESULT@side {...}": one side of a
+            // paired child, kept under key.side
+            Map<String, String> results = new LinkedHashMap<>();
             String error = null;
             synchronized (lines) {
                 for (String l : lines) {
                     if (l.startsWith("RESULT ")) {
-                        result = l.substring(7);
+                        results.put(key, l.substring(7));
+                    } else if (l.startsWith("RESULT@") && l.indexOf(' ') > 7) {
+                        results.put(key + "." + l.substring(7, l.indexOf(' ')), l.substring(l.indexOf(' ') + 1));
                     } else if (l.startsWith("ERROR ")) {
                         error = l.substring(6);
                     }
                 }
             }
-            if (result != null) {
-                @SuppressWarnings("unchecked")
-                Map<String, Object> m = JSON.readValue(result, Map.class);
-                m.put("childSeconds", (System.nanoTime() - t0) / 1e9);
-                runs.computeIfAbsent(key, k -> new ArrayList<>()).add(m);
-                log(String.format("    %s done in %.1f s: %s", key, (System.nanoTime() - t0) / 1e9, brief(m)));
+            if (!results.isEmpty()) {
+                for (Map.Entry<String, String> e : results.entrySet()) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> m = JSON.readValue(e.getValue(), Map.class);
+                    m.put("childSeconds", (System.nanoTime() - t0) / 1e9);
+                    runs.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(m);
+                    log(String.format("    %s done in %.1f s: %s", e.getKey(), (System.nanoTime() - t0) / 1e9,
+                            brief(m)));
+                }
             } else {
                 fail(key, error != null ? error : "exited with status " + p.exitValue() + " and no result (see "
                         + logs.resolve(scenario + ".log") + ")");

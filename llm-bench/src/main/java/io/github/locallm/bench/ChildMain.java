@@ -50,7 +50,14 @@ public final class ChildMain {
                 case "paced-server": serve(p); return;
                 default: throw new IllegalArgumentException("unknown scenario " + args[0]);
             }
-            System.out.println("RESULT " + JSON.writeValueAsString(r));
+            if (r.get("paired") instanceof Map<?, ?> sides) {
+                // one result per side of a paired child, each named by its side
+                for (Map.Entry<?, ?> e : sides.entrySet()) {
+                    System.out.println("RESULT@" + e.getKey() + " " + JSON.writeValueAsString(e.getValue()));
+                }
+            } else {
+                System.out.println("RESULT " + JSON.writeValueAsString(r));
+            }
             System.out.flush();
             System.exit(0);
         } catch (Throwable t) {

@@ -33,9 +33,19 @@ final class GenerationBench {
 
     /** The timestamps and counts of one generation. */
     record Sample(long startNs, long firstNs, long lastNs, int tokens, int promptTokens, long allocBytes,
-                  long jniFirst, long jniLast) {
+                  long jniFirst, long jniLast, long doneNs) {
         Sample(long startNs, long firstNs, long lastNs, int tokens, int promptTokens, long allocBytes) {
-            this(startNs, firstNs, lastNs, tokens, promptTokens, allocBytes, -1, -1);
+            this(startNs, firstNs, lastNs, tokens, promptTokens, allocBytes, -1, -1, lastNs);
+        }
+
+        /**
+         * Generation tokens/s from the first piece to the moment the caller is told the answer is complete
+         * (rather than to its last piece): what a caller waits for in full, the step that finds the end of the
+         * answer included. A side that sends its pieces in batches delivers the last one with the answer, so
+         * its last piece is as late as its end; timed to the end, both sides count the same steps.
+         */
+        double genToEndTokensPerSecond() {
+            return tokens > 1 && doneNs > firstNs ? (tokens - 1) / ((doneNs - firstNs) / 1e9) : Double.NaN;
         }
 
         /** DJL PyTorch JNI calls per generated token after the first, NaN without the counting agent. */
@@ -72,15 +82,22 @@ final class GenerationBench {
         String variant = p.get("variant");
         Path model = Path.of(p.get("model"));
         int ctx = Integer.parseInt(p.getOrDefault("ctx", "1024"));
-        int threads = Integer.parseInt(p.getOrDefault("threads", "2"));
+        // "default": the backend's own choice (the llama.cpp backend's is read back from the model's details)
+        String threadsArg = p.getOrDefault("threads", "2");
+        int threads = threadsArg.equals("default") ? 0 : Integer.parseInt(threadsArg);
         int promptTokens = Integer.parseInt(p.getOrDefault("promptTokens", "128"));
         int genTokens = Integer.parseInt(p.getOrDefault("genTokens", "32"));
         int reps = Integer.parseInt(p.getOrDefault("reps", "3"));
         int warmups = Integer.parseInt(p.getOrDefault("warmups", "1"));
+        // Tokens of each warm-up: a few load classes and touch the weights; as many as a measured request also
+        // let the JIT compile the per-token path in every JVM involved before anything is timed.
+        int warmupTokens = Integer.parseInt(p.getOrDefault("warmupTokens", "4"));
         int round = Integer.parseInt(p.getOrDefault("round", "0"));
         long budgetNs = Long.parseLong(p.getOrDefault("budgetMs", "600000")) * 1_000_000L;
         // "demo": the demo model's own chat, its system prompt and a question of its corpus per request
         boolean demo = p.getOrDefault("prompts", "workload").equals("demo");
+        // "end": generation tokens/s timed from the first piece to the end of the answer, not to its last piece
+        boolean toEnd = p.getOrDefault("rateTo", "last").equals("end");
 
         // Every prompt is built before the model loads: building one runs the modelkit tokenizer, whose code the
         // JIT would otherwise compile during the timed requests, on a core that a 2-thread decode needs (the C
@@ -94,56 +111,127 @@ final class GenerationBench {
             // A different first token on every request (and round) so that no KV prefix is reused.
             prompts[i] = demo ? demoQuestion(round * 50 + i) : Workload.prompt(promptTokens, round * 50 + i);
         }
-        long t0 = System.nanoTime();
-        Runner runner = variant.startsWith("raw") ? new Raw(model, ctx, threads, variant.equals("raw-nowarmup"))
-                : new Backend(variant, model, ctx, threads, demo);
-        double loadMs = (System.nanoTime() - t0) / 1e6;
-        List<Double> ttft = new ArrayList<>();
-        List<Double> gen = new ArrayList<>();
-        List<Double> prompt = new ArrayList<>();
-        List<Double> alloc = new ArrayList<>();
-        List<Double> jni = new ArrayList<>();
-        List<Double> tokens = new ArrayList<>();
-        List<Double> promptCounts = new ArrayList<>();
-        long rssAfterLoad = Probe.rssBytes();
-        try (runner) {
+        // "a+b": both sides in this one process, their requests interleaved one by one (a b, b a, a b, ...), so
+        // that both see the same moments of a machine whose speed drifts; one result per side
+        String[] variants = variant.split("\\+");
+        List<Side> sides = new ArrayList<>();
+        try {
+            for (String v : variants) {
+                long t0 = System.nanoTime();
+                Runner runner = v.startsWith("raw") ? new Raw(model, ctx, threads, v.equals("raw-nowarmup"))
+                        : v.equals("native-c") ? new NativeDriverBench.Served(model, ctx, threads, genTokens)
+                        : new Backend(v, model, ctx, threads, demo);
+                Side side = new Side(v, runner, (System.nanoTime() - t0) / 1e6);
+                sides.add(side);
+                side.used = threads > 0 ? threads : runner instanceof Backend be ? be.threads() : 0;
+            }
+            long rssAfterLoad = Probe.rssBytes();
             for (int i = 0; i < warmups; i++) {
-                // Short: it only has to load classes, compile hot code and touch the weights once.
-                runner.generate(warmupPrompts[i], Math.min(4, genTokens));
+                for (Side side : sides) {
+                    side.runner.generate(warmupPrompts[i], Math.min(warmupTokens, genTokens));
+                }
             }
             long measureStart = System.nanoTime();
             for (int i = 0; i < reps && (i == 0 || System.nanoTime() - measureStart < budgetNs); i++) {
-                Sample s = runner.generate(prompts[i], genTokens);
-                ttft.add(s.ttftMs());
-                gen.add(s.genTokensPerSecond());
-                prompt.add(s.promptTokensPerSecond());
-                alloc.add(s.allocPerToken());
-                jni.add(s.jniPerToken());
-                tokens.add((double) s.tokens());
-                promptCounts.add((double) s.promptTokens());
+                for (int k = 0; k < sides.size(); k++) {
+                    // the side that goes first alternates, so that neither always follows the other
+                    Side side = sides.get((k + i) % sides.size());
+                    side.add(side.runner.generate(prompts[i], genTokens), toEnd);
+                }
+            }
+            Map<String, Map<String, Object>> results = new LinkedHashMap<>();
+            for (Side side : sides) {
+                Map<String, Object> r = side.result(ctx, warmups, Math.min(warmupTokens, genTokens), threads, demo);
+                if (toEnd) {
+                    r.put("settings", r.get("settings") + "; generation tokens/s from the first piece to the end of "
+                            + "the answer");
+                }
+                r.put("rssAfterLoad", (double) rssAfterLoad);
+                r.put("peakRss", (double) Probe.peakRssBytes());
+                if (sides.size() > 1) {
+                    // the median over requests of this side's rate over the first side's on the same prompt
+                    List<Double> ratios = new ArrayList<>();
+                    List<Double> base = sides.get(0).gen;
+                    for (int i = 0; i < Math.min(base.size(), side.gen.size()); i++) {
+                        ratios.add(side.gen.get(i) / base.get(i));
+                    }
+                    r.put("pairRatio", Stats.median(ratios));
+                    r.put("settings", r.get("settings") + "; in one process with "
+                            + String.join(" and ", java.util.Arrays.stream(variants).filter(v -> !v.equals(side.variant))
+                            .toList()) + ", requests interleaved one by one, each prompt on every side");
+                }
+                results.put(side.variant, r);
+            }
+            if (sides.size() == 1) {
+                return results.values().iterator().next();
+            }
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("paired", results);
+            return r;
+        } finally {
+            for (Side side : sides) {
+                side.runner.close();
             }
         }
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("variant", variant);
-        r.put("settings", settings(variant, ctx, threads, warmups) + (demo ? "; the demo model's chat: its system "
-                + "prompt and one of its " + DEMO_QUESTIONS + " longest-answered corpus questions per request, greedy" : ""));
-        r.put("reps", (double) ttft.size());
-        r.put("loadMs", loadMs);
-        r.put("ttftMs", Stats.median(ttft));
-        r.put("genTps", Stats.median(gen));
-        r.put("promptTps", Stats.median(prompt));
-        r.put("allocPerToken", Stats.median(alloc));
-        if (JniCountAgent.count() >= 0) {
-            // Counted by the agent at DJL's call sites, between the first and the last token of each generation.
-            r.put("jniPerToken", Stats.median(jni));
+    }
+
+    /** One side of a child: its runner and what its measured requests gave. */
+    private static final class Side {
+        final String variant;
+        final Runner runner;
+        final double loadMs;
+        int used;
+        final List<Double> ttft = new ArrayList<>();
+        final List<Double> gen = new ArrayList<>();
+        final List<Double> prompt = new ArrayList<>();
+        final List<Double> alloc = new ArrayList<>();
+        final List<Double> jni = new ArrayList<>();
+        final List<Double> tokens = new ArrayList<>();
+        final List<Double> promptCounts = new ArrayList<>();
+        /** Milliseconds from the last piece to the end of the answer. */
+        final List<Double> tail = new ArrayList<>();
+
+        Side(String variant, Runner runner, double loadMs) {
+            this.variant = variant;
+            this.runner = runner;
+            this.loadMs = loadMs;
         }
-        r.put("tokens", Stats.median(tokens));
-        r.put("promptTokens", Stats.median(promptCounts));
-        r.put("ttftAll", ttft);
-        r.put("genAll", gen);
-        r.put("rssAfterLoad", (double) rssAfterLoad);
-        r.put("peakRss", (double) Probe.peakRssBytes());
-        return r;
+
+        void add(Sample s, boolean toEnd) {
+            ttft.add(s.ttftMs());
+            gen.add(toEnd ? s.genToEndTokensPerSecond() : s.genTokensPerSecond());
+            prompt.add(s.promptTokensPerSecond());
+            alloc.add(s.allocPerToken());
+            jni.add(s.jniPerToken());
+            tokens.add((double) s.tokens());
+            promptCounts.add((double) s.promptTokens());
+            tail.add((s.doneNs() - s.lastNs()) / 1e6);
+        }
+
+        Map<String, Object> result(int ctx, int warmups, int warmupTokens, int threads, boolean demo) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("variant", variant);
+            r.put("settings", settings(variant, ctx, used, warmups, warmupTokens)
+                    + (threads > 0 ? "" : "; threads: the backend's default for this model")
+                    + (demo ? "; the demo model's chat: its system prompt and one of its " + DEMO_QUESTIONS
+                    + " longest-answered corpus questions per request, greedy" : ""));
+            r.put("reps", (double) ttft.size());
+            r.put("loadMs", loadMs);
+            r.put("ttftMs", Stats.median(ttft));
+            r.put("genTps", Stats.median(gen));
+            r.put("promptTps", Stats.median(prompt));
+            r.put("allocPerToken", Stats.median(alloc));
+            if (JniCountAgent.count() >= 0) {
+                // Counted by the agent at DJL's call sites, between the first and the last token of each generation.
+                r.put("jniPerToken", Stats.median(jni));
+            }
+            r.put("tokens", Stats.median(tokens));
+            r.put("promptTokens", Stats.median(promptCounts));
+            r.put("ttftAll", ttft);
+            r.put("genAll", gen);
+            r.put("tailMs", Stats.median(tail));
+            return r;
+        }
     }
 
     /** How many of the demo corpus's questions with the longest answers the demo workload cycles through. */
@@ -157,7 +245,7 @@ final class GenerationBench {
     }
 
     /** Returns the load and thread settings of one side, as the report prints them next to its ratios. */
-    static String settings(String variant, int ctx, int threads, int warmups) {
+    static String settings(String variant, int ctx, int threads, int warmups, int warmupTokens) {
         String load;
         if (variant.startsWith("raw")) {
             load = "de.kherud LlamaModel: ctx " + ctx + ", threads " + threads + ", batch threads " + threads
@@ -165,6 +253,10 @@ final class GenerationBench {
                     + (variant.equals("raw-nowarmup") ? "batch " + Math.min(512, ctx) + ", micro-batch "
                     + Math.min(512, ctx) + ", 1 sequence, no context shift, load warm-up skipped"
                     : "binding defaults, load warm-up on");
+        } else if (variant.equals("native-c")) {
+            load = "llama_driver.c (gcc -O2) on the engine's libraries: ctx " + ctx + ", threads " + threads
+                    + ", batch threads " + threads + ", batch 512, micro-batch 512, 1 sequence, mmap, no warm-up "
+                    + "decode at load, one 4-token request at start; served one request per line from the Java child";
         } else if (variant.equals("djl")) {
             load = "LocalLlm djl: ctx " + ctx;
         } else {
@@ -172,7 +264,8 @@ final class GenerationBench {
                     + ", batch threads " + threads + ", batch " + Math.min(512, ctx) + ", 1 sequence, load warm-up "
                     + "skipped";
         }
-        return load + "; " + warmups + " unmeasured short generation(s) on the measuring thread";
+        return load + "; " + warmups + " unmeasured generation(s) of at most " + warmupTokens
+                + " tokens on the measuring thread";
     }
 
     /**
@@ -252,10 +345,16 @@ final class GenerationBench {
             } else if (llama) {
                 b.parameter("engine", variant);
             }
-            if (!backend.equals("djl")) {
+            if (!backend.equals("djl") && threads > 0) {
                 b.threads(threads);
             }
             llm = LocalLlm.open(path, b.build());
+        }
+
+        /** Returns the threads the model was opened with, as its details say, or 0 when they do not say. */
+        int threads() {
+            String t = llm.info().details().get("threads");
+            return t == null ? 0 : Integer.parseInt(t);
         }
 
         @Override
@@ -272,7 +371,7 @@ final class GenerationBench {
             long alloc = Probe.allocatedBytes() - a0;
             long first = clock.first == 0 ? System.nanoTime() : clock.first;
             return new Sample(start, first, clock.last, c.usage().completionTokens(), c.usage().promptTokens(), alloc,
-                    clock.jniFirst, clock.jniLast);
+                    clock.jniFirst, clock.jniLast, clock.done == 0 ? System.nanoTime() : clock.done);
         }
 
         @Override
@@ -302,8 +401,12 @@ final class GenerationBench {
             pieces++;
         }
 
+        /** When the generation thread reported the answer complete. */
+        volatile long done;
+
         @Override
         public void onComplete(Completion completion) {
+            done = System.nanoTime();
         }
 
         @Override

@@ -33,7 +33,7 @@ final class ScalingBench {
         int ctx = fills.stream().mapToInt(Integer::intValue).max().orElse(128) + gen + 64;
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("variant", variant);
-        r.put("settings", GenerationBench.settings(variant, ctx, threads, 1));
+        r.put("settings", GenerationBench.settings(variant, ctx, threads, 1, 4));
         long t0 = System.nanoTime();
         try (GenerationBench.Backend b = new GenerationBench.Backend(variant, model, ctx, threads)) {
             r.put("loadMs", (System.nanoTime() - t0) / 1e6);

@@ -10,17 +10,21 @@ import java.util.function.LongSupplier;
 /**
  * The engine process's writer of frames to the caller. Answers (results, errors, values) are sent at once.
  * Streamed pieces (token text, thinking text, log probabilities) are sent at once too when they come slower
- * than one per hold interval; when they come faster, they are gathered and sent together, at the latest one
- * hold interval after the previous send. A piece is therefore never held longer than the hold interval (plus
- * the time the operating system takes to schedule this writer's flushing thread), never held when pieces are
- * slow, and never held past the answer that ends its call, which goes out right behind it.
+ * than one per hold interval, and the first piece of a call always is; when they come faster, they are gathered
+ * and the piece that comes one hold interval after the previous send sends them all, on the thread that
+ * produced it. When the pieces stop before that (a pause in a stream), a flushing thread sends what is held two
+ * hold intervals after the previous send. A piece is therefore never held longer than two hold intervals (plus
+ * the time the operating system takes to schedule the flushing thread), never held when pieces are slow, and
+ * never held past the answer that ends its call, which goes out right behind it.
  *
  * <p>Why: every send wakes the caller's reader and consumer threads. When a model produces a token in a
  * fraction of a millisecond, a send per token puts two more runnable threads on the machine per token, and
  * on a machine whose cores are all busy with the engine's own worker threads each of those wake-ups takes a
  * core from a worker that the others then wait for. Gathering the pieces of a few milliseconds bounds those
- * wake-ups to a few hundred per second whatever the token rate. The bytes on the wire are the same frames in
- * the same order; only the moments they are flushed change.
+ * wake-ups to a few hundred per second whatever the token rate. Sending from the producing thread, between two
+ * decoding steps, rather than from the flushing thread, keeps the engine process from waking a thread of its
+ * own in the middle of a step. The bytes on the wire are the same frames in the same order; only the moments
+ * they are flushed change.
  *
  * <p>The hold interval is {@value #DEFAULT_HOLD_MILLIS} ms unless the system property
  * {@code locallm.isolation.holdMillis} (0 to {@value #MAX_HOLD_MILLIS}; 0 sends every piece at once) says
@@ -174,7 +178,9 @@ final class FrameWriter implements AutoCloseable {
                     pieceHeld.awaitUninterruptibly();
                     continue;
                 }
-                long wait = lastFlush + holdNanos - clock.getAsLong();
+                // the producing thread sends held pieces itself one interval after the last send; this thread
+                // only sends them when no piece came to do so, one interval later
+                long wait = lastFlush + 2 * holdNanos - clock.getAsLong();
                 if (wait <= 0) {
                     try {
                         flush();

@@ -139,7 +139,7 @@ class FrameWriterTest {
     }
 
     @Test
-    void aHeldPieceGoesOutWhenItsHoldIntervalEndsWithoutAnotherPiece() throws Exception {
+    void aHeldPieceGoesOutTwoHoldIntervalsAfterTheLastSendWithoutAnotherPiece() throws Exception {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
         try (FrameWriter w = writer(caller, 4, clock)) {
@@ -150,8 +150,12 @@ class FrameWriterTest {
             // the interval has not ended on the writer's clock: the piece stays held however long we wait
             Thread.sleep(50);
             assertThat(caller.flushes()).isEqualTo(1);
-            // one hold interval after the last send, the flushing thread sends it on its own
+            // one hold interval after the last send it is still held: a next piece would send it
             clock.addAndGet(3 * MS);
+            Thread.sleep(50);
+            assertThat(caller.flushes()).isEqualTo(1);
+            // two hold intervals after the last send, with no piece to send it, the flushing thread does
+            clock.addAndGet(4 * MS);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (caller.flushes() < 2 && System.nanoTime() < deadline) {
                 Thread.sleep(1);

@@ -44,7 +44,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * <ul>
  *   <li>{@code ctx}: context size in tokens; default the model's trained length, at most 4096; refused when
  *       its KV cache alone exceeds the machine's memory</li>
- *   <li>{@code threads}: CPU threads; default the number of physical cores, at most 4 per CPU</li>
+ *   <li>{@code threads}: CPU threads; default the number of physical cores (one for a model with under 2 MiB of
+ *   weights, which decodes fastest on one), at most 4 per CPU</li>
  *   <li>{@code batch}: prompt batch size; default min(512, ctx), at most ctx</li>
  *   <li>{@code gpu_layers}: layers offloaded to a GPU (-1 for all); default 0 (the bundled builds are CPU-only)</li>
  *   <li>{@code mmap} (default true), {@code mlock} (default false)</li>

@@ -66,7 +66,7 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
                     + " is allocated, but text past {1} tokens gives poor answers",
                     Integer.toString(ctx), Long.toString(trainedCtx), model);
         }
-        int threads = request.integer(THREADS, 1).orElse(physicalCores());
+        int threads = request.integer(THREADS, 1).orElse(defaultThreads(gguf.fileSize - gguf.dataStart));
         int maxThreads = 4 * Runtime.getRuntime().availableProcessors();
         if (threads > maxThreads) {
             throw new IllegalArgumentException("threads must be in [1, " + maxThreads + "] (4 per CPU of this machine): "
@@ -271,6 +271,24 @@ record LoadSettings(int ctx, int threads, int batch, int gpuLayers, boolean mmap
     LoadSettings nativePart() {
         return new LoadSettings(ctx, threads, batch, gpuLayers, mmap, mlock, null, embedding, pooling, null, kvType,
                 null);
+    }
+
+    /**
+     * Models whose weights are below this many bytes decode fastest on one thread: the work of one token is
+     * then smaller than what ggml's worker threads spend meeting at the barrier of every operation. Measured
+     * with the same library driven from C on 2 cores: the embedded demo model (1.1 MB of weights) 5,270
+     * tokens/s on one thread against 4,280 on two; a 3.2 MB model 2,700 against 3,200.
+     */
+    static final long ONE_THREAD_BELOW_BYTES = 2L << 20;
+
+    /**
+     * Returns the number of threads used when none is given: one for a model whose weights are below
+     * {@link #ONE_THREAD_BELOW_BYTES}, else the physical cores.
+     *
+     * @param weightBytes the bytes of the model's tensor data
+     */
+    static int defaultThreads(long weightBytes) {
+        return weightBytes >= 0 && weightBytes < ONE_THREAD_BELOW_BYTES ? 1 : physicalCores();
     }
 
     /** Returns the number of physical cores (not hardware threads) available, at least 1. */

@@ -69,6 +69,30 @@ class LocalLlmIntegrationTest {
     }
 
     @Test
+    void threadsDefaultToOneForAModelOfAFewHundredKilobytesAndToThePhysicalCoresAboveTwoMebibytes(@TempDir Path dir) {
+        Path small = TestModels.write(dir, "small", TinyModels.gqa(), GgufWriter.Quantization.F32);
+        assertThat(small.toFile().length()).isLessThan(LoadSettings.ONE_THREAD_BELOW_BYTES);
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + small + "?ctx=256")) {
+            assertThat(llm.info().details()).containsEntry("threads", "1");
+        }
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + small + "?ctx=256&threads=2")) {
+            assertThat(llm.info().details()).as("a given count is kept").containsEntry("threads", "2");
+        }
+        io.github.locallm.modelkit.LlamaConfig larger = new io.github.locallm.modelkit.LlamaConfig("llama",
+                TinyModels.tokenizer().size(), 256, 704, 2, 8, 2, 10000, 1e-5, 512, false, false,
+                TinyModels.tokenizer().tokenId("<|endoftext|>"), TinyModels.tokenizer().tokenId("<|im_end|>"));
+        Path big = TestModels.write(dir, "larger", TinyModels.random(larger, TinyModels.tokenizer(), 5),
+                GgufWriter.Quantization.F32);
+        assertThat(big.toFile().length()).isGreaterThan(LoadSettings.ONE_THREAD_BELOW_BYTES);
+        try (LocalLlm llm = LocalLlm.open("llamacpp:" + big + "?ctx=256")) {
+            assertThat(llm.info().details()).containsEntry("threads", Integer.toString(LoadSettings.physicalCores()));
+        }
+        assertThat(LoadSettings.defaultThreads(LoadSettings.ONE_THREAD_BELOW_BYTES - 1)).isEqualTo(1);
+        assertThat(LoadSettings.defaultThreads(LoadSettings.ONE_THREAD_BELOW_BYTES))
+                .isEqualTo(LoadSettings.physicalCores());
+    }
+
+    @Test
     void chatSessionWithKvReuseMatchesSessionWithout(@TempDir Path dir) {
         Path file = TestModels.write(dir, "session", TinyModels.tied(), GgufWriter.Quantization.F32);
         List<String> turns = List.of("Hi there.", "What is the weather like?", "Is the sea calm tonight?",
