@@ -114,6 +114,7 @@ final class GenerationBench {
         // "a+b": both sides in this one process, their requests interleaved one by one (a b, b a, a b, ...), so
         // that both see the same moments of a machine whose speed drifts; one result per side
         String[] variants = variant.split("\\+");
+        String pairBase = p.getOrDefault("pairBase", variants[0]);
         List<Side> sides = new ArrayList<>();
         try {
             for (String v : variants) {
@@ -121,7 +122,8 @@ final class GenerationBench {
                 Runner runner = v.startsWith("raw") ? new Raw(model, ctx, threads, v.equals("raw-nowarmup"))
                         : v.equals("native-c") ? new NativeDriverBench.Served(model, ctx, threads, genTokens)
                         : new Backend(v, model, ctx, threads, demo);
-                Side side = new Side(v, runner, (System.nanoTime() - t0) / 1e6);
+                Side side = new Side(v, runner, runner instanceof NativeDriverBench.Served d ? d.loadMs()
+                        : (System.nanoTime() - t0) / 1e6);
                 sides.add(side);
                 side.used = threads > 0 ? threads : runner instanceof Backend be ? be.threads() : 0;
             }
@@ -149,9 +151,11 @@ final class GenerationBench {
                 r.put("rssAfterLoad", (double) rssAfterLoad);
                 r.put("peakRss", (double) Probe.peakRssBytes());
                 if (sides.size() > 1) {
-                    // the median over requests of this side's rate over the first side's on the same prompt
+                    // the median over requests of this side's rate over the base side's (pairBase, else the
+                    // first side) on the same prompt
                     List<Double> ratios = new ArrayList<>();
-                    List<Double> base = sides.get(0).gen;
+                    List<Double> base = sides.stream().filter(o -> o.variant.equals(pairBase)).findFirst()
+                            .orElse(sides.get(0)).gen;
                     for (int i = 0; i < Math.min(base.size(), side.gen.size()); i++) {
                         ratios.add(side.gen.get(i) / base.get(i));
                     }

@@ -97,6 +97,7 @@ final class NativeDriverBench {
         private final java.io.BufferedWriter toDriver;
         private final java.io.BufferedReader fromDriver;
         private int requests;
+        private final double loadMs;
 
         Served(Path model, int ctx, int threads, int genTokens) throws IOException, InterruptedException {
             Path libDir = libraryDirectory(model);
@@ -110,10 +111,16 @@ final class NativeDriverBench {
             fromDriver = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
                     java.nio.charset.StandardCharsets.UTF_8));
             String ready = fromDriver.readLine();
-            if (ready == null || !ready.startsWith("READY")) {
+            if (ready == null || !ready.startsWith("READY ")) {
                 close();
                 throw new IllegalStateException("the C driver did not start: " + ready);
             }
+            loadMs = Double.parseDouble(ready.substring(6).strip());
+        }
+
+        /** The driver's own time to load the model and create its context, in milliseconds. */
+        double loadMs() {
+            return loadMs;
         }
 
         @Override

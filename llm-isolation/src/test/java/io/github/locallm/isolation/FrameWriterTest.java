@@ -83,57 +83,78 @@ class FrameWriterTest {
         w.answer(Wire.RESULT, id, o -> { });
     }
 
+    /** Waits until the caller has seen {@code n} flushes (the flushing thread sends on its own time). */
+    private static void awaitFlushes(Caller caller, int n) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (caller.flushes() < n && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(caller.flushes()).isEqualTo(n);
+    }
+
+    /** Asserts that the caller still has {@code n} flushes a while later: nothing more was sent. */
+    private static void stillFlushes(Caller caller, int n) throws InterruptedException {
+        Thread.sleep(50);
+        assertThat(caller.flushes()).isEqualTo(n);
+    }
+
     @Test
-    void piecesSlowerThanTheHoldIntervalGoOutAtOnce() throws IOException {
+    void piecesSlowerThanTheHoldIntervalGoOutAtOnceFromTheFlushingThread() throws Exception {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
         try (FrameWriter w = writer(caller, 4, clock)) {
             for (int i = 0; i < 5; i++) {
                 token(w, 7, "p" + i);
-                // delivered before piece() returned: no piece waits when pieces are slow
-                assertThat(caller.flushes()).isEqualTo(i + 1);
+                // sent without waiting for the writer's clock: no piece waits when pieces are slow
+                awaitFlushes(caller, i + 1);
                 assertThat(caller.frames()).last().isEqualTo(Wire.TOKEN + " 7 p" + i);
                 clock.addAndGet(4 * MS);
             }
+            // sent by the flushing thread, not by the thread that produced the pieces
+            assertThat(caller.flushers).containsOnly("locallm-engine-flusher");
         }
     }
 
     @Test
-    void fastPiecesAreHeldAndTheAnswerSendsThemFirstInOrder() throws IOException {
+    void fastPiecesAreHeldAndTheAnswerSendsThemFirstInOrder() throws Exception {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
         try (FrameWriter w = writer(caller, 4, clock)) {
             token(w, 3, "a");
-            assertThat(caller.flushes()).isEqualTo(1);
+            awaitFlushes(caller, 1);
             for (String p : List.of("b", "c", "d")) {
                 clock.addAndGet(MS);
                 token(w, 3, p);
             }
             // three pieces within one hold interval of the last send: held, not delivered
-            assertThat(caller.flushes()).isEqualTo(1);
+            stillFlushes(caller, 1);
             assertThat(caller.frames()).containsExactly(Wire.TOKEN + " 3 a");
             result(w, 3);
+            // the answer is sent by the thread that gives it, before answer() returns
             assertThat(caller.flushes()).isEqualTo(2);
+            assertThat(caller.flushers.get(1)).isEqualTo(Thread.currentThread().getName());
             assertThat(caller.frames()).containsExactly(Wire.TOKEN + " 3 a", Wire.TOKEN + " 3 b",
                     Wire.TOKEN + " 3 c", Wire.TOKEN + " 3 d", Wire.RESULT + " 3 ");
         }
     }
 
     @Test
-    void theFirstPieceOfACallIsNeverHeld() throws IOException {
+    void theFirstPieceOfACallIsNeverHeld() throws Exception {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
         try (FrameWriter w = writer(caller, 4, clock)) {
             token(w, 1, "a");
             result(w, 1);
-            assertThat(caller.flushes()).isEqualTo(2);
+            // "a" went out alone or together with the answer, depending on the flushing thread's timing
+            assertThat(caller.frames()).containsExactly(Wire.TOKEN + " 1 a", Wire.RESULT + " 1 ");
+            int sends = caller.flushes();
             // the next call's first piece comes right after the last send: it goes out at once all the same
             clock.addAndGet(MS);
             w.piece(Wire.TOKEN, 2, o -> Wire.string(o, "first"), true);
-            assertThat(caller.flushes()).isEqualTo(3);
+            awaitFlushes(caller, sends + 1);
             clock.addAndGet(MS);
             w.piece(Wire.TOKEN, 2, o -> Wire.string(o, "second"), false);
-            assertThat(caller.flushes()).isEqualTo(3);
+            stillFlushes(caller, sends + 1);
             assertThat(caller.frames()).last().isEqualTo(Wire.TOKEN + " 2 first");
         }
     }
@@ -144,9 +165,10 @@ class FrameWriterTest {
         AtomicLong clock = new AtomicLong(1_000 * MS);
         try (FrameWriter w = writer(caller, 4, clock)) {
             token(w, 5, "first");
+            awaitFlushes(caller, 1);
             clock.addAndGet(MS);
             token(w, 5, "held");
-            assertThat(caller.flushes()).isEqualTo(1);
+            stillFlushes(caller, 1);
             // the interval has not ended on the writer's clock: the piece stays held however long we wait
             Thread.sleep(50);
             assertThat(caller.flushes()).isEqualTo(1);
@@ -213,7 +235,7 @@ class FrameWriterTest {
     }
 
     @Test
-    void aHoldOfZeroSendsEveryPieceAtOnce() throws IOException {
+    void aHoldOfZeroSendsEveryPieceAtOnceFromTheProducingThread() throws IOException {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
         try (FrameWriter w = writer(caller, 0, clock)) {
@@ -221,20 +243,50 @@ class FrameWriterTest {
                 token(w, 1, "x" + i);
                 assertThat(caller.flushes()).isEqualTo(i + 1);
             }
+            assertThat(caller.flushers).containsOnly(Thread.currentThread().getName());
         }
         assertThat(caller.frames()).hasSize(3);
     }
 
     @Test
-    void closeSendsWhatIsHeld() throws IOException {
+    void closeSendsWhatIsHeld() throws Exception {
         Caller caller = new Caller();
         AtomicLong clock = new AtomicLong(1_000 * MS);
         FrameWriter w = writer(caller, 50, clock);
         token(w, 2, "a");
+        awaitFlushes(caller, 1);
         token(w, 2, "b");
+        stillFlushes(caller, 1);
         assertThat(caller.frames()).hasSize(1);
         w.close();
         assertThat(caller.frames()).containsExactly(Wire.TOKEN + " 2 a", Wire.TOKEN + " 2 b");
+    }
+
+    @Test
+    void aFailedWriteIsReportedOnceAndNothingIsWrittenAfterIt() throws Exception {
+        List<IOException> failures = new CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+        OutputStream gone = new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                writes.incrementAndGet();
+                throw new IOException("the caller went away");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                write(0);
+            }
+        };
+        try (FrameWriter w = new FrameWriter(new DataOutputStream(gone), 4, failures::add)) {
+            w.answer(Wire.RESULT, 1, o -> { });
+            assertThat(failures).hasSize(1);
+            w.answer(Wire.RESULT, 2, o -> { });
+            token(w, 3, "late");
+            Thread.sleep(50);
+            assertThat(failures).hasSize(1);
+            assertThat(writes.get()).isEqualTo(1);
+        }
     }
 
     @Test
