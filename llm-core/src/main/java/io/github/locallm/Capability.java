@@ -23,5 +23,10 @@ public enum Capability {
     /** Images in user messages. */
     VISION,
     /** Reproducible sampling with a seed. */
-    SEED
+    SEED,
+    /**
+     * Fill-in-the-middle: a completion that writes the text between the prompt (the prefix) and a
+     * {@link GenerationOptions#suffix() suffix}, for models trained with fill-in-the-middle tokens.
+     */
+    FILL_IN_MIDDLE
 }

@@ -46,6 +46,7 @@ public final class GenerationOptions {
     private final Integer topLogprobs;
     private final List<ToolSpec> tools;
     private final ToolChoice toolChoice;
+    private final String suffix;
     private final Map<String, String> backendOptions;
 
     private GenerationOptions(Builder b) {
@@ -64,6 +65,7 @@ public final class GenerationOptions {
         this.topLogprobs = b.topLogprobs;
         this.tools = List.copyOf(b.tools);
         this.toolChoice = b.toolChoice;
+        this.suffix = b.suffix;
         this.backendOptions = Collections.unmodifiableMap(new LinkedHashMap<>(b.backendOptions));
     }
 
@@ -95,6 +97,7 @@ public final class GenerationOptions {
         b.topLogprobs = topLogprobs;
         b.tools.addAll(tools);
         b.toolChoice = toolChoice;
+        b.suffix = suffix;
         b.backendOptions.putAll(backendOptions);
         return b;
     }
@@ -184,6 +187,14 @@ public final class GenerationOptions {
         return Optional.ofNullable(toolChoice);
     }
 
+    /**
+     * @return the text after the insertion point for a fill-in-the-middle completion (the prompt is the text
+     *         before it); empty for an ordinary completion
+     */
+    public Optional<String> suffix() {
+        return Optional.ofNullable(suffix);
+    }
+
     /** @return backend-specific options, keys of the form {@code backend.key} */
     public Map<String, String> backendOptions() {
         return backendOptions;
@@ -217,13 +228,13 @@ public final class GenerationOptions {
                 && Objects.equals(think, g.think) && thinkLevel == g.thinkLevel
                 && Objects.equals(logprobs, g.logprobs) && Objects.equals(topLogprobs, g.topLogprobs)
                 && tools.equals(g.tools) && Objects.equals(toolChoice, g.toolChoice)
-                && backendOptions.equals(g.backendOptions);
+                && Objects.equals(suffix, g.suffix) && backendOptions.equals(g.backendOptions);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(maxTokens, temperature, topP, topK, minP, repeatPenalty, seed, stop, responseFormat,
-                think, thinkLevel, logprobs, topLogprobs, tools, toolChoice, backendOptions);
+                think, thinkLevel, logprobs, topLogprobs, tools, toolChoice, suffix, backendOptions);
     }
 
     @Override
@@ -244,6 +255,7 @@ public final class GenerationOptions {
         appendIf(sb, "topLogprobs", topLogprobs);
         appendIf(sb, "tools", tools.isEmpty() ? null : tools.size());
         appendIf(sb, "toolChoice", toolChoice);
+        appendIf(sb, "suffix", suffix == null ? null : suffix.length() + " chars");
         appendIf(sb, "backendOptions", backendOptions.isEmpty() ? null : backendOptions);
         if (sb.charAt(sb.length() - 1) == ' ') {
             sb.setLength(sb.length() - 2);
@@ -291,9 +303,34 @@ public final class GenerationOptions {
         private Integer topLogprobs;
         private final List<ToolSpec> tools = new ArrayList<>();
         private ToolChoice toolChoice;
+        private String suffix;
         private final Map<String, String> backendOptions = new LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /**
+         * Asks for a fill-in-the-middle completion: the model writes what goes between the prompt (the code or
+         * text before the insertion point) and this suffix (what follows it). Only completions take a suffix, and
+         * only models with the {@link Capability#FILL_IN_MIDDLE} capability (trained with fill-in-the-middle
+         * tokens); others refuse the request with an {@link UnsupportedCapabilityException}.
+         *
+         * @param suffix the text after the insertion point, possibly empty
+         * @return this builder
+         */
+        public Builder suffix(String suffix) {
+            this.suffix = Objects.requireNonNull(suffix, "suffix");
+            return this;
+        }
+
+        /**
+         * Makes this an ordinary completion again (no {@link #suffix(String) suffix}).
+         *
+         * @return this builder
+         */
+        public Builder clearSuffix() {
+            this.suffix = null;
+            return this;
         }
 
         /**

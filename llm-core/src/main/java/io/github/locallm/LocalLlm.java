@@ -527,6 +527,11 @@ public final class LocalLlm implements AutoCloseable {
         engine.ensureOpen();
         ModelInfo info = engine.info();
         require(info, Capability.CHAT, "chat");
+        if (options.suffix().isPresent()) {
+            throw new UnsupportedCapabilityException("a suffix (fill-in-the-middle) is a completion feature, not a "
+                    + "chat one (" + info.backend() + " model " + info.model() + "): ask LocalLlm.generate(prefix, "
+                    + "options with suffix) of a model with fill-in-the-middle tokens", Capability.FILL_IN_MIDDLE);
+        }
         for (ChatMessage m : copy) {
             if (!m.images().isEmpty()) {
                 require(info, Capability.VISION, "images in messages");
@@ -557,6 +562,12 @@ public final class LocalLlm implements AutoCloseable {
         engine.ensureOpen();
         ModelInfo info = engine.info();
         require(info, Capability.COMPLETION, "raw prompt completion");
+        if (options.suffix().isPresent() && !info.supports(Capability.FILL_IN_MIDDLE)) {
+            throw new UnsupportedCapabilityException(info.backend() + " model " + info.model() + " cannot fill in "
+                    + "the middle (a completion with a suffix): fill-in-the-middle needs a model with "
+                    + "fill-in-the-middle tokens (it has " + info.capabilities() + "). Use a code model that has "
+                    + "them, or complete without a suffix.", Capability.FILL_IN_MIDDLE);
+        }
         checkOptions(info, options);
         return GenerationRequest.completion(prompt, options);
     }

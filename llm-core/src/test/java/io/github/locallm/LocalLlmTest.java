@@ -402,6 +402,33 @@ class LocalLlmTest {
     }
 
     @Test
+    void fillInTheMiddleIsRefusedByABackendWithoutItAndByChat() {
+        try (LocalLlm llm = LocalLlm.open("memory:nofim")) {
+            InMemoryBackend backend = InMemoryBackend.last();
+            assertThat(llm.info().supports(Capability.FILL_IN_MIDDLE)).isFalse();
+            GenerationOptions fim = GREEDY.toBuilder().suffix("}\n").build();
+            assertThat(fim.suffix()).contains("}\n");
+            assertThat(fim.toBuilder().clearSuffix().build()).isEqualTo(GREEDY);
+            assertThat(fim).isNotEqualTo(GREEDY);
+            List<ThrowingCallable> calls = List.of(() -> llm.generate("int f() {", fim),
+                    () -> llm.tokens("int f() {", fim), () -> llm.publisher("int f() {", fim),
+                    () -> llm.chat(List.of(ChatMessage.user("hi")), fim));
+            for (int i = 0; i < calls.size(); i++) {
+                assertThatThrownBy(calls.get(i)).as("call %d", i).isInstanceOfSatisfying(
+                        UnsupportedCapabilityException.class,
+                        e -> assertThat(e.capability()).contains(Capability.FILL_IN_MIDDLE))
+                        .hasMessageContaining("memory model nofim").hasMessageContaining("fill-in-the-middle");
+            }
+            assertThatThrownBy(() -> llm.generate("p", fim)).hasMessageContaining("needs a model with "
+                    + "fill-in-the-middle tokens");
+            assertThatThrownBy(() -> llm.chat(List.of(ChatMessage.user("hi")), fim))
+                    .hasMessageContaining("completion feature");
+            assertThatThrownBy(() -> GenerationOptions.builder().suffix(null)).isInstanceOf(NullPointerException.class);
+            assertThat(backend.generateCalls.get()).as("generations started for refused calls").isZero();
+        }
+    }
+
+    @Test
     void missingCapabilitiesAreRefusedBeforeAnyBackendWork() {
         try (LocalLlm llm = LocalLlm.open("memory:bare?chat=false&seed=false&tokenize=false")) {
             InMemoryBackend backend = InMemoryBackend.last();

@@ -72,6 +72,8 @@ final class LlamaCppBackend implements LlmBackend {
     private final int bosId;
     /** The chat format's markup that the vocabulary holds as control tokens, by id (written as text for the parser). */
     private final Map<Integer, String> markupTokens;
+    /** The fill-in-the-middle tokens (prefix, suffix, middle), or null when the model names none. */
+    private final int[] fimTokens;
     private final ModelInfo info;
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -88,12 +90,16 @@ final class LlamaCppBackend implements LlmBackend {
         this.encoder = encoder(gguf);
         this.markupTokens = renderer == null || renderer.format() == null ? Map.of()
                 : Map.copyOf(gguf.controlTokens(renderer.format().markup()));
+        this.fimTokens = fimTokens(gguf, vocabSize);
         Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
         } else {
             caps.addAll(EnumSet.of(Capability.COMPLETION, Capability.JSON_MODE, Capability.SEED));
             caps.add(Capability.JSON_SCHEMA);
+            if (fimTokens != null) {
+                caps.add(Capability.FILL_IN_MIDDLE);
+            }
             if (renderer != null) {
                 caps.add(Capability.CHAT);
             }
@@ -155,6 +161,42 @@ final class LlamaCppBackend implements LlmBackend {
             }
         }
         return vocab.contains("<|im_start|>") && vocab.contains("<|im_end|>") ? new ChatRenderer.ChatMl() : null;
+    }
+
+    /** The GGUF keys of the fill-in-the-middle tokens: prefix, suffix, middle; current spelling, then the older one. */
+    private static final String[][] FIM_KEYS = {
+        {"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id"},
+        {"tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id"},
+        {"tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id"},
+    };
+
+    /**
+     * Reads the prefix, suffix and middle token ids the GGUF names (each id was checked against the vocabulary
+     * when the file was read; checked again here, as nothing else stands between it and native code).
+     *
+     * @return the three ids, or null unless all three are named
+     */
+    static int[] fimTokens(GgufFile gguf, int vocabSize) {
+        int[] ids = new int[FIM_KEYS.length];
+        for (int i = 0; i < FIM_KEYS.length; i++) {
+            ids[i] = -1;
+            for (String key : FIM_KEYS[i]) {
+                long id = gguf.number(key, -1);
+                if (id == -1 || id == 0xFFFFFFFFL) {
+                    continue; // not named
+                }
+                if (id < 0 || id >= vocabSize) {
+                    throw new io.github.locallm.ModelLoadException(key + " is " + id + ", outside the vocabulary of "
+                            + vocabSize + " tokens; the file is damaged: download or convert it again");
+                }
+                ids[i] = (int) id;
+                break;
+            }
+            if (ids[i] < 0) {
+                return null;
+            }
+        }
+        return ids;
     }
 
     private static String tokenText(GgufFile gguf, List<String> vocab, String key) {
@@ -229,6 +271,36 @@ final class LlamaCppBackend implements LlmBackend {
         return tokens.length == 0 ? new int[] {bosId >= 0 ? bosId : 0} : tokens;
     }
 
+    /**
+     * The prompt of a fill-in-the-middle completion: [BOS] prefix-token, the prefix, suffix-token, the suffix,
+     * middle-token. The prefix and suffix are tokenized as text (the text of a control token inside them stays
+     * text), and both engines decode this same sequence.
+     */
+    int[] fimPromptTokens(String prefix, String suffix) {
+        if (fimTokens == null) {
+            // only direct SPI calls get here: core refuses a suffix to a model without the capability
+            throw new UnsupportedCapabilityException("llamacpp model " + spec + " cannot fill in the middle: "
+                    + "fill-in-the-middle needs a model with fill-in-the-middle tokens (its GGUF names none)",
+                    Capability.FILL_IN_MIDDLE);
+        }
+        int[] pre = encoder.encodeText(prefix);
+        int[] suf = encoder.encodeText(suffix);
+        int bos = addBos && bosId >= 0 ? 1 : 0;
+        int[] out = new int[Math.addExact(Math.addExact(pre.length, suf.length), 3 + bos)];
+        int at = 0;
+        if (bos == 1) {
+            out[at++] = bosId;
+        }
+        out[at++] = fimTokens[0];
+        System.arraycopy(pre, 0, out, at, pre.length);
+        at += pre.length;
+        out[at++] = fimTokens[1];
+        System.arraycopy(suf, 0, out, at, suf.length);
+        at += suf.length;
+        out[at] = fimTokens[2];
+        return out;
+    }
+
     /** The prompt tokens of a conversation: the template's structure as control tokens, contents as text. */
     int[] chatTokens(List<ChatMessage> messages) {
         return encoder.encodeChat(messages, List.of());
@@ -243,12 +315,18 @@ final class LlamaCppBackend implements LlmBackend {
         int[] prompt;
         String promptText = null;
         ChatFormat format = renderer == null ? null : renderer.format();
+        if (request.isChat() && o.suffix().isPresent()) {
+            throw new UnsupportedCapabilityException("a suffix (fill-in-the-middle) is a completion feature, not a "
+                    + "chat one (llamacpp model " + spec + ")", Capability.FILL_IN_MIDDLE);
+        }
         if (request.isChat()) {
             RenderOptions ro = format == null
                     ? RenderOptions.builder().addGenerationPrompt(true).tools(o.tools()).build()
                     : format.renderOptions(renderer.source(), RenderOptions.defaults(), o.tools(), o.think().orElse(null));
             prompt = encoder.encode(request.messages(), ro);
             promptText = encoder.render(request.messages(), ro);
+        } else if (o.suffix().isPresent()) {
+            prompt = fimPromptTokens(request.prompt(), o.suffix().get());
         } else {
             prompt = rawPromptTokens(request.prompt());
         }

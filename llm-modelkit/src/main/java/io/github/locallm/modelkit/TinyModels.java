@@ -1,5 +1,9 @@
 package io.github.locallm.modelkit;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 
@@ -40,7 +44,64 @@ public final class TinyModels {
     private static final int MERGES = 200;
     private static final BpeTokenizer TOKENIZER = BpeTokenizer.train(CORPUS, MERGES);
 
+    /**
+     * The fill-in-the-middle tokens of {@link #fim()}, in the order prefix, suffix, middle, then the padding
+     * token, spelled as Qwen2.5-Coder and StarCoder2 vocabularies spell them.
+     */
+    public static final List<String> FIM_TOKENS = List.of("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>",
+            "<|fim_pad|>");
+
+    private static final int GGUF_TOKEN_NORMAL = 1;
+    private static final int GGUF_TOKEN_CONTROL = 3;
+
     private TinyModels() {
+    }
+
+    /**
+     * Returns a tiny Llama whose vocabulary is the shared one plus the {@link #FIM_TOKENS} at its end, for tests
+     * of fill-in-the-middle completion. Write it with {@link #fimMetadata(CheckpointModel)} as the metadata
+     * overrides, which mark those tokens as control tokens and name them in the GGUF keys.
+     *
+     * @return the model
+     */
+    public static CheckpointModel fim() {
+        List<String> tokens = new ArrayList<>(TOKENIZER.tokens());
+        tokens.addAll(FIM_TOKENS);
+        BpeTokenizer tok = BpeTokenizer.of(tokens, TOKENIZER.merges());
+        int[] ids = specialIds(tok);
+        LlamaConfig c = new LlamaConfig("llama", tok.size(), 64, 128, 2, 4, 4, 10000.0, 1e-5, 2048, false, false,
+                ids[0], ids[1]);
+        return random(c, tok, DEFAULT_SEED + 5);
+    }
+
+    /**
+     * Returns the GGUF metadata that makes a {@link #fim()} model a fill-in-the-middle model: the token types
+     * (the special and fill-in-the-middle tokens are control tokens) and the keys
+     * {@code tokenizer.ggml.fim_pre_token_id}, {@code fim_suf_token_id}, {@code fim_mid_token_id} and
+     * {@code fim_pad_token_id}.
+     *
+     * @param model a model whose vocabulary holds the {@link #FIM_TOKENS}
+     * @return metadata overrides for {@link GgufWriter#write(CheckpointModel, java.nio.file.Path,
+     *         GgufWriter.Quantization, Map)}
+     */
+    public static Map<String, Object> fimMetadata(CheckpointModel model) {
+        BpeTokenizer tok = model.tokenizer();
+        List<String> texts = tok.tokens();
+        int[] types = new int[texts.size()];
+        for (int i = 0; i < types.length; i++) {
+            types[i] = tok.isSpecial(i) || FIM_TOKENS.contains(texts.get(i)) ? GGUF_TOKEN_CONTROL : GGUF_TOKEN_NORMAL;
+        }
+        Map<String, Object> meta = new LinkedHashMap<>();
+        meta.put("tokenizer.ggml.token_type", types);
+        String[] keys = {"fim_pre", "fim_suf", "fim_mid", "fim_pad"};
+        for (int i = 0; i < keys.length; i++) {
+            int id = texts.indexOf(FIM_TOKENS.get(i));
+            if (id < 0) {
+                throw new IllegalArgumentException("the vocabulary has no " + FIM_TOKENS.get(i) + " token");
+            }
+            meta.put("tokenizer.ggml." + keys[i] + "_token_id", id);
+        }
+        return meta;
     }
 
     /** Returns the tokenizer every preset shares. */
