@@ -458,7 +458,8 @@ public final class BenchMain {
                 String variant = "llamacpp+isolated";
                 child(m[0], "generate", 600, "variant=" + variant, "model=" + m[1], "ctx=1024", "threads=" + m[2],
                         "promptTokens=" + config.promptTokens, "genTokens=" + m[3],
-                        "reps=" + (config.llamaReps + 2), "warmups=3", "warmupTokens=" + m[3], "rateTo=end",
+                        "reps=" + (m[0].equals(section + ".paired") ? config.llamaReps + 2 : 3 * config.llamaReps),
+                        "warmups=3", "warmupTokens=" + m[3], "rateTo=end",
                         "round=" + round, "budgetMs=" + 2 * BUDGET_PER_CHILD_MS);
             }
         }
@@ -469,7 +470,8 @@ public final class BenchMain {
      * The same comparison on the embedded demo model, the SDK's default model, as its chat is used: its system
      * prompt and a question of its corpus, a greedy answer of a few dozen tokens that ends by itself. Tokens come
      * in a fifth of a millisecond, so this is where the process boundary weighs most. Paired children as above,
-     * at least 3, with the backend's default threads for this model (one: it decodes fastest on one).
+     * at least 3, with the backend's default threads for this model (one: it decodes fastest on one); each
+     * answer takes about 10 ms, so a child measures 12 times as many requests as the other sections' children.
      */
     private void isolationDemo(String key) {
         Path dir = null;
@@ -479,7 +481,7 @@ public final class BenchMain {
             for (int round = 0; round < Math.max(3, config.llamaRounds); round++) {
                 String variant = "llamacpp+isolated";
                 child(key, "generate", 600, "variant=" + variant, "model=" + gguf, "prompts=demo", "ctx=1024",
-                        "threads=default", "genTokens=256", "reps=" + 3 * config.llamaReps, "warmups=3",
+                        "threads=default", "genTokens=256", "reps=" + 12 * config.llamaReps, "warmups=3",
                         "warmupTokens=256", "rateTo=end", "round=" + round, "budgetMs=" + 2 * BUDGET_PER_CHILD_MS);
             }
         } catch (IOException | RuntimeException e) {
