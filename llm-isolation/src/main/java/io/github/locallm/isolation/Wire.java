@@ -291,6 +291,7 @@ final class Wire {
         if (choice != null) {
             nullableString(out, choice.function().orElse(null));
         }
+        nullableString(out, o.suffix().orElse(null));
         map(out, o.backendOptions());
     }
 
@@ -368,6 +369,10 @@ final class Wire {
             b.toolChoice(function != null ? ToolChoice.function(function)
                     : m == ToolChoice.Mode.AUTO ? ToolChoice.AUTO : m == ToolChoice.Mode.NONE ? ToolChoice.NONE
                     : ToolChoice.REQUIRED);
+        }
+        String suffix = nullableString(in);
+        if (suffix != null) {
+            b.suffix(suffix);
         }
         for (Map.Entry<String, String> e : map(in).entrySet()) {
             int dot = e.getKey().indexOf('.');

@@ -36,7 +36,7 @@ class WireTest {
                 .minP(0.05).repeatPenalty(1.1).seed(42).stop("END", "STOP")
                 .responseFormat(ResponseFormat.jsonSchema("{\"type\":\"object\"}")).think(ThinkLevel.HIGH)
                 .logprobs(true).topLogprobs(3).tool(weather).toolChoice(ToolChoice.function("get_weather"))
-                .backendOption("llamacpp", "mirostat", "2").build();
+                .suffix("}\n").backendOption("llamacpp", "mirostat", "2").build();
         GenerationRequest chat = GenerationRequest.chat(List.of(ChatMessage.user("hi")), all);
         assertThat(roundTrip(chat).options()).isEqualTo(all);
         assertThat(roundTrip(chat).messages()).isEqualTo(chat.messages());

@@ -680,6 +680,10 @@ public final class OllamaClient {
             if (server.contains("thinking")) {
                 caps.add(Capability.THINKING);
             }
+            if (completion && server.contains("insert")) {
+                // the server's word for fill-in-the-middle: /api/generate takes a suffix
+                caps.add(Capability.FILL_IN_MIDDLE);
+            }
             Map<String, String> details = new LinkedHashMap<>(OllamaClient.details(show.path("details")));
             JsonNode info = show.path("model_info");
             String arch = info.path("general.architecture").asText("");

@@ -53,7 +53,13 @@ final class WireFormat {
         if (b.containsKey(SYSTEM)) {
             body.put("system", b.get(SYSTEM));
         }
-        if (b.containsKey(SUFFIX)) {
+        if (o.suffix().isPresent()) {
+            if (b.containsKey(SUFFIX) && !b.get(SUFFIX).equals(o.suffix().get())) {
+                throw new IllegalArgumentException("give the suffix once: GenerationOptions.suffix and the "
+                        + "ollama.suffix option differ (model " + m.model() + ")");
+            }
+            body.put("suffix", o.suffix().get());
+        } else if (b.containsKey(SUFFIX)) {
             body.put("suffix", b.get(SUFFIX));
         }
         if (b.containsKey(TEMPLATE)) {

@@ -37,6 +37,8 @@ final class FakeOllamaServer implements AutoCloseable {
     static final String CHAT_MODEL = "fake-llm:latest";
     static final String EMBED_MODEL = "fake-embed:latest";
     static final String PLAIN_MODEL = "fake-plain:latest";
+    /** A completion model that fills in the middle ({@code insert}). */
+    static final String CODER_MODEL = "fake-coder:latest";
     static final int EMBED_DIM = 8;
     private static final String[] WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
         "hotel", "india", "juliett", "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo",
@@ -105,6 +107,7 @@ final class FakeOllamaServer implements AutoCloseable {
         server.createContext("/", this::handle);
         models.put(CHAT_MODEL, new Model(List.of("completion", "tools", "thinking", "vision"), 32768, "fake"));
         models.put(PLAIN_MODEL, new Model(List.of("completion"), 2048, "fake"));
+        models.put(CODER_MODEL, new Model(List.of("completion", "insert"), 4096, "fake"));
         models.put(EMBED_MODEL, new Model(List.of("embedding"), 512, "bert"));
         registry.put("tiny-pull:latest", new Model(List.of("completion"), 1024, "tiny"));
         server.start();
@@ -311,7 +314,9 @@ final class FakeOllamaServer implements AutoCloseable {
     static String promptOf(JsonNode body, boolean chat) {
         if (!chat) {
             String system = body.path("system").asText("");
-            return (system.isEmpty() ? "" : system + "\n") + body.path("prompt").asText("");
+            String suffix = body.path("suffix").asText("");
+            return (system.isEmpty() ? "" : system + "\n") + body.path("prompt").asText("")
+                    + (suffix.isEmpty() ? "" : "\n<suffix>\n" + suffix);
         }
         StringBuilder sb = new StringBuilder();
         for (JsonNode m : body.path("messages")) {
@@ -353,6 +358,10 @@ final class FakeOllamaServer implements AutoCloseable {
         Model model = models.get(tagged(name));
         if (!model.capabilities().contains("completion")) {
             json(ex, 400, obj().put("error", "\"" + name + "\" does not support " + (chat ? "chat" : "generate")));
+            return;
+        }
+        if (!chat && !body.path("suffix").asText("").isEmpty() && !model.capabilities().contains("insert")) {
+            json(ex, 400, obj().put("error", "\"" + name + "\" does not support insert"));
             return;
         }
         JsonNode think = body.path("think");

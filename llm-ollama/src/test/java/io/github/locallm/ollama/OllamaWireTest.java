@@ -412,6 +412,33 @@ class OllamaWireTest {
     }
 
     @Test
+    void fillInTheMiddleSendsTheSuffixToModelsThatInsert() {
+        String coder = FakeOllamaServer.CODER_MODEL;
+        try (LocalLlm llm = LocalLlm.open("ollama:" + coder + "?host=" + server.url())) {
+            assertThat(llm.info().capabilities()).contains(Capability.FILL_IN_MIDDLE, Capability.COMPLETION);
+            GenerationOptions fim = GenerationOptions.builder().maxTokens(6).suffix("return x;\n}").build();
+            String filled = llm.generate("int f(int x) {", fim).text();
+            JsonNode body = server.last("/api/generate").body();
+            assertThat(body.path("prompt").asText()).isEqualTo("int f(int x) {");
+            assertThat(body.path("suffix").asText()).isEqualTo("return x;\n}");
+            String plain = llm.generate("int f(int x) {", GenerationOptions.builder().maxTokens(6).build()).text();
+            assertThat(server.last("/api/generate").body().has("suffix")).isFalse();
+            assertThat(filled).as("the fake's answer depends on the suffix it was sent").isNotEqualTo(plain);
+            assertThatThrownBy(() -> llm.generate("p", fim.toBuilder().backendOption("ollama", "suffix", "other")
+                    .build())).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("suffix once");
+        }
+        try (LocalLlm llm = LocalLlm.open("ollama:" + CHAT + "?host=" + server.url())) {
+            assertThat(llm.info().capabilities()).doesNotContain(Capability.FILL_IN_MIDDLE);
+            int before = server.requests.size();
+            assertThatThrownBy(() -> llm.generate("p", GenerationOptions.builder().suffix("s").build()))
+                    .isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                            e -> assertThat(e.capability()).contains(Capability.FILL_IN_MIDDLE))
+                    .hasMessageContaining(CHAT).hasMessageContaining("fill-in-the-middle tokens");
+            assertThat(server.requests).as("refused before any request").hasSize(before);
+        }
+    }
+
+    @Test
     void infoComesFromShowAndPs() {
         try (LlmBackend llm = TestSupport.open(server, CHAT)) {
             assertThat(server.last("/api/show").body().path("model").asText()).isEqualTo(CHAT);

@@ -197,6 +197,9 @@ final class OllamaApi {
         if (info.supports(Capability.THINKING)) {
             caps.add("thinking");
         }
+        if (info.supports(Capability.FILL_IN_MIDDLE)) {
+            caps.add("insert");
+        }
         if (info.supports(Capability.VISION)) {
             caps.add("vision");
         }
@@ -434,13 +437,14 @@ final class OllamaApi {
         String prompt = Conversions.text(body, "prompt");
         String suffix = Conversions.text(body, "suffix");
         String template = Conversions.text(body, "template");
-        if (suffix != null && !suffix.isEmpty()) {
-            throw HttpError.unsupported("suffix", "'suffix' (fill-in-the-middle) is not supported by this server");
-        }
         if (template != null && !template.isEmpty()) {
             throw HttpError.unsupported("template", "'template' is not supported: the model's own chat template is used");
         }
         List<String> images = images(body.get("images"));
+        if (suffix != null && !suffix.isEmpty()) {
+            fillInTheMiddle(ex, slot, body, prompt == null ? "" : prompt, suffix, images);
+            return;
+        }
         if ((prompt == null || prompt.isEmpty()) && images.isEmpty()) {
             // Ollama's way to load a model: answer at once that it is loaded.
             ObjectNode done = mapper.createObjectNode();
@@ -469,6 +473,29 @@ final class OllamaApi {
             messages.add(new ChatMessage(ChatMessage.Role.USER, p, List.of(), images, ""));
             respond(ex, slot, stream, false, () -> Run.chat(server, slot, messages, options));
         }
+    }
+
+    /**
+     * A generate request with a suffix: a fill-in-the-middle completion of the prompt (the text before the
+     * insertion point) and the suffix, on a model that can do it; the answer has the usual generate shape.
+     */
+    private void fillInTheMiddle(Exchange ex, ModelSlot slot, JsonNode body, String prompt, String suffix,
+                                 List<String> images) throws IOException, InterruptedException {
+        if (!slot.llm.info().supports(Capability.FILL_IN_MIDDLE)) {
+            throw HttpError.badRequest("suffix", "\"" + slot.name + "\" does not support insert");
+        }
+        String system = Conversions.text(body, "system");
+        if (system != null && !system.isEmpty()) {
+            throw HttpError.badRequest("system", "'system' cannot be combined with 'suffix': a fill-in-the-middle "
+                    + "prompt is the text before and after the insertion point only");
+        }
+        if (!images.isEmpty()) {
+            throw HttpError.badRequest("images", "'images' cannot be combined with 'suffix' (fill-in-the-middle)");
+        }
+        Conversions.checkPrompt((long) prompt.length() + suffix.length(), server.bounds());
+        GenerationOptions options = Conversions.build(options(body, slot).suffix(suffix));
+        respond(ex, slot, Conversions.bool(body, "stream", true), false,
+                () -> Run.completion(server, slot, prompt, options));
     }
 
     private ObjectNode head(ModelSlot slot) {

@@ -475,16 +475,21 @@ final class OpenAiApi {
             throw HttpError.badRequest("prompt", "'prompt' must be a string (or an array of one string)");
         }
         String suffix = Conversions.text(body, "suffix");
-        if (suffix != null && !suffix.isEmpty()) {
-            throw HttpError.unsupported("suffix", "'suffix' is not supported by this server");
+        boolean fim = suffix != null && !suffix.isEmpty();
+        if (fim && !slot.llm.info().supports(Capability.FILL_IN_MIDDLE)) {
+            throw HttpError.badRequest("suffix", "model '" + slot.name + "' cannot fill in the middle ('suffix'): "
+                    + "that needs a model with fill-in-the-middle tokens");
         }
         Long bestOf = Conversions.integer(body, "best_of");
         if (bestOf != null && bestOf != 1) {
             throw HttpError.unsupported("best_of", "only best_of=1 is supported");
         }
-        Conversions.checkPrompt(prompt.length(), server.bounds());
+        Conversions.checkPrompt((long) prompt.length() + (fim ? suffix.length() : 0), server.bounds());
         boolean echo = Conversions.bool(body, "echo", false);
         GenerationOptions.Builder b = common(body, "max_tokens", COMPLETIONS_DEFAULT_MAX_TOKENS);
+        if (fim) {
+            b.suffix(suffix);
+        }
         // as llama.cpp's server and vLLM do, a raw completion honours response_format too
         responseFormat(b, body.get("response_format"));
         GenerationOptions options = Conversions.build(b);
