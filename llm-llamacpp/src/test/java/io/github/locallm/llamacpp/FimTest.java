@@ -109,6 +109,48 @@ class FimTest {
     }
 
     @Test
+    void aNamedPaddingTokenEndsTheMiddle(@TempDir Path dir) {
+        // a lookup-table model: after the middle token comes "fox", then the padding token, then (were the padding
+        // token not an end) more text
+        Map<String, Integer> extra = new java.util.LinkedHashMap<>();
+        for (String t : List.of("<pre-x>", "<suf-x>", "<mid-x>", "<pad-x>")) {
+            extra.put(t, ScriptedModels.CONTROL);
+        }
+        BpeTokenizer tok = ScriptedModels.tokenizer(extra);
+        int fox = tok.encode(" fox")[0];
+        int dog = tok.encode(" dog")[0];
+        int pad = tok.tokenId("<pad-x>");
+        Map<String, Object> fimKeys = new HashMap<>(Map.of("tokenizer.ggml.fim_pre_token_id", tok.tokenId("<pre-x>"),
+                "tokenizer.ggml.fim_suf_token_id", tok.tokenId("<suf-x>"),
+                "tokenizer.ggml.fim_mid_token_id", tok.tokenId("<mid-x>")));
+        Path unnamed = ScriptedModels.write(dir.resolve("unnamed.gguf"), CheckpointModel.CHATML_TEMPLATE, extra,
+                List.of(fox, pad, dog), false, java.util.Set.of(), fimKeys);
+        fimKeys.put("tokenizer.ggml.fim_pad_token_id", pad);
+        Path named = ScriptedModels.write(dir.resolve("named.gguf"), CheckpointModel.CHATML_TEMPLATE, extra,
+                List.of(fox, pad, dog), false, java.util.Set.of(), fimKeys);
+        GenerationOptions fim = TestModels.greedy(6).toBuilder().suffix(" dog").build();
+        for (String engine : List.of(LoadSettings.ENGINE_LLAMACPP, LoadSettings.ENGINE_JLLAMA)) {
+            LlmBackend m = TestModels.open(named, Map.of("engine", engine));
+            try {
+                TestModels.Run r = TestModels.complete(m, "The", fim);
+                assertThat(r.text()).as("engine " + engine).isEqualTo(" fox");
+                assertThat(r.result().finishReason()).isEqualTo(io.github.locallm.FinishReason.STOP);
+                assertThat(r.result().completionTokens()).as("ended at the padding token, not at the limit").isBetween(1, 2);
+            } finally {
+                m.close();
+            }
+        }
+        // the same model without the key: the padding token is not an end, the text goes on
+        LlmBackend m = TestModels.open(unnamed, Map.of());
+        try {
+            TestModels.Run r = TestModels.complete(m, "The", fim);
+            assertThat(r.text()).startsWith(" fox dog");
+        } finally {
+            m.close();
+        }
+    }
+
+    @Test
     void theCapabilityFollowsTheFileAndBadIdsAreRefusedInJava(@TempDir Path dir) throws IOException {
         int vocab = TinyModels.fim().tokenizer().size();
         Path bad = writeFim(dir, Map.of("tokenizer.ggml.fim_mid_token_id", vocab + 7));

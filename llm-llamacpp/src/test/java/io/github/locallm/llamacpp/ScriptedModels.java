@@ -63,6 +63,18 @@ final class ScriptedModels {
      */
     static Path write(Path file, String template, Map<String, Integer> extra, List<Integer> chain, boolean chainEnd,
                       Set<Integer> favoured) {
+        return write(file, template, extra, chain, chainEnd, favoured, Map.of());
+    }
+
+    /**
+     * Writes the model with more metadata (for example the keys naming fill-in-the-middle tokens).
+     *
+     * @param metadata metadata to add, as {@link GgufWriter#write(CheckpointModel, Path, GgufWriter.Quantization,
+     *                 Map)} takes it
+     * @return the file
+     */
+    static Path write(Path file, String template, Map<String, Integer> extra, List<Integer> chain, boolean chainEnd,
+                      Set<Integer> favoured, Map<String, ?> metadata) {
         BpeTokenizer tok = tokenizer(extra);
         int hidden = 64;
         if (chain.size() >= hidden || Set.copyOf(chain).size() != chain.size()) {
@@ -108,7 +120,9 @@ final class ScriptedModels {
             types[i] = extra.containsKey(text) ? extra.get(text) : tok.isSpecial(i) ? CONTROL : NORMAL;
         }
         try {
-            GgufWriter.write(model, file, GgufWriter.Quantization.F32, Map.of("tokenizer.ggml.token_type", types));
+            Map<String, Object> meta = new LinkedHashMap<>(metadata);
+            meta.put("tokenizer.ggml.token_type", types);
+            GgufWriter.write(model, file, GgufWriter.Quantization.F32, meta);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
