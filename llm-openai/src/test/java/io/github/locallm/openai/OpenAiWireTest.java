@@ -60,6 +60,20 @@ class OpenAiWireTest {
         return llm;
     }
 
+    @ParameterizedTest
+    @EnumSource(FakeOpenAiServer.Flavour.class)
+    void fillInTheMiddleIsRefusedBeforeAnyRequest(FakeOpenAiServer.Flavour flavour) throws Exception {
+        FakeOpenAiServer s = server(flavour);
+        LocalLlm llm = open(s, "");
+        assertThat(llm.info().capabilities()).doesNotContain(Capability.FILL_IN_MIDDLE);
+        int before = s.requests.size();
+        assertThatThrownBy(() -> llm.generate("int f() {", GenerationOptions.builder().suffix("}").build()))
+                .isInstanceOfSatisfying(io.github.locallm.UnsupportedCapabilityException.class,
+                        e -> assertThat(e.capability()).contains(Capability.FILL_IN_MIDDLE))
+                .hasMessageContaining("fill-in-the-middle tokens");
+        assertThat(s.requests).as("no request reaches the server").hasSize(before);
+    }
+
     @Test
     void llamaServerRequestCarriesEveryOptionUnderItsNames() throws Exception {
         FakeOpenAiServer s = server(FakeOpenAiServer.Flavour.LLAMA_SERVER);

@@ -321,6 +321,26 @@ public abstract class LlmProviderTck {
         }
 
         @Test
+        void fillInTheMiddleIsRepeatableOrRefused() {
+            GenerationOptions fim = greedy(maxTokens()).toBuilder().suffix(" and that is the end.").build();
+            if (claims(Capability.CHAT)) {
+                // a completion feature: refused in chat by every backend
+                assertRefused("a suffix in a chat", Capability.FILL_IN_MIDDLE, () -> llm.chat(conversation(), fim));
+            }
+            if (!claims(Capability.FILL_IN_MIDDLE)) {
+                assertRefused("a suffix (fill-in-the-middle)", Capability.FILL_IN_MIDDLE,
+                        () -> llm.generate(prompt(), fim));
+                assertRefused("a suffix, streamed", Capability.FILL_IN_MIDDLE, () -> llm.tokens(prompt(), fim));
+                return;
+            }
+            Completion a = llm.generate(prompt(), fim);
+            Completion b = llm.generate(prompt(), fim);
+            assertThat(a.text()).isEqualTo(b.text());
+            assertThat(a.usage().promptTokens()).as("the suffix is read with the prompt")
+                    .isGreaterThan(reference().usage().promptTokens());
+        }
+
+        @Test
         void fixedSeedIsRepeatableOrRefused() {
             GenerationOptions seeded = GenerationOptions.builder().temperature(0.9).seed(1234).maxTokens(maxTokens())
                     .build();
