@@ -315,6 +315,11 @@ final class OllamaHttp {
             }
             return new ModelNotFoundException("Not found: " + said);
         }
+        if (lower.contains("does not support insert")) {
+            return new UnsupportedCapabilityException("Not supported: " + op + " (" + said + "). Fill-in-the-middle"
+                    + " (a suffix) needs a model with the insert capability (see OllamaClient.show).",
+                    io.github.locallm.Capability.FILL_IN_MIDDLE);
+        }
         if (lower.contains("does not support") || lower.contains("not supported")) {
             return new UnsupportedCapabilityException("Not supported: " + op + " (" + said + ")"
                     + ". Use a model that has this capability (see OllamaClient.show).");

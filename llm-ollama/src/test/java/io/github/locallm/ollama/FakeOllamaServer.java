@@ -37,7 +37,7 @@ final class FakeOllamaServer implements AutoCloseable {
     static final String CHAT_MODEL = "fake-llm:latest";
     static final String EMBED_MODEL = "fake-embed:latest";
     static final String PLAIN_MODEL = "fake-plain:latest";
-    /** A completion model that fills in the middle ({@code insert}). */
+    /** A completion model that fills in the middle ({@code insert}), for tests that add it to {@link #models}. */
     static final String CODER_MODEL = "fake-coder:latest";
     static final int EMBED_DIM = 8;
     private static final String[] WORDS = {"alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
@@ -107,7 +107,6 @@ final class FakeOllamaServer implements AutoCloseable {
         server.createContext("/", this::handle);
         models.put(CHAT_MODEL, new Model(List.of("completion", "tools", "thinking", "vision"), 32768, "fake"));
         models.put(PLAIN_MODEL, new Model(List.of("completion"), 2048, "fake"));
-        models.put(CODER_MODEL, new Model(List.of("completion", "insert"), 4096, "fake"));
         models.put(EMBED_MODEL, new Model(List.of("embedding"), 512, "bert"));
         registry.put("tiny-pull:latest", new Model(List.of("completion"), 1024, "tiny"));
         server.start();

@@ -414,6 +414,15 @@ class OllamaWireTest {
     @Test
     void fillInTheMiddleSendsTheSuffixToModelsThatInsert() {
         String coder = FakeOllamaServer.CODER_MODEL;
+        server.models.put(coder, new FakeOllamaServer.Model(List.of("completion", "insert"), 4096, "fake"));
+        try {
+            fillInTheMiddle(coder);
+        } finally {
+            server.models.remove(coder);
+        }
+    }
+
+    private void fillInTheMiddle(String coder) {
         try (LocalLlm llm = LocalLlm.open("ollama:" + coder + "?host=" + server.url())) {
             assertThat(llm.info().capabilities()).contains(Capability.FILL_IN_MIDDLE, Capability.COMPLETION);
             GenerationOptions fim = GenerationOptions.builder().maxTokens(6).suffix("return x;\n}").build();
@@ -435,6 +444,11 @@ class OllamaWireTest {
                             e -> assertThat(e.capability()).contains(Capability.FILL_IN_MIDDLE))
                     .hasMessageContaining(CHAT).hasMessageContaining("fill-in-the-middle tokens");
             assertThat(server.requests).as("refused before any request").hasSize(before);
+            // given as the raw backend option, the suffix reaches the server, whose refusal names the capability
+            assertThatThrownBy(() -> llm.generate("p", GenerationOptions.builder().backendOption("ollama", "suffix",
+                    "s").build())).isInstanceOfSatisfying(UnsupportedCapabilityException.class,
+                            e -> assertThat(e.capability()).contains(Capability.FILL_IN_MIDDLE))
+                    .hasMessageContaining("does not support insert");
         }
     }
 
