@@ -49,7 +49,7 @@ class FillInTheMiddleTest {
         gguf.toFile().deleteOnExit();
         coder = LocalLlm.open("llamacpp:" + gguf + "?ctx=256&threads=1");
         server = LlmServer.builder().model("coder", coder).model("tiny", Fixture.TINY).port(0).concurrency(1)
-                .maxTokens(64).start();
+                .maxTokens(64).maxPromptChars(40).start();
         base = server.baseUri().toString();
     }
 
@@ -147,6 +147,23 @@ class FillInTheMiddleTest {
         assertThat(err.get("error").get("type").asText()).isEqualTo("invalid_request_error");
         assertThat(err.get("error").get("param").asText()).isEqualTo("suffix");
         assertThat(err.get("error").get("message").asText()).contains("tiny").contains("fill-in-the-middle");
+    }
+
+    @Test
+    void thePromptBoundCountsPrefixAndSuffixTogether() throws Exception {
+        String half = "x".repeat(25); // each under the server's bound of 40 characters, together over it
+        ObjectNode ollama = Http.JSON.createObjectNode().put("model", "coder").put("prompt", half).put("suffix", half)
+                .put("stream", false);
+        HttpResponse<String> r = Http.post(base + "/api/generate", ollama.toString());
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(Http.json(r.body()).get("error").asText()).contains("50 characters").contains("40");
+        ObjectNode openAi = Http.JSON.createObjectNode().put("model", "coder").put("prompt", half).put("suffix", half);
+        HttpResponse<String> o = Http.post(base + "/v1/completions", openAi.toString());
+        assertThat(o.statusCode()).isEqualTo(400);
+        assertThat(Http.json(o.body()).get("error").get("message").asText()).contains("50 characters");
+        ollama.put("suffix", "y");
+        assertThat(Http.post(base + "/api/generate", ollama.toString()).statusCode()).as("26 characters fit")
+                .isEqualTo(200);
     }
 
     @Test
