@@ -67,6 +67,8 @@ final class LlamaCppBackend implements LlmBackend {
     private final LoadSettings settings;
     private final ChatRenderer renderer;
     private final PromptEncoder encoder;
+    /** Tokenizes the prefix and suffix of a fill-in-the-middle prompt: control and fill-in-the-middle texts escaped. */
+    private final PromptEncoder fimEncoder;
     private final int vocabSize;
     private final boolean addBos;
     private final int bosId;
@@ -87,10 +89,11 @@ final class LlamaCppBackend implements LlmBackend {
         Boolean bos = gguf.bool("tokenizer.ggml.add_bos_token");
         this.addBos = bos != null ? bos : "llama".equals(gguf.string("tokenizer.ggml.model", ""));
         this.bosId = (int) gguf.number("tokenizer.ggml.bos_token_id", -1);
-        this.encoder = encoder(gguf);
+        this.encoder = encoder(gguf, List.of());
         this.markupTokens = renderer == null || renderer.format() == null ? Map.of()
                 : Map.copyOf(gguf.controlTokens(renderer.format().markup()));
         this.fimTokens = fimTokens(gguf, vocabSize);
+        this.fimEncoder = fimTokens == null ? null : encoder(gguf, fimTokenTexts(gguf, vocab));
         Set<Capability> caps = EnumSet.of(Capability.TOKENIZE);
         if (settings.embedding()) {
             caps.add(Capability.EMBEDDINGS);
@@ -222,7 +225,24 @@ final class LlamaCppBackend implements LlmBackend {
         return text.isEmpty() ? new int[0] : engine.tokenize(text);
     }
 
-    private PromptEncoder encoder(GgufFile gguf) {
+    /**
+     * The texts of the fill-in-the-middle tokens the GGUF names (prefix, suffix, middle, padding, repository and
+     * file separators), whatever their token type: converted vocabularies often hold them as user-defined tokens,
+     * which the tokenizer matches in any text, so the prefix and suffix must have them escaped.
+     */
+    private static List<String> fimTokenTexts(GgufFile gguf, List<String> vocab) {
+        List<String> out = new ArrayList<>();
+        for (String name : List.of("fim_pre", "fim_suf", "fim_mid", "fim_pad", "fim_rep", "fim_sep", "prefix",
+                "suffix", "middle")) {
+            String text = tokenText(gguf, vocab, "tokenizer.ggml." + name + "_token_id");
+            if (text != null && !text.isEmpty()) {
+                out.add(text);
+            }
+        }
+        return out;
+    }
+
+    private PromptEncoder encoder(GgufFile gguf, List<String> moreEscaped) {
         PromptEncoder.Renderer render = renderer == null
                 ? (messages, options) -> {
                     // only direct SPI calls get here: core refuses chat to a model without the CHAT capability
@@ -230,8 +250,10 @@ final class LlamaCppBackend implements LlmBackend {
                             + " backend can render; open it with template=chatml (or another template)", Capability.CHAT);
                 }
                 : (messages, options) -> renderer.render(messages, options);
+        List<String> escaped = new ArrayList<>(gguf.controlTokenTexts());
+        escaped.addAll(moreEscaped);
         return PromptEncoder.builder(render, this::templateTokens)
-                .controlTokens(gguf.controlTokenTexts())
+                .controlTokens(escaped)
                 .bosToken(addBos ? bosId : -1)
                 .build();
     }
@@ -283,8 +305,8 @@ final class LlamaCppBackend implements LlmBackend {
                     + "fill-in-the-middle needs a model with fill-in-the-middle tokens (its GGUF names none)",
                     Capability.FILL_IN_MIDDLE);
         }
-        int[] pre = encoder.encodeText(prefix);
-        int[] suf = encoder.encodeText(suffix);
+        int[] pre = fimEncoder.encodeText(prefix);
+        int[] suf = fimEncoder.encodeText(suffix);
         int bos = addBos && bosId >= 0 ? 1 : 0;
         int[] out = new int[Math.addExact(Math.addExact(pre.length, suf.length), 3 + bos)];
         int at = 0;
