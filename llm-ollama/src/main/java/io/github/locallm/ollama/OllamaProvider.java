@@ -63,7 +63,8 @@ import okhttp3.HttpUrl;
  *
  * <p>Per call, {@code GenerationOptions.backendOption("ollama", key, value)} takes {@code keep_alive},
  * {@code think} ({@code true}, {@code false} or a level such as {@code high}), {@code raw}, {@code system},
- * {@code suffix}, {@code template} (completions), {@code stream} ({@code false} asks for one answer object),
+ * {@code suffix} (as {@code GenerationOptions.suffix}, which is checked against the model's {@code insert}
+ * capability first), {@code template} (completions), {@code stream} ({@code false} asks for one answer object),
  * {@code options} (a JSON object merged into Ollama's {@code options}), and Ollama's model options that
  * {@code GenerationOptions} has no field for, such as {@code num_batch} or {@code presence_penalty}; any other
  * key is refused with the list of known ones, and so is a key such as {@code temperature} that would
