@@ -313,7 +313,7 @@ public final class BenchMain {
         }
         double bw = bestBandwidth() * 1e9;
         for (String key : runs.keySet()) {
-            if (key.contains(".tiny.") || key.contains(".demo.")) {
+            if (key.contains(".tiny") || key.contains(".demo.")) {
                 // The small model's and the embedded demo model's weights stay in the caches; neither is the
                 // workload whose bytes per token the limit counts.
                 continue;
@@ -398,8 +398,13 @@ public final class BenchMain {
                     child("engines.t" + threads + (paired ? "" : "." + variant), "generate", paired ? 600 : 300,
                             "variant=" + variant, "model=" + model, "ctx=1024", "threads=" + threads,
                             "promptTokens=" + config.promptTokens, "genTokens=" + config.genTokens,
-                            "reps=" + config.llamaReps, "pairBase=native-c", paired ? "warmups=2" : "warmups=1",
+                            "reps=" + (paired ? config.llamaReps + 2 : config.llamaReps), "pairBase=native-c",
+                            paired ? "warmups=2" : "warmups=1",
                             paired ? "warmupTokens=" + config.genTokens : "warmupTokens=4", "round=" + round,
+                            // with one thread each, both sides decode on the same CPU (alternating by round), so
+                            // that a CPU the host slows for a while slows both
+                            threads == 1 && paired ? "pinCpu=" + round % Runtime.getRuntime().availableProcessors()
+                                    : "pinCpu=-1",
                             "budgetMs=" + (paired ? 2 * BUDGET_PER_CHILD_MS : BUDGET_PER_CHILD_MS));
                 }
             }

@@ -115,6 +115,13 @@ final class GenerationBench {
         // that both see the same moments of a machine whose speed drifts; one result per side
         String[] variants = variant.split("\\+");
         String pairBase = p.getOrDefault("pairBase", variants[0]);
+        // "pinCpu=N": this thread, and so every thread and process it starts from here on (the backend's
+        // generation threads, the C driver), runs on CPU N only; threads that exist already (the JIT compiler,
+        // the collector) keep every CPU. One-thread sides then decode on the same CPU, whatever the others do.
+        int pinCpu = Integer.parseInt(p.getOrDefault("pinCpu", "-1"));
+        if (pinCpu >= 0) {
+            Probe.pinCallingThread(pinCpu);
+        }
         List<Side> sides = new ArrayList<>();
         try {
             for (String v : variants) {
@@ -147,6 +154,9 @@ final class GenerationBench {
                 if (toEnd) {
                     r.put("settings", r.get("settings") + "; generation tokens/s from the first piece to the end of "
                             + "the answer");
+                }
+                if (pinCpu >= 0) {
+                    r.put("settings", r.get("settings") + "; its decoding thread on CPU " + pinCpu + " (pinned)");
                 }
                 r.put("rssAfterLoad", (double) rssAfterLoad);
                 r.put("peakRss", (double) Probe.peakRssBytes());

@@ -169,12 +169,30 @@ final class Probe {
 
         int clock_gettime(int clockId, long[] timespec);
 
+        int sched_setaffinity(int pid, long cpusetsize, long[] mask);
+
         private static LibC load() {
             try {
                 return com.sun.jna.Native.load("c", LibC.class);
             } catch (LinkageError e) {
                 return null;
             }
+        }
+    }
+
+    /**
+     * Restricts the calling thread to one CPU ({@code sched_setaffinity} of thread 0, the caller); threads and
+     * processes it starts afterwards inherit the restriction, threads that exist already keep theirs.
+     *
+     * @throws IllegalStateException when it cannot be done
+     */
+    static void pinCallingThread(int cpu) {
+        if (LibC.INSTANCE == null || cpu < 0 || cpu >= 64) {
+            throw new IllegalStateException("cannot pin a thread to CPU " + cpu + " here");
+        }
+        long[] mask = {1L << cpu};
+        if (LibC.INSTANCE.sched_setaffinity(0, 8, mask) != 0) {
+            throw new IllegalStateException("sched_setaffinity to CPU " + cpu + " failed");
         }
     }
 
