@@ -10,7 +10,7 @@ import java.util.Map;
  * its result as one line {@code RESULT {json}} on standard output (or {@code ERROR message}).
  *
  * <p>Usage: {@code ChildMain SCENARIO key=value...} where the scenario is {@code generate}, {@code chat},
- * {@code bandwidth}, {@code native-c}, {@code client}, {@code scaling}, {@code rss}, {@code djl-products} or {@code paced-server}. The server prints {@code PORT n} and
+ * {@code bandwidth}, {@code client}, {@code scaling}, {@code rss}, {@code djl-products} or {@code paced-server}. The server prints {@code PORT n} and
  * serves until its standard input ends. Not meant to be run by hand, but harmless.
  *
  * <pre>{@code
@@ -41,7 +41,6 @@ public final class ChildMain {
             switch (args[0]) {
                 case "generate": r = GenerationBench.run(p); break;
                 case "chat": r = ChatBench.run(p); break;
-                case "native-c": r = NativeDriverBench.run(p); break;
                 case "bandwidth": r = BandwidthBench.run(p); break;
                 case "client": r = ClientBench.run(p); break;
                 case "scaling": r = ScalingBench.run(p); break;

@@ -310,9 +310,7 @@ final class Report {
             return "JDK " + System.getProperty("java.version") + ", -XX:+UseSerialGC -Xmx512m, one child JVM per "
                     + "round; " + b.config.pacedTokens() + "-token answers paced at " + b.config.intervalUs() + " µs";
         }
-        return key.endsWith("native-c") ? "llama_driver.c (gcc -O2): same GGUF, ctx 1024, same threads, batch 512, "
-                + "micro-batch 512, 1 sequence, mmap, no warm-up decode at load; 1 unmeasured short generation; "
-                + "same prompts" : "not recorded";
+        return "not recorded";
     }
 
     private String reason(String key) {

@@ -8,11 +8,8 @@
  * The declarations below are those of llama.h at the llama.cpp commit the natives jar carries (the Java binding
  * checks the same layouts at load time); only what this driver calls is declared.
  *
- * usage: llama_driver LIBDIR MODEL THREADS CTX GEN_TOKENS PROMPT_FILE...
- * prints: RESULT {"variant":"native-c",...}
- *
- * or:    llama_driver LIBDIR MODEL THREADS CTX GEN_TOKENS --serve
- * loads the model, prints READY, then for each line "N PROMPT_FILE" read from standard input runs one request of
+ * usage: llama_driver LIBDIR MODEL THREADS CTX GEN_TOKENS --serve
+ * loads the model, runs one 4-token request, prints "READY load_ms", then for each line "N PROMPT_FILE" read from standard input runs one request of
  * N generated tokens and prints "DONE ttft_ms gen_tps prompt_tps prompt_tokens" (or "FAILED"); ends at the end
  * of its input. A Java child that runs its own requests between this driver's ones uses it, so that both sides
  * are timed at the same moments of the machine.
@@ -127,16 +124,6 @@ static char *read_file(const char *path) {
     return buf;
 }
 
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t) n, sizeof(double), cmp);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* One request; returns 0 and fills the timings, or -1. */
 static int request(struct llama_context *ctx, const struct llama_vocab *vocab, const char *text, int gen,
                    int n_batch, double *ttft, double *gen_tps, double *prompt_tps, int *prompt_count) {
@@ -185,8 +172,8 @@ static int request(struct llama_context *ctx, const struct llama_vocab *vocab, c
 }
 
 int main(int argc, char **argv) {
-    if (argc < 7) {
-        fprintf(stderr, "usage: %s LIBDIR MODEL THREADS CTX GEN_TOKENS PROMPT_FILE...\n", argv[0]);
+    if (argc != 7 || strcmp(argv[6], "--serve") != 0) {
+        fprintf(stderr, "usage: %s LIBDIR MODEL THREADS CTX GEN_TOKENS --serve\n", argv[0]);
         return 2;
     }
     int threads = atoi(argv[3]);
@@ -221,53 +208,31 @@ int main(int argc, char **argv) {
     }
     double load_ms = now_ms() - l0;
     const struct llama_vocab *vocab = llama_model_get_vocab(model);
-    if (strcmp(argv[6], "--serve") == 0) {
-        double w1, w2, w3;
-        request(ctx, vocab, "The quick brown fox", gen < 4 ? gen : 4, 512, &w1, &w2, &w3, NULL);
-        printf("READY %.3f\n", load_ms);
-        fflush(stdout);
-        char line[4096];
-        while (fgets(line, sizeof line, stdin)) {
-            int n_gen = 0;
-            char path[4000];
-            if (sscanf(line, "%d %3999s", &n_gen, path) != 2 || n_gen <= 0) {
-                printf("FAILED bad request line\n");
-                fflush(stdout);
-                continue;
-            }
-            char *text = read_file(path);
-            double t, g, pt;
-            int n_prompt = 0;
-            if (!text || request(ctx, vocab, text, n_gen, 512, &t, &g, &pt, &n_prompt) != 0) {
-                printf("FAILED request\n");
-            } else {
-                printf("DONE %.6f %.6f %.6f %d\n", t, g, pt, n_prompt);
-            }
-            free(text);
-            fflush(stdout);
-        }
-        llama_free(ctx);
-        llama_model_free(model);
-        return 0;
-    }
-    int reps = argc - 6;
-    double *ttft = calloc((size_t) reps, sizeof(double));
-    double *gtps = calloc((size_t) reps, sizeof(double));
-    double *ptps = calloc((size_t) reps, sizeof(double));
     double w1, w2, w3;
-    /* warm-up: a short request, as the Java children do */
+    /* warm-up: a short request */
     request(ctx, vocab, "The quick brown fox", gen < 4 ? gen : 4, 512, &w1, &w2, &w3, NULL);
-    for (int i = 0; i < reps; i++) {
-        char *text = read_file(argv[6 + i]);
-        if (!text || request(ctx, vocab, text, gen, 512, &ttft[i], &gtps[i], &ptps[i], NULL) != 0) {
-            printf("ERROR request %d failed\n", i);
-            return 1;
+    printf("READY %.3f\n", load_ms);
+    fflush(stdout);
+    char line[4096];
+    while (fgets(line, sizeof line, stdin)) {
+        int n_gen = 0;
+        char path[4000];
+        if (sscanf(line, "%d %3999s", &n_gen, path) != 2 || n_gen <= 0) {
+            printf("FAILED bad request line\n");
+            fflush(stdout);
+            continue;
+        }
+        char *text = read_file(path);
+        double t, g, pt;
+        int n_prompt = 0;
+        if (!text || request(ctx, vocab, text, n_gen, 512, &t, &g, &pt, &n_prompt) != 0) {
+            printf("FAILED request\n");
+        } else {
+            printf("DONE %.6f %.6f %.6f %d\n", t, g, pt, n_prompt);
         }
         free(text);
+        fflush(stdout);
     }
-    printf("RESULT {\"variant\":\"native-c\",\"reps\":%d,\"loadMs\":%.3f,\"ttftMs\":%.3f,\"genTps\":%.3f,"
-           "\"promptTps\":%.3f,\"tokens\":%d}\n", reps, load_ms, median(ttft, reps), median(gtps, reps),
-           median(ptps, reps), gen);
     llama_free(ctx);
     llama_model_free(model);
     return 0;

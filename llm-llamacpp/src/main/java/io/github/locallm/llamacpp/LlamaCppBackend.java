@@ -174,8 +174,8 @@ final class LlamaCppBackend implements LlmBackend {
     };
 
     /**
-     * Reads the prefix, suffix and middle token ids the GGUF names (each id was checked against the vocabulary
-     * when the file was read; checked again here, as nothing else stands between it and native code).
+     * Reads the prefix, suffix and middle token ids the GGUF names and checks each against the vocabulary: this
+     * is the only check between those ids and native code.
      *
      * @return the three ids, or null unless all three are named
      */
